@@ -1,0 +1,1 @@
+"""Archivist: a contact-centre archive that can forget."""
