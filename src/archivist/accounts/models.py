@@ -1,0 +1,70 @@
+"""Tenants (solutions), the people who use Archivist, and their API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from archivist.db import Base, UTCDateTime, new_id, utcnow
+from archivist.enums import enum_column
+
+DEFAULT_REPLACEMENT = "Anonymized"
+DEFAULT_NIGHTLY_AT = "02:00"
+# A request that would touch more than this share of the archive gets a warning in the
+# preview (a switchboard number, a typo of a common number).
+DEFAULT_PREVIEW_WARN_SHARE = 0.01
+
+
+class Role(enum.StrEnum):
+    SUPERVISOR = "supervisor"
+    PRIVACY_OFFICER = "privacy_officer"
+    ADMIN = "admin"
+    INGEST = "ingest"
+
+
+class Solution(Base):
+    """One contact centre: a tenant whose data no other solution ever sees."""
+
+    __tablename__ = "solutions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    nightly_at: Mapped[str] = mapped_column(String(5), default=DEFAULT_NIGHTLY_AT)
+    replacement: Mapped[str] = mapped_column(String(100), default=DEFAULT_REPLACEMENT)
+    preview_warn_share: Mapped[float] = mapped_column(Float, default=DEFAULT_PREVIEW_WARN_SHARE)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"), index=True)
+    # Usernames are global so that the login page needs no solution picker.
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is kept, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

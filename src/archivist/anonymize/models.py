@@ -1,0 +1,63 @@
+"""Anonymization requests (the rows of *Archive - Anonymize*) and the record of nightly runs."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from archivist.db import Base, UTCDateTime, new_id, utcnow
+from archivist.enums import enum_column
+
+
+class RequestStatus(enum.StrEnum):
+    WAITING = "waiting"
+    DONE = "done"
+
+
+class AnonymizationRequest(Base):
+    """A person to forget. Waiting until the coming night, then done and masked.
+
+    While waiting the normalised identifiers are kept (the run needs them); once done only
+    the masked forms remain, so the table itself no longer holds the person's identity.
+    """
+
+    __tablename__ = "anonymization_requests"
+    __table_args__ = (
+        Index("ix_anonymization_requests_status", "solution_id", "status", "created_at"),
+        Index("ix_anonymization_requests_created", "solution_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    status: Mapped[RequestStatus] = mapped_column(enum_column(RequestStatus), default=RequestStatus.WAITING)
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    email_norm: Mapped[str | None] = mapped_column(String(320))
+    phone_masked: Mapped[str | None] = mapped_column(String(40))
+    email_masked: Mapped[str | None] = mapped_column(String(40))
+    raw_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    delete_content: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    # End of the local calendar day of entry: interactions that start later are left alone.
+    cutoff: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class NightlyRun(Base):
+    """One run of the nightly job for one solution, with its summary (counts only)."""
+
+    __tablename__ = "nightly_runs"
+    __table_args__ = (Index("ix_nightly_runs_solution", "solution_id", "started_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    trigger: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)

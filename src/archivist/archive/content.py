@@ -1,0 +1,54 @@
+"""Reading and deleting an interaction's content: the chat log or the email body."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction
+from archivist.archive.schemas import ChatContentOut, EmailContentOut, MessageOut
+
+
+def get_interaction(session: Session, solution_id: str, interaction_id: str) -> Interaction | None:
+    """The interaction if it belongs to ``solution_id``; another tenant's is simply absent."""
+    return session.scalars(
+        select(Interaction).where(Interaction.id == interaction_id, Interaction.solution_id == solution_id)
+    ).first()
+
+
+def read_content(session: Session, interaction: Interaction) -> ChatContentOut | EmailContentOut | None:
+    """The chat log or email, or None when there is none (never had, or deleted)."""
+    if not interaction.has_content:
+        return None
+    if interaction.channel is Channel.CHAT:
+        rows = session.scalars(
+            select(ChatMessage).where(ChatMessage.interaction_id == interaction.id).order_by(ChatMessage.seq)
+        )
+        return ChatContentOut(messages=[MessageOut(at=m.at, sender=m.sender, text=m.text) for m in rows])
+    if interaction.channel is Channel.EMAIL:
+        email = session.get(EmailBody, interaction.id)
+        if email is None:
+            return None
+        return EmailContentOut(subject=interaction.subject, body=email.body)
+    return None
+
+
+def delete_content(session: Session, interaction_ids: Sequence[str]) -> int:
+    """Delete the chat logs and email bodies of ``interaction_ids``; returns how many had some.
+
+    Set-wise, so that *Anonymize and delete* and the nightly run can pass thousands of ids.
+    """
+    if not interaction_ids:
+        return 0
+    ids = list(interaction_ids)
+    with_content = session.scalars(
+        select(Interaction.id).where(Interaction.id.in_(ids), Interaction.has_content.is_(True))
+    ).all()
+    if not with_content:
+        return 0
+    session.execute(delete(ChatMessage).where(ChatMessage.interaction_id.in_(with_content)))
+    session.execute(delete(EmailBody).where(EmailBody.interaction_id.in_(with_content)))
+    session.execute(update(Interaction).where(Interaction.id.in_(with_content)).values(has_content=False))
+    return len(with_content)

@@ -1,0 +1,149 @@
+"""The archive: interactions (calls, chats, emails), their content, recordings and raw data.
+
+Customer identifiers are stored twice: as they came (what is shown) and normalised
+(E.164 / lower-case email, what is matched), so that search and anonymisation are index
+lookups and never a scan.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from archivist.db import Base, BigIntId, UTCDateTime, new_id, utcnow
+from archivist.enums import enum_column
+
+
+class Channel(enum.StrEnum):
+    CALL = "call"
+    CHAT = "chat"
+    EMAIL = "email"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Sender(enum.StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("solution_id", "external_id", name="uq_interactions_external_id"),
+        Index("ix_interactions_time", "solution_id", "started_at", "id"),
+        Index("ix_interactions_phone", "solution_id", "customer_phone_e164", "started_at", "id"),
+        Index("ix_interactions_email", "solution_id", "customer_email_norm", "started_at", "id"),
+        Index("ix_interactions_queue", "solution_id", "queue", "started_at", "id"),
+        Index("ix_interactions_agent", "solution_id", "agent", "started_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 10))
+    direction: Mapped[Direction] = mapped_column(enum_column(Direction, 10))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    queue: Mapped[str | None] = mapped_column(String(200))
+    agent: Mapped[str | None] = mapped_column(String(200))
+    customer_phone: Mapped[str | None] = mapped_column(String(64))
+    customer_phone_e164: Mapped[str | None] = mapped_column(String(20))
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_email_norm: Mapped[str | None] = mapped_column(String(320))
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    service_number: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(998))
+    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    has_recording: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_content: Mapped[bool] = mapped_column(Boolean, default=False)
+    anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_interaction", "interaction_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sender: Mapped[Sender] = mapped_column(enum_column(Sender, 10))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class EmailBody(Base):
+    __tablename__ = "email_bodies"
+
+    interaction_id: Mapped[str] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    )
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class Recording(Base):
+    """Metadata of a recording; the audio itself lives in the blob store under ``blob_key``."""
+
+    __tablename__ = "recordings"
+
+    interaction_id: Mapped[str] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
+    )
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    blob_key: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigIntId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RawEvent(Base):
+    """A statistics raw data row. Anonymisation rewrites its customer, never deletes it."""
+
+    __tablename__ = "raw_events"
+    __table_args__ = (
+        Index("ix_raw_events_time", "solution_id", "at", "id"),
+        Index("ix_raw_events_customer", "solution_id", "customer_norm"),
+        Index("ix_raw_events_interaction", "interaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    interaction_id: Mapped[str | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    type: Mapped[str] = mapped_column(String(40))
+    queue: Mapped[str | None] = mapped_column(String(200))
+    agent: Mapped[str | None] = mapped_column(String(200))
+    customer: Mapped[str | None] = mapped_column(String(320))
+    customer_norm: Mapped[str | None] = mapped_column(String(320))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+
+
+class PendingBlobDeletion(Base):
+    """A blob that must go: written in the same transaction that stops pointing at it.
+
+    The deletion itself happens after commit and is retried until it succeeds, so a crash
+    between the database and the blob store never leaves audio behind. Uploads register
+    their key here first (with ``not_before`` in the future) and remove the row when the
+    recording row is committed, so an upload that dies half-way is cleaned up too.
+    """
+
+    __tablename__ = "pending_blob_deletions"
+    __table_args__ = (Index("ix_pending_blob_deletions_due", "not_before"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    blob_key: Mapped[str] = mapped_column(String(300))
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

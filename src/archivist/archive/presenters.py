@@ -1,0 +1,43 @@
+"""Turning archive rows into what the API and the pages show."""
+
+from __future__ import annotations
+
+from archivist.archive.models import Interaction
+from archivist.archive.schemas import CustomerOut, InteractionOut
+from archivist.identifiers import render_phone
+
+
+def shown_phone(interaction: Interaction, country: str) -> str | None:
+    """The caller's number in the seed's convention, or the raw value if it never parsed."""
+    if interaction.customer_phone_e164:
+        return render_phone(interaction.customer_phone_e164, country)
+    return interaction.customer_phone
+
+
+def interaction_out(interaction: Interaction, country: str) -> InteractionOut:
+    duration = None
+    if interaction.ended_at is not None:
+        duration = round((interaction.ended_at - interaction.started_at).total_seconds(), 3)
+    return InteractionOut(
+        id=interaction.id,
+        external_id=interaction.external_id,
+        channel=interaction.channel,
+        direction=interaction.direction,
+        started_at=interaction.started_at,
+        ended_at=interaction.ended_at,
+        duration_s=duration,
+        queue=interaction.queue,
+        agent=interaction.agent,
+        customer=CustomerOut(
+            phone=shown_phone(interaction, country),
+            email=interaction.customer_email,
+            name=interaction.customer_name,
+        ),
+        service_number=interaction.service_number,
+        subject=interaction.subject,
+        variables=interaction.variables or {},
+        has_recording=interaction.has_recording,
+        has_content=interaction.has_content,
+        anonymized=interaction.anonymized_at is not None,
+        anonymized_at=interaction.anonymized_at,
+    )

@@ -1,0 +1,136 @@
+"""Recordings: metadata in the database, audio in the blob store, never out of step.
+
+Every change that stops pointing at a blob records a ``PendingBlobDeletion`` in the same
+transaction; the blob is removed after commit by ``drain_pending_deletions`` and retried
+until it goes. An upload first registers its key as pending (due after a grace period) and
+clears that row when its recording row commits, so a crash mid-upload leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.archive.models import Interaction, PendingBlobDeletion, Recording
+from archivist.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+
+# An upload that has not been attached after this long died half-way; its blob is deleted.
+UPLOAD_GRACE = timedelta(hours=1)
+# Retries back off up to this interval between attempts.
+MAX_RETRY_DELAY = timedelta(hours=1)
+_DRAIN_BATCH = 500
+
+# Magic numbers of the audio containers a contact-centre platform records in.
+_AUDIO_MAGIC: tuple[tuple[int, bytes], ...] = (
+    (0, b"RIFF"),  # WAV (checked for WAVE below)
+    (0, b"ID3"),  # MP3 with a tag
+    (0, b"OggS"),  # Ogg Vorbis / Opus
+    (0, b"fLaC"),
+    (4, b"ftyp"),  # MP4 / M4A
+    (0, b"#!AMR"),
+    (0, b".snd"),  # Sun/NeXT AU
+)
+MIN_AUDIO_BYTES = 12
+
+
+def looks_like_audio(head: bytes) -> bool:
+    """True if the first bytes are those of an audio container we can store and play."""
+    if len(head) < MIN_AUDIO_BYTES:
+        return False
+    if head[:4] == b"RIFF":
+        return head[8:12] == b"WAVE"
+    if head[0] == 0xFF and (head[1] & 0xE0) == 0xE0:  # bare MPEG audio frame sync
+        return True
+    return any(head[offset : offset + len(magic)] == magic for offset, magic in _AUDIO_MAGIC)
+
+
+def new_blob_key(solution_id: str, interaction_id: str, content_type: str) -> str:
+    ext = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
+    suffix = ext.get(content_type, "bin")
+    return f"recordings/{solution_id}/{interaction_id}/{secrets.token_hex(8)}.{suffix}"
+
+
+def register_upload(session: Session, solution_id: str, blob_key: str, now: datetime) -> None:
+    """Before writing a blob: make sure it is deleted unless ``attach_recording`` follows."""
+    session.add(PendingBlobDeletion(solution_id=solution_id, blob_key=blob_key, not_before=now + UPLOAD_GRACE))
+
+
+def attach_recording(
+    session: Session, interaction: Interaction, blob_key: str, content_type: str, size: int, now: datetime
+) -> None:
+    """Point ``interaction`` at the uploaded blob, replacing (and queueing) any earlier one."""
+    session.execute(delete(PendingBlobDeletion).where(PendingBlobDeletion.blob_key == blob_key))
+    old = session.get(Recording, interaction.id)
+    if old is not None:
+        session.add(PendingBlobDeletion(solution_id=old.solution_id, blob_key=old.blob_key, not_before=now))
+        session.delete(old)
+        session.flush()
+    session.add(
+        Recording(
+            interaction_id=interaction.id,
+            solution_id=interaction.solution_id,
+            blob_key=blob_key,
+            content_type=content_type,
+            size_bytes=size,
+            created_at=now,
+        )
+    )
+    interaction.has_recording = True
+
+
+def delete_recordings(session: Session, interaction_ids: Sequence[str], now: datetime) -> int:
+    """Drop the recordings of ``interaction_ids`` and queue their blobs; returns how many."""
+    if not interaction_ids:
+        return 0
+    rows = session.execute(
+        select(Recording.interaction_id, Recording.solution_id, Recording.blob_key).where(
+            Recording.interaction_id.in_(list(interaction_ids))
+        )
+    ).all()
+    if not rows:
+        return 0
+    ids = [r.interaction_id for r in rows]
+    session.add_all(PendingBlobDeletion(solution_id=r.solution_id, blob_key=r.blob_key, not_before=now) for r in rows)
+    session.execute(delete(Recording).where(Recording.interaction_id.in_(ids)))
+    session.execute(update(Interaction).where(Interaction.id.in_(ids)).values(has_recording=False))
+    return len(rows)
+
+
+def drain_pending_deletions(factory: sessionmaker[Session], blobs: BlobStore, now: datetime) -> int:
+    """Delete every blob that is due; failures are retried later with a growing delay.
+
+    Returns how many blobs were deleted. Safe to run from several processes: deleting a
+    blob twice is harmless and the row is removed by whichever gets there.
+    """
+    deleted = 0
+    while True:
+        with factory() as session, session.begin():
+            due = session.scalars(
+                select(PendingBlobDeletion)
+                .where(PendingBlobDeletion.not_before <= now)
+                .order_by(PendingBlobDeletion.id)
+                .limit(_DRAIN_BATCH)
+            ).all()
+            if not due:
+                return deleted
+            progressed = False
+            for row in due:
+                try:
+                    blobs.delete(row.blob_key)
+                except Exception:  # noqa: BLE001 - any store failure is retried later
+                    row.attempts += 1
+                    row.not_before = now + min(MAX_RETRY_DELAY, timedelta(seconds=30 * 2**row.attempts))
+                    log.warning("blob deletion failed, will retry (pending id %s, attempt %d)", row.id, row.attempts)
+                    continue
+                session.delete(row)
+                deleted += 1
+                progressed = True
+            if not progressed:
+                return deleted

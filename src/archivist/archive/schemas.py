@@ -1,0 +1,122 @@
+"""The shapes of interactions on the wire (CONTRACT §6), validated before anything is written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from archivist.archive.models import Channel, Direction, Sender
+
+MAX_VARIABLES = 200
+MAX_MESSAGES = 5_000
+MAX_EVENTS = 1_000
+
+Short = Annotated[str, StringConstraints(max_length=200)]
+VariableName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+VariableValue = Annotated[str, StringConstraints(max_length=4_000)]
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    name: Short | None = None
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    at: AwareDatetime
+    sender: Sender = Field(alias="from")
+    text: Annotated[str, StringConstraints(max_length=100_000)]
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime
+    type: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    queue: Short | None = None
+    agent: Short | None = None
+    duration_s: Annotated[float, Field(ge=0)] | None = None
+
+
+class InteractionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    direction: Direction
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    queue: Short | None = None
+    agent: Short | None = None
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    customer: CustomerIn = Field(default_factory=CustomerIn)
+    service_number: Annotated[str, StringConstraints(max_length=64)] | None = None
+    subject: Annotated[str, StringConstraints(max_length=998)] | None = None
+    variables: Annotated[dict[VariableName, VariableValue], Field(max_length=MAX_VARIABLES)] = Field(
+        default_factory=dict
+    )
+    messages: Annotated[list[MessageIn], Field(max_length=MAX_MESSAGES)] | None = None
+    body: Annotated[str, StringConstraints(max_length=2_000_000)] | None = None
+    events: Annotated[list[EventIn], Field(max_length=MAX_EVENTS)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError("ended_at must not be before started_at")
+        if self.messages is not None and self.channel is not Channel.CHAT:
+            raise ValueError("messages (a chat log) are only allowed on a chat")
+        if self.body is not None and self.channel is not Channel.EMAIL:
+            raise ValueError("body is only allowed on an email")
+        return self
+
+
+class CustomerOut(BaseModel):
+    phone: str | None
+    email: str | None
+    name: str | None
+
+
+class InteractionOut(BaseModel):
+    id: str
+    external_id: str | None
+    channel: Channel
+    direction: Direction
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+    queue: str | None
+    agent: str | None
+    customer: CustomerOut
+    service_number: str | None
+    subject: str | None
+    variables: dict[str, Any]
+    has_recording: bool
+    has_content: bool
+    anonymized: bool
+    anonymized_at: datetime | None
+
+
+class BatchOut(BaseModel):
+    ids: list[str]
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    at: datetime
+    sender: Sender = Field(serialization_alias="from")
+    text: str
+
+
+class ChatContentOut(BaseModel):
+    messages: list[MessageOut]
+
+
+class EmailContentOut(BaseModel):
+    subject: str | None
+    body: str

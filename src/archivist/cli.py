@@ -1,0 +1,201 @@
+"""The ``archivist`` command line (CONTRACT §3)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.accounts import services as accounts
+from archivist.accounts.models import Role, Solution, User
+from archivist.accounts.passwords import generate_password
+from archivist.config import Settings, get_settings
+from archivist.db import make_engine, make_session_factory, utcnow
+from archivist.schema import upgrade
+
+app = typer.Typer(help="Archivist: a contact-centre archive that can forget.", no_args_is_help=True)
+solution_app = typer.Typer(help="Manage solutions (tenants).", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(solution_app, name="solution")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+err = Console(stderr=True)
+
+
+def _factory(settings: Settings) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings.resolved_database_url))
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _solution(session: Session, solution_id: str | None) -> Solution:
+    solution = accounts.get_solution(session, solution_id) if solution_id else accounts.default_solution(session)
+    if solution is None:
+        raise _fail("no such solution (run `archivist init` first, or check --solution)")
+    return solution
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Option(help="Name of the default solution.")] = "Demo contact centre",
+    country: Annotated[str, typer.Option(help="ISO 3166 alpha-2 country of the solution.")] = "NO",
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the solution.")] = "Europe/Oslo",
+) -> None:
+    """Create or upgrade the schema and the default solution; prints the solution id."""
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session, session.begin():
+        solution = accounts.default_solution(session)
+        if solution is None:
+            try:
+                solution = accounts.create_solution(
+                    session, name=name, country=country, timezone=timezone, is_default=True
+                )
+            except accounts.AccountError as exc:
+                raise _fail(str(exc)) from None
+        typer.echo(solution.id)
+
+
+@solution_app.command("create")
+def solution_create(
+    name: Annotated[str, typer.Option(help="Name of the solution.")],
+    country: Annotated[str, typer.Option(help="ISO 3166 alpha-2 country.")],
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")],
+) -> None:
+    """Create another solution (tenant); prints its id."""
+    with _factory(get_settings())() as session, session.begin():
+        try:
+            solution = accounts.create_solution(session, name=name, country=country, timezone=timezone)
+        except accounts.AccountError as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(solution.id)
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Login name, unique across solutions.")],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+    solution: Annotated[str | None, typer.Option("--solution", help="Solution id (default: the default one).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Create a user; without --password-stdin a generated password is printed."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+    with _factory(get_settings())() as session, session.begin():
+        target = _solution(session, solution)
+        try:
+            accounts.create_user(session, solution_id=target.id, username=username, role=role, password=password)
+        except accounts.AccountError as exc:
+            raise _fail(str(exc)) from None
+    if not password_stdin:
+        typer.echo(f"password: {password}")
+
+
+@token_app.command("create")
+def token_create(
+    username: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+) -> None:
+    """Create an API bearer token; it is printed once, as the last line."""
+    with _factory(get_settings())() as session, session.begin():
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise _fail("no such user")
+        token = accounts.create_token(session, user, label)
+    typer.echo(token)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Do not run the nightly job.")] = False,
+) -> None:
+    """Serve the web UI and the API (and the nightly job, unless --no-scheduler)."""
+    import uvicorn
+
+    from archivist.web.app import create_app
+
+    _configure_logging()
+    web_app = create_app(get_settings(), scheduler=not no_scheduler)
+    # Our own access log masks identifiers in query strings; uvicorn's would not.
+    uvicorn.run(web_app, host=host, port=port, access_log=False, log_config=None)
+
+
+@app.command()
+def nightly(
+    solution: Annotated[str | None, typer.Option("--solution", help="Only this solution (default: all).")] = None,
+    as_of: Annotated[
+        datetime | None, typer.Option("--as-of", help="Run as if it were this ISO-8601 time.", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"])
+    ] = None,
+) -> None:
+    """Run the nightly job once now (or as of a time) and print a summary."""
+    from archivist.anonymize.nightly import run_nightly_cli
+
+    _configure_logging()
+    run_nightly_cli(get_settings(), solution_id=solution, as_of=as_of)
+
+
+@app.command()
+def demo(
+    interactions: Annotated[int, typer.Option(help="How many interactions to add.", min=1)] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 1,
+) -> None:
+    """Add synthetic calls (with recordings), chats and emails to the default solution."""
+    from archivist.blobs import make_blob_store
+    from archivist.demo.load import load_demo
+
+    settings = get_settings()
+    factory = _factory(settings)
+    with factory() as session:
+        target = _solution(session, None)
+    blobs = make_blob_store(settings.resolved_blob_url)
+    with Progress(TextColumn("demo"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err) as bar:
+        task = bar.add_task("demo", total=interactions)
+        report = load_demo(factory, blobs, target, interactions, seed, utcnow(), lambda n: bar.advance(task, n))
+    typer.echo(f"added {report.created} interactions ({report.existing} already there), {report.recordings} recordings")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="NDJSON file, one interaction per line.", exists=True, dir_okay=False)],
+    solution: Annotated[str | None, typer.Option("--solution", help="Solution id (default: the default one).")] = None,
+) -> None:
+    """Import interactions from NDJSON; bad lines are reported by number and skipped."""
+    from archivist.archive.importer import import_lines
+
+    settings = get_settings()
+    factory = _factory(settings)
+    with factory() as session:
+        target = _solution(session, solution)
+    columns = (TextColumn("import"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err) as bar, file.open("rb") as fh:
+        task = bar.add_task("import", total=file.stat().st_size)
+        report = import_lines(factory, target, fh, utcnow(), lambda n: bar.advance(task, n))
+    for number, message in report.errors:
+        err.print(f"line {number}: {message}", highlight=False, markup=False)
+    typer.echo(f"imported {report.created} interactions, {report.existing} already archived, {len(report.errors)} bad lines")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,66 @@
+"""Process-wide settings, read from ``ARCHIVIST_*`` environment variables (CONTRACT §2)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the data lives and the limits the service enforces.
+
+    Per-solution settings (country, time zone, nightly time, replacement text) live in the
+    database, not here, because each tenant has its own.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ARCHIVIST_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    blob_url: str | None = None
+    secret_key: str | None = None
+
+    # A JSON body larger than this is refused with 413 before it is parsed; a batch of
+    # 1,000 chats with long logs fits comfortably.
+    max_json_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    # Recordings are streamed to the blob store; an hour of 8 kHz WAV is ~58 MB.
+    max_recording_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.resolve() / 'archivist.db'}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        if self.blob_url:
+            return self.blob_url
+        return f"file://{self.data_dir.resolve() / 'blobs'}"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data dir.
+
+        Generated rather than defaulted so that two installations never share a key, and
+        kept on disk so that sessions survive a restart.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def get_settings() -> Settings:
+    """A fresh ``Settings`` from the environment; a factory so tests can build their own."""
+    return Settings()

@@ -1,0 +1,23 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from archivist.accounts.models import ApiToken, Solution, User
+from archivist.anonymize.models import AnonymizationRequest, NightlyRun
+from archivist.archive.models import ChatMessage, EmailBody, Interaction, PendingBlobDeletion, RawEvent, Recording
+from archivist.audit.models import AuditEvent
+from archivist.db import Base
+
+__all__ = [
+    "AnonymizationRequest",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "ChatMessage",
+    "EmailBody",
+    "Interaction",
+    "NightlyRun",
+    "PendingBlobDeletion",
+    "RawEvent",
+    "Recording",
+    "Solution",
+    "User",
+]

@@ -1,0 +1,213 @@
+"""The archive's API: ingest interactions, read general information and content, recordings."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Body, HTTPException, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import IntegrityError
+
+from archivist.archive import content as content_service
+from archivist.archive import recordings
+from archivist.archive.ingest import ingest
+from archivist.archive.models import Interaction, Recording
+from archivist.archive.presenters import interaction_out
+from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
+from archivist.blobs import BlobNotFound
+from archivist.web.deps import (
+    ContentDeleter,
+    ContentReader,
+    Ingester,
+    Searcher,
+    ServicesDep,
+    SessionDep,
+    SolutionDep,
+)
+
+router = APIRouter(prefix="/api/v1/interactions", tags=["interactions"])
+
+MAX_BATCH = 1_000
+_SPOOL_IN_MEMORY = 1024 * 1024
+
+
+def _found(session: SessionDep, solution: SolutionDep, interaction_id: str) -> Interaction:
+    interaction = content_service.get_interaction(session, solution.id, interaction_id)
+    if interaction is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found")
+    return interaction
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=InteractionOut)
+def create_interaction(
+    body: InteractionIn,
+    response: Response,
+    _: Ingester,
+    session: SessionDep,
+    solution: SolutionDep,
+    services: ServicesDep,
+) -> InteractionOut:
+    """Archive one interaction; an ``external_id`` seen before returns the existing one (200)."""
+    try:
+        (result,) = ingest(session, solution, [body], services.clock())
+        session.commit()
+    except IntegrityError:
+        # Two posts of the same external_id raced; the other one won, so answer with it.
+        session.rollback()
+        (result,) = ingest(session, solution, [body], services.clock())
+        if result.created:
+            raise
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return interaction_out(_found(session, solution, result.id), solution.country)
+
+
+@router.post("/batch", response_model=BatchOut)
+def create_batch(
+    bodies: Annotated[list[InteractionIn], Body(max_length=MAX_BATCH)],
+    _: Ingester,
+    session: SessionDep,
+    solution: SolutionDep,
+    services: ServicesDep,
+) -> BatchOut:
+    """Archive up to 1,000 interactions at once, all or nothing."""
+    results = ingest(session, solution, bodies, services.clock())
+    session.commit()
+    return BatchOut(ids=[r.id for r in results])
+
+
+@router.get("/{interaction_id}", response_model=InteractionOut)
+def get_interaction(interaction_id: str, _: Searcher, session: SessionDep, solution: SolutionDep) -> InteractionOut:
+    return interaction_out(_found(session, solution, interaction_id), solution.country)
+
+
+@router.get("/{interaction_id}/content", response_model=ChatContentOut | EmailContentOut)
+def get_content(
+    interaction_id: str, _: ContentReader, session: SessionDep, solution: SolutionDep
+) -> ChatContentOut | EmailContentOut:
+    content = content_service.read_content(session, _found(session, solution, interaction_id))
+    if content is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no content (or it was deleted)")
+    return content
+
+
+@router.delete("/{interaction_id}/content", status_code=status.HTTP_204_NO_CONTENT)
+def delete_content(interaction_id: str, _: ContentDeleter, session: SessionDep, solution: SolutionDep) -> None:
+    interaction = _found(session, solution, interaction_id)
+    if content_service.delete_content(session, [interaction.id]) == 0:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no content (or it was deleted)")
+    session.commit()
+
+
+@router.put(
+    "/{interaction_id}/recording",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra={"requestBody": {"content": {"audio/*": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def put_recording(
+    interaction_id: str,
+    request: Request,
+    _: Ingester,
+    session: SessionDep,
+    solution: SolutionDep,
+    services: ServicesDep,
+) -> None:
+    """Store the request body as the interaction's recording (replacing any earlier one)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not content_type.startswith("audio/"):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be an audio type such as audio/wav"
+        )
+    interaction = _found(session, solution, interaction_id)
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            spool.write(chunk)
+        spool.seek(0)
+        if not recordings.looks_like_audio(spool.read(16)):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "The body is not a recognised audio file (WAV, MP3, Ogg, …)"
+            )
+        spool.seek(0)
+        key = recordings.new_blob_key(solution.id, interaction.id, content_type)
+        recordings.register_upload(session, solution.id, key, services.clock())
+        session.commit()
+        services.blobs.put(key, spool, content_type)  # type: ignore[arg-type]
+    recordings.attach_recording(session, interaction, key, content_type, size, services.clock())
+    session.commit()
+    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive byte range of a single-range ``Range`` header; None for the whole file.
+
+    Raises ValueError when the range cannot be satisfied (answered with 416).
+    """
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None  # multiple or malformed ranges: RFC 9110 lets us send the whole body
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix range: the last N bytes
+        length = int(last)
+        if length == 0:
+            raise ValueError
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise ValueError
+    return start, end
+
+
+@router.get("/{interaction_id}/recording", response_class=StreamingResponse)
+def get_recording(
+    interaction_id: str,
+    request: Request,
+    _: ContentReader,
+    session: SessionDep,
+    solution: SolutionDep,
+    services: ServicesDep,
+) -> Response:
+    """Stream the recording; honours ``Range`` so a player can seek."""
+    interaction = _found(session, solution, interaction_id)
+    recording = session.get(Recording, interaction.id)
+    if recording is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording (or it was deleted)")
+    size = recording.size_bytes
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
+    try:
+        byte_range = parse_range(request.headers.get("range", ""), size) if "range" in request.headers else None
+    except ValueError:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    start, end = byte_range if byte_range else (0, size - 1)
+    try:
+        chunks: Iterator[bytes] = services.blobs.open_range(recording.blob_key, start, end)
+    except BlobNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording") from None
+    headers["Content-Length"] = str(end - start + 1)
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return StreamingResponse(
+        chunks, status_code=206 if byte_range else 200, media_type=recording.content_type, headers=headers
+    )
+
+
+@router.delete("/{interaction_id}/recording", status_code=status.HTTP_204_NO_CONTENT)
+def delete_recording(
+    interaction_id: str, _: ContentDeleter, session: SessionDep, solution: SolutionDep, services: ServicesDep
+) -> None:
+    interaction = _found(session, solution, interaction_id)
+    if recordings.delete_recordings(session, [interaction.id], services.clock()) == 0:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording (or it was deleted)")
+    session.commit()
+    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+

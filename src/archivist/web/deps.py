@@ -1,0 +1,97 @@
+"""Request-scoped dependencies: the services, a session, the caller and their permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.accounts.models import Solution
+from archivist.accounts.roles import Permission, may
+from archivist.accounts.services import Principal, principal_for_token
+from archivist.blobs import BlobStore
+from archivist.config import Settings
+from archivist.db import utcnow
+
+
+@dataclass
+class Services:
+    """Everything a request may need, built once by ``create_app``."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    blobs: BlobStore
+    # Time is a parameter: tests replace the clock to travel instead of sleeping.
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    """A session per request; the handler commits once, anything else is rolled back."""
+    with services.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(request: Request, session: SessionDep, services: ServicesDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "Missing bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    principal = principal_for_token(session, token.strip(), services.clock())
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "Invalid or revoked token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    session.commit()  # last_used_at, if it was due
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets the call through only if the caller's role has ``permission``."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not may(principal.role, permission):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role may not do this")
+        return principal
+
+    check.__name__ = f"require_{permission.value}"
+    return check
+
+
+def get_solution(principal: PrincipalDep, session: SessionDep) -> Solution:
+    solution = session.get(Solution, principal.solution_id)
+    if solution is None:  # the solution was removed under a live token
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Invalid or revoked token")
+    return solution
+
+
+SolutionDep = Annotated[Solution, Depends(get_solution)]
+Ingester = Annotated[Principal, Depends(require(Permission.INGEST))]
+Searcher = Annotated[Principal, Depends(require(Permission.SEARCH))]
+ContentReader = Annotated[Principal, Depends(require(Permission.READ_CONTENT))]
+ContentDeleter = Annotated[Principal, Depends(require(Permission.DELETE_CONTENT))]
+RequestManager = Annotated[Principal, Depends(require(Permission.MANAGE_REQUESTS))]
+RawDataReader = Annotated[Principal, Depends(require(Permission.READ_RAW_DATA))]
+AuditReader = Annotated[Principal, Depends(require(Permission.READ_AUDIT))]
+Administrator = Annotated[Principal, Depends(require(Permission.ADMINISTER))]
