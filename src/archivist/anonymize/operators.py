@@ -1,0 +1,118 @@
+"""Set-wise anonymisation operators shared by *Anonymize and delete* and the nightly run.
+
+Each operator rewrites many rows with a few UPDATE statements, chunked by id so that one
+request touching 100,000 interactions runs in bounded memory. None of them commits.
+
+The rule for what is replaced comes from the caller: *Anonymize and delete* replaces every
+variable value; the nightly run replaces only values that contain the identifier. Whatever
+the rule, the customer's phone, email and name are always replaced: a field nobody
+classified must still be anonymised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from archivist.archive.models import Interaction, RawEvent
+
+# Ids per UPDATE ... WHERE id IN (...): under SQLite's bound-parameter limit, and small
+# enough that one chunk's variables fit comfortably in memory.
+CHUNK = 500
+
+VariableRule = Callable[[str], bool]
+"""Decides, for one variable value, whether it must be replaced."""
+
+
+def every_value(_: str) -> bool:
+    return True
+
+
+def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def anonymize_interactions(
+    session: Session,
+    interaction_ids: Sequence[str],
+    *,
+    replacement: str,
+    now: datetime,
+    variable_rule: VariableRule = every_value,
+) -> int:
+    """Replace the customer's phone, email and name (and matching variable values).
+
+    The normalised columns are cleared rather than replaced, so that a later search for the
+    person's identifier finds nothing. Returns the number of interactions changed.
+    """
+    changed = 0
+    for chunk in chunks(interaction_ids):
+        result = session.execute(
+            update(Interaction)
+            .where(Interaction.id.in_(chunk))
+            .values(
+                customer_phone=replacement,
+                customer_phone_e164=None,
+                customer_email=replacement,
+                customer_email_norm=None,
+                customer_name=replacement,
+                anonymized_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        changed += result.rowcount or 0
+        _rewrite_variables(session, chunk, replacement, variable_rule)
+    return changed
+
+
+def _rewrite_variables(session: Session, ids: Sequence[str], replacement: str, rule: VariableRule) -> None:
+    rows = session.execute(
+        select(Interaction.id, Interaction.variables).where(
+            Interaction.id.in_(ids), Interaction.variables.is_not(None)
+        )
+    ).all()
+    updates: list[dict[str, Any]] = []
+    for iid, variables in rows:
+        if not variables:
+            continue
+        rewritten = {k: (replacement if isinstance(v, str) and rule(v) else v) for k, v in variables.items()}
+        if rewritten != variables:
+            updates.append({"b_id": iid, "b_variables": rewritten})
+    if updates:
+        table = Interaction.__table__
+        session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(variables=bindparam("b_variables")),
+            updates,
+        )
+
+
+def anonymize_raw_data_of_interactions(session: Session, interaction_ids: Sequence[str], *, replacement: str) -> int:
+    """Replace the customer of every raw data row that belongs to ``interaction_ids``."""
+    changed = 0
+    for chunk in chunks(interaction_ids):
+        result = session.execute(
+            update(RawEvent)
+            .where(RawEvent.interaction_id.in_(chunk))
+            .values(customer=replacement, customer_norm=None)
+            .execution_options(synchronize_session=False)
+        )
+        changed += result.rowcount or 0
+    return changed
+
+
+def anonymize_raw_data_of_customer(
+    session: Session, solution_id: str, customer_norm: str, *, before: datetime, replacement: str
+) -> int:
+    """Replace the customer of raw data rows naming ``customer_norm`` that happened before ``before``."""
+    result = session.execute(
+        update(RawEvent)
+        .where(RawEvent.solution_id == solution_id, RawEvent.customer_norm == customer_norm, RawEvent.at < before)
+        .values(customer=replacement, customer_norm=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -1,0 +1,344 @@
+"""Phone numbers and email addresses: parse user input, normalise archive data, render, mask and find.
+
+Pure functions only (no I/O, no DNS); every other part of archivist goes through this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import (
+    CountryCodeSource,
+    NumberParseException,
+    PhoneNumber,
+    PhoneNumberFormat,
+    PhoneNumberType,
+)
+
+__all__ = [
+    "InvalidIdentifier",
+    "contains_email",
+    "contains_phone",
+    "mask_email",
+    "mask_identifier",
+    "mask_phone",
+    "mask_phone_e164",
+    "normalize_caller",
+    "normalize_email_lenient",
+    "parse_email",
+    "parse_phone",
+    "phone_search_forms",
+    "render_phone",
+]
+
+
+class InvalidIdentifier(ValueError):  # noqa: N818 - name is the agreed public API
+    """The text is not a phone number / email address in the expected form.
+
+    The message tells the user what to type and never repeats the input, because the input
+    may be personal data and messages end up in logs.
+    """
+
+
+EMAIL_HINT = "Enter an email address such as name@example.com"
+
+# E.164 allows at most 15 digits; fewer than 6 (country code included) is a short code or a typo.
+_MIN_E164_DIGITS = 6
+_MAX_E164_DIGITS = 15
+# Cheap guard before handing text to phonenumbers; generous enough for "(+47) 912 34 567"-style spacing.
+_MAX_PHONE_INPUT = 64
+
+_PHONE_CHARS = re.compile(r"[0-9\s+\-.()/]+")
+_NON_DIGITS = re.compile(r"[^0-9]")
+# Characters people put between the digits of one number.
+_SEP = r"[\s\-.()/]*"
+# A digit joined by '-' or '.' continues the same digit run (order numbers, dotted groups); whitespace,
+# '/', brackets and anything else end it, so "2024-03-12 91234567" and "91234567/98765432" still match.
+_RUN_BEFORE = r"(?<![0-9])(?<![0-9][.\-])"
+_RUN_AFTER = r"(?![0-9])(?![.\-][0-9])"
+# Characters that would make the match part of a longer address ("bob+kari@…", "kari@example.com.au").
+_EMAIL_BEFORE = r"(?<![\w.%+\-])"
+_EMAIL_AFTER = r"(?![\w\-])(?!\.[\w\-])"
+
+
+# ---------------------------------------------------------------------------------------------
+# Country metadata (cached: the same handful of solution countries are asked for constantly)
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _region(country: str) -> str:
+    region = country.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        # Not InvalidIdentifier: the user cannot fix a misconfigured solution country.
+        raise ValueError("Unknown solution country; expected an ISO 3166 alpha-2 code such as NO")
+    return region
+
+
+@functools.cache
+def _calling_code(region: str) -> int:
+    return phonenumbers.country_code_for_region(region)
+
+
+@functools.cache
+def _trunk_prefix_is_country_code(region: str) -> bool:
+    # NANP: "1 201 555 0123" is the normal national way to dial, the 1 being the trunk prefix,
+    # so the country-code-without-plus ambiguity does not exist there.
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata is not None and metadata.national_prefix == str(_calling_code(region))
+
+
+def _example(region: str) -> PhoneNumber | None:
+    # Mobile first: contact-centre callers mostly use mobiles, and that is what users will type.
+    return phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE) or phonenumbers.example_number(region)
+
+
+@functools.cache
+def _phone_hint(region: str) -> str:
+    home = _example(region)
+    # The foreign example must not be from the solution's own country.
+    foreign = _example("SE" if _calling_code(region) != 46 else "NO")
+    national = _render(home, region) if home is not None else "12345678"
+    international = _international(foreign) if foreign is not None else "004670123456"
+    return (
+        f"Enter a national number without country code (e.g. {national}) "
+        f"or a foreign number with 00 and the country code (e.g. {international})"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Phone numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def _e164(number: PhoneNumber) -> str:
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _international(number: PhoneNumber) -> str:
+    return "00" + _e164(number)[1:]
+
+
+def _national(number: PhoneNumber) -> str:
+    return _NON_DIGITS.sub("", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+
+
+def _acceptable(number: PhoneNumber) -> bool:
+    digits = len(_e164(number)) - 1
+    return _MIN_E164_DIGITS <= digits <= _MAX_E164_DIGITS and phonenumbers.is_possible_number(number)
+
+
+def _parse(text: str, region: str) -> PhoneNumber | None:
+    """The number `text` denotes in the seed convention, or None; `region` is already validated."""
+    s = text.strip()
+    if not s or len(s) > _MAX_PHONE_INPUT or not _PHONE_CHARS.fullmatch(s):
+        return None
+    plus = s.count("+")
+    # '+' only as the very first sign, possibly inside a bracket: "(+47) 91234567".
+    if plus > 1 or (plus == 1 and not s.lstrip("( \t").startswith("+")):
+        return None
+    digits = _NON_DIGITS.sub("", s)
+    if not digits:
+        return None
+    try:
+        if plus or digits.startswith("00"):
+            if plus and digits.startswith("0"):
+                return None  # "+0047…" is neither form
+            number = phonenumbers.parse("+" + (digits if plus else digits[2:]), None)
+        else:
+            number = phonenumbers.parse(digits, region, keep_raw_input=True)
+            # phonenumbers silently reads "4791234567" in NO as +47 91234567. The convention says
+            # national numbers carry no country code, so this is ambiguous: accept it only if the
+            # whole digit string is itself a possible national number.
+            stripped_country_code = number.country_code_source == CountryCodeSource.FROM_NUMBER_WITHOUT_PLUS_SIGN
+            if stripped_country_code and not _trunk_prefix_is_country_code(region):
+                number = PhoneNumber(country_code=_calling_code(region), national_number=int(digits))
+    except NumberParseException:
+        return None
+    return number if _acceptable(number) else None
+
+
+def _render(number: PhoneNumber, region: str) -> str:
+    if number.country_code == _calling_code(region):
+        national = _national(number)
+        # Only show the national form if typing it back yields the same number; some plans format
+        # numbers in ways that do not parse back (carrier codes, odd trunk prefixes).
+        parsed = _parse(national, region)
+        if parsed is not None and _e164(parsed) == _e164(number):
+            return national
+    return _international(number)
+
+
+def _from_e164(e164: str) -> PhoneNumber:
+    s = e164.strip()
+    if not s.startswith("+"):
+        raise InvalidIdentifier("Expected a stored phone number in E.164 form (e.g. +4791234567)")
+    try:
+        return phonenumbers.parse(s, None)
+    except NumberParseException:
+        raise InvalidIdentifier("Expected a stored phone number in E.164 form (e.g. +4791234567)") from None
+
+
+def parse_phone(text: str, country: str) -> str:
+    """Parse a phone number typed by a user in the solution's convention and return it as E.164.
+
+    A national number is written without country code (``91234567`` in NO, ``070-123 45 67`` in SE);
+    a foreign number with ``00`` or ``+`` and the country code. Spaces, dashes, dots, slashes and
+    parentheses are ignored. A country code without ``00``/``+`` (``4791234567`` in NO) is refused
+    as ambiguous unless the digits are also a possible national number. Uses ``is_possible_number``
+    rather than ``is_valid_number`` because numbering plans change faster than the metadata.
+
+    Raises InvalidIdentifier (message: the expected form, never the input) or ValueError for an
+    unknown country.
+    """
+    region = _region(country)
+    number = _parse(text, region)
+    if number is None:
+        raise InvalidIdentifier(_phone_hint(region))
+    return _e164(number)
+
+
+def normalize_caller(raw: str | None, country: str) -> str | None:
+    """Lenient normalisation of a number from the telephony platform or archive data: E.164 or None.
+
+    Accepts everything parse_phone accepts. In addition, a bare digit string that is not a possible
+    national number is retried with a ``+`` in front, because platforms commonly deliver the calling
+    line identity as E.164 without the plus (``4791234567``). ``anonymous``, ``unknown``, empty and
+    anything unparseable give None; this function never raises.
+    """
+    if raw is None:
+        return None
+    try:
+        region = _region(country)
+    except ValueError:
+        return None
+    number = _parse(raw, region)
+    if number is None:
+        s = raw.strip()
+        if s[:1].isdigit() and not s.startswith("0") and "+" not in s:
+            number = _parse("+" + s, region)
+    return None if number is None else _e164(number)
+
+
+def render_phone(e164: str, country: str) -> str:
+    """Show a stored E.164 number in the convention users type it in, so the result parses back.
+
+    Home-country numbers: the NATIONAL format with non-digits removed (NO ``91234567``, SE
+    ``0701234567`` including the trunk 0). Numbers sharing the country calling code count as home
+    (NO/SJ, the NANP countries). Foreign numbers: ``00`` + country code + national significant
+    number (``004670123456``).
+    """
+    return _render(_from_e164(e164), _region(country))
+
+
+def phone_search_forms(e164: str, country: str) -> list[str]:
+    """Written forms a stored number may have inside free text, most specific first.
+
+    E.164, ``00``-form, E.164 without the plus (how platforms send caller IDs) and, for home-country
+    numbers only, the national digits. Foreign numbers get no national form: a short national number
+    of another country (DK 91234567) would otherwise match a different, home-country subscriber.
+    """
+    number = _from_e164(e164)
+    region = _region(country)
+    canonical = _e164(number)
+    forms = [canonical, _international(number), canonical[1:]]
+    if number.country_code == _calling_code(region):
+        forms.append(_national(number))
+    return list(dict.fromkeys(forms))
+
+
+@functools.lru_cache(maxsize=1024)
+def _phone_pattern(e164: str, country: str) -> re.Pattern[str]:
+    alternatives = [_SEP.join(re.escape(ch) for ch in form) for form in phone_search_forms(e164, country)]
+    return re.compile(_RUN_BEFORE + "(?:" + "|".join(alternatives) + ")" + _RUN_AFTER)
+
+
+def contains_phone(text: str, e164: str, country: str) -> bool:
+    """True if `text` contains the number in one of its search forms as a whole digit run.
+
+    Spaces, dashes, dots, slashes and parentheses between its digits are ignored. The run must not
+    continue into further digits (directly or through '-'/'.'), so order number ``1912345678`` does
+    not contain ``91234567``; whitespace or other characters end a run, so a timestamp in front of
+    the number does not hide it.
+    """
+    return _phone_pattern(e164, country).search(text) is not None
+
+
+def _mask_digits(digits: str) -> str:
+    # Reveal at most 2 digits at each end, and never more digits than stay hidden.
+    keep = min(2, len(digits) // 4)
+    hidden = len(digits) - 2 * keep
+    return digits[:keep] + "*" * hidden + (digits[-keep:] if keep else "")
+
+
+def mask_phone(display: str) -> str:
+    """Mask a displayed number: ``91234567`` -> ``91****67``; never more than 4 digits shown."""
+    s = display.strip()
+    digits = _NON_DIGITS.sub("", s)
+    if not digits:
+        return "***"
+    return ("+" if s.startswith("+") else "") + _mask_digits(digits)
+
+
+def mask_phone_e164(e164: str, country: str) -> str:
+    """Render a stored number for `country`, then mask it (``+4791234567`` in NO -> ``91****67``)."""
+    try:
+        return mask_phone(render_phone(e164, country))
+    except ValueError:
+        return mask_phone(e164)
+
+
+def mask_email(email: str) -> str:
+    """Mask an address: ``kari.nordmann@example.com`` -> ``k***@***.com``."""
+    local, at, domain = email.strip().rpartition("@")
+    if not at:
+        return "***"
+    labels = domain.rstrip(".").rsplit(".", 1)
+    tld = "." + labels[1] if len(labels) == 2 and labels[1] else ""
+    return f"{local[:1] or '*'}***@***{tld}"
+
+
+def mask_identifier(value: str) -> str:
+    """Mask an email address or phone number for logs."""
+    return mask_email(value) if "@" in value else mask_phone(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Email addresses
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_email(text: str) -> str:
+    """Validate an email address (syntax only, no DNS) and return it trimmed and lower-cased.
+
+    The whole address is lower-cased: local parts are case-sensitive in theory, never in practice,
+    and erasure must find ``Kari@X.no`` and ``kari@x.no`` as the same person.
+    """
+    try:
+        result = validate_email(text.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        # email_validator's messages quote parts of the input; ours must not.
+        raise InvalidIdentifier(EMAIL_HINT) from None
+    return result.normalized.lower()
+
+
+def normalize_email_lenient(raw: str | None) -> str | None:
+    """parse_email for archive data: the normalised address, or None instead of raising."""
+    if raw is None:
+        return None
+    try:
+        return parse_email(raw)
+    except InvalidIdentifier:
+        return None
+
+
+def contains_email(text: str, email_norm: str) -> bool:
+    """True if `text` contains the address, case-insensitively and not as part of a longer address."""
+    address = email_norm.strip()
+    if not address:
+        return False
+    pattern = _EMAIL_BEFORE + re.escape(address) + _EMAIL_AFTER
+    return re.search(pattern, text, re.IGNORECASE) is not None
