@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from archivist.blobs import BlobStore, make_blob_store
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
+from archivist.web import pages
 from archivist.web.api import interactions
 from archivist.web.deps import Services
 from archivist.web.middleware import AccessLogMiddleware, BodyLimitMiddleware
@@ -78,6 +79,7 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(interactions.router)
+    pages.install(app)
 
     app.add_middleware(
         BodyLimitMiddleware,

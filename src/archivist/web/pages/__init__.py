@@ -1,0 +1,331 @@
+"""The shared scaffold of the server-rendered pages: templates, page login, CSRF, navigation.
+
+Every page module builds on three things from here: ``PagePrincipal`` (who is looking, or a
+redirect to ``/login``), ``CsrfChecked`` (required on every POST), and ``render`` (a template
+response with the navigation, the CSRF token and the security headers). ``install`` wires the
+pages, their error handlers and ``/static`` into the app.
+
+The page login is a stop-gap until the access-control work lands: the auth cookie holds an
+API token. ``page_principal`` is the only function that knows that, so a real session login
+replaces its body (and the login routes in ``pages/auth.py``) without touching any page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from archivist.accounts.models import Solution
+from archivist.accounts.roles import Permission, may
+from archivist.accounts.services import Principal, principal_for_token
+from archivist.web.deps import ServicesDep, SessionDep
+
+WEB_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+AUTH_COOKIE = "archivist_auth"
+CSRF_COOKIE = "archivist_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+# Pages keep working for a working day without a fresh login; the real session login
+# (access-control issue) brings idle and absolute timeouts.
+AUTH_COOKIE_MAX_AGE = 12 * 3600
+
+# Pages load only our own files; htmx is configured (base.html) to need no eval and no
+# inline styles, so the policy can be this strict.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    permission: Permission
+
+
+# The pages of CONTRACT §8, in the seed's names. A role sees only what it may use.
+NAV: tuple[NavItem, ...] = (
+    NavItem("Archive - Search", "/archive/search", Permission.SEARCH),
+    NavItem("Archive - Anonymize", "/archive/anonymize", Permission.MANAGE_REQUESTS),
+    NavItem("Raw data", "/raw-data", Permission.READ_RAW_DATA),
+    NavItem("Audit log", "/audit", Permission.READ_AUDIT),
+    NavItem("Settings", "/settings", Permission.ADMINISTER),
+    NavItem("Users", "/users", Permission.ADMINISTER),
+)
+
+
+class LoginRequired(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """No valid page login: answered with a redirect to ``/login``."""
+
+
+class PageForbidden(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Logged in, but the role may not use this page or action: answered with 403."""
+
+
+class CsrfFailed(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """A POST without a valid CSRF token: answered with 403."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is looking at the page
+# ---------------------------------------------------------------------------------------------
+
+
+def page_principal(request: Request, session: Session, now: datetime) -> Principal | None:
+    """The principal behind the page login cookie, or None.
+
+    Stop-gap: the cookie holds an API token. The real login replaces this body (a session id
+    in the same cookie, looked up server-side); nothing else needs to change.
+    """
+    token = request.cookies.get(AUTH_COOKIE, "").strip()
+    if not token:
+        return None
+    principal = principal_for_token(session, token, now)
+    if principal is not None:
+        session.commit()  # last_used_at, if it was due
+    return principal
+
+
+def get_page_principal(request: Request, session: SessionDep, services: ServicesDep) -> Principal:
+    principal = page_principal(request, session, services.clock())
+    if principal is None:
+        raise LoginRequired
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(get_page_principal)]
+
+
+def require_page(permission: Permission) -> Callable[[Principal], Principal]:
+    """A page dependency that lets only roles with ``permission`` through (others get 403)."""
+
+    def check(principal: PagePrincipal) -> Principal:
+        if not may(principal.role, permission):
+            raise PageForbidden
+        return principal
+
+    check.__name__ = f"require_page_{permission.value}"
+    return check
+
+
+def get_page_solution(principal: PagePrincipal, session: SessionDep) -> Solution:
+    solution = session.get(Solution, principal.solution_id)
+    if solution is None:
+        raise LoginRequired
+    return solution
+
+
+PageSolution = Annotated[Solution, Depends(get_page_solution)]
+
+
+# ---------------------------------------------------------------------------------------------
+# CSRF: a signed double-submit token
+# ---------------------------------------------------------------------------------------------
+# The token is "nonce.signature", the signature an HMAC over the nonce and a digest of the
+# login cookie. It sits in an HTTP-only cookie and in every form (and, for htmx, in a header);
+# a POST must carry the same valid token in both. Binding it to the login cookie means a token
+# planted before login (or for another login) is useless afterwards.
+
+
+def _binding(request: Request) -> str:
+    return hashlib.sha256(request.cookies.get(AUTH_COOKIE, "").encode()).hexdigest()[:32]
+
+
+def _sign(secret: str, nonce: str, binding: str) -> str:
+    return hmac.new(secret.encode(), f"csrf|{nonce}|{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_csrf_token(secret: str, auth_cookie_value: str) -> str:
+    nonce = secrets.token_urlsafe(18)
+    binding = hashlib.sha256(auth_cookie_value.encode()).hexdigest()[:32]
+    return f"{nonce}.{_sign(secret, nonce, binding)}"
+
+
+def _valid_csrf(secret: str, token: str, binding: str) -> bool:
+    nonce, _, signature = token.partition(".")
+    if not nonce or not signature:
+        return False
+    return hmac.compare_digest(signature, _sign(secret, nonce, binding))
+
+
+def csrf_token(request: Request, secret: str) -> str:
+    """The request's CSRF token: the cookie's if still valid, else a new one (set by ``render``)."""
+    cached: str | None = getattr(request.state, "csrf_token", None)
+    if cached:
+        return cached
+    current = request.cookies.get(CSRF_COOKIE, "")
+    if not (current and _valid_csrf(secret, current, _binding(request))):
+        current = new_csrf_token(secret, request.cookies.get(AUTH_COOKIE, ""))
+        request.state.csrf_new = True
+    request.state.csrf_token = current
+    return current
+
+
+async def check_csrf(request: Request, services: ServicesDep) -> None:
+    """Refuse a POST whose CSRF token (form field or htmx header) is missing or not the cookie's."""
+    secret = services.settings.resolved_secret_key
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()  # cached by Starlette, so the handler's Form() still works
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else ""
+    if not (cookie and sent and hmac.compare_digest(cookie, sent) and _valid_csrf(secret, sent, _binding(request))):
+        raise CsrfFailed
+
+
+CsrfChecked = Depends(check_csrf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------
+
+
+def local_time(value: datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as the solution's users read it."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+def duration(seconds: float | None) -> str:
+    """``270`` -> ``4:30``; ``3725`` -> ``1:02:05``."""
+    if seconds is None:
+        return ""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.filters["local_time"] = local_time
+    templates.env.filters["duration"] = duration
+    return templates
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+def set_auth_cookie(response: Response, request: Request, value: str) -> None:
+    response.set_cookie(
+        AUTH_COOKIE,
+        value,
+        max_age=AUTH_COOKIE_MAX_AGE,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+        path="/",
+    )
+
+
+def set_csrf_cookie(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        CSRF_COOKIE, token, httponly=True, secure=request.url.scheme == "https", samesite="strict", path="/"
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    principal: Principal | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """A template response with what every page needs: nav, CSRF token, security headers."""
+    secret = request.app.state.services.settings.resolved_secret_key
+    token = csrf_token(request, secret)
+    nav = [item for item in NAV if principal is not None and may(principal.role, item.permission)]
+    full_context: dict[str, Any] = {
+        "principal": principal,
+        "nav": nav,
+        "csrf_token": token,
+        "csrf_field": CSRF_FIELD,
+        "current_path": request.url.path,
+        "may": (lambda permission: principal is not None and may(principal.role, permission)),
+        "Permission": Permission,
+        **(context or {}),
+    }
+    response = get_templates(request).TemplateResponse(request, template, full_context, status_code=status_code)
+    response.headers.update({**SECURITY_HEADERS, **(headers or {})})
+    if getattr(request.state, "csrf_new", False):
+        set_csrf_cookie(response, request, token)
+    return response
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _login_redirect(request: Request) -> Response:
+    target = "/login"
+    if request.method == "GET" and not is_htmx(request):
+        target += "?next=" + quote(request.url.path, safe="/")
+    if is_htmx(request):
+        # htmx would swap a redirected login page into a fragment; make it navigate instead.
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their error handlers and ``/static`` to ``app``."""
+    from archivist.web.pages import auth, search  # the page modules import this package
+
+    app.state.templates = make_templates()
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _: LoginRequired) -> Response:
+        return _login_redirect(request)
+
+    @app.exception_handler(PageForbidden)
+    async def forbidden(request: Request, _: PageForbidden) -> Response:
+        return render(
+            request,
+            "error.html",
+            {"title": "Not allowed", "message": "Your role may not use this page or action."},
+            status_code=403,
+        )
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, _: CsrfFailed) -> Response:
+        return render(
+            request,
+            "error.html",
+            {"title": "Form expired", "message": "The form was too old or came from elsewhere. Reload the page."},
+            status_code=403,
+        )
+
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(auth.router)
+    app.include_router(search.router)
