@@ -1,0 +1,190 @@
+"""A BlobStore on fsspec: local directories (``file://``) and S3 buckets (``s3://``, via s3fs)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from fsspec.core import url_to_fs
+
+from archivist.blobs._common import copy_stream, resolve_range
+from archivist.blobs.interfaces import (
+    CHUNK_SIZE,
+    TEMP_MARKER,
+    BlobNotFound,
+    validate_key,
+    validate_prefix,
+)
+
+__all__ = ["FsspecBlobStore"]
+
+# Ranged S3 reads fetch this much per GET and hand it out in CHUNK_SIZE slices: fewer
+# round trips than one GET per chunk, and never more than 1 MiB past the range's end
+# (s3fs's default read-ahead would pull up to 50 MiB for a one-byte probe).
+_S3_FETCH_SIZE = 1024 * 1024
+
+# Multipart part size for streamed S3 uploads; bounds memory per upload (s3fs's default
+# is 50 MiB) while allowing objects up to ~80 GB within S3's 10,000-part limit.
+_S3_WRITE_BLOCK_SIZE = 8 * 1024 * 1024
+
+
+class FsspecBlobStore:
+    """Blobs under a root URL: ``file:///var/lib/archivist/blobs`` or ``s3://bucket/prefix``."""
+
+    def __init__(self, url: str, **storage_options: Any) -> None:
+        if url.startswith(("s3://", "s3a://")):
+            # Other processes (web workers, the retention job) delete blobs too, so a
+            # cached listing could resurrect a deleted recording in exists()/list_keys().
+            storage_options.setdefault("use_listings_cache", False)
+        fs, root = url_to_fs(url, **storage_options)
+        protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+        if "file" in protocols:
+            self._local = True
+        elif "s3" in protocols:
+            self._local = False
+        else:
+            raise ValueError(f"unsupported blob store URL (want file:// or s3://): {url!r}")
+        root = str(root).rstrip("/")
+        if not root:
+            raise ValueError(f"blob store URL needs a directory or bucket: {url!r}")
+        self._fs: Any = fs
+        self._root: str = root
+        if self._local:
+            self._fs.makedirs(root, exist_ok=True)
+
+    @property
+    def root(self) -> str:
+        """The store's root path as fsspec sees it (no protocol)."""
+        return self._root
+
+    def put(self, key: str, data: bytes | BinaryIO, content_type: str) -> int:
+        path = self._path(key)
+        if self._local:
+            return self._put_local(path, data)
+        return self._put_s3(path, data, content_type)
+
+    def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        # Look the blob up now rather than inside the generator, so a missing key
+        # raises here and not on the first next(), after headers may have gone out.
+        first, stop = resolve_range(start, end, self.size(key))
+        return self._stream(key, first, stop)
+
+    def size(self, key: str) -> int:
+        path = self._path(key)
+        try:
+            info = self._fs.info(path)
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+        if info.get("type") != "file":
+            # A local directory named like the key is not a blob.
+            raise BlobNotFound(key)
+        return int(info["size"])
+
+    def exists(self, key: str) -> bool:
+        return bool(self._fs.isfile(self._path(key)))
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError):
+            self._fs.rm_file(path)
+        self._fs.invalidate_cache(path)
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        validate_prefix(prefix)
+        # Only walk the deepest directory the prefix names; the rest is a name filter.
+        directory = prefix.rpartition("/")[0]
+        base = f"{self._root}/{directory}" if directory else self._root
+        try:
+            paths: list[str] = self._fs.find(base)
+        except FileNotFoundError:
+            return []
+        cut = len(self._root) + 1
+        keys = (path[cut:] for path in paths if path.startswith(self._root + "/"))
+        # Staged local writes carry TEMP_MARKER, which real keys may not contain.
+        return sorted(k for k in keys if k.startswith(prefix) and TEMP_MARKER not in k)
+
+    def _path(self, key: str) -> str:
+        return f"{self._root}/{validate_key(key)}"
+
+    def _put_local(self, path: str, data: bytes | BinaryIO) -> int:
+        if self._fs.isdir(path):
+            # shutil.move would silently drop the blob *inside* that directory.
+            raise ValueError(f"blob key names an existing directory: {path!r}")
+        self._fs.makedirs(self._fs._parent(path), exist_ok=True)
+        # Stage beside the target so the final rename stays on one filesystem and is atomic.
+        staged = f"{path}{TEMP_MARKER}{uuid.uuid4().hex}"
+        try:
+            with self._fs.open(staged, "wb") as out:
+                if isinstance(data, bytes | bytearray | memoryview):
+                    payload = bytes(data)
+                    out.write(payload)
+                    written = len(payload)
+                else:
+                    written = copy_stream(data, out.write)
+                # Without fsync a crash after the rename could expose an empty file.
+                out.flush()
+                os.fsync(out.fileno())
+            self._fs.mv(staged, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                self._fs.rm_file(staged)
+            raise
+        return written
+
+    def _put_s3(self, path: str, data: bytes | BinaryIO, content_type: str) -> int:
+        # S3 never shows a partial object: a PUT or a completed multipart upload
+        # replaces the key in one step, so no staging key is needed.
+        if isinstance(data, bytes | bytearray | memoryview):
+            payload = bytes(data)
+            self._fs.pipe_file(path, payload, ContentType=content_type)
+            self._fs.invalidate_cache(path)
+            return len(payload)
+        # autocommit=False keeps close() from completing the upload; we commit only
+        # once the whole stream was read, and otherwise abort the multipart upload.
+        out = self._fs.open(
+            path,
+            "wb",
+            autocommit=False,
+            block_size=_S3_WRITE_BLOCK_SIZE,
+            ContentType=content_type,
+        )
+        try:
+            try:
+                written = copy_stream(data, out.write)
+            finally:
+                out.close()
+        except BaseException:
+            out.discard()
+            raise
+        out.commit()
+        self._fs.invalidate_cache(path)
+        return written
+
+    def _stream(self, key: str, first: int, stop: int) -> Iterator[bytes]:
+        if first >= stop:
+            return
+        path = self._path(key)
+        options: dict[str, Any] = {}
+        if not self._local:
+            # We size our own reads, so s3fs's read-ahead cache would only add waste.
+            options = {"cache_type": "none", "block_size": _S3_FETCH_SIZE}
+        fetch = CHUNK_SIZE if self._local else _S3_FETCH_SIZE
+        try:
+            handle = self._fs.open(path, "rb", **options)
+        except FileNotFoundError as exc:
+            # Deleted between the size check and the first read.
+            raise BlobNotFound(key) from exc
+        with handle:
+            handle.seek(first)
+            position = first
+            while position < stop:
+                block: bytes = handle.read(min(fetch, stop - position))
+                if not block:
+                    # Only if the object shrank under us; end the stream rather than spin.
+                    return
+                for offset in range(0, len(block), CHUNK_SIZE):
+                    yield block[offset : offset + CHUNK_SIZE]
+                position += len(block)

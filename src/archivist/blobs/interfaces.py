@@ -1,0 +1,98 @@
+"""The storage contract for recordings: a key/value blob store with ranged reads.
+Implementations live beside this module; callers depend only on `BlobStore`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO, Protocol, runtime_checkable
+
+__all__ = [
+    "CHUNK_SIZE",
+    "TEMP_MARKER",
+    "BlobNotFound",
+    "BlobStore",
+    "validate_key",
+    "validate_prefix",
+]
+
+# 64 KiB keeps a streamed HTTP response smooth without holding much in memory.
+CHUNK_SIZE = 64 * 1024
+
+# Stores that stage writes beside the final key use this marker; keys may not contain
+# it so a staged file can never be mistaken for (or collide with) a real blob.
+TEMP_MARKER = ".tmp-"
+
+
+class BlobNotFound(KeyError):  # noqa: N818 - the name is part of the agreed API
+    """Raised when a key has no blob behind it."""
+
+
+def validate_key(key: str) -> str:
+    """Return `key` unchanged if it is a safe relative key, else raise ValueError.
+
+    Keys become file paths on local storage, so anything that could climb out of
+    the store's root or be read differently by another OS is refused outright.
+    """
+    if not isinstance(key, str) or not key:
+        raise ValueError("blob key must be a non-empty string")
+    if key.startswith("/"):
+        raise ValueError(f"blob key must be relative: {key!r}")
+    if ".." in key:
+        raise ValueError(f"blob key may not contain '..': {key!r}")
+    if "\\" in key:
+        raise ValueError(f"blob key may not contain backslashes: {key!r}")
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in key):
+        raise ValueError(f"blob key may not contain control characters: {key!r}")
+    if any(segment in ("", ".") for segment in key.split("/")):
+        raise ValueError(f"blob key has an empty or '.' path segment: {key!r}")
+    if TEMP_MARKER in key:
+        raise ValueError(f"blob key may not contain {TEMP_MARKER!r}: {key!r}")
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return `prefix` if it is empty or could start a valid key, else raise ValueError."""
+    if prefix == "":
+        return prefix
+    # A prefix may end mid-segment or with "/", so check it as if a name followed.
+    validate_key(prefix + "x" if prefix.endswith("/") else prefix)
+    return prefix
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Where recordings live: whole-blob atomic writes, ranged streaming reads."""
+
+    def put(self, key: str, data: bytes | BinaryIO, content_type: str) -> int:
+        """Store `data` under `key` atomically and return its size in bytes.
+
+        Readers see either the previous blob or the complete new one, never a part;
+        if writing fails, whatever was under `key` before is left untouched.
+        """
+        ...
+
+    def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Stream bytes `start`..`end` inclusive (to the end if `end` is None).
+
+        Yields chunks of `CHUNK_SIZE` (the last may be shorter). Raises BlobNotFound
+        at call time, before iteration, so a web handler can answer 404 early.
+        `end` past the blob is clamped; `start` past the end yields nothing;
+        a negative `start` or `end < start` raises ValueError.
+        """
+        ...
+
+    def size(self, key: str) -> int:
+        """Return the blob's size in bytes; raise BlobNotFound if missing."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Return whether a blob is stored under `key`."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the blob; deleting a missing key is not an error."""
+        ...
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Return the sorted keys that start with `prefix` (a plain string prefix)."""
+        ...

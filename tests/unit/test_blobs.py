@@ -1,0 +1,376 @@
+"""One contract suite for every BlobStore: memory, local files and S3 (moto's server)."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archivist.blobs import BlobNotFound, BlobStore, make_blob_store
+from archivist.blobs.fsspec_store import FsspecBlobStore
+from archivist.blobs.interfaces import CHUNK_SIZE
+from archivist.blobs.memory import MemoryBlobStore
+
+BUCKET = "archivist-test"
+KEY = "recordings/sol-1/int-1/a1b2c3.wav"
+
+
+class _ExplodingStream(io.BytesIO):
+    """A stream that hands out `good` bytes and then fails like a dropped upload."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__()
+        self._left = good
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if self._left <= 0:
+            raise OSError("client went away")
+        n = self._left if size is None or size < 0 else min(size, self._left)
+        self._left -= n
+        return b"x" * n
+
+
+def _payload(size: int, seed: int = 7) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _read(store: BlobStore, key: str, start: int = 0, end: int | None = None) -> bytes:
+    return b"".join(store.open_range(key, start, end))
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server on a free loopback port, with fake credentials in the env."""
+    # Imported here so the memory and file cases run even without the dev extras.
+    moto_server = pytest.importorskip("moto.server")
+    s3fs = pytest.importorskip("s3fs")
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    with pytest.MonkeyPatch.context() as mp:
+        # Never pick up a developer's real AWS profile or credentials.
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        mp.setenv("AWS_CONFIG_FILE", os.devnull)
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        mp.setenv("ARCHIVIST_S3_ENDPOINT_URL", endpoint)
+        admin = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint}, skip_instance_cache=True)
+        admin.mkdir(BUCKET)
+        try:
+            yield endpoint
+        finally:
+            # s3fs caches filesystems by options; drop them so no later test reuses a
+            # client pointed at this (soon dead) port.
+            s3fs.S3FileSystem.clear_instance_cache()
+            del admin
+            server.stop()
+            # ThreadedMotoServer.stop() shuts the loop down but leaves the socket open.
+            if server._server is not None:
+                server._server.server_close()
+
+
+@pytest.fixture(params=["memory", "file", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    """Each backend, built through the public factory, empty for every test."""
+    kind = request.param
+    if kind == "memory":
+        return make_blob_store("memory://")
+    if kind == "file":
+        return make_blob_store((tmp_path / "blobs").as_uri())
+    request.getfixturevalue("s3_endpoint")
+    # A fresh prefix per test isolates tests sharing the module-wide bucket.
+    return make_blob_store(f"s3://{BUCKET}/{uuid.uuid4().hex}")
+
+
+# ---------------------------------------------------------------- the contract
+
+
+def test_satisfies_protocol(store: BlobStore) -> None:
+    assert isinstance(store, BlobStore)
+
+
+def test_put_then_size_exists_and_read_back(store: BlobStore) -> None:
+    data = _payload(1000)
+    assert not store.exists(KEY)
+    assert store.put(KEY, data, "audio/wav") == 1000
+    assert store.exists(KEY)
+    assert store.size(KEY) == 1000
+    assert _read(store, KEY) == data
+    assert store.list_keys() == [KEY]
+
+
+def test_put_overwrites(store: BlobStore) -> None:
+    store.put(KEY, b"first version", "audio/wav")
+    store.put(KEY, b"second", "audio/wav")
+    assert _read(store, KEY) == b"second"
+    assert store.size(KEY) == 6
+    assert store.list_keys() == [KEY]
+
+
+def test_empty_blob(store: BlobStore) -> None:
+    assert store.put(KEY, b"", "audio/wav") == 0
+    assert store.exists(KEY)
+    assert store.size(KEY) == 0
+    assert list(store.open_range(KEY)) == []
+
+
+def test_range_reads(store: BlobStore) -> None:
+    data = _payload(3 * CHUNK_SIZE + 123)
+    store.put(KEY, data, "audio/wav")
+    last = len(data) - 1
+    assert _read(store, KEY, 0, 0) == data[:1]
+    assert _read(store, KEY, last, last) == data[-1:]
+    assert _read(store, KEY, 1000, 99_999) == data[1000:100_000]
+    assert _read(store, KEY, CHUNK_SIZE - 1, CHUNK_SIZE) == data[CHUNK_SIZE - 1 : CHUNK_SIZE + 1]
+    assert _read(store, KEY, 5000) == data[5000:]
+    assert _read(store, KEY, 0, None) == data
+    # HTTP semantics: an end past the blob is clamped, a start past it yields nothing.
+    assert _read(store, KEY, last - 1, last + 10_000) == data[-2:]
+    assert _read(store, KEY, len(data)) == b""
+
+
+def test_range_chunks_are_64k(store: BlobStore) -> None:
+    data = _payload(3 * CHUNK_SIZE + 123)
+    store.put(KEY, data, "audio/wav")
+    sizes = [len(c) for c in store.open_range(KEY, 10)]
+    assert sizes == [CHUNK_SIZE] * 3 + [113]
+    assert all(isinstance(c, bytes) for c in store.open_range(KEY, 0, 10))
+
+
+def test_bad_ranges_are_refused(store: BlobStore) -> None:
+    store.put(KEY, b"0123456789", "audio/wav")
+    with pytest.raises(ValueError, match="range start"):
+        store.open_range(KEY, -1)
+    with pytest.raises(ValueError, match="before start"):
+        store.open_range(KEY, 5, 4)
+
+
+def test_delete_really_removes(store: BlobStore) -> None:
+    other = "recordings/sol-1/int-2/ffff.wav"
+    store.put(KEY, b"secret voice", "audio/wav")
+    store.put(other, b"keep me", "audio/wav")
+    store.delete(KEY)
+    assert not store.exists(KEY)
+    assert store.list_keys() == [other]
+    assert store.list_keys("recordings/sol-1/int-1/") == []
+    with pytest.raises(BlobNotFound):
+        store.size(KEY)
+    with pytest.raises(BlobNotFound):
+        store.open_range(KEY)
+    store.delete(KEY)  # idempotent
+    store.delete("recordings/never/was/there.wav")
+    assert _read(store, other) == b"keep me"
+
+
+def test_missing_key_raises_blob_not_found(store: BlobStore) -> None:
+    missing = "recordings/nope/nope/nope.wav"
+    with pytest.raises(BlobNotFound):
+        store.size(missing)
+    # Raised at call time, before any iteration, so a handler can still send a 404.
+    with pytest.raises(BlobNotFound):
+        store.open_range(missing)
+    with pytest.raises(KeyError):
+        store.size(missing)
+    assert not store.exists(missing)
+
+
+def test_a_directory_is_not_a_blob(store: BlobStore) -> None:
+    store.put(KEY, b"x", "audio/wav")
+    assert not store.exists("recordings/sol-1")
+    with pytest.raises(BlobNotFound):
+        store.size("recordings/sol-1/int-1")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "/recordings/a/b/c.wav",
+        "recordings/../etc/passwd",
+        "..",
+        "recordings/a/b/..",
+        "recordings\\a\\b.wav",
+        "recordings//a.wav",
+        "recordings/a/",
+        "recordings/./a.wav",
+        "recordings/a\x00.wav",
+        "recordings/a/b.wav.tmp-123",
+    ],
+)
+def test_bad_keys_are_refused(store: BlobStore, bad: str) -> None:
+    with pytest.raises(ValueError, match="blob key"):
+        store.put(bad, b"data", "audio/wav")
+    with pytest.raises(ValueError, match="blob key"):
+        store.size(bad)
+    with pytest.raises(ValueError, match="blob key"):
+        store.exists(bad)
+    with pytest.raises(ValueError, match="blob key"):
+        store.delete(bad)
+    with pytest.raises(ValueError, match="blob key"):
+        store.open_range(bad)
+    assert store.list_keys() == []
+
+
+def test_bad_prefix_is_refused(store: BlobStore) -> None:
+    with pytest.raises(ValueError, match="blob key"):
+        store.list_keys("../")
+    with pytest.raises(ValueError, match="blob key"):
+        store.list_keys("/recordings")
+
+
+def test_put_stream(store: BlobStore) -> None:
+    data = _payload(200_000, seed=3)
+    assert store.put(KEY, io.BytesIO(data), "audio/wav") == len(data)
+    assert store.size(KEY) == len(data)
+    assert _read(store, KEY) == data
+
+
+def test_large_blob_round_trips(store: BlobStore) -> None:
+    data = _payload(1024 * 1024 + 4321, seed=11)
+    assert store.put(KEY, data, "audio/wav") == len(data)
+    assert _read(store, KEY) == data
+    assert _read(store, KEY, 700_000, 900_000) == data[700_000:900_001]
+    # And the same through the streaming path.
+    other = "recordings/sol-1/int-1/streamed.wav"
+    assert store.put(other, io.BytesIO(data), "audio/wav") == len(data)
+    assert _read(store, other) == data
+
+
+def test_list_keys_by_prefix(store: BlobStore) -> None:
+    keys = [
+        "recordings/sol-1/int-1/a.wav",
+        "recordings/sol-1/int-1/b.wav",
+        "recordings/sol-1/int-2/c.wav",
+        "recordings/sol-2/int-9/d.wav",
+    ]
+    for k in reversed(keys):
+        store.put(k, k.encode(), "audio/wav")
+    assert store.list_keys() == keys
+    assert store.list_keys("recordings/") == keys
+    assert store.list_keys("recordings/sol-1/") == keys[:3]
+    assert store.list_keys("recordings/sol-1/int-1/") == keys[:2]
+    # A plain string prefix, not only whole directories.
+    assert store.list_keys("recordings/sol-1/int-") == keys[:3]
+    assert store.list_keys("recordings/sol-") == keys
+    assert store.list_keys("recordings/sol-3/") == []
+    assert store.list_keys("elsewhere") == []
+
+
+def test_failed_put_leaves_nothing_visible(store: BlobStore) -> None:
+    with pytest.raises(OSError, match="client went away"):
+        store.put(KEY, _ExplodingStream(good=3 * CHUNK_SIZE), "audio/wav")
+    assert not store.exists(KEY)
+    assert store.list_keys() == []
+    with pytest.raises(BlobNotFound):
+        store.size(KEY)
+
+
+def test_failed_put_keeps_previous_blob(store: BlobStore) -> None:
+    store.put(KEY, b"the good take", "audio/wav")
+    with pytest.raises(OSError, match="client went away"):
+        store.put(KEY, _ExplodingStream(good=100), "audio/wav")
+    assert _read(store, KEY) == b"the good take"
+    assert store.list_keys() == [KEY]
+
+
+def test_concurrent_puts_and_reads(store: BlobStore) -> None:
+    def worker(n: int) -> bytes:
+        key = f"recordings/sol-1/int-{n}/r.wav"
+        store.put(key, _payload(10_000, seed=n), "audio/wav")
+        return _read(store, key)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(worker, range(8)))
+    assert results == [_payload(10_000, seed=n) for n in range(8)]
+    assert len(store.list_keys()) == 8
+
+
+# ------------------------------------------------------- backend-specific bits
+
+
+def test_factory_picks_backends(tmp_path: Path) -> None:
+    assert isinstance(make_blob_store("memory://"), MemoryBlobStore)
+    # Every memory:// store is its own.
+    a, b = make_blob_store("memory://"), make_blob_store("memory://")
+    a.put(KEY, b"x", "audio/wav")
+    assert not b.exists(KEY)
+    local = make_blob_store((tmp_path / "new" / "dir").as_uri())
+    assert isinstance(local, FsspecBlobStore)
+    assert (tmp_path / "new" / "dir").is_dir()
+
+
+def test_unsupported_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        FsspecBlobStore("memory://somewhere")
+
+
+def test_failed_local_put_leaves_no_staging_file(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = FsspecBlobStore(root.as_uri())
+    with pytest.raises(OSError, match="client went away"):
+        store.put(KEY, _ExplodingStream(good=2 * CHUNK_SIZE), "audio/wav")
+    assert [p for p in root.rglob("*") if p.is_file()] == []
+    store.put(KEY, b"ok", "audio/wav")
+    assert [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()] == [KEY]
+
+
+def test_local_staging_files_are_not_listed(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = FsspecBlobStore(root.as_uri())
+    store.put(KEY, b"ok", "audio/wav")
+    # What a concurrent, still-running put looks like on disk.
+    (root / (KEY + ".tmp-deadbeef")).write_bytes(b"half")
+    assert store.list_keys() == [KEY]
+
+
+def test_local_delete_removes_the_file(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = FsspecBlobStore(root.as_uri())
+    store.put(KEY, b"secret", "audio/wav")
+    assert (root / KEY).read_bytes() == b"secret"
+    store.delete(KEY)
+    assert not (root / KEY).exists()
+
+
+def test_s3_put_sets_content_type_and_multipart_stream(s3_endpoint: str) -> None:
+    store = FsspecBlobStore(
+        f"s3://{BUCKET}/{uuid.uuid4().hex}",
+        client_kwargs={"endpoint_url": s3_endpoint},
+        skip_instance_cache=True,
+    )
+    fs: Any = store._fs
+    store.put(KEY, b"RIFF....WAVE", "audio/wav")
+    assert fs.info(f"{store.root}/{KEY}")["ContentType"] == "audio/wav"
+    # Larger than one 8 MiB part, so the streamed upload really is multipart.
+    data = _payload(9 * 1024 * 1024 + 5, seed=5)
+    other = "recordings/sol-1/int-1/big.wav"
+    assert store.put(other, io.BytesIO(data), "audio/x-wav") == len(data)
+    assert fs.info(f"{store.root}/{other}")["ContentType"] == "audio/x-wav"
+    assert _read(store, other, len(data) - 10) == data[-10:]
+    assert _read(store, other) == data
+
+
+def test_s3_failed_multipart_stream_is_aborted(s3_endpoint: str) -> None:
+    prefix = uuid.uuid4().hex
+    store = make_blob_store(f"s3://{BUCKET}/{prefix}")
+    with pytest.raises(OSError, match="client went away"):
+        store.put(KEY, _ExplodingStream(good=9 * 1024 * 1024), "audio/wav")
+    assert not store.exists(KEY)
+    assert store.list_keys() == []
+    # The aborted multipart upload must not linger (it would still hold the bytes).
+    bucket_client: Any = store._fs  # type: ignore[attr-defined]
+    uploads = bucket_client.call_s3("list_multipart_uploads", Bucket=BUCKET, Prefix=prefix)
+    assert uploads.get("Uploads", []) == []
