@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -56,6 +56,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class.
+
+    Bulk writes go through the Core table: a list of dicts becomes one executemany, where
+    the ORM's bulk path splits a batch whenever the set of NULL columns changes.
+    """
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def new_id() -> str:

@@ -7,19 +7,21 @@ per-object cost of the ORM is what limits ingestion.
 
 from __future__ import annotations
 
+import enum
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
 from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, RawEvent
 from archivist.archive.schemas import InteractionIn
-from archivist.db import new_id
+from archivist.db import Base, new_id, table_of
 from archivist.identifiers import normalize_caller, normalize_email_lenient
 
 # Keeps each IN (...) list well under SQLite's variable limit.
@@ -39,6 +41,11 @@ def _caller(raw: str, country: str) -> str | None:
     return normalize_caller(raw, country)
 
 
+@lru_cache(maxsize=65_536)
+def _email(raw: str) -> str | None:
+    return normalize_email_lenient(raw)
+
+
 def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(external_ids), _LOOKUP_CHUNK):
@@ -50,6 +57,38 @@ def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -
         )
         found.update({ext: id_ for ext, id_ in rows if ext is not None})
     return found
+
+
+def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    table = table_of(model)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, table, rows)
+    else:
+        # sqlite3's executemany runs the one prepared statement in C for every row.
+        session.execute(insert(table), rows)
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def _copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """COPY the rows in: PostgreSQL's bulk path, several times faster than multi-row INSERTs.
+
+    Runs on the session's own connection, so it is part of the same transaction.
+    """
+    columns = list(rows[0].keys())
+    names = ", ".join(f'"{c}"' for c in columns)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[c]) for c in columns])
 
 
 def ingest(session: Session, solution: Solution, bodies: Sequence[InteractionIn], now: datetime) -> list[IngestResult]:
@@ -80,7 +119,7 @@ def ingest(session: Session, solution: Solution, bodies: Sequence[InteractionIn]
 
         customer = body.customer
         phone_e164 = _caller(customer.phone, solution.country) if customer.phone else None
-        email_norm = normalize_email_lenient(customer.email)
+        email_norm = _email(customer.email) if customer.email else None
         has_content = bool(body.messages) if body.channel is Channel.CHAT else body.body is not None
         interactions.append(
             {
@@ -139,12 +178,7 @@ def ingest(session: Session, solution: Solution, bodies: Sequence[InteractionIn]
                 }
             )
 
-    if interactions:
-        session.execute(insert(Interaction), interactions)
-    if messages:
-        session.execute(insert(ChatMessage), messages)
-    if emails:
-        session.execute(insert(EmailBody), emails)
-    if events:
-        session.execute(insert(RawEvent), events)
+    for model, rows in ((Interaction, interactions), (ChatMessage, messages), (EmailBody, emails), (RawEvent, events)):
+        if rows:
+            _bulk_insert(session, model, rows)
     return results

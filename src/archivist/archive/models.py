@@ -62,7 +62,7 @@ class Interaction(Base):
     customer_name: Mapped[str | None] = mapped_column(String(200))
     service_number: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(998))
-    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     has_recording: Mapped[bool] = mapped_column(Boolean, default=False)
     has_content: Mapped[bool] = mapped_column(Boolean, default=False)
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
