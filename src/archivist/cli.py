@@ -140,14 +140,28 @@ def serve(
 def nightly(
     solution: Annotated[str | None, typer.Option("--solution", help="Only this solution (default: all).")] = None,
     as_of: Annotated[
-        datetime | None, typer.Option("--as-of", help="Run as if it were this ISO-8601 time.", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"])
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Run as if it were this ISO-8601 time, e.g. 2026-03-10T02:00:00+01:00 "
+            "(without an offset: each solution's local time).",
+        ),
     ] = None,
 ) -> None:
-    """Run the nightly job once now (or as of a time) and print a summary."""
+    """Run the nightly job once now (or as of a time) and print a summary; exit 1 if a request failed."""
     from archivist.anonymize.nightly import run_nightly_cli
 
+    moment: datetime | None = None
+    if as_of is not None:
+        # fromisoformat rather than strptime formats: it takes "+01:00", "Z" and a bare date alike.
+        try:
+            moment = datetime.fromisoformat(as_of.strip())
+        except ValueError:
+            raise typer.BadParameter("expected an ISO-8601 time such as 2026-03-10T02:00:00+01:00") from None
     _configure_logging()
-    run_nightly_cli(get_settings(), solution_id=solution, as_of=as_of)
+    code = run_nightly_cli(get_settings(), solution_id=solution, as_of=moment)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

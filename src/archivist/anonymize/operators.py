@@ -12,10 +12,11 @@ classified must still be anonymised.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CursorResult, Result, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from archivist.archive.models import Interaction, RawEvent
@@ -28,6 +29,11 @@ VariableRule = Callable[[str], bool]
 """Decides, for one variable value, whether it must be replaced."""
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE touched (``Session.execute`` is typed as returning any Result)."""
+    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
+
+
 def every_value(_: str) -> bool:
     return True
 
@@ -35,6 +41,14 @@ def every_value(_: str) -> bool:
 def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """What ``rewrite_interactions`` changed."""
+
+    interactions: int
+    variable_values: int
 
 
 def anonymize_interactions(
@@ -50,7 +64,22 @@ def anonymize_interactions(
     The normalised columns are cleared rather than replaced, so that a later search for the
     person's identifier finds nothing. Returns the number of interactions changed.
     """
+    return rewrite_interactions(
+        session, interaction_ids, replacement=replacement, now=now, variable_rule=variable_rule
+    ).interactions
+
+
+def rewrite_interactions(
+    session: Session,
+    interaction_ids: Sequence[str],
+    *,
+    replacement: str,
+    now: datetime,
+    variable_rule: VariableRule = every_value,
+) -> Rewritten:
+    """``anonymize_interactions``, also counting the variable values it replaced."""
     changed = 0
+    values = 0
     for chunk in chunks(interaction_ids):
         result = session.execute(
             update(Interaction)
@@ -65,30 +94,31 @@ def anonymize_interactions(
             )
             .execution_options(synchronize_session=False)
         )
-        changed += result.rowcount or 0
-        _rewrite_variables(session, chunk, replacement, variable_rule)
-    return changed
+        changed += rowcount(result)
+        values += _rewrite_variables(session, chunk, replacement, variable_rule)
+    return Rewritten(interactions=changed, variable_values=values)
 
 
-def _rewrite_variables(session: Session, ids: Sequence[str], replacement: str, rule: VariableRule) -> None:
+def _rewrite_variables(session: Session, ids: Sequence[str], replacement: str, rule: VariableRule) -> int:
     rows = session.execute(
-        select(Interaction.id, Interaction.variables).where(
-            Interaction.id.in_(ids), Interaction.variables.is_not(None)
-        )
+        select(Interaction.id, Interaction.variables).where(Interaction.id.in_(ids), Interaction.variables.is_not(None))
     ).all()
     updates: list[dict[str, Any]] = []
+    replaced = 0
     for iid, variables in rows:
         if not variables:
             continue
         rewritten = {k: (replacement if isinstance(v, str) and rule(v) else v) for k, v in variables.items()}
         if rewritten != variables:
             updates.append({"b_id": iid, "b_variables": rewritten})
+            replaced += sum(1 for k, v in variables.items() if rewritten[k] != v)
     if updates:
-        table = Interaction.__table__
+        table = cast(Table, Interaction.__table__)
         session.execute(
             update(table).where(table.c.id == bindparam("b_id")).values(variables=bindparam("b_variables")),
             updates,
         )
+    return replaced
 
 
 def anonymize_raw_data_of_interactions(session: Session, interaction_ids: Sequence[str], *, replacement: str) -> int:
@@ -101,7 +131,7 @@ def anonymize_raw_data_of_interactions(session: Session, interaction_ids: Sequen
             .values(customer=replacement, customer_norm=None)
             .execution_options(synchronize_session=False)
         )
-        changed += result.rowcount or 0
+        changed += rowcount(result)
     return changed
 
 
@@ -115,4 +145,4 @@ def anonymize_raw_data_of_customer(
         .values(customer=replacement, customer_norm=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result)

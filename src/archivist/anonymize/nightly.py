@@ -1,0 +1,361 @@
+"""The nightly run (CONTRACT §7): anonymize what waiting requests name, then purge old rows.
+
+``run_nightly`` is the one entry point; the scheduler, ``archivist nightly`` and
+``POST /api/v1/nightly-runs`` all call it. Each request is processed in its own
+transaction, claimed first, so a crash leaves it either waiting with nothing changed or done
+with everything changed, and two runners never process it twice. Logs, run records and
+exceptions carry ids, counts and masked identifiers only.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.accounts.models import Solution
+from archivist.anonymize.matching import Target, interaction_conditions, next_batch, orphan_raw_condition
+from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
+from archivist.anonymize.operators import anonymize_raw_data_of_interactions, rewrite_interactions, rowcount
+from archivist.anonymize.requests import RETENTION_MONTHS, months_before
+from archivist.archive.content import delete_content
+from archivist.archive.models import RawEvent
+from archivist.archive.recordings import delete_recordings, drain_pending_deletions
+from archivist.blobs import BlobStore
+from archivist.config import Settings
+from archivist.db import make_engine, make_session_factory, transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class RunTrigger(enum.StrEnum):
+    SCHEDULER = "scheduler"
+    CLI = "cli"
+    API = "api"
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """What one request changed; stored on the request as its ``result``."""
+
+    interactions: int = 0
+    recordings_deleted: int = 0
+    content_deleted: int = 0
+    raw_data_rows: int = 0
+    mentions_replaced: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class RunSummary:
+    """One solution's run: counts only, never an identifier."""
+
+    solution_id: str
+    run_id: str
+    trigger: str
+    as_of: datetime
+    requests_processed: int = 0
+    # Claimed by another runner at the same time (it does the work).
+    requests_skipped: int = 0
+    # Failed and rolled back: still waiting, retried by the next run.
+    requests_failed: int = 0
+    interactions: int = 0
+    raw_data_rows: int = 0
+    recordings_deleted: int = 0
+    content_deleted: int = 0
+    mentions_replaced: int = 0
+    requests_purged: int = 0
+    blobs_deleted: int = 0
+    duration_s: float = 0.0
+    failed_request_ids: list[str] = field(default_factory=list)
+
+    def add(self, result: RequestResult) -> None:
+        self.requests_processed += 1
+        self.interactions += result.interactions
+        self.raw_data_rows += result.raw_data_rows
+        self.recordings_deleted += result.recordings_deleted
+        self.content_deleted += result.content_deleted
+        self.mentions_replaced += result.mentions_replaced
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["as_of"] = self.as_of.isoformat()
+        return data
+
+    def describe(self) -> str:
+        return (
+            f"nightly run for solution {self.solution_id} as of {self.as_of.isoformat()}: "
+            f"{self.requests_processed} requests processed ({self.requests_skipped} taken by another run, "
+            f"{self.requests_failed} failed), {self.interactions} interactions anonymized, "
+            f"{self.raw_data_rows} raw data rows, {self.recordings_deleted} recordings and "
+            f"{self.content_deleted} chat logs/emails deleted, {self.mentions_replaced} variable values replaced, "
+            f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "
+            f"{self.duration_s:.2f}s"
+        )
+
+
+@dataclass(frozen=True)
+class _SolutionSettings:
+    id: str
+    country: str
+    replacement: str
+
+
+def run_nightly(
+    session_factory: sessionmaker[Session],
+    blobs: BlobStore,
+    now: datetime,
+    *,
+    solution_id: str | None = None,
+    trigger: RunTrigger = RunTrigger.CLI,
+) -> list[RunSummary]:
+    """Run the nightly job as of ``now`` for one solution (or every solution, oldest first).
+
+    Raises LookupError for an unknown ``solution_id``. A request that fails is rolled
+    back, counted in ``requests_failed`` and left waiting; the run goes on with the others.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    with session_factory() as session:
+        if solution_id is not None:
+            if session.get(Solution, solution_id) is None:
+                raise LookupError("no such solution")
+            solution_ids = [solution_id]
+        else:
+            solution_ids = list(session.scalars(select(Solution.id).order_by(Solution.created_at, Solution.id)))
+    return [_run_solution(session_factory, blobs, sid, now, trigger) for sid in solution_ids]
+
+
+def _run_solution(
+    factory: sessionmaker[Session], blobs: BlobStore, solution_id: str, now: datetime, trigger: RunTrigger
+) -> RunSummary:
+    clock_started = time.perf_counter()
+    with transaction(factory) as session:
+        solution = session.get(Solution, solution_id)
+        if solution is None:
+            raise LookupError("no such solution")
+        settings = _SolutionSettings(solution.id, solution.country, solution.replacement)
+        # Recorded first, in its own transaction, so that a run that dies leaves a trace
+        # (a run without finished_at).
+        run = NightlyRun(solution_id=solution_id, as_of=now, started_at=utcnow(), trigger=trigger.value)
+        session.add(run)
+        session.flush()
+        summary = RunSummary(solution_id=solution_id, run_id=run.id, trigger=trigger.value, as_of=now)
+
+    with factory() as session:
+        waiting = list(
+            session.scalars(
+                select(AnonymizationRequest.id)
+                .where(
+                    AnonymizationRequest.solution_id == solution_id,
+                    AnonymizationRequest.status == RequestStatus.WAITING,
+                    AnonymizationRequest.created_at <= now,
+                )
+                .order_by(AnonymizationRequest.created_at, AnonymizationRequest.id)
+            )
+        )
+
+    for request_id in waiting:
+        try:
+            with transaction(factory) as session:
+                result = process_request(session, settings, request_id, now)
+        except Exception as exc:  # noqa: BLE001 - one bad request must not stop the others
+            # The type only: a database error's text may quote the identifiers it was given.
+            log.error(
+                "nightly: request %s failed (%s); rolled back, it stays waiting for the next run",
+                request_id,
+                type(exc).__name__,
+            )
+            summary.requests_failed += 1
+            summary.failed_request_ids.append(request_id)
+            continue
+        if result is None:
+            summary.requests_skipped += 1
+            continue
+        summary.add(result)
+        log.info(
+            "nightly: request %s done: %d interactions, %d raw data rows, %d recordings, %d content deleted",
+            request_id,
+            result.interactions,
+            result.raw_data_rows,
+            result.recordings_deleted,
+            result.content_deleted,
+        )
+
+    # After the commits: the blobs the requests let go of (and any a crashed run left).
+    summary.blobs_deleted = drain_pending_deletions(factory, blobs, now)
+
+    with transaction(factory) as session:
+        summary.requests_purged = purge_requests(session, solution_id, now)
+
+    summary.duration_s = round(time.perf_counter() - clock_started, 3)
+    with transaction(factory) as session:
+        session.execute(
+            update(NightlyRun)
+            .where(NightlyRun.id == summary.run_id)
+            .values(finished_at=utcnow(), summary=summary.as_dict())
+            .execution_options(synchronize_session=False)
+        )
+    log.info("%s", summary.describe())
+    return summary
+
+
+def _claim(session: Session, request_id: str, now: datetime) -> bool:
+    """Make this transaction the only one processing the request, or report that it is not.
+
+    On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets a second runner pass over a request the
+    first is working on instead of queueing behind it. The conditional UPDATE then claims
+    it on both databases: it is the transaction's first write, so on SQLite it takes the
+    database write lock before anything is read (a second runner waits here, then finds the
+    request done and skips it), and on PostgreSQL it re-checks the status under the lock.
+    """
+    waiting = (AnonymizationRequest.id == request_id, AnonymizationRequest.status == RequestStatus.WAITING)
+    if session.get_bind().dialect.name == "postgresql":
+        locked = session.scalar(select(AnonymizationRequest.id).where(*waiting).with_for_update(skip_locked=True))
+        if locked is None:
+            return False
+    claimed = session.execute(
+        update(AnonymizationRequest)
+        .where(*waiting)
+        .values(processed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(claimed) == 1
+
+
+def process_request(
+    session: Session, solution: _SolutionSettings, request_id: str, now: datetime
+) -> RequestResult | None:
+    """Carry out one waiting request and mark it done; None if another runner has it.
+
+    Does not commit: the caller's single transaction makes all of it happen, or none.
+    """
+    if not _claim(session, request_id, now):
+        return None
+    request = session.get(AnonymizationRequest, request_id)
+    if request is None:  # pragma: no cover - the claim just saw it
+        return None
+    target = Target(
+        solution_id=solution.id,
+        country=solution.country,
+        phone_e164=request.phone_e164,
+        email_norm=request.email_norm,
+        # The end of the entry day, or the run time if a run comes earlier (--as-of, the API).
+        cutoff=min(request.cutoff, now),
+    )
+    rule = target.variable_rule()
+    interactions = recordings = content = raw_rows = mentions = 0
+    for condition in interaction_conditions(target):
+        while ids := next_batch(session, condition):
+            if request.delete_content:
+                recordings += delete_recordings(session, ids, now)
+                content += delete_content(session, ids)
+            if request.raw_data:
+                raw_rows += anonymize_raw_data_of_interactions(session, ids, replacement=solution.replacement)
+            rewritten = rewrite_interactions(
+                session, ids, replacement=solution.replacement, now=now, variable_rule=rule
+            )
+            interactions += rewritten.interactions
+            mentions += rewritten.variable_values
+            if rewritten.interactions == 0:  # pragma: no cover - rewritten rows always leave the match
+                break
+    if request.raw_data:
+        orphans = orphan_raw_condition(target)
+        if orphans is not None:
+            raw_rows += rowcount(
+                session.execute(
+                    update(RawEvent)
+                    .where(orphans)
+                    .values(customer=solution.replacement, customer_norm=None)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+    result = RequestResult(
+        interactions=interactions,
+        recordings_deleted=recordings,
+        content_deleted=content,
+        raw_data_rows=raw_rows,
+        mentions_replaced=mentions,
+    )
+    done = session.execute(
+        update(AnonymizationRequest)
+        .where(AnonymizationRequest.id == request_id, AnonymizationRequest.status == RequestStatus.WAITING)
+        .values(
+            status=RequestStatus.DONE,
+            processed_at=now,
+            result=result.as_dict(),
+            # Only the masked forms (made at entry) remain: the row no longer identifies anyone.
+            phone_e164=None,
+            email_norm=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(done) != 1:  # pragma: no cover - the claim holds the row
+        raise RuntimeError("anonymization request changed while it was being processed")
+    return result
+
+
+def purge_requests(session: Session, solution_id: str, now: datetime) -> int:
+    """Delete done request rows entered more than RETENTION_MONTHS before ``now``.
+
+    Only done ones: the run processes waiting requests before it purges, so an old row is
+    still waiting only if processing it failed, and deleting it would silently drop an
+    erasure nobody has carried out.
+    """
+    threshold = months_before(now, RETENTION_MONTHS)
+    return rowcount(
+        session.execute(
+            delete(AnonymizationRequest)
+            .where(
+                AnonymizationRequest.solution_id == solution_id,
+                AnonymizationRequest.status == RequestStatus.DONE,
+                AnonymizationRequest.created_at < threshold,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def resolve_as_of(as_of: datetime | None, timezone: str) -> datetime:
+    """``--as-of`` without an offset is the solution's own local time (02:00 means its night)."""
+    if as_of is None:
+        return utcnow()
+    return as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=ZoneInfo(timezone))
+
+
+def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datetime | None) -> int:
+    """``archivist nightly``: run, print one summary line per solution; the exit code."""
+    from archivist.blobs import make_blob_store
+
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+    blobs = make_blob_store(settings.resolved_blob_url)
+    try:
+        with factory() as session:
+            query = select(Solution.id, Solution.timezone).order_by(Solution.created_at, Solution.id)
+            if solution_id is not None:
+                query = query.where(Solution.id == solution_id)
+            targets = list(session.execute(query))
+        if not targets:
+            print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
+            return 2
+        failed = 0
+        for sid, timezone in targets:
+            (summary,) = run_nightly(
+                factory, blobs, resolve_as_of(as_of, timezone), solution_id=sid, trigger=RunTrigger.CLI
+            )
+            print(summary.describe())
+            failed += summary.requests_failed
+        return 1 if failed else 0
+    finally:
+        engine.dispose()
