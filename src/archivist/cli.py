@@ -11,12 +11,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Role, Solution, User
 from archivist.accounts.passwords import generate_password
+from archivist.archive.models import Interaction
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
 from archivist.schema import upgrade
@@ -55,7 +56,11 @@ def init(
     timezone: Annotated[str, typer.Option(help="IANA time zone of the solution.")] = "Europe/Oslo",
 ) -> None:
     """Create or upgrade the schema and the default solution; prints the solution id."""
-    settings = get_settings()
+    _, solution_id = _init_schema(get_settings(), name, country, timezone)
+    typer.echo(solution_id)
+
+
+def _init_schema(settings: Settings, name: str, country: str, timezone: str) -> tuple[sessionmaker[Session], str]:
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     factory = make_session_factory(engine)
@@ -68,7 +73,54 @@ def init(
                 )
             except accounts.AccountError as exc:
                 raise _fail(str(exc)) from None
-        typer.echo(solution.id)
+        return factory, solution.id
+
+
+@app.command()
+def quickstart(
+    interactions: Annotated[int, typer.Option(help="Demo interactions to add to an empty archive.", min=0)] = 3000,
+) -> None:
+    """Prepare a local archive (what `make run` does): schema, admin, demo data. Idempotent.
+
+    The admin's password and token are printed only when the admin is created.
+    """
+    settings = get_settings()
+    factory, solution_id = _init_schema(settings, "Demo contact centre", "NO", "Europe/Oslo")
+    with factory() as session, session.begin():
+        admin = session.scalars(select(User).where(User.username == "admin")).first()
+        credentials = None
+        if admin is None:
+            password = generate_password()
+            admin = accounts.create_user(
+                session, solution_id=solution_id, username="admin", role=Role.ADMIN, password=password
+            )
+            credentials = (password, accounts.create_token(session, admin, "make run"))
+        archived = session.scalar(
+            select(func.count()).select_from(Interaction).where(Interaction.solution_id == solution_id)
+        )
+    if archived == 0 and interactions:
+        from archivist.blobs import make_blob_store
+        from archivist.demo.load import load_demo
+
+        with factory() as session:
+            target = _solution(session, solution_id)
+        with Progress(TextColumn("demo data"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err) as bar:
+            task = bar.add_task("demo", total=interactions)
+            report = load_demo(
+                factory, make_blob_store(settings.resolved_blob_url), target, interactions, 1, utcnow(),
+                lambda n: bar.advance(task, n),
+            )
+        typer.echo(f"Added {report.created} demo interactions with {report.recordings} recordings.")
+    else:
+        typer.echo(f"Keeping the existing archive ({archived} interactions).")
+    if credentials:
+        password, token = credentials
+        typer.echo("")
+        typer.echo("Created user 'admin' — shown only this once, keep them:")
+        typer.echo(f"  password:  {password}")
+        typer.echo(f"  API token: {token}")
+        typer.echo(f'  try: curl -H "Authorization: Bearer {token}" http://127.0.0.1:8000/api/v1/interactions?limit=5')
+        typer.echo("")
 
 
 @solution_app.command("create")

@@ -1,0 +1,111 @@
+"""The command line, through its real entry point in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.archive.models import Interaction, RawEvent
+from tests.conftest import auth
+
+ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
+
+
+@pytest.fixture
+def run(database_url: str, engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {
+        **os.environ,
+        "ARCHIVIST_DATABASE_URL": database_url,
+        "ARCHIVIST_DATA_DIR": str(tmp_path / "var"),
+        "ARCHIVIST_BLOB_URL": f"file://{tmp_path / 'blobs'}",
+    }
+
+    def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [ARCHIVIST, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    return _run
+
+
+def test_init_prints_the_same_solution_id_twice(run) -> None:  # type: ignore[no-untyped-def]
+    first = run("init")
+    assert first.returncode == 0, first.stderr
+    again = run("init")
+    assert again.stdout.strip() == first.stdout.strip()
+    assert len(first.stdout.strip()) == 32
+
+
+def test_bad_country_is_refused_with_a_message(run) -> None:  # type: ignore[no-untyped-def]
+    run("init")
+    result = run("solution", "create", "--name", "X", "--country", "XX", "--timezone", "Europe/Oslo")
+    assert result.returncode == 2
+    assert "ISO 3166" in result.stderr
+
+
+def test_token_from_the_cli_opens_the_api(run, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    run("init")
+    created = run("user", "create", "ola", "--role", "supervisor")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("password: ")
+    token = run("token", "create", "ola", "--label", "script").stdout.strip().splitlines()[-1]
+    assert client.get("/api/v1/interactions/nope", headers=auth(token)).status_code == 404
+
+
+def test_password_from_stdin_is_not_printed(run) -> None:  # type: ignore[no-untyped-def]
+    run("init")
+    result = run("user", "create", "kari", "--role", "admin", "--password-stdin", stdin="s3cret-passphrase\n")
+    assert result.returncode == 0, result.stderr
+    assert "s3cret" not in result.stdout
+
+
+def test_import_keeps_good_lines_and_reports_bad_ones_by_number(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, session_factory: sessionmaker[Session]
+) -> None:
+    run("init")
+    good = {
+        "channel": "call",
+        "direction": "inbound",
+        "started_at": "2026-03-01T09:00:00+01:00",
+        "customer": {"phone": "+4791234567"},
+        "events": [{"at": "2026-03-01T09:00:00+01:00", "type": "offered"}],
+    }
+    lines = [
+        json.dumps({**good, "external_id": "a"}),
+        json.dumps({**good, "channel": "fax", "customer": {"phone": "+4799999999"}}),
+        "{not json",
+        "",
+        json.dumps({**good, "external_id": "b"}),
+    ]
+    path = tmp_path / "in.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    result = run("import", str(path))
+    assert result.returncode == 1
+    assert "line 2: channel" in result.stderr
+    assert "line 3:" in result.stderr
+    assert "99999999" not in result.stderr + result.stdout
+    assert "imported 2 interactions" in result.stdout
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Interaction)) == 2
+        assert session.scalar(select(func.count()).select_from(RawEvent)) == 2
+    again = run("import", str(path))
+    assert "imported 0 interactions, 2 already archived" in again.stdout
+
+
+def test_quickstart_creates_admin_once_and_keeps_data(run, session_factory: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
+    first = run("quickstart", "--interactions", "40")
+    assert first.returncode == 0, first.stderr
+    assert "API token: arch_" in first.stdout
+    second = run("quickstart", "--interactions", "40")
+    assert "API token" not in second.stdout
+    assert "Keeping the existing archive (40 interactions)" in second.stdout
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Interaction)) == 40
