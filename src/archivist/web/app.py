@@ -17,7 +17,7 @@ from archivist.blobs import BlobStore, make_blob_store
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
 from archivist.web import pages
-from archivist.web.api import interactions
+from archivist.web.api import interactions, search
 from archivist.web.deps import Services
 from archivist.web.middleware import AccessLogMiddleware, BodyLimitMiddleware
 
@@ -78,6 +78,8 @@ def create_app(
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
 
+    # search first: its fixed /anonymize-and-delete must win over /{interaction_id}.
+    app.include_router(search.router)
     app.include_router(interactions.router)
     pages.install(app)
 

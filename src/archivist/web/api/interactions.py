@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Request, Response, status
@@ -17,7 +15,6 @@ from archivist.archive.ingest import ingest
 from archivist.archive.models import Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
-from archivist.blobs import BlobNotFound
 from archivist.web.deps import (
     ContentDeleter,
     ContentReader,
@@ -27,6 +24,7 @@ from archivist.web.deps import (
     SessionDep,
     SolutionDep,
 )
+from archivist.web.streaming import recording_response
 
 router = APIRouter(prefix="/api/v1/interactions", tags=["interactions"])
 
@@ -142,32 +140,6 @@ async def put_recording(
     recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """The inclusive byte range of a single-range ``Range`` header; None for the whole file.
-
-    Raises ValueError when the range cannot be satisfied (answered with 416).
-    """
-    match = _RANGE.match(header.strip())
-    if match is None:
-        return None  # multiple or malformed ranges: RFC 9110 lets us send the whole body
-    first, last = match.groups()
-    if not first and not last:
-        return None
-    if not first:  # suffix range: the last N bytes
-        length = int(last)
-        if length == 0:
-            raise ValueError
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
-        raise ValueError
-    return start, end
-
-
 @router.get("/{interaction_id}/recording", response_class=StreamingResponse)
 def get_recording(
     interaction_id: str,
@@ -179,26 +151,7 @@ def get_recording(
 ) -> Response:
     """Stream the recording; honours ``Range`` so a player can seek."""
     interaction = _found(session, solution, interaction_id)
-    recording = session.get(Recording, interaction.id)
-    if recording is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording (or it was deleted)")
-    size = recording.size_bytes
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
-    try:
-        byte_range = parse_range(request.headers.get("range", ""), size) if "range" in request.headers else None
-    except ValueError:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-    start, end = byte_range if byte_range else (0, size - 1)
-    try:
-        chunks: Iterator[bytes] = services.blobs.open_range(recording.blob_key, start, end)
-    except BlobNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording") from None
-    headers["Content-Length"] = str(end - start + 1)
-    if byte_range:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return StreamingResponse(
-        chunks, status_code=206 if byte_range else 200, media_type=recording.content_type, headers=headers
-    )
+    return recording_response(request, session.get(Recording, interaction.id), services.blobs)
 
 
 @router.delete("/{interaction_id}/recording", status_code=status.HTTP_204_NO_CONTENT)

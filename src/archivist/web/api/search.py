@@ -1,0 +1,126 @@
+"""The archive's search API and *Anonymize and delete* (CONTRACT §6).
+
+Registered before ``interactions.router`` so that the fixed path ``/anonymize-and-delete``
+is matched before the ``/{interaction_id}`` routes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from archivist.archive import erasure, recordings
+from archivist.archive.models import Channel, Direction
+from archivist.archive.presenters import interaction_out
+from archivist.archive.schemas import InteractionOut
+from archivist.archive.search import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    FilterError,
+    make_filters,
+    parse_time,
+    search_interactions,
+)
+from archivist.web.deps import ContentDeleter, Searcher, ServicesDep, SessionDep, SolutionDep
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1/interactions", tags=["interactions"])
+
+InteractionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class InteractionPage(BaseModel):
+    items: list[InteractionOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class AnonymizeAndDeleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: Annotated[list[InteractionId], Field(min_length=1, max_length=erasure.MAX_IDS)]
+    raw_data: bool = False
+
+
+class AnonymizeAndDeleteOut(BaseModel):
+    anonymized: int
+    recordings_deleted: int
+    content_deleted: int
+    raw_data_rows: int
+
+
+def _unprocessable(exc: FilterError) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}")
+
+
+@router.get("", response_model=InteractionPage)
+def list_interactions(
+    _: Searcher,
+    session: SessionDep,
+    solution: SolutionDep,
+    phone: Annotated[str | None, Query(max_length=64, description="Any accepted form, e.g. 91234567")] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    channel: Channel | None = None,
+    direction: Direction | None = None,
+    queue: Annotated[str | None, Query(max_length=200, description="Exact queue name")] = None,
+    agent: Annotated[str | None, Query(max_length=200, description="Exact agent name")] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=40, description="Started at or after (ISO 8601 with offset)")
+    ] = None,
+    to: Annotated[str | None, Query(max_length=40, description="Started before (ISO 8601 with offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> InteractionPage:
+    """Search the archive, newest first. Phone and email match the normalised identifier,
+    so ``+47 912 34 567``, ``0047 91234567`` and ``91234567`` find the same calls; an
+    anonymized interaction is never found by its former identifier."""
+    try:
+        filters = make_filters(
+            solution.country,
+            phone=phone,
+            email=email,
+            channel=channel,
+            direction=direction,
+            queue=queue,
+            agent=agent,
+            started_from=parse_time("from", from_),
+            started_to=parse_time("to", to),
+        )
+        page = search_interactions(session, solution, filters, limit, cursor or None)
+    except FilterError as exc:
+        raise _unprocessable(exc) from None
+    return InteractionPage(
+        items=[interaction_out(i, solution.country) for i in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post("/anonymize-and-delete", response_model=AnonymizeAndDeleteOut)
+def anonymize_and_delete(
+    body: AnonymizeAndDeleteIn,
+    _: ContentDeleter,
+    session: SessionDep,
+    solution: SolutionDep,
+    services: ServicesDep,
+) -> AnonymizeAndDeleteOut:
+    """Delete the recordings and content of ``ids`` and replace the customer's phone, email,
+    name and every variable value with the replacement text, in one transaction; with
+    ``raw_data`` their raw data rows too. Any unknown id (or another solution's): 404, and
+    nothing is changed."""
+    now = services.clock()
+    try:
+        result = erasure.anonymize_and_delete(session, solution, body.ids, raw_data=body.raw_data, now=now)
+    except erasure.UnknownInteractionError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
+    session.commit()
+    # After commit: the audio goes now, or (if the store fails or we die here) on a later drain.
+    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+    log.info("anonymize and delete: %d interactions, %d recordings", result.anonymized, result.recordings_deleted)
+    return AnonymizeAndDeleteOut(
+        anonymized=result.anonymized,
+        recordings_deleted=result.recordings_deleted,
+        content_deleted=result.content_deleted,
+        raw_data_rows=result.raw_data_rows,
+    )

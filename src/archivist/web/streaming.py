@@ -1,0 +1,66 @@
+"""Streaming a recording with HTTP ranges, shared by the API and the pages.
+
+Players seek by asking for byte ranges; answering them (206 with ``Content-Range``) is what
+makes the ``<audio>`` element's seek bar work and report a duration for WAV files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi import HTTPException, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from archivist.archive.models import Recording
+from archivist.blobs import BlobNotFound, BlobStore
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+NO_RECORDING = "This interaction has no recording (or it was deleted)"
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive byte range of a single-range ``Range`` header; None for the whole file.
+
+    Raises ValueError when the range cannot be satisfied (answered with 416).
+    """
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None  # multiple or malformed ranges: RFC 9110 lets us send the whole body
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix range: the last N bytes
+        length = int(last)
+        if length == 0:
+            raise ValueError
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise ValueError
+    return start, end
+
+
+def recording_response(request: Request, recording: Recording | None, blobs: BlobStore) -> Response:
+    """The recording's audio, whole (200) or the requested range (206); 404 when there is none."""
+    if recording is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_RECORDING)
+    size = recording.size_bytes
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
+    try:
+        byte_range = parse_range(request.headers.get("range", ""), size) if "range" in request.headers else None
+    except ValueError:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    start, end = byte_range if byte_range else (0, size - 1)
+    try:
+        chunks: Iterator[bytes] = blobs.open_range(recording.blob_key, start, end)
+    except BlobNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NO_RECORDING) from None
+    headers["Content-Length"] = str(end - start + 1)
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return StreamingResponse(
+        chunks, status_code=206 if byte_range else 200, media_type=recording.content_type, headers=headers
+    )
