@@ -1,22 +1,302 @@
-"""The *Archive - Search* page: find requests, play recordings, read content, delete."""
+"""The *Archive - Search* page: find requests, play recordings, read content, delete.
+
+The filter form is submitted by POST (htmx or plain), so phone numbers and email addresses
+never appear in a URL that a proxy or the access log would keep. Everything here calls the
+same services as the REST API; the page adds only presentation and the page login.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
+from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
-from archivist.web.pages import PageSolution, render, require_page
+from archivist.archive import content as content_service
+from archivist.archive import erasure, recordings
+from archivist.archive.models import Channel, Direction, Interaction, Recording
+from archivist.archive.presenters import interaction_out
+from archivist.archive.schemas import InteractionOut
+from archivist.archive.search import FilterError, SearchPage, make_filters, search_interactions
+from archivist.web.deps import ServicesDep, SessionDep
+from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
+from archivist.web.streaming import recording_response
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
 SearchViewer = Annotated[Principal, Depends(require_page(Permission.SEARCH))]
+ContentViewer = Annotated[Principal, Depends(require_page(Permission.READ_CONTENT))]
+ContentRemover = Annotated[Principal, Depends(require_page(Permission.DELETE_CONTENT))]
+
+PAGE_SIZE = 50
+
+CONFIRM_DELETE_RECORDING = (
+    "The recording of this call will be deleted from the archive for good. "
+    "Nobody will be able to play it again. This cannot be undone."
+)
+CONFIRM_DELETE_CHAT = (
+    "The chat log (every message) of this chat will be deleted from the archive. "
+    "The general information stays. This cannot be undone."
+)
+CONFIRM_DELETE_EMAIL = (
+    "The body of this email will be deleted from the archive. The general information stays. This cannot be undone."
+)
+CONFIRM_ANONYMIZE = (
+    "Their recordings, chat logs and email bodies will be deleted, and the customer's phone number, "
+    "email address, name and all variable values will be replaced with the replacement text. "
+    "You will no longer find them by the phone number or email address. This cannot be undone."
+)
+
+
+@dataclass
+class SearchForm:
+    """What the user typed, kept as typed so the form can be shown again with errors."""
+
+    phone: str = ""
+    email: str = ""
+    from_: str = ""
+    to: str = ""
+    queue: str = ""
+    agent: str = ""
+    channel: str = ""
+    direction: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _local_day_start(field_name: str, text: str, timezone: str) -> datetime | None:
+    """The start of a local calendar day typed as YYYY-MM-DD (the date input's value)."""
+    if not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise FilterError(field_name, "Enter a date as YYYY-MM-DD") from None
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+
+
+def _choice(enum_cls: type[Channel] | type[Direction], field_name: str, value: str) -> Any:
+    if not value:
+        return None
+    try:
+        return enum_cls(value)
+    except ValueError:
+        raise FilterError(field_name, "Choose one of the listed values") from None
+
+
+def _run_search(
+    session: Session, solution: Solution, form: SearchForm, cursor: str | None
+) -> tuple[SearchPage | None, SearchForm]:
+    """The page of results for ``form``, or None with ``form.errors`` filled in."""
+    try:
+        started_from = _local_day_start("from", form.from_, solution.timezone)
+        # "To" is a calendar day and means "up to and including that day".
+        to_day = _local_day_start("to", form.to, solution.timezone)
+        started_to = to_day + timedelta(days=1) if to_day else None
+        filters = make_filters(
+            solution.country,
+            phone=form.phone,
+            email=form.email,
+            channel=_choice(Channel, "channel", form.channel),
+            direction=_choice(Direction, "direction", form.direction),
+            queue=form.queue,
+            agent=form.agent,
+            started_from=started_from,
+            started_to=started_to,
+        )
+        return search_interactions(session, solution, filters, PAGE_SIZE, cursor or None), form
+    except FilterError as exc:
+        # The "to before from" check names "to"; any cursor problem is shown on the form.
+        form.errors[exc.field] = exc.message
+        return None, form
+
+
+def _rows(interactions: list[Interaction], solution: Solution) -> list[InteractionOut]:
+    return [interaction_out(i, solution.country) for i in interactions]
+
+
+def _context(solution: Solution, **extra: Any) -> dict[str, Any]:
+    return {
+        "title": "Archive - Search",
+        "solution": solution,
+        "channels": list(Channel),
+        "directions": list(Direction),
+        "confirm_anonymize": CONFIRM_ANONYMIZE,
+        **extra,
+    }
 
 
 @router.get("/archive/search")
 def search_page(request: Request, principal: SearchViewer, solution: PageSolution) -> Response:
-    context = {"title": "Archive - Search", "solution": solution}
-    return render(request, "archive/search.html", context, principal=principal)
+    return render(
+        request, "archive/search.html", _context(solution, form=SearchForm(), page=None, rows=[]), principal=principal
+    )
+
+
+@router.post("/archive/search", dependencies=[CsrfChecked])
+def search_results(
+    request: Request,
+    principal: SearchViewer,
+    solution: PageSolution,
+    session: SessionDep,
+    phone: Annotated[str, Form(max_length=64)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    from_: Annotated[str, Form(alias="from", max_length=20)] = "",
+    to: Annotated[str, Form(max_length=20)] = "",
+    queue: Annotated[str, Form(max_length=200)] = "",
+    agent: Annotated[str, Form(max_length=200)] = "",
+    channel: Annotated[str, Form(max_length=10)] = "",
+    direction: Annotated[str, Form(max_length=10)] = "",
+    cursor: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Run the search. htmx gets the search area (form and results); a plain POST the page."""
+    form = SearchForm(phone, email, from_, to, queue, agent, channel, direction)
+    page, form = _run_search(session, solution, form, cursor)
+    context = _context(
+        solution,
+        form=form,
+        page=page,
+        rows=_rows(page.items, solution) if page else [],
+        searched=True,
+        paged=bool(cursor),
+    )
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if form.errors else status.HTTP_200_OK
+    template = "archive/_search_area.html" if is_htmx(request) else "archive/search.html"
+    return render(request, template, context, principal=principal, status_code=status_code)
+
+
+def _interaction(session: Session, solution: Solution, interaction_id: str) -> Interaction:
+    interaction = content_service.get_interaction(session, solution.id, interaction_id)
+    if interaction is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found")
+    return interaction
+
+
+def _details(
+    request: Request,
+    session: Session,
+    solution: Solution,
+    principal: Principal,
+    interaction: Interaction,
+    *,
+    flash: str | None = None,
+) -> Response:
+    """The details panel, with the row refreshed out of band (its marks may have changed)."""
+    context = {
+        "solution": solution,
+        "item": interaction_out(interaction, solution.country),
+        "content": content_service.read_content(session, interaction),
+        "confirm_delete_recording": CONFIRM_DELETE_RECORDING,
+        "confirm_delete_content": CONFIRM_DELETE_CHAT if interaction.channel is Channel.CHAT else CONFIRM_DELETE_EMAIL,
+        "refresh_row": flash is not None,
+    }
+    headers = {"HX-Trigger": json.dumps({"flash": flash})} if flash else None
+    if not is_htmx(request):
+        # A direct link to one request: the search page with its details open.
+        return render(
+            request,
+            "archive/search.html",
+            _context(solution, form=SearchForm(), page=None, rows=[], details=context),
+            principal=principal,
+        )
+    return render(request, "archive/_details.html", context, principal=principal, headers=headers)
+
+
+@router.get("/archive/interactions/{interaction_id}")
+def interaction_details(
+    interaction_id: str, request: Request, principal: ContentViewer, solution: PageSolution, session: SessionDep
+) -> Response:
+    return _details(request, session, solution, principal, _interaction(session, solution, interaction_id))
+
+
+@router.get("/archive/recordings/{interaction_id}")
+def play_recording(
+    interaction_id: str,
+    request: Request,
+    _: ContentViewer,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+) -> Response:
+    """The recording for the page's ``<audio>`` player, with Range so it can seek."""
+    interaction = _interaction(session, solution, interaction_id)
+    return recording_response(request, session.get(Recording, interaction.id), services.blobs)
+
+
+@router.post("/archive/interactions/{interaction_id}/recording/delete", dependencies=[CsrfChecked])
+def delete_recording(
+    interaction_id: str,
+    request: Request,
+    principal: ContentRemover,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+) -> Response:
+    interaction = _interaction(session, solution, interaction_id)
+    deleted = recordings.delete_recordings(session, [interaction.id], services.clock())
+    session.commit()
+    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+    session.refresh(interaction)
+    message = "The recording was deleted." if deleted else "This request had no recording any more."
+    return _details(request, session, solution, principal, interaction, flash=message)
+
+
+@router.post("/archive/interactions/{interaction_id}/content/delete", dependencies=[CsrfChecked])
+def delete_content(
+    interaction_id: str, request: Request, principal: ContentRemover, solution: PageSolution, session: SessionDep
+) -> Response:
+    interaction = _interaction(session, solution, interaction_id)
+    what = "chat log" if interaction.channel is Channel.CHAT else "email content"
+    deleted = content_service.delete_content(session, [interaction.id])
+    session.commit()
+    session.refresh(interaction)
+    message = f"The {what} was deleted." if deleted else f"This request had no {what} any more."
+    return _details(request, session, solution, principal, interaction, flash=message)
+
+
+@router.post("/archive/anonymize-and-delete", dependencies=[CsrfChecked])
+def anonymize_and_delete(
+    request: Request,
+    principal: ContentRemover,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    ids: Annotated[list[str], Form(max_length=erasure.MAX_IDS)] = [],  # noqa: B006 - FastAPI copies defaults
+    raw_data: Annotated[bool, Form()] = False,
+) -> Response:
+    """*Anonymize and delete* the selected rows; answers with those rows, now *Anonymized*."""
+    if not ids:
+        return Response(
+            status_code=status.HTTP_204_NO_CONTENT,
+            headers={"HX-Trigger": json.dumps({"flash": "Select one or more requests first."})},
+        )
+    try:
+        result = erasure.anonymize_and_delete(session, solution, ids, raw_data=raw_data, now=services.clock())
+    except erasure.UnknownInteractionError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
+    session.commit()
+    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+    changed = [i for i in (content_service.get_interaction(session, solution.id, iid) for iid in ids) if i]
+    message = (
+        f"Anonymized {result.anonymized} request(s): {result.recordings_deleted} recording(s) and "
+        f"{result.content_deleted} chat log(s)/email(s) deleted"
+        + (f", {result.raw_data_rows} raw data row(s) anonymized." if raw_data else ".")
+    )
+    trigger = {"flash": message, "archive-changed": {"ids": [i.id for i in changed]}}
+    return render(
+        request,
+        "archive/_rows_oob.html",
+        {"solution": solution, "rows": _rows(changed, solution)},
+        principal=principal,
+        headers={"HX-Trigger": json.dumps(trigger)},
+    )

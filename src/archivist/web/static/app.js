@@ -80,6 +80,15 @@
   });
   document.addEventListener("htmx:beforeRequest", function () { flash("", false); });
   // Messages the server sends with a response (HX-Trigger: {"flash": "..."}).
+  // After a bulk action, refresh the open details if they show one of the changed requests.
+  document.body.addEventListener("archive-changed", function (event) {
+    var open = document.querySelector("#details .detail-body");
+    var ids = (event.detail && event.detail.ids) || [];
+    if (open && ids.indexOf(open.getAttribute("data-id")) !== -1) {
+      htmx.ajax("GET", "/archive/interactions/" + open.getAttribute("data-id"), { target: "#details", swap: "innerHTML" });
+    }
+  });
+
   // The script is deferred, so <body> exists by now.
   document.body.addEventListener("flash", function (event) { flash(event.detail.value, false); });
 })();
