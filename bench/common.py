@@ -17,7 +17,9 @@ from sqlalchemy.engine import make_url
 from archivist.db import make_engine
 from archivist.schema import upgrade
 
-POSTGRES_SERVER = os.environ.get("ARCHIVIST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_SERVER = os.environ.get(
+    "ARCHIVIST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @contextmanager

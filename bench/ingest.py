@@ -74,24 +74,49 @@ def orm_baseline(url: str, path: Path, n: int) -> float:
             email = normalize_email_lenient(body.customer.email)
             session.add(
                 Interaction(
-                    id=iid, solution_id=solution.id, external_id=body.external_id, channel=body.channel,
-                    direction=body.direction, started_at=body.started_at, ended_at=body.ended_at,
-                    queue=body.queue, agent=body.agent, customer_phone=body.customer.phone,
-                    customer_phone_e164=phone, customer_email=body.customer.email, customer_email_norm=email,
-                    customer_name=body.customer.name, service_number=body.service_number, subject=body.subject,
-                    variables=body.variables or None, has_content=bool(body.messages or body.body),
+                    id=iid,
+                    solution_id=solution.id,
+                    external_id=body.external_id,
+                    channel=body.channel,
+                    direction=body.direction,
+                    started_at=body.started_at,
+                    ended_at=body.ended_at,
+                    queue=body.queue,
+                    agent=body.agent,
+                    customer_phone=body.customer.phone,
+                    customer_phone_e164=phone,
+                    customer_email=body.customer.email,
+                    customer_email_norm=email,
+                    customer_name=body.customer.name,
+                    service_number=body.service_number,
+                    subject=body.subject,
+                    variables=body.variables or None,
+                    has_content=bool(body.messages or body.body),
                 )
             )
             session.flush()  # the ORM way: the object exists before its children
             for seq, m in enumerate(body.messages or ()):
-                session.add(ChatMessage(solution_id=solution.id, interaction_id=iid, seq=seq, at=m.at,
-                                        sender=m.sender, text=m.text))
+                session.add(
+                    ChatMessage(
+                        solution_id=solution.id, interaction_id=iid, seq=seq, at=m.at, sender=m.sender, text=m.text
+                    )
+                )
             if body.body is not None:
                 session.add(EmailBody(interaction_id=iid, solution_id=solution.id, body=body.body))
             for e in body.events:
-                session.add(RawEvent(solution_id=solution.id, interaction_id=iid, at=e.at, type=e.type,
-                                     queue=e.queue, agent=e.agent, customer=body.customer.phone,
-                                     customer_norm=phone, duration_s=e.duration_s))
+                session.add(
+                    RawEvent(
+                        solution_id=solution.id,
+                        interaction_id=iid,
+                        at=e.at,
+                        type=e.type,
+                        queue=e.queue,
+                        agent=e.agent,
+                        customer=body.customer.phone,
+                        customer_norm=phone,
+                        duration_s=e.duration_s,
+                    )
+                )
             if i % 1000 == 0:
                 session.commit()
         session.commit()

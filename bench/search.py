@@ -142,7 +142,11 @@ def main() -> None:
             with factory() as session, session.begin():
                 solution = accounts.create_solution(session, name="bench", country="NO", timezone="Europe/Oslo")
                 user = accounts.create_user(
-                    session, solution_id=solution.id, username="bench", role=Role.SUPERVISOR, password="benchmark!"
+                    session,
+                    solution_id=solution.id,
+                    username="bench",
+                    role=Role.SUPERVISOR,
+                    password="benchmark!",  # noqa: S106 - a throwaway bench user
                 )
                 token = accounts.create_token(session, user)
             loaded = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "arch_"
+TOKEN_PREFIX = "arch_"  # noqa: S105 - a public prefix that makes leaked tokens greppable
 
 
 def generate_token() -> str:
