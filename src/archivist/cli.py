@@ -104,10 +104,17 @@ def quickstart(
 
         with factory() as session:
             target = _solution(session, solution_id)
-        with Progress(TextColumn("demo data"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err) as bar:
+        with Progress(
+            TextColumn("demo data"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err
+        ) as bar:
             task = bar.add_task("demo", total=interactions)
             report = load_demo(
-                factory, make_blob_store(settings.resolved_blob_url), target, interactions, 1, utcnow(),
+                factory,
+                make_blob_store(settings.resolved_blob_url),
+                target,
+                interactions,
+                1,
+                utcnow(),
                 lambda n: bar.advance(task, n),
             )
         typer.echo(f"Added {report.created} demo interactions with {report.recordings} recordings.")
@@ -254,7 +261,9 @@ def import_(
         report = import_lines(factory, target, fh, utcnow(), lambda n: bar.advance(task, n))
     for number, message in report.errors:
         err.print(f"line {number}: {message}", highlight=False, markup=False)
-    typer.echo(f"imported {report.created} interactions, {report.existing} already archived, {len(report.errors)} bad lines")
+    typer.echo(
+        f"imported {report.created} interactions, {report.existing} already archived, {len(report.errors)} bad lines"
+    )
     if report.errors:
         raise typer.Exit(1)
 

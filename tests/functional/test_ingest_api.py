@@ -66,7 +66,9 @@ def count(factory: sessionmaker[Session], model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_posted_call_reads_back_as_general_information(client: TestClient, ingest_token: str, reader_token: str) -> None:
+def test_posted_call_reads_back_as_general_information(
+    client: TestClient, ingest_token: str, reader_token: str
+) -> None:
     created = client.post("/api/v1/interactions", json=call(), headers=auth(ingest_token))
     assert created.status_code == 201, created.text
     got = client.get(f"/api/v1/interactions/{created.json()['id']}", headers=auth(reader_token)).json()

@@ -31,7 +31,5 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
 
 def test_every_table_carries_the_solution_id() -> None:
     # Tenant isolation starts in the schema: every row knows whose it is.
-    missing = [
-        t.name for t in Base.metadata.sorted_tables if t.name != "solutions" and "solution_id" not in t.columns
-    ]
+    missing = [t.name for t in Base.metadata.sorted_tables if t.name != "solutions" and "solution_id" not in t.columns]
     assert missing == []

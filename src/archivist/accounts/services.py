@@ -96,7 +96,9 @@ def create_user(session: Session, *, solution_id: str, username: str, role: Role
 def create_token(session: Session, user: User, label: str = "") -> str:
     """Make a token for ``user`` and return it; only its hash is stored."""
     token = generate_token()
-    session.add(ApiToken(solution_id=user.solution_id, user_id=user.id, label=label[:100], token_hash=hash_token(token)))
+    session.add(
+        ApiToken(solution_id=user.solution_id, user_id=user.id, label=label[:100], token_hash=hash_token(token))
+    )
     session.flush()
     return token
 
@@ -104,9 +106,7 @@ def create_token(session: Session, user: User, label: str = "") -> str:
 def principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
     """The principal a bearer token stands for, or None if it is unknown, revoked or disabled."""
     row = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_token(token))
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_token(token))
     ).first()
     if row is None:
         return None

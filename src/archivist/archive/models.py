@@ -85,9 +85,7 @@ class ChatMessage(Base):
 class EmailBody(Base):
     __tablename__ = "email_bodies"
 
-    interaction_id: Mapped[str] = mapped_column(
-        ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
-    )
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
     solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
     body: Mapped[str] = mapped_column(Text)
 
@@ -97,9 +95,7 @@ class Recording(Base):
 
     __tablename__ = "recordings"
 
-    interaction_id: Mapped[str] = mapped_column(
-        ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True
-    )
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
     solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
     blob_key: Mapped[str] = mapped_column(String(300))
     content_type: Mapped[str] = mapped_column(String(100))
