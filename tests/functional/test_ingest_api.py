@@ -74,6 +74,8 @@ def test_posted_call_reads_back_as_general_information(
     got = client.get(f"/api/v1/interactions/{created.json()['id']}", headers=auth(reader_token)).json()
     assert got["customer"] == {"phone": "91234567", "email": None, "name": "Kari Nordmann"}
     assert got["duration_s"] == 270
+    # Bulk writes bypass SQLAlchemy's type processing; the time must still read back exactly.
+    assert got["started_at"] == "2026-03-01T08:00:00Z"
     assert got["channel"] == "call"
     assert got["has_recording"] is False
     assert got["anonymized"] is False

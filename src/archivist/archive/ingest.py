@@ -11,11 +11,11 @@ import enum
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
@@ -60,16 +60,37 @@ def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -
 
 
 def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) on the session's connection and transaction.
+
+    Bypasses SQLAlchemy's per-value bind processing, which profiling showed costing more
+    than the inserts themselves: PostgreSQL gets COPY, SQLite one executemany of a prepared
+    statement with values converted here exactly as the column types would store them.
+    """
     table = table_of(model)
     connection = session.connection()
+    columns = list(rows[0].keys())
+    names = ", ".join(f'"{c}"' for c in columns)
+    driver = connection.connection.driver_connection
+    assert driver is not None
     if connection.dialect.name == "postgresql":
-        _copy_rows(connection, table, rows)
+        with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([_pg_value(row[c]) for c in columns])
+    elif connection.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(
+                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608 - names are our columns
+                ([_sqlite_value(row[c]) for c in columns] for row in rows),
+            )
+        finally:
+            cursor.close()
     else:
-        # sqlite3's executemany runs the one prepared statement in C for every row.
         session.execute(insert(table), rows)
 
 
-def _copy_value(value: Any) -> Any:
+def _pg_value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict):
@@ -77,18 +98,15 @@ def _copy_value(value: Any) -> Any:
     return value
 
 
-def _copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """COPY the rows in: PostgreSQL's bulk path, several times faster than multi-row INSERTs.
-
-    Runs on the session's own connection, so it is part of the same transaction.
-    """
-    columns = list(rows[0].keys())
-    names = ", ".join(f'"{c}"' for c in columns)
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([_copy_value(row[c]) for c in columns])
+def _sqlite_value(value: Any) -> Any:
+    # The same text SQLAlchemy's SQLite DATETIME (via UTCDateTime) and JSON types write.
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
 
 
 def ingest(session: Session, solution: Solution, bodies: Sequence[InteractionIn], now: datetime) -> list[IngestResult]:
