@@ -56,7 +56,11 @@ class Identifiers:
 
 
 def months_before(moment: datetime, months: int) -> datetime:
-    """The same wall-clock instant ``months`` calendar months earlier (day clamped to the month)."""
+    """The same UTC wall-clock time ``months`` calendar months earlier (day clamped to the month).
+
+    Counted in UTC so that the answer does not depend on which zone ``moment`` happens to carry.
+    """
+    moment = moment.astimezone(UTC)
     month_index = moment.year * 12 + (moment.month - 1) - months
     year, month = divmod(month_index, 12)
     day = min(moment.day, _days_in_month(year, month + 1))

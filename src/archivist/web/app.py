@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from archivist.blobs import BlobStore, make_blob_store
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
 from archivist.web import pages
-from archivist.web.api import interactions, search
+from archivist.web.api import anonymization, interactions, search
 from archivist.web.deps import Services
 from archivist.web.middleware import AccessLogMiddleware, BodyLimitMiddleware
 
@@ -59,7 +60,24 @@ def create_app(
         clock=clock,
     )
 
+    @asynccontextmanager
+    async def lifespan(running_app: FastAPI) -> AsyncIterator[None]:
+        # The nightly scheduler lives and dies with the server (only `archivist serve` asks for it).
+        nightly = None
+        if scheduler:
+            from archivist.anonymize.scheduler import NightlyScheduler
+
+            nightly = NightlyScheduler(services.session_factory, services.blobs, services.clock)
+            nightly.start()
+        running_app.state.nightly_scheduler = nightly
+        try:
+            yield
+        finally:
+            if nightly is not None:
+                nightly.shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Archivist",
         summary="A contact-centre archive that can forget.",
         version="0.1.0",
@@ -81,6 +99,7 @@ def create_app(
     # search first: its fixed /anonymize-and-delete must win over /{interaction_id}.
     app.include_router(search.router)
     app.include_router(interactions.router)
+    app.include_router(anonymization.router)
     pages.install(app)
 
     app.add_middleware(

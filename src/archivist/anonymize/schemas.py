@@ -1,0 +1,118 @@
+"""The shapes of anonymization requests, previews and nightly runs on the wire (CONTRACT §6)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from archivist.anonymize.models import AnonymizationRequest, RequestStatus
+from archivist.anonymize.requests import is_overdue, shown_email, shown_phone
+
+
+class RequestIn(BaseModel):
+    """What *Archive - Anonymize* asks for: at least one of phone / email (checked by the service)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    raw_data: bool = False
+    delete_content: bool = False
+
+
+class ResultOut(BaseModel):
+    interactions: int = 0
+    recordings_deleted: int = 0
+    content_deleted: int = 0
+    raw_data_rows: int = 0
+    mentions_replaced: int = 0
+
+
+class RequestOut(BaseModel):
+    id: str
+    status: RequestStatus
+    # Full (in the seed's convention) while waiting; masked once done.
+    phone: str | None
+    email: str | None
+    raw_data: bool
+    delete_content: bool
+    created_at: datetime
+    created_by: str
+    processed_at: datetime | None
+    result: ResultOut | None
+    # Interactions that start at or after this instant are left as they are.
+    cutoff: datetime
+    # Still waiting after the GDPR month.
+    overdue: bool
+
+    @classmethod
+    def of(cls, request: AnonymizationRequest, country: str, now: datetime) -> RequestOut:
+        done = request.status is RequestStatus.DONE
+        return cls(
+            id=request.id,
+            status=request.status,
+            phone=shown_phone(request, country),
+            email=shown_email(request),
+            raw_data=request.raw_data,
+            delete_content=request.delete_content,
+            # UTC whatever the object holds, so that a new row and a re-read one look alike.
+            created_at=request.created_at.astimezone(UTC),
+            created_by=request.created_by,
+            processed_at=request.processed_at.astimezone(UTC) if done and request.processed_at else None,
+            result=ResultOut.model_validate(request.result) if done and request.result is not None else None,
+            cutoff=request.cutoff.astimezone(UTC),
+            overdue=is_overdue(request, now),
+        )
+
+
+class RequestPage(BaseModel):
+    items: list[RequestOut]
+    next_cursor: str | None
+
+
+class PreviewOut(BaseModel):
+    """What the request would change if it ran now; raw data rows, recordings and content
+    count only when the request would touch them."""
+
+    calls: int
+    chats: int
+    emails: int
+    interactions: int
+    raw_data_rows: int
+    recordings: int
+    content: int
+    # Variable values of the matched interactions that contain the identifier.
+    mentions: int
+    archive_size: int
+    share: float
+    warning: str | None
+
+
+class NightlyRunOut(BaseModel):
+    solution_id: str
+    run_id: str
+    trigger: str
+    as_of: datetime
+    requests_processed: int
+    requests_skipped: int
+    requests_failed: int
+    interactions: int
+    raw_data_rows: int
+    recordings_deleted: int
+    content_deleted: int
+    mentions_replaced: int
+    requests_purged: int
+    blobs_deleted: int
+    duration_s: float
+    failed_request_ids: list[str] = Field(default_factory=list)
+
+
+class NightlyRunRecord(BaseModel):
+    id: str
+    trigger: str
+    as_of: datetime
+    started_at: datetime
+    finished_at: datetime | None
+    summary: dict[str, object] | None
