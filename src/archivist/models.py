@@ -1,8 +1,16 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
-from archivist.accounts.models import ApiToken, Solution, User
+from archivist.accounts.models import ApiToken, LoginFailure, Solution, User, WebSession
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun
-from archivist.archive.models import ChatMessage, EmailBody, Interaction, PendingBlobDeletion, RawEvent, Recording
+from archivist.archive.models import (
+    ChatMessage,
+    EmailBody,
+    Interaction,
+    Mention,
+    PendingBlobDeletion,
+    RawEvent,
+    Recording,
+)
 from archivist.audit.models import AuditEvent
 from archivist.db import Base
 
@@ -14,10 +22,13 @@ __all__ = [
     "ChatMessage",
     "EmailBody",
     "Interaction",
+    "LoginFailure",
+    "Mention",
     "NightlyRun",
     "PendingBlobDeletion",
     "RawEvent",
     "Recording",
     "Solution",
     "User",
+    "WebSession",
 ]

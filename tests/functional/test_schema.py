@@ -33,3 +33,26 @@ def test_every_table_carries_the_solution_id() -> None:
     # Tenant isolation starts in the schema: every row knows whose it is.
     missing = [t.name for t in Base.metadata.sorted_tables if t.name != "solutions" and "solution_id" not in t.columns]
     assert missing == []
+
+
+def test_upgrade_from_the_first_revision_keeps_existing_solutions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+    from sqlalchemy import text
+
+    from archivist.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO solutions (id, name, country, timezone, nightly_at, replacement, preview_warn_share,"
+                " is_default, created_at) VALUES ('s1', 'Old', 'NO', 'Europe/Oslo', '02:00', 'Anonymized', 0.01,"
+                " 1, '2026-01-01 00:00:00.000000')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT audit_retention_days FROM solutions")).scalar() == 365

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archivist.db import Base, UTCDateTime, new_id, utcnow
+from archivist.db import Base, BigIntId, UTCDateTime, new_id, utcnow
 from archivist.enums import enum_column
 
 DEFAULT_REPLACEMENT = "Anonymized"
@@ -16,6 +16,7 @@ DEFAULT_NIGHTLY_AT = "02:00"
 # A request that would touch more than this share of the archive gets a warning in the
 # preview (a switchboard number, a typo of a common number).
 DEFAULT_PREVIEW_WARN_SHARE = 0.01
+DEFAULT_AUDIT_RETENTION_DAYS = 365
 
 
 class Role(enum.StrEnum):
@@ -37,6 +38,7 @@ class Solution(Base):
     nightly_at: Mapped[str] = mapped_column(String(5), default=DEFAULT_NIGHTLY_AT)
     replacement: Mapped[str] = mapped_column(String(100), default=DEFAULT_REPLACEMENT)
     preview_warn_share: Mapped[float] = mapped_column(Float, default=DEFAULT_PREVIEW_WARN_SHARE)
+    audit_retention_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_AUDIT_RETENTION_DAYS)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -68,3 +70,39 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A logged-in browser. The cookie holds a random token; only its SHA-256 is the key here."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(Base):
+    """A failed login, kept briefly to throttle guessing per account and per address.
+
+    The attempted username is stored hashed: people type passwords into the username field.
+    ``solution_id`` is empty when the username matched no user.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_username", "username_hash", "at"),
+        Index("ix_login_failures_address", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str | None] = mapped_column(ForeignKey("solutions.id"))
+    username_hash: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

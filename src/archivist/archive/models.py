@@ -125,6 +125,33 @@ class RawEvent(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
 
 
+class MentionKind(enum.StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+
+
+class Mention(Base):
+    """An identifier written somewhere in an interaction's text (chat, email, subject, variables).
+
+    ``key`` is an HMAC of the normalised identifier under a per-solution key derived from
+    the server secret: the index finds the interactions to re-read for a request without
+    holding the identifier, and without a plain hash anyone could reverse by trying every
+    phone number.
+    """
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        Index("ix_mentions_key", "solution_id", "key"),
+        Index("ix_mentions_interaction", "interaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[MentionKind] = mapped_column(enum_column(MentionKind, 5))
+
+
 class PendingBlobDeletion(Base):
     """A blob that must go: written in the same transaction that stops pointing at it.
 

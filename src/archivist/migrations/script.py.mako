@@ -12,7 +12,6 @@ from alembic import op
 
 import archivist.db
 ${imports if imports else ""}
-
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
