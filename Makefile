@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_POSTGRES_URL ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test install dev lint bench clean
+.PHONY: run test install dev lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -49,6 +49,10 @@ bench: dev
 	@for b in search nightly; do \
 		if [ -f bench/$$b.py ]; then $(BIN)/python -m bench.$$b || exit 1; fi; \
 	done
+
+## make screenshots: refresh docs/screenshots/ from the browser tests
+screenshots: dev
+	ARCHIVIST_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

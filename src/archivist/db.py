@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +68,17 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+# Ids per ``IN (...)``: under SQLite's bound-parameter limit, and small enough that one
+# chunk's rows fit comfortably in memory.
+CHUNK = 500
+
+
+def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    """``ids`` in slices of ``size``, for statements that take a list of ids."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def new_id() -> str:

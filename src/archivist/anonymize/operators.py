@@ -11,7 +11,7 @@ classified must still be anonymised.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -20,10 +20,7 @@ from sqlalchemy import CursorResult, Result, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from archivist.archive.models import Interaction, RawEvent
-
-# Ids per UPDATE ... WHERE id IN (...): under SQLite's bound-parameter limit, and small
-# enough that one chunk's variables fit comfortably in memory.
-CHUNK = 500
+from archivist.db import chunks
 
 VariableRule = Callable[[str], bool]
 """Decides, for one variable value, whether it must be replaced."""
@@ -36,11 +33,6 @@ def rowcount(result: Result[Any]) -> int:
 
 def every_value(_: str) -> bool:
     return True
-
-
-def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 @dataclass(frozen=True)

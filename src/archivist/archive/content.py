@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction
 from archivist.archive.schemas import ChatContentOut, EmailContentOut, MessageOut
+from archivist.db import chunks
 
 
 def get_interaction(session: Session, solution_id: str, interaction_id: str) -> Interaction | None:
@@ -38,17 +39,18 @@ def read_content(session: Session, interaction: Interaction) -> ChatContentOut |
 def delete_content(session: Session, interaction_ids: Sequence[str]) -> int:
     """Delete the chat logs and email bodies of ``interaction_ids``; returns how many had some.
 
-    Set-wise, so that *Anonymize and delete* and the nightly run can pass thousands of ids.
+    Set-wise and chunked, so that *Anonymize and delete* and the nightly run can pass
+    thousands of ids.
     """
-    if not interaction_ids:
-        return 0
-    ids = list(interaction_ids)
-    with_content = session.scalars(
-        select(Interaction.id).where(Interaction.id.in_(ids), Interaction.has_content.is_(True))
-    ).all()
-    if not with_content:
-        return 0
-    session.execute(delete(ChatMessage).where(ChatMessage.interaction_id.in_(with_content)))
-    session.execute(delete(EmailBody).where(EmailBody.interaction_id.in_(with_content)))
-    session.execute(update(Interaction).where(Interaction.id.in_(with_content)).values(has_content=False))
-    return len(with_content)
+    deleted = 0
+    for chunk in chunks(interaction_ids):
+        with_content = session.scalars(
+            select(Interaction.id).where(Interaction.id.in_(chunk), Interaction.has_content.is_(True))
+        ).all()
+        if not with_content:
+            continue
+        session.execute(delete(ChatMessage).where(ChatMessage.interaction_id.in_(with_content)))
+        session.execute(delete(EmailBody).where(EmailBody.interaction_id.in_(with_content)))
+        session.execute(update(Interaction).where(Interaction.id.in_(with_content)).values(has_content=False))
+        deleted += len(with_content)
+    return deleted

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import Interaction, PendingBlobDeletion, Recording
 from archivist.blobs import BlobStore
+from archivist.db import chunks
 
 log = logging.getLogger(__name__)
 
@@ -86,21 +87,27 @@ def attach_recording(
 
 
 def delete_recordings(session: Session, interaction_ids: Sequence[str], now: datetime) -> int:
-    """Drop the recordings of ``interaction_ids`` and queue their blobs; returns how many."""
-    if not interaction_ids:
-        return 0
-    rows = session.execute(
-        select(Recording.interaction_id, Recording.solution_id, Recording.blob_key).where(
-            Recording.interaction_id.in_(list(interaction_ids))
+    """Drop the recordings of ``interaction_ids`` and queue their blobs; returns how many.
+
+    Chunked, because the nightly run may pass the ids of 100,000 interactions.
+    """
+    deleted = 0
+    for chunk in chunks(interaction_ids):
+        rows = session.execute(
+            select(Recording.interaction_id, Recording.solution_id, Recording.blob_key).where(
+                Recording.interaction_id.in_(chunk)
+            )
+        ).all()
+        if not rows:
+            continue
+        ids = [r.interaction_id for r in rows]
+        session.add_all(
+            PendingBlobDeletion(solution_id=r.solution_id, blob_key=r.blob_key, not_before=now) for r in rows
         )
-    ).all()
-    if not rows:
-        return 0
-    ids = [r.interaction_id for r in rows]
-    session.add_all(PendingBlobDeletion(solution_id=r.solution_id, blob_key=r.blob_key, not_before=now) for r in rows)
-    session.execute(delete(Recording).where(Recording.interaction_id.in_(ids)))
-    session.execute(update(Interaction).where(Interaction.id.in_(ids)).values(has_recording=False))
-    return len(rows)
+        session.execute(delete(Recording).where(Recording.interaction_id.in_(ids)))
+        session.execute(update(Interaction).where(Interaction.id.in_(ids)).values(has_recording=False))
+        deleted += len(rows)
+    return deleted
 
 
 def drain_pending_deletions(factory: sessionmaker[Session], blobs: BlobStore, now: datetime) -> int:
