@@ -70,7 +70,7 @@ def test_preview_counts_per_channel_and_only_what_the_options_would_touch(
         "raw_data_rows": 0,
         "recordings": 0,
         "content": 0,
-        "mentions": 1,
+        "variable_values": 1,
         "archive_size": 17,
         "share": None,
         "warning": None,
@@ -106,13 +106,13 @@ def test_preview_predicts_exactly_what_a_run_at_the_same_moment_reports(
         summary.raw_data_rows,
         summary.recordings_deleted,
         summary.content_deleted,
-        summary.mentions_replaced,
+        summary.variables_replaced,
     ) == (
         predicted["interactions"],
         predicted["raw_data_rows"],
         predicted["recordings"],
         predicted["content"],
-        predicted["mentions"],
+        predicted["variable_values"],
     )
 
 

@@ -76,7 +76,7 @@ def test_call_one_minute_before_cutoff_is_anonymized_one_minute_after_is_not(
             "recordings_deleted": 0,
             "content_deleted": 0,
             "raw_data_rows": 0,
-            "mentions_replaced": 0,
+            "variables_replaced": 0,
         }
 
 
@@ -297,9 +297,9 @@ def test_variable_values_containing_the_identifier_are_replaced_others_kept(
         "order": "1912345678",
         "ivr_choice": "2",
     }
-    assert summary.mentions_replaced == 2
+    assert summary.variables_replaced == 2
     with factory() as session:
-        assert session.get(AnonymizationRequest, request_id).result["mentions_replaced"] == 2  # type: ignore[union-attr,index]
+        assert session.get(AnonymizationRequest, request_id).result["variables_replaced"] == 2  # type: ignore[union-attr,index]
 
 
 def test_raw_data_rows_are_replaced_only_when_chosen(
@@ -355,7 +355,7 @@ def test_delete_content_removes_recordings_and_chat_logs_then_their_blobs(
         "recordings_deleted": 1,
         "content_deleted": 1,
         "raw_data_rows": 0,
-        "mentions_replaced": 0,
+        "variables_replaced": 0,
     }
     assert the_chat
 
@@ -405,7 +405,7 @@ def test_counts_equal_what_changed_and_a_second_run_changes_nothing(
     assert first.interactions == len(changed) == 10
     assert first.raw_data_rows == changed_raw == 17
     assert first.content_deleted == 3
-    assert first.mentions_replaced == 7
+    assert first.variables_replaced == 7
     assert archive_state(factory, blobs) == after_first
     assert (second.requests_processed, second.interactions, second.raw_data_rows) == (0, 0, 0)
 

@@ -83,7 +83,7 @@ def test_the_job_runs_the_night_for_its_solution(
 def test_a_failing_job_logs_the_error_type_only(scheduler: NightlyScheduler, caplog: pytest.LogCaptureFixture) -> None:
     scheduler.run_solution("no-such-solution")
 
-    assert "nightly run of solution no-such-solution failed (LookupError)" in caplog.text
+    assert "nightly run of solution no-such-solution failed (LookupError at nightly.py:" in caplog.text
 
 
 def test_app_starts_the_scheduler_only_when_asked(

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +25,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.matching import Target, interaction_conditions, next_batch, orphan_raw_condition
+from archivist.anonymize.matching import BATCH, Target, interaction_conditions, next_batch, orphan_raw_condition
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.operators import anonymize_raw_data_of_interactions, rewrite_interactions, rowcount
 from archivist.anonymize.requests import RETENTION_MONTHS, months_before
@@ -50,7 +53,7 @@ class RequestResult:
     recordings_deleted: int = 0
     content_deleted: int = 0
     raw_data_rows: int = 0
-    mentions_replaced: int = 0
+    variables_replaced: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -73,7 +76,7 @@ class RunSummary:
     raw_data_rows: int = 0
     recordings_deleted: int = 0
     content_deleted: int = 0
-    mentions_replaced: int = 0
+    variables_replaced: int = 0
     requests_purged: int = 0
     blobs_deleted: int = 0
     duration_s: float = 0.0
@@ -85,7 +88,7 @@ class RunSummary:
         self.raw_data_rows += result.raw_data_rows
         self.recordings_deleted += result.recordings_deleted
         self.content_deleted += result.content_deleted
-        self.mentions_replaced += result.mentions_replaced
+        self.variables_replaced += result.variables_replaced
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -98,7 +101,7 @@ class RunSummary:
             f"{self.requests_processed} requests processed ({self.requests_skipped} taken by another run, "
             f"{self.requests_failed} failed), {self.interactions} interactions anonymized, "
             f"{self.raw_data_rows} raw data rows, {self.recordings_deleted} recordings and "
-            f"{self.content_deleted} chat logs/emails deleted, {self.mentions_replaced} variable values replaced, "
+            f"{self.content_deleted} chat logs/emails deleted, {self.variables_replaced} variable values replaced, "
             f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "
             f"{self.duration_s:.2f}s"
         )
@@ -170,11 +173,12 @@ def _run_solution(
             with transaction(factory) as session:
                 result = process_request(session, settings, request_id, now)
         except Exception as exc:  # noqa: BLE001 - one bad request must not stop the others
-            # The type only: a database error's text may quote the identifiers it was given.
+            # The type and where, never the text: a database error's text quotes the identifiers it was given.
             log.error(
-                "nightly: request %s failed (%s); rolled back, it stays waiting for the next run",
+                "nightly: request %s failed (%s at %s); rolled back, it stays waiting for the next run",
                 request_id,
                 type(exc).__name__,
+                where(exc),
             )
             summary.requests_failed += 1
             summary.failed_request_ids.append(request_id)
@@ -208,6 +212,16 @@ def _run_solution(
         )
     log.info("%s", summary.describe())
     return summary
+
+
+def where(exc: BaseException) -> str:
+    """The innermost archivist frame of a traceback as ``file:line``: enough to find a failure
+    without logging its message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f"{os.sep}archivist{os.sep}" in f.filename] or frames
+    if not ours:
+        return "?"
+    return f"{Path(ours[-1].filename).name}:{ours[-1].lineno}"
 
 
 def _claim(session: Session, request_id: str, now: datetime) -> bool:
@@ -254,7 +268,7 @@ def process_request(
         cutoff=min(request.cutoff, now),
     )
     rule = target.variable_rule()
-    interactions = recordings = content = raw_rows = mentions = 0
+    interactions = recordings = content = raw_rows = variables = 0
     for condition in interaction_conditions(target):
         while ids := next_batch(session, condition):
             if request.delete_content:
@@ -266,8 +280,8 @@ def process_request(
                 session, ids, replacement=solution.replacement, now=now, variable_rule=rule
             )
             interactions += rewritten.interactions
-            mentions += rewritten.variable_values
-            if rewritten.interactions == 0:  # pragma: no cover - rewritten rows always leave the match
+            variables += rewritten.variable_values
+            if len(ids) < BATCH:  # that was the last of them; no need to ask again
                 break
     if request.raw_data:
         orphans = orphan_raw_condition(target)
@@ -285,7 +299,7 @@ def process_request(
         recordings_deleted=recordings,
         content_deleted=content,
         raw_data_rows=raw_rows,
-        mentions_replaced=mentions,
+        variables_replaced=variables,
     )
     done = session.execute(
         update(AnonymizationRequest)

@@ -29,7 +29,7 @@ class Preview:
     raw_data_rows: int
     recordings: int
     content: int
-    mentions: int
+    variable_values: int
     archive_size: int
     share: float
     warning: str | None
@@ -98,21 +98,21 @@ def preview_request(
         raw_data_rows=raw_rows,
         recordings=recordings,
         content=content,
-        mentions=_count_mentions(session, target, matched),
+        variable_values=_count_variable_values(session, target, matched),
         archive_size=archive_size,
         share=share,
         warning=warning,
     )
 
 
-def _count_mentions(session: Session, target: Target, matched: Select[str]) -> int:
+def _count_variable_values(session: Session, target: Target, matched: Select[str]) -> int:
     """Variable values of the matched interactions that contain an identifier (streamed)."""
     rule = target.variable_rule()
-    mentions = 0
+    values = 0
     rows = session.execute(
         select(Interaction.variables).where(Interaction.id.in_(matched)).execution_options(yield_per=BATCH)
     )
     for (variables,) in rows:
         if variables:
-            mentions += sum(1 for v in variables.values() if isinstance(v, str) and rule(v))
-    return mentions
+            values += sum(1 for v in variables.values() if isinstance(v, str) and rule(v))
+    return values

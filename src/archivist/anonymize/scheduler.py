@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.nightly import RunTrigger, run_nightly
+from archivist.anonymize.nightly import RunTrigger, run_nightly, where
 from archivist.blobs import BlobStore
 from archivist.db import utcnow
 
@@ -150,4 +150,4 @@ class NightlyScheduler:
                 self.session_factory, self.blobs, self.clock(), solution_id=solution_id, trigger=RunTrigger.SCHEDULER
             )
         except Exception as exc:  # noqa: BLE001 - APScheduler would log the text, which may quote identifiers
-            log.error("nightly run of solution %s failed (%s)", solution_id, type(exc).__name__)
+            log.error("nightly run of solution %s failed (%s at %s)", solution_id, type(exc).__name__, where(exc))

@@ -27,7 +27,7 @@ class ResultOut(BaseModel):
     recordings_deleted: int = 0
     content_deleted: int = 0
     raw_data_rows: int = 0
-    mentions_replaced: int = 0
+    variables_replaced: int = 0
 
 
 class RequestOut(BaseModel):
@@ -83,8 +83,8 @@ class PreviewOut(BaseModel):
     raw_data_rows: int
     recordings: int
     content: int
-    # Variable values of the matched interactions that contain the identifier.
-    mentions: int
+    # Variable values of the matched interactions that contain the identifier (replaced whole).
+    variable_values: int
     archive_size: int
     share: float
     warning: str | None
@@ -102,7 +102,7 @@ class NightlyRunOut(BaseModel):
     raw_data_rows: int
     recordings_deleted: int
     content_deleted: int
-    mentions_replaced: int
+    variables_replaced: int
     requests_purged: int
     blobs_deleted: int
     duration_s: float
