@@ -300,7 +300,7 @@ def _login_redirect(request: Request) -> Response:
 
 def install(app: FastAPI) -> None:
     """Add the pages, their error handlers and ``/static`` to ``app``."""
-    from archivist.web.pages import auth, search  # the page modules import this package
+    from archivist.web.pages import anonymize, auth, search  # the page modules import this package
 
     app.state.templates = make_templates()
 
@@ -329,3 +329,4 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(auth.router)
     app.include_router(search.router)
+    app.include_router(anonymize.router)

@@ -1,0 +1,232 @@
+"""The *Archive - Anonymize* page: enter the people to forget, preview first, follow them to *Done*.
+
+The same services as the REST API (``anonymize.requests``, ``anonymize.preview``); the page
+adds the seed's texts, the preview-before-*Add* flow and the page login. Identifiers travel
+only in POST bodies, never in a URL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archivist.accounts.models import Solution
+from archivist.accounts.roles import Permission
+from archivist.accounts.services import Principal
+from archivist.anonymize import requests as service
+from archivist.anonymize.models import NightlyRun
+from archivist.anonymize.preview import Preview, preview_request
+from archivist.anonymize.scheduler import NightlyTrigger
+from archivist.anonymize.schemas import RequestOut
+from archivist.identifiers import render_phone
+from archivist.web.deps import ServicesDep, SessionDep
+from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
+
+router = APIRouter(include_in_schema=False)
+
+RequestManagerPage = Annotated[Principal, Depends(require_page(Permission.MANAGE_REQUESTS))]
+
+PAGE_SIZE = 50
+PAGE = "archive/anonymize.html"
+FORM_AREA = "archive/_anonymize_form.html"
+REQUESTS_AREA = "archive/_anonymize_requests.html"
+
+CONFIRM_CANCEL = (
+    "This row will be removed and nothing will be anonymized for it tonight. "
+    "You can add the person again later, but calls after that day will not be covered."
+)
+
+
+@dataclass
+class AnonymizeForm:
+    """What the user typed, kept as typed so the form can be shown again with its errors."""
+
+    phone: str = ""
+    email: str = ""
+    raw_data: bool = False
+    delete_content: bool = False
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShownPreview:
+    """A preview and the identifiers it was made for, in the form the page shows them."""
+
+    counts: Preview
+    phone: str | None
+    email: str | None
+
+
+def _next_run(solution: Solution, now: datetime) -> datetime | None:
+    try:
+        fire: datetime | None = NightlyTrigger(solution.nightly_at, solution.timezone).get_next_fire_time(None, now)
+    except (ValueError, KeyError):
+        return None
+    return fire
+
+
+def _requests_context(session: Session, solution: Solution, now: datetime, cursor: str | None = None) -> dict[str, Any]:
+    try:
+        rows, next_cursor = service.list_requests(session, solution.id, limit=PAGE_SIZE, cursor=cursor)
+    except ValueError:  # a stale or hand-made cursor: start from the newest
+        rows, next_cursor = service.list_requests(session, solution.id, limit=PAGE_SIZE)
+        cursor = None
+    last_run = session.scalars(
+        select(NightlyRun)
+        .where(NightlyRun.solution_id == solution.id, NightlyRun.finished_at.is_not(None))
+        .order_by(NightlyRun.started_at.desc(), NightlyRun.id.desc())
+        .limit(1)
+    ).first()
+    return {
+        "items": [RequestOut.of(r, solution.country, now) for r in rows],
+        "next_cursor": next_cursor,
+        "paged": bool(cursor),
+        "last_run": last_run,
+        "next_run": _next_run(solution, now),
+        "confirm_cancel": CONFIRM_CANCEL,
+    }
+
+
+def _context(
+    session: Session,
+    solution: Solution,
+    now: datetime,
+    *,
+    form: AnonymizeForm,
+    preview: ShownPreview | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "title": "Archive - Anonymize",
+        "solution": solution,
+        "form": form,
+        "preview": preview,
+        "retention_months": service.RETENTION_MONTHS,
+        **_requests_context(session, solution, now, cursor),
+    }
+
+
+def _flash(message: str) -> dict[str, str]:
+    return {"HX-Trigger": json.dumps({"flash": message})}
+
+
+@router.get("/archive/anonymize")
+def anonymize_page(
+    request: Request,
+    principal: RequestManagerPage,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    cursor: str | None = None,
+) -> Response:
+    context = _context(session, solution, services.clock(), form=AnonymizeForm(), cursor=cursor)
+    if is_htmx(request):
+        return render(request, REQUESTS_AREA, context, principal=principal)
+    return render(request, PAGE, context, principal=principal)
+
+
+@router.post("/archive/anonymize/preview", dependencies=[CsrfChecked])
+def preview(
+    request: Request,
+    principal: RequestManagerPage,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    phone: Annotated[str, Form(max_length=64)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    raw_data: Annotated[bool, Form()] = False,
+    delete_content: Annotated[bool, Form()] = False,
+) -> Response:
+    """What the row would change if the night came now; the *Add* button comes with it."""
+    now = services.clock()
+    form = AnonymizeForm(phone, email, raw_data, delete_content)
+    shown = None
+    try:
+        counts = preview_request(
+            session, solution, phone=phone, email=email, raw_data=raw_data, delete_content=delete_content, now=now
+        )
+        ids = service.parse_identifiers(phone, email, solution.country)
+        shown = ShownPreview(
+            counts,
+            render_phone(ids.phone_e164, solution.country) if ids.phone_e164 else None,
+            ids.email_norm,
+        )
+    except service.RequestError as exc:
+        form.errors[exc.field] = str(exc)
+    context = _context(session, solution, now, form=form, preview=shown)
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if form.errors else status.HTTP_200_OK
+    template = FORM_AREA if is_htmx(request) else PAGE
+    return render(request, template, context, principal=principal, status_code=status_code)
+
+
+@router.post("/archive/anonymize", dependencies=[CsrfChecked])
+def add(
+    request: Request,
+    principal: RequestManagerPage,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    phone: Annotated[str, Form(max_length=64)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    raw_data: Annotated[bool, Form()] = False,
+    delete_content: Annotated[bool, Form()] = False,
+) -> Response:
+    """*Add*: the row is *Waiting* until the coming night."""
+    now = services.clock()
+    try:
+        _, created = service.create_request(
+            session,
+            solution,
+            phone=phone,
+            email=email,
+            raw_data=raw_data,
+            delete_content=delete_content,
+            created_by=principal.username,
+            now=now,
+        )
+    except service.RequestError as exc:
+        form = AnonymizeForm(phone, email, raw_data, delete_content, errors={exc.field: str(exc)})
+        context = _context(session, solution, now, form=form)
+        template = FORM_AREA if is_htmx(request) else PAGE
+        return render(request, template, context, principal=principal, status_code=422)
+    session.commit()
+    message = (
+        "Added. The row is Waiting and will be anonymized the coming night."
+        if created
+        else "This person already has a row that is Waiting; no second row was added."
+    )
+    if not is_htmx(request):
+        return RedirectResponse("/archive/anonymize", status_code=status.HTTP_303_SEE_OTHER)
+    context = _context(session, solution, now, form=AnonymizeForm()) | {"oob_requests": True}
+    return render(request, FORM_AREA, context, principal=principal, headers=_flash(message))
+
+
+@router.post("/archive/anonymize/{request_id}/cancel", dependencies=[CsrfChecked])
+def cancel(
+    request_id: str,
+    request: Request,
+    principal: RequestManagerPage,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+) -> Response:
+    """Cancel a *Waiting* row; a *Done* one stays (its anonymization cannot be undone)."""
+    try:
+        service.cancel_request(session, solution.id, request_id)
+        session.commit()
+        message = "The row was cancelled; nothing will be anonymized for it."
+    except service.RequestNotFoundError:
+        message = "That row is no longer on the page."
+    except service.RequestDoneError:
+        message = "That row is already Done: its anonymization cannot be cancelled."
+    if not is_htmx(request):
+        return RedirectResponse("/archive/anonymize", status_code=status.HTTP_303_SEE_OTHER)
+    context = _context(session, solution, services.clock(), form=AnonymizeForm())
+    return render(request, REQUESTS_AREA, context, principal=principal, headers=_flash(message))
