@@ -31,6 +31,7 @@ from sqlalchemy import select
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Role
 from archivist.archive.ingest import ingest
+from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
 from archivist.archive.schemas import InteractionIn
 from archivist.db import make_session_factory
@@ -38,6 +39,8 @@ from archivist.demo.generator import generate
 from bench.common import engine_for, fresh_database, median, percentile, table, write_result
 
 ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
+# Search does not read the mention index; any secret indexes it the same way.
+KEYRING = MentionKeyring("bench-search")
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 365
 BATCH = 2_000
@@ -58,11 +61,11 @@ def load(url: str, solution_id: str, first: int, count: int) -> None:
         batch.append(InteractionIn.model_validate(item))
         if len(batch) >= BATCH:
             with factory() as session, session.begin():
-                ingest(session, solution, batch, datetime.now(UTC))
+                ingest(session, solution, batch, datetime.now(UTC), keyring=KEYRING)
             batch = []
     if batch:
         with factory() as session, session.begin():
-            ingest(session, solution, batch, datetime.now(UTC))
+            ingest(session, solution, batch, datetime.now(UTC), keyring=KEYRING)
 
 
 def sample_terms(url: str, solution_id: str, k: int, rng: random.Random) -> dict[str, list[dict[str, str]]]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Role, Solution
+from archivist.archive.mentions import MentionKeyring
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.config import Settings
 from archivist.db import make_engine, make_session_factory
@@ -32,6 +33,9 @@ from archivist.schema import upgrade
 
 POSTGRES_URL = os.environ.get("ARCHIVIST_TEST_POSTGRES_URL")
 BACKEND = "postgresql" if POSTGRES_URL else "sqlite"
+# The secret of the test settings; helpers that ingest without an app derive the same mention keys.
+TEST_SECRET_KEY = "test-secret-key"
+KEYRING = MentionKeyring(TEST_SECRET_KEY)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -139,8 +143,14 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path / "var",
         database_url=database_url,
         blob_url="memory://",
-        secret_key="test-secret-key",
+        secret_key=TEST_SECRET_KEY,
     )
+
+
+@pytest.fixture
+def keyring() -> MentionKeyring:
+    """The mention keys the ``settings`` fixture gives the app."""
+    return KEYRING
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Role, Solution, User
 from archivist.accounts.passwords import generate_password
+from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
@@ -116,6 +117,7 @@ def quickstart(
                 1,
                 utcnow(),
                 lambda n: bar.advance(task, n),
+                keyring=MentionKeyring.from_settings(settings),
             )
         typer.echo(f"Added {report.created} demo interactions with {report.recordings} recordings.")
     else:
@@ -239,7 +241,16 @@ def demo(
     blobs = make_blob_store(settings.resolved_blob_url)
     with Progress(TextColumn("demo"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err) as bar:
         task = bar.add_task("demo", total=interactions)
-        report = load_demo(factory, blobs, target, interactions, seed, utcnow(), lambda n: bar.advance(task, n))
+        report = load_demo(
+            factory,
+            blobs,
+            target,
+            interactions,
+            seed,
+            utcnow(),
+            lambda n: bar.advance(task, n),
+            keyring=MentionKeyring.from_settings(settings),
+        )
     typer.echo(f"added {report.created} interactions ({report.existing} already there), {report.recordings} recordings")
 
 
@@ -258,7 +269,8 @@ def import_(
     columns = (TextColumn("import"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err) as bar, file.open("rb") as fh:
         task = bar.add_task("import", total=file.stat().st_size)
-        report = import_lines(factory, target, fh, utcnow(), lambda n: bar.advance(task, n))
+        keyring = MentionKeyring.from_settings(settings)
+        report = import_lines(factory, target, fh, utcnow(), lambda n: bar.advance(task, n), keyring=keyring)
     for number, message in report.errors:
         err.print(f"line {number}: {message}", highlight=False, markup=False)
     typer.echo(

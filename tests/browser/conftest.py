@@ -31,7 +31,7 @@ from archivist.archive.models import Interaction
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.config import Settings
-from tests.conftest import Clock
+from tests.conftest import KEYRING, Clock
 
 CHROMIUM = os.environ.get("ARCHIVIST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -91,7 +91,9 @@ class LiveServer:
         """Archive ``bodies`` (API shape) through the ingest service; ``audio`` maps index → WAV."""
         now = self.clock()
         with self.session_factory() as session, session.begin():
-            results = ingest(session, self.solution, [InteractionIn.model_validate(b) for b in bodies], now)
+            results = ingest(
+                session, self.solution, [InteractionIn.model_validate(b) for b in bodies], now, keyring=KEYRING
+            )
         ids = [r.id for r in results]
         for index, wav in (audio or {}).items():
             key = recordings.new_blob_key(self.solution.id, ids[index], "audio/wav")

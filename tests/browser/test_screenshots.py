@@ -20,6 +20,7 @@ from archivist.archive.models import Interaction
 from archivist.demo.load import load_demo
 from archivist.identifiers import render_phone
 from tests.browser.conftest import LiveServer
+from tests.conftest import KEYRING
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +42,7 @@ def _frequent_caller(live: LiveServer) -> str:
 
 
 def test_archive_search_screenshot(live: LiveServer, page: Any, tmp_path: Path) -> None:
-    load_demo(live.session_factory, live.blobs, live.solution, 400, seed=7, now=live.clock())
+    load_demo(live.session_factory, live.blobs, live.solution, 400, seed=7, now=live.clock(), keyring=KEYRING)
     live.login(page, Role.PRIVACY_OFFICER)
     page.get_by_label("Phone number").fill(_frequent_caller(live))
     page.get_by_role("button", name="Search").click()

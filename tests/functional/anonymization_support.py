@@ -28,6 +28,7 @@ from archivist.archive.models import (
 from archivist.archive.recordings import attach_recording, new_blob_key
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore
+from tests.conftest import KEYRING
 
 OSLO = ZoneInfo("Europe/Oslo")
 INGESTED_AT = datetime(2026, 1, 1, tzinfo=OSLO)
@@ -95,7 +96,9 @@ def email(address: str, started_at: datetime, *, external_id: str | None = None)
 def archive(factory: sessionmaker[Session], solution: Solution, *bodies: dict[str, Any]) -> list[str]:
     """Archive ``bodies`` (API shapes) and return their interaction ids, in order."""
     with factory() as session, session.begin():
-        results = ingest(session, solution, [InteractionIn.model_validate(b) for b in bodies], INGESTED_AT)
+        results = ingest(
+            session, solution, [InteractionIn.model_validate(b) for b in bodies], INGESTED_AT, keyring=KEYRING
+        )
     return [r.id for r in results]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.archive.ingest import ingest
+from archivist.archive.mentions import MentionKeyring
 from archivist.archive.schemas import InteractionIn
 
 IMPORT_BATCH = 1_000
@@ -38,6 +39,8 @@ def import_lines(
     lines: Iterable[bytes],
     now: datetime,
     progress: Callable[[int], None] = lambda _: None,
+    *,
+    keyring: MentionKeyring,
 ) -> ImportReport:
     """Validate and ingest NDJSON ``lines``, committing every ``IMPORT_BATCH`` good ones.
 
@@ -50,7 +53,7 @@ def import_lines(
         if not batch:
             return
         with factory() as session, session.begin():
-            results = ingest(session, solution, batch, now)
+            results = ingest(session, solution, batch, now, keyring=keyring)
         report.created += sum(r.created for r in results)
         report.existing += sum(not r.created for r in results)
         batch.clear()

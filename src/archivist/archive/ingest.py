@@ -1,8 +1,8 @@
 """Writing interactions into the archive, set-wise.
 
 A batch becomes a handful of multi-row INSERTs (interactions, chat messages, email bodies,
-raw data rows) instead of one ORM object per row: at tens of millions of interactions the
-per-object cost of the ORM is what limits ingestion.
+raw data rows, mention index rows) instead of one ORM object per row: at tens of millions of
+interactions the per-object cost of the ORM is what limits ingestion.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
-from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, RawEvent
+from archivist.archive.mentions import MentionKeyring, identifiers_in, mention_rows
+from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.archive.schemas import InteractionIn
 from archivist.db import Base, new_id, table_of
 from archivist.identifiers import normalize_caller, normalize_email_lenient
@@ -109,12 +110,21 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def ingest(session: Session, solution: Solution, bodies: Sequence[InteractionIn], now: datetime) -> list[IngestResult]:
+def ingest(
+    session: Session,
+    solution: Solution,
+    bodies: Sequence[InteractionIn],
+    now: datetime,
+    *,
+    keyring: MentionKeyring,
+) -> list[IngestResult]:
     """Insert ``bodies`` (already validated) and return one result per body, in order.
 
     A body whose ``external_id`` is already archived (or repeated earlier in the batch) is
     not written again: its result names the existing interaction with ``created=False``.
-    Does not commit.
+    Every phone number and email address written in a chat message, the email subject or
+    body, or a variable value is indexed in ``mentions`` under ``keyring``'s key, so that
+    erasure finds it without scanning the archive. Does not commit.
     """
     external_ids = sorted({b.external_id for b in bodies if b.external_id})
     known = _existing_ids(session, solution.id, external_ids) if external_ids else {}
@@ -124,6 +134,7 @@ def ingest(session: Session, solution: Solution, bodies: Sequence[InteractionIn]
     messages: list[dict[str, Any]] = []
     emails: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    mentions: list[dict[str, Any]] = []
     sid = solution.id
 
     for body in bodies:
@@ -177,6 +188,11 @@ def ingest(session: Session, solution: Solution, bodies: Sequence[InteractionIn]
             )
         if body.body is not None:
             emails.append({"interaction_id": iid, "solution_id": sid, "body": body.body})
+        texts: list[str | None] = [m.text for m in body.messages or ()]
+        texts += [body.body, body.subject, *(v for v in (body.variables or {}).values() if isinstance(v, str))]
+        found = identifiers_in(texts, solution.country)
+        if found:
+            mentions.extend(mention_rows(keyring, sid, iid, found))
         # A raw data row names the customer the way the interaction does: by phone for a
         # call, by address otherwise, so a request for either finds it.
         raw_customer = customer.phone if customer.phone else customer.email
@@ -196,7 +212,13 @@ def ingest(session: Session, solution: Solution, bodies: Sequence[InteractionIn]
                 }
             )
 
-    for model, rows in ((Interaction, interactions), (ChatMessage, messages), (EmailBody, emails), (RawEvent, events)):
+    for model, rows in (
+        (Interaction, interactions),
+        (ChatMessage, messages),
+        (EmailBody, emails),
+        (RawEvent, events),
+        (Mention, mentions),
+    ):
         if rows:
             _bulk_insert(session, model, rows)
     return results

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.archive import recordings
 from archivist.archive.ingest import ingest
+from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction, PendingBlobDeletion, Recording
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore
@@ -39,6 +40,8 @@ def load_demo(
     seed: int,
     now: datetime,
     progress: Callable[[int], None] = lambda _: None,
+    *,
+    keyring: MentionKeyring,
 ) -> DemoReport:
     """Add ``n`` synthetic interactions (the last ``DEMO_DAYS`` days before ``now``).
 
@@ -50,11 +53,11 @@ def load_demo(
     for item in generate(n, seed, now - timedelta(days=DEMO_DAYS), days=DEMO_DAYS):
         batch.append(item)
         if len(batch) >= _BATCH:
-            _load_batch(factory, blobs, solution, batch, now, report)
+            _load_batch(factory, blobs, solution, batch, now, report, keyring)
             progress(len(batch))
             batch = []
     if batch:
-        _load_batch(factory, blobs, solution, batch, now, report)
+        _load_batch(factory, blobs, solution, batch, now, report, keyring)
         progress(len(batch))
     return report
 
@@ -66,12 +69,13 @@ def _load_batch(
     items: list[dict[str, Any]],
     now: datetime,
     report: DemoReport,
+    keyring: MentionKeyring,
 ) -> None:
     seconds = [item.pop("recording_seconds", None) for item in items]
     bodies = [InteractionIn.model_validate(item) for item in items]
     uploads: list[tuple[str, str, float]] = []
     with factory() as session, session.begin():
-        results = ingest(session, solution, bodies, now)
+        results = ingest(session, solution, bodies, now, keyring=keyring)
         for result, length in zip(results, seconds, strict=True):
             if result.created and length:
                 key = recordings.new_blob_key(solution.id, result.id, "audio/wav")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission, may
 from archivist.accounts.services import Principal, principal_for_token
+from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.config import Settings
 from archivist.db import utcnow
@@ -29,6 +30,11 @@ class Services:
     blobs: BlobStore
     # Time is a parameter: tests replace the clock to travel instead of sleeping.
     clock: Callable[[], datetime] = field(default=utcnow)
+    # Keys of the mention index, from the server secret: ingestion and erasure must agree.
+    keyring: MentionKeyring = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keyring = MentionKeyring.from_settings(self.settings)
 
 
 def get_services(request: Request) -> Services:

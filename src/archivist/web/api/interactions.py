@@ -50,12 +50,12 @@ def create_interaction(
 ) -> InteractionOut:
     """Archive one interaction; an ``external_id`` seen before returns the existing one (200)."""
     try:
-        (result,) = ingest(session, solution, [body], services.clock())
+        (result,) = ingest(session, solution, [body], services.clock(), keyring=services.keyring)
         session.commit()
     except IntegrityError:
         # Two posts of the same external_id raced; the other one won, so answer with it.
         session.rollback()
-        (result,) = ingest(session, solution, [body], services.clock())
+        (result,) = ingest(session, solution, [body], services.clock(), keyring=services.keyring)
         if result.created:
             raise
     if not result.created:
@@ -72,7 +72,7 @@ def create_batch(
     services: ServicesDep,
 ) -> BatchOut:
     """Archive up to 1,000 interactions at once, all or nothing."""
-    results = ingest(session, solution, bodies, services.clock())
+    results = ingest(session, solution, bodies, services.clock(), keyring=services.keyring)
     session.commit()
     return BatchOut(ids=[r.id for r in results])
 

@@ -1,0 +1,303 @@
+"""The mention index: which interactions' text names a phone number or email address, and erasing it there.
+
+Ingestion records one ``Mention`` row per identifier found in an interaction's chat messages,
+email subject and body, and variable values, keyed by an HMAC of the normalised identifier.
+Erasure looks the rows up by key and re-reads only those interactions, never the archive.
+Helpers take a session and never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, MentionKind
+from archivist.config import Settings
+from archivist.identifiers_text import find_emails, find_phones, replace_identifiers
+
+# Interactions re-read per step, and ids per IN (...): under SQLite's bound-parameter limit.
+BATCH = 500
+# Distinct identifiers whose keys a keyring remembers; a bound, because ingestion of a large
+# archive meets millions of numbers.
+_KEY_CACHE = 200_000
+
+
+class MentionKeyring:
+    """Keys of the mention index: HMAC-SHA256 of the normalised identifier, per solution.
+
+    The solution's key is HMAC-SHA256(secret, "mentions:" + solution id), so one tenant's index
+    says nothing about another's, and without the server secret nobody can test a phone number
+    against the table (a plain hash of every possible number takes minutes to build).
+    Ingestion and erasure must use the same secret: changing it orphans the index.
+    """
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ValueError("the mention keyring needs a non-empty secret")
+        self._secret = secret.encode()
+        self._solution_keys: dict[str, bytes] = {}
+        self._keys: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MentionKeyring:
+        return cls(settings.resolved_secret_key)
+
+    def solution_key(self, solution_id: str) -> bytes:
+        key = self._solution_keys.get(solution_id)
+        if key is None:
+            key = hmac.new(self._secret, b"mentions:" + solution_id.encode(), hashlib.sha256).digest()
+            self._solution_keys[solution_id] = key
+        return key
+
+    def key(self, solution_id: str, identifier: str) -> str:
+        """The index key (64 hex digits) of a normalised identifier: E.164 or a lower-case address."""
+        cached = self._keys.get((solution_id, identifier))
+        if cached is None:
+            cached = hmac.new(self.solution_key(solution_id), identifier.encode(), hashlib.sha256).hexdigest()
+            if len(self._keys) >= _KEY_CACHE:
+                self._keys.clear()
+            self._keys[(solution_id, identifier)] = cached
+        return cached
+
+
+def identifiers_in(texts: Iterable[str | None], country: str) -> set[tuple[MentionKind, str]]:
+    """Every identifier (kind, normalised) the texts mention, each once."""
+    found: set[tuple[MentionKind, str]] = set()
+    for text in texts:
+        if not text:
+            continue
+        found.update((MentionKind.PHONE, e164) for _, _, e164 in find_phones(text, country))
+        found.update((MentionKind.EMAIL, address) for _, _, address in find_emails(text))
+    return found
+
+
+def mention_rows(
+    keyring: MentionKeyring, solution_id: str, interaction_id: str, found: Iterable[tuple[MentionKind, str]]
+) -> list[dict[str, Any]]:
+    """Rows for the ``mentions`` table: the identifiers become keys here and are not kept."""
+    return [
+        {
+            "solution_id": solution_id,
+            "interaction_id": interaction_id,
+            "key": keyring.key(solution_id, value),
+            "kind": kind,
+        }
+        for kind, value in found
+    ]
+
+
+def texts_of(variables: Mapping[str, Any] | None) -> list[str]:
+    return [v for v in (variables or {}).values() if isinstance(v, str)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Erasure
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What to replace in text: normalised identifiers (and, per interaction, its customer's name)."""
+
+    country: str
+    replacement: str
+    identifiers: tuple[str, ...]
+    # interaction id -> name forms to replace there too (the person's own interactions only).
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Variable values this rule selects are left alone: the caller replaces them whole (§7).
+    keep_whole: Callable[[str], bool] | None = None
+
+    def replace(self, interaction_id: str, text: str) -> tuple[str, int]:
+        return replace_identifiers(
+            text, self.identifiers, self.country, self.replacement, self.names.get(interaction_id, ())
+        )
+
+
+def sweep_interactions(
+    session: Session, interaction_ids: Sequence[str], sweep: Sweep, *, content: bool = True, apply: bool = True
+) -> int:
+    """Replace the identifiers in the chat messages, email bodies, subjects and variables of ``interaction_ids``.
+
+    Returns how many occurrences were (``apply``) or would be replaced. ``content=False`` leaves
+    chat logs and email bodies out (the preview of a request that deletes them).
+    """
+    replaced = 0
+    for start in range(0, len(interaction_ids), BATCH):
+        ids = list(interaction_ids[start : start + BATCH])
+        if content:
+            replaced += _sweep_messages(session, ids, sweep, apply)
+            replaced += _sweep_bodies(session, ids, sweep, apply)
+        replaced += _sweep_fields(session, ids, sweep, apply)
+    return replaced
+
+
+def _sweep_messages(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
+    rows = session.execute(
+        select(ChatMessage.id, ChatMessage.interaction_id, ChatMessage.text).where(ChatMessage.interaction_id.in_(ids))
+    )
+    updates: list[dict[str, Any]] = []
+    replaced = 0
+    for message_id, iid, text in rows:
+        new, count = sweep.replace(iid, text)
+        if count:
+            replaced += count
+            updates.append({"b_id": message_id, "b_text": new})
+    if apply and updates:
+        table = cast(Table, ChatMessage.__table__)
+        session.execute(update(table).where(table.c.id == bindparam("b_id")).values(text=bindparam("b_text")), updates)
+    return replaced
+
+
+def _sweep_bodies(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
+    rows = session.execute(select(EmailBody.interaction_id, EmailBody.body).where(EmailBody.interaction_id.in_(ids)))
+    updates: list[dict[str, Any]] = []
+    replaced = 0
+    for iid, body in rows:
+        new, count = sweep.replace(iid, body)
+        if count:
+            replaced += count
+            updates.append({"b_id": iid, "b_body": new})
+    if apply and updates:
+        table = cast(Table, EmailBody.__table__)
+        session.execute(
+            update(table).where(table.c.interaction_id == bindparam("b_id")).values(body=bindparam("b_body")), updates
+        )
+    return replaced
+
+
+def _sweep_fields(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
+    rows = session.execute(
+        select(Interaction.id, Interaction.subject, Interaction.variables).where(Interaction.id.in_(ids))
+    )
+    updates: list[dict[str, Any]] = []
+    replaced = 0
+    for iid, subject, variables in rows:
+        count = 0
+        new_subject = subject
+        if subject:
+            new_subject, n = sweep.replace(iid, subject)
+            count += n
+        new_variables = variables
+        if variables:
+            new_variables = {}
+            for name, value in variables.items():
+                if isinstance(value, str) and not (sweep.keep_whole is not None and sweep.keep_whole(value)):
+                    value, n = sweep.replace(iid, value)
+                    count += n
+                new_variables[name] = value
+        if count:
+            replaced += count
+            updates.append({"b_id": iid, "b_subject": new_subject, "b_variables": new_variables})
+    if apply and updates:
+        table = cast(Table, Interaction.__table__)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(subject=bindparam("b_subject"), variables=bindparam("b_variables")),
+            updates,
+        )
+    return replaced
+
+
+def mentioning(
+    solution_id: str, keys: Sequence[str], before: datetime, exclude: ColumnElement[bool] | None = None
+) -> ColumnElement[bool]:
+    """Condition on Mention joined with Interaction: rows for ``keys`` in interactions started before ``before``."""
+    condition = and_(
+        Mention.solution_id == solution_id,
+        Mention.key.in_(keys),
+        Interaction.id == Mention.interaction_id,
+        Interaction.started_at < before,
+    )
+    return condition if exclude is None else and_(condition, exclude)
+
+
+def sweep_mentions(
+    session: Session,
+    keyring: MentionKeyring,
+    solution_id: str,
+    sweep: Sweep,
+    *,
+    before: datetime,
+    exclude: ColumnElement[bool] | None = None,
+    apply: bool = True,
+) -> int:
+    """Replace the identifiers wherever the index says they are mentioned, before ``before``.
+
+    Only the interactions the index names are re-read, BATCH at a time in id order (so memory
+    does not grow with how often the person is mentioned). With ``apply`` their index rows for
+    these keys are deleted too; the index of interactions started later is left, like them.
+    ``exclude`` leaves some interactions out (the preview counts the person's own apart).
+    Returns the occurrences replaced.
+    """
+    keys = [keyring.key(solution_id, identifier) for identifier in sweep.identifiers]
+    if not keys:
+        return 0
+    condition = mentioning(solution_id, keys, before, exclude)
+    replaced = 0
+    last = ""
+    while True:
+        ids = list(
+            session.scalars(
+                select(Mention.interaction_id)
+                .join(Interaction, Interaction.id == Mention.interaction_id)
+                .where(condition, Mention.interaction_id > last)
+                .group_by(Mention.interaction_id)
+                .order_by(Mention.interaction_id)
+                .limit(BATCH)
+            )
+        )
+        if not ids:
+            return replaced
+        replaced += sweep_interactions(session, ids, sweep, apply=apply)
+        if apply:
+            session.execute(
+                delete(Mention)
+                .where(Mention.solution_id == solution_id, Mention.key.in_(keys), Mention.interaction_id.in_(ids))
+                .execution_options(synchronize_session=False)
+            )
+        if len(ids) < BATCH:
+            return replaced
+        last = ids[-1]
+
+
+def reindex_interactions(
+    session: Session, keyring: MentionKeyring, solution_id: str, country: str, interaction_ids: Sequence[str]
+) -> None:
+    """Rebuild the index rows of ``interaction_ids`` from the text they hold now.
+
+    For after an erasure that rewrote or deleted text wholesale (*Anonymize and delete*): what
+    is gone leaves the index, what remains (another person's number in a subject) stays findable.
+    """
+    for start in range(0, len(interaction_ids), BATCH):
+        ids = list(interaction_ids[start : start + BATCH])
+        session.execute(
+            delete(Mention).where(Mention.interaction_id.in_(ids)).execution_options(synchronize_session=False)
+        )
+        texts: dict[str, list[str]] = {iid: [] for iid in ids}
+        for iid, subject, variables in session.execute(
+            select(Interaction.id, Interaction.subject, Interaction.variables).where(Interaction.id.in_(ids))
+        ):
+            texts[iid].extend([subject or "", *texts_of(variables)])
+        for iid, text in session.execute(
+            select(ChatMessage.interaction_id, ChatMessage.text).where(ChatMessage.interaction_id.in_(ids))
+        ):
+            texts[iid].append(text)
+        for iid, body in session.execute(
+            select(EmailBody.interaction_id, EmailBody.body).where(EmailBody.interaction_id.in_(ids))
+        ):
+            texts[iid].append(body)
+        rows = [
+            row
+            for iid, found in texts.items()
+            for row in mention_rows(keyring, solution_id, iid, identifiers_in(found, country))
+        ]
+        if rows:
+            session.execute(insert(Mention), rows)
