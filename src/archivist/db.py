@@ -111,6 +111,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Build an engine for ``url``; SQLite gets the pragmas above and its directory made."""
+    # Error texts quote bound parameters, which may be phone numbers or email addresses;
+    # exceptions end up in logs, so they must not carry them.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
