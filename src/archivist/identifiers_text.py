@@ -38,6 +38,7 @@ __all__ = [
     "PhoneSpan",
     "find_emails",
     "find_phones",
+    "identifier_spans",
     "name_forms",
     "replace_identifier",
     "replace_identifiers",
@@ -89,6 +90,8 @@ class _Run:
     digits: str
     plus: bool
     prefix: bool
+    # Digits joined by '-'/'.' inside the run ("47-91234567", "912.34.567").
+    joined: bool
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +143,7 @@ def _national_reading(digits: str, region: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _readings(digits: str, plus: bool, region: str) -> frozenset[str]:
+def _readings(digits: str, plus: bool, region: str, joined: bool = False) -> frozenset[str]:
     """Every E.164 number the digits may denote; cached because customers repeat their numbers."""
     if plus:
         found = _international_reading(digits)
@@ -152,9 +155,10 @@ def _readings(digits: str, plus: bool, region: str) -> frozenset[str]:
     home = _national_reading(digits, region)
     if home is not None:
         readings.add(home)
-    # A country code without '+' ("4791234567"), as platforms and some people write it. Valid
-    # numbers only: without the '+' this is a guess.
-    if not digits.startswith("0"):
+    # A country code without '+' ("4791234567", "47 91234567"), as platforms and some people
+    # write it. Valid numbers only: without the '+' this is a guess; and not when the first run
+    # is dashed or dotted ("47-91234567" is a reference, not a country code).
+    if not digits.startswith("0") and not joined:
         try:
             number = phonenumbers.parse("+" + digits, None)
             if phonenumbers.is_valid_number(number):
@@ -191,12 +195,14 @@ def _chains(text: str) -> list[list[_Run]]:
                 chains.append(current)
             current, last_end = [], -1
             continue
+        digits = _NON_DIGITS.sub("", raw)
         run = _Run(
             start=match.start(),
             end=match.end(),
-            digits=_NON_DIGITS.sub("", raw),
+            digits=digits,
             plus=raw.startswith("+"),
             prefix=_COUNTRY_PREFIX.fullmatch(raw) is not None,
+            joined=len(raw) - raw.startswith("+") != len(digits),
         )
         # A '+' starts a new number; otherwise the run continues the chain if only a short gap
         # of spaces/one bracket lies between.
@@ -225,15 +231,23 @@ def _window_start(text: str, chain: list[_Run], i: int, j: int) -> int:
     return start
 
 
-def _matcher_spans(text: str, region: str, starts: dict[int, int], ends: set[int]) -> list[PhoneSpan]:
+def _matcher_spans(text: str, region: str, starts: dict[int, _Run | None], ends: set[int]) -> list[PhoneSpan]:
     spans: list[PhoneSpan] = []
     for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=Leniency.VALID):
         raw = match.raw_string
-        offset = len(raw) - len(raw.lstrip("( \t"))
-        run_start = match.start + offset
+        stripped = raw.lstrip("( \t")
+        run_start = match.start + len(raw) - len(stripped)
         # Aligned with whole runs, and not the tail of "+45 9123 4567" (a run after a country code).
-        if run_start in starts and match.end in ends and starts[run_start] == 0:
-            spans.append(PhoneSpan(match.start, match.end, frozenset([_e164(match.number)])))
+        run = starts.get(run_start)
+        if run is None or match.end not in ends:
+            continue
+        # The run scan's rule for a country code without '+': never out of a dashed reference.
+        digits = _NON_DIGITS.sub("", raw)
+        without_plus = not stripped.startswith(("+", "00")) and _national_reading(digits, region) is None
+        if not (without_plus and run.joined):
+            # "(+47) 91234567" keeps its bracket; "(91234567)" gives up the one it does not close.
+            start = match.start if raw.count("(") == raw.count(")") else run_start
+            spans.append(PhoneSpan(start, match.end, frozenset([_e164(match.number)])))
     return spans
 
 
@@ -270,8 +284,8 @@ def scan_phones(text: str, country: str) -> list[PhoneSpan]:
     """
     region = country.strip().upper()
     spans: dict[tuple[int, int], set[str]] = {}
-    # Run start -> 1 if it follows a country-code prefix in its chain (never read alone), else 0.
-    starts: dict[int, int] = {}
+    # Run start -> the run, or None if it follows a country code in its chain (never read alone).
+    starts: dict[int, _Run | None] = {}
     ends: set[int] = set()
     for chain in _chains(text):
         # After an explicit international number ("+44 (0)20 7946 0958", "0047 912 34 567") the
@@ -280,7 +294,7 @@ def scan_phones(text: str, country: str) -> list[PhoneSpan]:
         taken = _international_head(text, chain, region, spans)
         for i, run in enumerate(chain):
             bound = i <= taken or (i > 0 and chain[i - 1].prefix)
-            starts[run.start] = 1 if i > 0 and bound else 0
+            starts[run.start] = None if i > 0 and bound else run
             ends.add(run.end)
             if bound:
                 continue
@@ -291,7 +305,7 @@ def scan_phones(text: str, country: str) -> list[PhoneSpan]:
                     break
                 if len(digits) < _MIN_DIGITS:
                     continue
-                readings = _readings(digits, run.plus, region)
+                readings = _readings(digits, run.plus, region, run.joined)
                 if readings:
                     spans.setdefault((_window_start(text, chain, i, j), chain[j].end), set()).update(readings)
     if spans:
@@ -351,22 +365,10 @@ def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
 
 
-def replace_identifiers(
-    text: str,
-    identifiers: Collection[str],
-    country: str,
-    replacement: str,
-    names: Iterable[str] = (),
-) -> tuple[str, int]:
-    """Replace every occurrence of the identifiers (and ``names``) in ``text``; ``(new_text, count)``.
-
-    ``identifiers`` are normalised: E.164 phone numbers and lower-case email addresses. A phone
-    number is replaced in whichever form it is written ("912 34 567", "+47-912-34-567",
-    "0047 91234567"); a number that merely shares digits with it (an order number, a date, a
-    number with another country code) is not, because only whole candidates whose reading is
-    the number count. ``names`` are replaced as whole words, case-insensitively, but never
-    inside an email address (someone else's address may contain the same first name).
-    """
+def identifier_spans(
+    text: str, identifiers: Collection[str], country: str, names: Iterable[str] = ()
+) -> list[tuple[int, int]]:
+    """Where ``replace_identifiers`` would replace: sorted, non-overlapping ``(start, end)`` spans."""
     phones = {i for i in identifiers if "@" not in i}
     emails = {i for i in identifiers if "@" in i}
     chosen: list[tuple[int, int]] = []
@@ -391,11 +393,31 @@ def replace_identifiers(
             inside_address = any(s <= match.start() < e for s, e in addresses)
             if not inside_address and free(match.start(), match.end()):
                 chosen.append((match.start(), match.end()))
+    return sorted(chosen)
+
+
+def replace_identifiers(
+    text: str,
+    identifiers: Collection[str],
+    country: str,
+    replacement: str,
+    names: Iterable[str] = (),
+) -> tuple[str, int]:
+    """Replace every occurrence of the identifiers (and ``names``) in ``text``; ``(new_text, count)``.
+
+    ``identifiers`` are normalised: E.164 phone numbers and lower-case email addresses. A phone
+    number is replaced in whichever form it is written ("912 34 567", "+47-912-34-567",
+    "0047 91234567"); a number that merely shares digits with it (an order number, a date, a
+    number with another country code) is not, because only whole candidates whose reading is
+    the number count. ``names`` are replaced as whole words, case-insensitively, but never
+    inside an email address (someone else's address may contain the same first name).
+    """
+    chosen = identifier_spans(text, identifiers, country, names)
     if not chosen:
         return text, 0
     pieces: list[str] = []
     cursor = 0
-    for start, end in sorted(chosen):
+    for start, end in chosen:
         pieces.append(text[cursor:start])
         pieces.append(replacement)
         cursor = end

@@ -11,6 +11,7 @@ import pytest
 from archivist.accounts.models import Role
 from archivist.anonymize.nightly import RunTrigger, run_nightly
 from tests.browser.conftest import LiveServer
+from tests.conftest import KEYRING
 from tests.functional.anonymization_support import call, chat, oslo
 
 pytestmark = pytest.mark.browser
@@ -59,7 +60,12 @@ def test_row_entered_in_the_page_is_previewed_added_and_turns_done_and_masked_af
     assert "Added." in page.locator("#flash").inner_text()
 
     (summary,) = run_nightly(
-        live.session_factory, live.blobs, oslo(2026, 3, 11, 2, 0), solution_id=live.solution.id, trigger=RunTrigger.CLI
+        live.session_factory,
+        live.blobs,
+        oslo(2026, 3, 11, 2, 0),
+        keyring=KEYRING,
+        solution_id=live.solution.id,
+        trigger=RunTrigger.CLI,
     )
     assert summary.requests_processed == 1
     page.reload()
@@ -130,7 +136,9 @@ def test_archive_anonymize_screenshot(live: LiveServer, page: Any, tmp_path: Pat
     preview(page, phone="91234567", email="kari@example.com", raw_data=True)
     page.get_by_role("button", name="Add").click()
     page.locator("#requests-table tbody tr").first.wait_for()
-    run_nightly(live.session_factory, live.blobs, oslo(2026, 3, 11, 2, 0), solution_id=live.solution.id)
+    run_nightly(
+        live.session_factory, live.blobs, oslo(2026, 3, 11, 2, 0), keyring=KEYRING, solution_id=live.solution.id
+    )
     page.reload()
     preview(page, phone="0046 70 123 45 67", raw_data=True)
     page.get_by_role("button", name="Add").click()

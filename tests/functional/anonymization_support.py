@@ -143,7 +143,9 @@ def night(
     factory: sessionmaker[Session], blobs: BlobStore, now: datetime, solution: Solution | None = None
 ) -> RunSummary:
     """Run the nightly job for ``solution`` (default: the only one) and return its summary."""
-    summaries = run_nightly(factory, blobs, now, solution_id=solution.id if solution else None, trigger=RunTrigger.CLI)
+    summaries = run_nightly(
+        factory, blobs, now, keyring=KEYRING, solution_id=solution.id if solution else None, trigger=RunTrigger.CLI
+    )
     assert len(summaries) == 1
     return summaries[0]
 

@@ -71,6 +71,7 @@ def test_preview_counts_per_channel_and_only_what_the_options_would_touch(
         "recordings": 0,
         "content": 0,
         "variable_values": 1,
+        "mentions": 0,
         "archive_size": 17,
         "share": None,
         "warning": None,
@@ -107,12 +108,14 @@ def test_preview_predicts_exactly_what_a_run_at_the_same_moment_reports(
         summary.recordings_deleted,
         summary.content_deleted,
         summary.variables_replaced,
+        summary.mentions_replaced,
     ) == (
         predicted["interactions"],
         predicted["raw_data_rows"],
         predicted["recordings"],
         predicted["content"],
         predicted["variable_values"],
+        predicted["mentions"],
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.anonymize.requests import create_request
+from tests.conftest import KEYRING
 from tests.functional.anonymization_support import archive, call, oslo
 
 REQUESTS = 80
@@ -36,7 +37,12 @@ def _worker(url: str, solution_id: str, as_of: str, barrier: Any, results: Any) 
         factory = make_session_factory(engine)
         barrier.wait(timeout=60)
         (summary,) = run_nightly(
-            factory, MemoryBlobStore(), datetime.fromisoformat(as_of), solution_id=solution_id, trigger=RunTrigger.CLI
+            factory,
+            MemoryBlobStore(),
+            datetime.fromisoformat(as_of),
+            keyring=KEYRING,
+            solution_id=solution_id,
+            trigger=RunTrigger.CLI,
         )
         results.put(summary.as_dict())
     finally:

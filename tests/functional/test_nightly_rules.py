@@ -77,6 +77,7 @@ def test_call_one_minute_before_cutoff_is_anonymized_one_minute_after_is_not(
             "content_deleted": 0,
             "raw_data_rows": 0,
             "variables_replaced": 0,
+            "mentions_replaced": 0,
         }
 
 
@@ -356,6 +357,7 @@ def test_delete_content_removes_recordings_and_chat_logs_then_their_blobs(
         "content_deleted": 1,
         "raw_data_rows": 0,
         "variables_replaced": 0,
+        "mentions_replaced": 0,
     }
     assert the_chat
 

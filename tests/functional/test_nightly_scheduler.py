@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.scheduler import NightlyScheduler, NightlyTrigger
+from archivist.archive.mentions import MentionKeyring
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.config import Settings
 from tests.conftest import Clock
@@ -21,9 +22,9 @@ from tests.functional.anonymization_support import archive, call, enter, oslo
 
 @pytest.fixture
 def scheduler(
-    session_factory: sessionmaker[Session], blobs: MemoryBlobStore, clock: Clock
+    session_factory: sessionmaker[Session], blobs: MemoryBlobStore, clock: Clock, keyring: MentionKeyring
 ) -> Iterator[NightlyScheduler]:
-    nightly = NightlyScheduler(session_factory, blobs, clock)
+    nightly = NightlyScheduler(session_factory, blobs, clock, keyring=keyring)
     yield nightly
     nightly.shutdown()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archivist.archive.mentions import MentionKeyring
+from archivist.demo.corpus import evaluate, generate_corpus
 from archivist.identifiers_text import find_emails, find_phones, name_forms, replace_identifier, replace_identifiers
 
 NO = "+4791234567"
@@ -78,6 +79,7 @@ def test_foreign_numbers_are_found_in_international_and_national_form(text: str,
         "Ordrenummer 1912345678",  # order number containing the digits
         "ordre 91234567-01",  # order number glued by a dash
         "ordre 12-91234567",  # the digits at the end of a dashed reference
+        "ref 47-91234567",  # a dashed reference that starts like the country code
         "faktura 912345678",  # one digit more
         "ref 9123456",  # one digit less
         "ring 91234568 i stedet",  # another person's number, one digit off
@@ -188,3 +190,22 @@ def test_mention_keys_are_per_solution_and_need_the_secret() -> None:
 def test_a_keyring_refuses_an_empty_secret() -> None:
     with pytest.raises(ValueError, match="secret"):
         MentionKeyring("")
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus: recall and precision at the request level
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_corpus_recall_and_precision(seed: int) -> None:
+    # Every person of the corpus is a request; each occurrence counts at its exact span.
+    score = evaluate(generate_corpus(120, 800, seed=seed))
+    assert score.true_positives > 1_000
+    assert score.recall >= 0.999
+    assert score.precision == 1.0
+
+
+def test_the_corpus_is_deterministic() -> None:
+    first, second = generate_corpus(10, 20, seed=3), generate_corpus(10, 20, seed=3)
+    assert [d.body for d in first.documents] == [d.body for d in second.documents]

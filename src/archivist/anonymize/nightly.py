@@ -30,6 +30,7 @@ from archivist.anonymize.models import AnonymizationRequest, NightlyRun, Request
 from archivist.anonymize.operators import anonymize_raw_data_of_interactions, rewrite_interactions, rowcount
 from archivist.anonymize.requests import RETENTION_MONTHS, months_before
 from archivist.archive.content import delete_content
+from archivist.archive.mentions import MentionKeyring, Sweep, not_customer, sweep_mentions, sweep_own_interactions
 from archivist.archive.models import RawEvent
 from archivist.archive.recordings import delete_recordings, drain_pending_deletions
 from archivist.blobs import BlobStore
@@ -54,6 +55,8 @@ class RequestResult:
     content_deleted: int = 0
     raw_data_rows: int = 0
     variables_replaced: int = 0
+    # Occurrences of the identifiers (and, in their own interactions, the name) replaced in text.
+    mentions_replaced: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -77,6 +80,7 @@ class RunSummary:
     recordings_deleted: int = 0
     content_deleted: int = 0
     variables_replaced: int = 0
+    mentions_replaced: int = 0
     requests_purged: int = 0
     blobs_deleted: int = 0
     duration_s: float = 0.0
@@ -89,6 +93,7 @@ class RunSummary:
         self.recordings_deleted += result.recordings_deleted
         self.content_deleted += result.content_deleted
         self.variables_replaced += result.variables_replaced
+        self.mentions_replaced += result.mentions_replaced
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -102,6 +107,7 @@ class RunSummary:
             f"{self.requests_failed} failed), {self.interactions} interactions anonymized, "
             f"{self.raw_data_rows} raw data rows, {self.recordings_deleted} recordings and "
             f"{self.content_deleted} chat logs/emails deleted, {self.variables_replaced} variable values replaced, "
+            f"{self.mentions_replaced} mentions in text replaced, "
             f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "
             f"{self.duration_s:.2f}s"
         )
@@ -119,6 +125,7 @@ def run_nightly(
     blobs: BlobStore,
     now: datetime,
     *,
+    keyring: MentionKeyring,
     solution_id: str | None = None,
     trigger: RunTrigger = RunTrigger.CLI,
 ) -> list[RunSummary]:
@@ -136,11 +143,16 @@ def run_nightly(
             solution_ids = [solution_id]
         else:
             solution_ids = list(session.scalars(select(Solution.id).order_by(Solution.created_at, Solution.id)))
-    return [_run_solution(session_factory, blobs, sid, now, trigger) for sid in solution_ids]
+    return [_run_solution(session_factory, blobs, sid, now, trigger, keyring) for sid in solution_ids]
 
 
 def _run_solution(
-    factory: sessionmaker[Session], blobs: BlobStore, solution_id: str, now: datetime, trigger: RunTrigger
+    factory: sessionmaker[Session],
+    blobs: BlobStore,
+    solution_id: str,
+    now: datetime,
+    trigger: RunTrigger,
+    keyring: MentionKeyring,
 ) -> RunSummary:
     clock_started = time.perf_counter()
     with transaction(factory) as session:
@@ -171,7 +183,7 @@ def _run_solution(
     for request_id in waiting:
         try:
             with transaction(factory) as session:
-                result = process_request(session, settings, request_id, now)
+                result = process_request(session, settings, request_id, now, keyring=keyring)
         except Exception as exc:  # noqa: BLE001 - one bad request must not stop the others
             # The type and where, never the text: a database error's text quotes the identifiers it was given.
             log.error(
@@ -248,7 +260,7 @@ def _claim(session: Session, request_id: str, now: datetime) -> bool:
 
 
 def process_request(
-    session: Session, solution: _SolutionSettings, request_id: str, now: datetime
+    session: Session, solution: _SolutionSettings, request_id: str, now: datetime, *, keyring: MentionKeyring
 ) -> RequestResult | None:
     """Carry out one waiting request and mark it done; None if another runner has it.
 
@@ -268,7 +280,10 @@ def process_request(
         cutoff=min(request.cutoff, now),
     )
     rule = target.variable_rule()
-    interactions = recordings = content = raw_rows = variables = 0
+    identifiers = tuple(i for i in (target.phone_e164, target.email_norm) if i is not None)
+    # Values the rule selects are replaced whole by rewrite_interactions (§7); the sweep leaves them.
+    sweep = Sweep(solution.country, solution.replacement, identifiers, keep_whole=rule)
+    interactions = recordings = content = raw_rows = variables = mentions = 0
     for condition in interaction_conditions(target):
         while ids := next_batch(session, condition):
             if request.delete_content:
@@ -276,6 +291,8 @@ def process_request(
                 content += delete_content(session, ids)
             if request.raw_data:
                 raw_rows += anonymize_raw_data_of_interactions(session, ids, replacement=solution.replacement)
+            # Before the rewrite, which replaces the customer name the sweep looks for in the text.
+            mentions += sweep_own_interactions(session, ids, sweep)
             rewritten = rewrite_interactions(
                 session, ids, replacement=solution.replacement, now=now, variable_rule=rule
             )
@@ -283,6 +300,16 @@ def process_request(
             variables += rewritten.variable_values
             if len(ids) < BATCH:  # that was the last of them; no need to ask again
                 break
+    # Every other interaction that mentions the person before the cutoff, from the index: their
+    # own customer stays. The person's own ones come by again (already clean) to drop their rows.
+    mentions += sweep_mentions(
+        session,
+        keyring,
+        solution.id,
+        Sweep(solution.country, solution.replacement, identifiers),
+        before=target.cutoff,
+        exclude=not_customer(target.phone_e164, target.email_norm),
+    )
     if request.raw_data:
         orphans = orphan_raw_condition(target)
         if orphans is not None:
@@ -300,6 +327,7 @@ def process_request(
         content_deleted=content,
         raw_data_rows=raw_rows,
         variables_replaced=variables,
+        mentions_replaced=mentions,
     )
     done = session.execute(
         update(AnonymizationRequest)
@@ -354,6 +382,7 @@ def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datet
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
     blobs = make_blob_store(settings.resolved_blob_url)
+    keyring = MentionKeyring.from_settings(settings)
     try:
         with factory() as session:
             query = select(Solution.id, Solution.timezone).order_by(Solution.created_at, Solution.id)
@@ -366,7 +395,7 @@ def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datet
         failed = 0
         for sid, timezone in targets:
             (summary,) = run_nightly(
-                factory, blobs, resolve_as_of(as_of, timezone), solution_id=sid, trigger=RunTrigger.CLI
+                factory, blobs, resolve_as_of(as_of, timezone), keyring=keyring, solution_id=sid, trigger=RunTrigger.CLI
             )
             print(summary.describe())
             failed += summary.requests_failed

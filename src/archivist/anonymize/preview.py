@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from archivist.accounts.models import Solution
 from archivist.anonymize.matching import BATCH, Target, matching_ids, orphan_raw_condition
 from archivist.anonymize.requests import parse_identifiers
+from archivist.archive.mentions import MentionKeyring, Sweep, not_customer, sweep_mentions, sweep_own_interactions
 from archivist.archive.models import Channel, Interaction, RawEvent, Recording
 
 
@@ -30,6 +31,7 @@ class Preview:
     recordings: int
     content: int
     variable_values: int
+    mentions: int
     archive_size: int
     share: float
     warning: str | None
@@ -48,6 +50,7 @@ def preview_request(
     raw_data: bool,
     delete_content: bool,
     now: datetime,
+    keyring: MentionKeyring,
 ) -> Preview:
     """Count what a request with these fields would change in a run at ``now``.
 
@@ -99,6 +102,7 @@ def preview_request(
         recordings=recordings,
         content=content,
         variable_values=_count_variable_values(session, target, matched),
+        mentions=_count_mentions(session, keyring, solution, target, delete_content=delete_content),
         archive_size=archive_size,
         share=share,
         warning=warning,
@@ -116,3 +120,34 @@ def _count_variable_values(session: Session, target: Target, matched: Select[str
         if variables:
             values += sum(1 for v in variables.values() if isinstance(v, str) and rule(v))
     return values
+
+
+def _count_mentions(
+    session: Session, keyring: MentionKeyring, solution: Solution, target: Target, *, delete_content: bool
+) -> int:
+    """What the night's sweep would replace: the same sweeps, nothing written.
+
+    The person's own interactions (with their name; without the content a request that deletes
+    it would remove first; values replaced whole left to ``variable_values``), then every other
+    interaction the index names. The night sweeps its own ones again after rewriting them, which
+    finds nothing more, so leaving them out here gives the same count.
+    """
+    identifiers = tuple(i for i in (target.phone_e164, target.email_norm) if i is not None)
+    own = Sweep(solution.country, solution.replacement, identifiers, keep_whole=target.variable_rule())
+    mentions = 0
+    last = ""
+    matched = matching_ids(target).subquery()
+    while ids := list(
+        session.scalars(select(matched.c.id).where(matched.c.id > last).order_by(matched.c.id).limit(BATCH))
+    ):
+        mentions += sweep_own_interactions(session, ids, own, content=not delete_content, apply=False)
+        last = ids[-1]
+    return mentions + sweep_mentions(
+        session,
+        keyring,
+        solution.id,
+        Sweep(solution.country, solution.replacement, identifiers),
+        before=target.cutoff,
+        exclude=not_customer(target.phone_e164, target.email_norm),
+        apply=False,
+    )

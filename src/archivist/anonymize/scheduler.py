@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.nightly import RunTrigger, run_nightly, where
+from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.db import utcnow
 
@@ -69,10 +70,13 @@ class NightlyScheduler:
         session_factory: sessionmaker[Session],
         blobs: BlobStore,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        keyring: MentionKeyring,
     ) -> None:
         self.session_factory = session_factory
         self.blobs = blobs
         self.clock = clock
+        self.keyring = keyring
         self.scheduler = BackgroundScheduler(
             timezone=ZoneInfo("UTC"),
             job_defaults={
@@ -147,7 +151,12 @@ class NightlyScheduler:
         """The job: a thin call of ``run_nightly`` that never lets an exception text reach a log."""
         try:
             run_nightly(
-                self.session_factory, self.blobs, self.clock(), solution_id=solution_id, trigger=RunTrigger.SCHEDULER
+                self.session_factory,
+                self.blobs,
+                self.clock(),
+                keyring=self.keyring,
+                solution_id=solution_id,
+                trigger=RunTrigger.SCHEDULER,
             )
         except Exception as exc:  # noqa: BLE001 - APScheduler would log the text, which may quote identifiers
             log.error("nightly run of solution %s failed (%s at %s)", solution_id, type(exc).__name__, where(exc))

@@ -28,6 +28,8 @@ class ResultOut(BaseModel):
     content_deleted: int = 0
     raw_data_rows: int = 0
     variables_replaced: int = 0
+    # Occurrences of the identifiers (and, in their own interactions, the name) replaced in text.
+    mentions_replaced: int = 0
 
 
 class RequestOut(BaseModel):
@@ -85,6 +87,9 @@ class PreviewOut(BaseModel):
     content: int
     # Variable values of the matched interactions that contain the identifier (replaced whole).
     variable_values: int
+    # Occurrences of the identifiers in chat logs, emails, subjects and variables (their own
+    # interactions: the name too) that would be replaced, wherever the index finds them.
+    mentions: int
     archive_size: int
     share: float
     warning: str | None
@@ -103,6 +108,7 @@ class NightlyRunOut(BaseModel):
     recordings_deleted: int
     content_deleted: int
     variables_replaced: int
+    mentions_replaced: int
     requests_purged: int
     blobs_deleted: int
     duration_s: float

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, MentionKind
 from archivist.config import Settings
-from archivist.identifiers_text import find_emails, find_phones, replace_identifiers
+from archivist.identifiers_text import find_emails, find_phones, name_forms, replace_identifiers
 
 # Interactions re-read per step, and ids per IN (...): under SQLite's bound-parameter limit.
 BATCH = 500
@@ -301,3 +301,36 @@ def reindex_interactions(
         ]
         if rows:
             session.execute(insert(Mention), rows)
+
+
+def not_customer(phone_e164: str | None, email_norm: str | None) -> ColumnElement[bool]:
+    """Interactions whose customer is not this person (NULL-safe: an anonymized customer is not them)."""
+    conditions = [
+        column.is_distinct_from(value)
+        for column, value in (
+            (Interaction.customer_phone_e164, phone_e164),
+            (Interaction.customer_email_norm, email_norm),
+        )
+        if value is not None
+    ]
+    return and_(*conditions) if conditions else true()
+
+
+def sweep_own_interactions(
+    session: Session, interaction_ids: Sequence[str], sweep: Sweep, *, content: bool = True, apply: bool = True
+) -> int:
+    """``sweep_interactions`` for the person's own interactions: their customer name goes too.
+
+    Reads each interaction's customer name first, so call it before the customer is rewritten.
+    """
+    names: dict[str, tuple[str, ...]] = {}
+    for start in range(0, len(interaction_ids), BATCH):
+        ids = list(interaction_ids[start : start + BATCH])
+        for iid, name in session.execute(
+            select(Interaction.id, Interaction.customer_name).where(Interaction.id.in_(ids))
+        ):
+            forms = name_forms(name)
+            if forms:
+                names[iid] = forms
+    own = Sweep(sweep.country, sweep.replacement, sweep.identifiers, names=names, keep_whole=sweep.keep_whole)
+    return sweep_interactions(session, interaction_ids, own, content=content, apply=apply)

@@ -67,7 +67,9 @@ def create_app(
         if scheduler:
             from archivist.anonymize.scheduler import NightlyScheduler
 
-            nightly = NightlyScheduler(services.session_factory, services.blobs, services.clock)
+            nightly = NightlyScheduler(
+                services.session_factory, services.blobs, services.clock, keyring=services.keyring
+            )
             nightly.start()
         running_app.state.nightly_scheduler = nightly
         try:

@@ -74,6 +74,7 @@ def preview(
             raw_data=body.raw_data,
             delete_content=body.delete_content,
             now=services.clock(),
+            keyring=services.keyring,
         )
     except service.RequestError as exc:
         raise _invalid(exc) from None
@@ -131,6 +132,7 @@ def run_now(principal: Administrator, services: ServicesDep) -> NightlyRunOut:
         services.session_factory,
         services.blobs,
         services.clock(),
+        keyring=services.keyring,
         solution_id=principal.solution_id,
         trigger=RunTrigger.API,
     )

@@ -150,7 +150,14 @@ def preview(
     shown = None
     try:
         counts = preview_request(
-            session, solution, phone=phone, email=email, raw_data=raw_data, delete_content=delete_content, now=now
+            session,
+            solution,
+            phone=phone,
+            email=email,
+            raw_data=raw_data,
+            delete_content=delete_content,
+            now=now,
+            keyring=services.keyring,
         )
         ids = service.parse_identifiers(phone, email, solution.country)
         shown = ShownPreview(
