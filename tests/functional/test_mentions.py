@@ -252,3 +252,32 @@ def test_a_second_night_changes_nothing(
 
 def test_keyring_from_settings_uses_the_server_secret(settings: Any) -> None:
     assert MentionKeyring.from_settings(settings).key("s", KARI) == KEYRING.key("s", KARI)
+
+
+def test_anonymize_and_delete_clears_the_customer_from_the_subject_and_reindexes(
+    client: TestClient, make_token: TokenMaker, session_factory: sessionmaker[Session], solution: Solution
+) -> None:
+    (iid,) = archive(
+        session_factory,
+        solution,
+        {
+            "channel": "email",
+            "direction": "inbound",
+            "started_at": oslo(2026, 3, 3, 9).isoformat(),
+            "customer": {"email": "kari@example.com", "phone": "91234567", "name": "Kari Nordmann"},
+            "subject": "Kari Nordmann (912 34 567) ber Ola ringe 98765432",
+            "body": "Hilsen kari@example.com",
+            "variables": {"cb": "91234567"},
+        },
+    )
+    officer = auth(make_token(Role.PRIVACY_OFFICER, solution))
+
+    response = client.post("/api/v1/interactions/anonymize-and-delete", json={"ids": [iid]}, headers=officer)
+
+    assert response.status_code == 200, response.text
+    with session_factory() as session:
+        interaction = session.get(Interaction, iid)
+        assert interaction is not None
+        # Her name and number go; Ola's number is not this action's to erase, and stays findable.
+        assert interaction.subject == "Anonymized (Anonymized) ber Ola ringe 98765432"
+    assert mention_keys(session_factory, iid) == {KEYRING.key(solution.id, OLA)}

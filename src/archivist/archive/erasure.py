@@ -24,6 +24,7 @@ from archivist.anonymize.operators import (
     every_value,
 )
 from archivist.archive.content import delete_content
+from archivist.archive.mentions import MentionKeyring, reindex_interactions, sweep_customers
 from archivist.archive.models import Interaction
 from archivist.archive.recordings import delete_recordings
 
@@ -42,6 +43,8 @@ class ErasureResult:
     recordings_deleted: int
     content_deleted: int
     raw_data_rows: int
+    # The customer's own phone, email or name replaced in what text remains (the subject).
+    mentions_replaced: int = 0
 
 
 def _count_own(session: Session, solution_id: str, ids: Sequence[str]) -> int:
@@ -59,7 +62,13 @@ def _count_own(session: Session, solution_id: str, ids: Sequence[str]) -> int:
 
 
 def anonymize_and_delete(
-    session: Session, solution: Solution, interaction_ids: Sequence[str], *, raw_data: bool, now: datetime
+    session: Session,
+    solution: Solution,
+    interaction_ids: Sequence[str],
+    *,
+    raw_data: bool,
+    now: datetime,
+    keyring: MentionKeyring,
 ) -> ErasureResult:
     """Erase what the chosen interactions hold about the customer; all or nothing.
 
@@ -75,13 +84,22 @@ def anonymize_and_delete(
     # no longer let anyone find (the seed: delete the recordings before anonymizing).
     recordings_deleted = delete_recordings(session, ids, now)
     content_deleted = delete_content(session, ids)
+    # The content is gone and every variable value is replaced below; what text remains is the
+    # subject, where the customer's own number, address and name go too. Other people named
+    # there are not this action's business: they stay, and stay indexed for their own request.
+    mentions = sweep_customers(
+        session, ids, solution.country, solution.replacement, content=False, keep_whole=every_value
+    )
     anonymized = anonymize_interactions(
         session, ids, replacement=solution.replacement, now=now, variable_rule=every_value
     )
     raw_rows = anonymize_raw_data_of_interactions(session, ids, replacement=solution.replacement) if raw_data else 0
+    # The index must not point at text that is gone, and must keep pointing at what remains.
+    reindex_interactions(session, keyring, solution.id, solution.country, ids)
     return ErasureResult(
         anonymized=anonymized,
         recordings_deleted=recordings_deleted,
         content_deleted=content_deleted,
         raw_data_rows=raw_rows,
+        mentions_replaced=mentions,
     )

@@ -113,10 +113,13 @@ class Sweep:
     names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Variable values this rule selects are left alone: the caller replaces them whole (§7).
     keep_whole: Callable[[str], bool] | None = None
+    # interaction id -> identifiers to replace there besides ``identifiers`` (each one's own customer).
+    own_identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def replace(self, interaction_id: str, text: str) -> tuple[str, int]:
+        identifiers = self.identifiers + self.own_identifiers.get(interaction_id, ())
         return replace_identifiers(
-            text, self.identifiers, self.country, self.replacement, self.names.get(interaction_id, ())
+            text, identifiers, self.country, self.replacement, self.names.get(interaction_id, ())
         )
 
 
@@ -334,3 +337,35 @@ def sweep_own_interactions(
                 names[iid] = forms
     own = Sweep(sweep.country, sweep.replacement, sweep.identifiers, names=names, keep_whole=sweep.keep_whole)
     return sweep_interactions(session, interaction_ids, own, content=content, apply=apply)
+
+
+def sweep_customers(
+    session: Session,
+    interaction_ids: Sequence[str],
+    country: str,
+    replacement: str,
+    *,
+    content: bool = True,
+    keep_whole: Callable[[str], bool] | None = None,
+) -> int:
+    """Replace each interaction's own customer (phone, email, name) wherever its text mentions them.
+
+    For *Anonymize and delete*, where every chosen interaction has its own customer. Call it
+    before the customer fields are rewritten: it reads them.
+    """
+    own: dict[str, tuple[str, ...]] = {}
+    names: dict[str, tuple[str, ...]] = {}
+    for start in range(0, len(interaction_ids), BATCH):
+        ids = list(interaction_ids[start : start + BATCH])
+        for iid, phone, email, name in session.execute(
+            select(
+                Interaction.id,
+                Interaction.customer_phone_e164,
+                Interaction.customer_email_norm,
+                Interaction.customer_name,
+            ).where(Interaction.id.in_(ids))
+        ):
+            own[iid] = tuple(i for i in (phone, email) if i is not None)
+            names[iid] = name_forms(name)
+    sweep = Sweep(country, replacement, (), names=names, keep_whole=keep_whole, own_identifiers=own)
+    return sweep_interactions(session, interaction_ids, sweep, content=content)

@@ -111,7 +111,9 @@ def anonymize_and_delete(
     nothing is changed."""
     now = services.clock()
     try:
-        result = erasure.anonymize_and_delete(session, solution, body.ids, raw_data=body.raw_data, now=now)
+        result = erasure.anonymize_and_delete(
+            session, solution, body.ids, raw_data=body.raw_data, now=now, keyring=services.keyring
+        )
     except erasure.UnknownInteractionError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
     session.commit()

@@ -281,7 +281,9 @@ def anonymize_and_delete(
             headers={"HX-Trigger": json.dumps({"flash": "Select one or more requests first."})},
         )
     try:
-        result = erasure.anonymize_and_delete(session, solution, ids, raw_data=raw_data, now=services.clock())
+        result = erasure.anonymize_and_delete(
+            session, solution, ids, raw_data=raw_data, now=services.clock(), keyring=services.keyring
+        )
     except erasure.UnknownInteractionError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
     session.commit()
