@@ -20,6 +20,11 @@ from archivist.accounts.tokens import generate_token, hash_token
 # Writing last_used_at on every request would turn each read into a write; once a minute
 # is precise enough for "last used".
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+MIN_PASSWORD_LENGTH = 8
+# The audit trail must outlive the shortest review cycle (a month) and no data-protection
+# rule asks for more than ten years.
+MIN_AUDIT_RETENTION_DAYS = 30
+MAX_AUDIT_RETENTION_DAYS = 3650
 
 
 class AccountError(ValueError):
@@ -85,9 +90,9 @@ def create_user(session: Session, *, solution_id: str, username: str, role: Role
         raise AccountError("username must be 1 to 100 characters")
     if session.scalars(select(User).where(User.username == username)).first():
         raise AccountError("a user with that username exists already")
-    if len(password) < 8:
-        raise AccountError("password must be at least 8 characters")
-    user = User(solution_id=solution_id, username=username, role=role, password_hash=hash_password(password))
+    user = User(
+        solution_id=solution_id, username=username, role=role, password_hash=hash_password(validate_password(password))
+    )
     session.add(user)
     session.flush()
     return user
@@ -116,3 +121,70 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
     if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
         session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
     return Principal(user_id=user.id, username=user.username, role=user.role, solution_id=user.solution_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Administration (the Users and Settings pages, the CLI)
+# ---------------------------------------------------------------------------------------------
+
+
+def validate_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def list_users(session: Session, solution_id: str) -> list[User]:
+    return list(session.scalars(select(User).where(User.solution_id == solution_id).order_by(User.username)))
+
+
+def get_user(session: Session, solution_id: str, user_id: str) -> User | None:
+    """The user, only if it belongs to ``solution_id``: another solution's user is 'not found'."""
+    return session.scalars(select(User).where(User.id == user_id, User.solution_id == solution_id)).first()
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(), ApiToken.id)
+        )
+    )
+
+
+def get_token(session: Session, solution_id: str, token_id: str) -> ApiToken | None:
+    return session.scalars(select(ApiToken).where(ApiToken.id == token_id, ApiToken.solution_id == solution_id)).first()
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(validate_password(password))
+    session.flush()
+
+
+def revoke_token(session: Session, token: ApiToken, now: datetime) -> bool:
+    """Revoke at once (the next request with it is refused); False if it was revoked already."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = now
+    session.flush()
+    return True
+
+
+def validate_replacement(value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > 100:
+        raise AccountError("replacement text must be 1 to 100 characters")
+    return value
+
+
+def validate_warn_share(value: float) -> float:
+    if not 0 < value <= 1:
+        raise AccountError("preview warning share must be more than 0 and at most 1 (100 %)")
+    return value
+
+
+def validate_retention_days(value: int) -> int:
+    if not MIN_AUDIT_RETENTION_DAYS <= value <= MAX_AUDIT_RETENTION_DAYS:
+        raise AccountError(
+            f"audit retention must be between {MIN_AUDIT_RETENTION_DAYS} and {MAX_AUDIT_RETENTION_DAYS} days"
+        )
+    return value
