@@ -167,8 +167,18 @@ def other_solution(session_factory: sessionmaker[Session]) -> Solution:
         return accounts.create_solution(session, name="Other centre", country="SE", timezone="Europe/Stockholm")
 
 
+TEST_PASSWORD = "correct horse battery"
+# The username behind each token TokenMaker made, so page tests can log in as the same user
+# through the password form with nothing but the token in hand.
+USERNAME_OF_TOKEN: dict[str, str] = {}
+
+
 class TokenMaker:
-    """Makes a user of a role in a solution and returns its bearer token."""
+    """Makes a user of a role in a solution and returns its bearer token.
+
+    The user's password is ``TEST_PASSWORD`` and ``USERNAME_OF_TOKEN`` maps the token to its
+    username, for tests that log in through the page login form.
+    """
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
@@ -176,15 +186,14 @@ class TokenMaker:
 
     def __call__(self, role: Role, solution: Solution) -> str:
         self.count += 1
+        username = f"{role.value}-{self.count}-{solution.id[-6:]}"
         with self.factory() as session, session.begin():
             user = accounts.create_user(
-                session,
-                solution_id=solution.id,
-                username=f"{role.value}-{self.count}-{solution.id[-6:]}",
-                role=role,
-                password="correct horse battery",
+                session, solution_id=solution.id, username=username, role=role, password=TEST_PASSWORD
             )
-            return accounts.create_token(session, user, "test")
+            token = accounts.create_token(session, user, "test")
+        USERNAME_OF_TOKEN[token] = username
+        return token
 
 
 @pytest.fixture

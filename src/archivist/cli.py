@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
-from archivist.accounts.models import Role, Solution, User
+from archivist.accounts.models import ApiToken, Role, Solution, User
 from archivist.accounts.passwords import generate_password
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
+from archivist.audit.events import AuditAction, record
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
 from archivist.schema import upgrade
@@ -30,6 +31,11 @@ token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(solution_app, name="solution")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+# The actor of audit entries made from the command line (whoever runs it has the database).
+CLI_ACTOR = "cli"
 
 err = Console(stderr=True)
 
@@ -159,9 +165,18 @@ def user_create(
     with _factory(get_settings())() as session, session.begin():
         target = _solution(session, solution)
         try:
-            accounts.create_user(session, solution_id=target.id, username=username, role=role, password=password)
+            user = accounts.create_user(session, solution_id=target.id, username=username, role=role, password=password)
         except accounts.AccountError as exc:
             raise _fail(str(exc)) from None
+        record(
+            session,
+            target.id,
+            CLI_ACTOR,
+            AuditAction.USER_CREATED,
+            user.id,
+            {"username": user.username, "role": role.value},
+            at=utcnow(),
+        )
     if not password_stdin:
         typer.echo(f"password: {password}")
 
@@ -177,7 +192,101 @@ def token_create(
         if user is None:
             raise _fail("no such user")
         token = accounts.create_token(session, user, label)
+        record(
+            session,
+            user.solution_id,
+            CLI_ACTOR,
+            AuditAction.TOKEN_CREATED,
+            user.id,
+            {"username": user.username, "label": label[:100]},
+            at=utcnow(),
+        )
     typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(username: Annotated[str, typer.Argument(help="Whose tokens.")]) -> None:
+    """List a user's tokens: id, label, created, last used, revoked (never the token itself)."""
+    with _factory(get_settings())() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise _fail("no such user")
+        for token in accounts.list_tokens(session, user):
+            used = token.last_used_at.isoformat() if token.last_used_at else "never"
+            revoked = f"revoked {token.revoked_at.isoformat()}" if token.revoked_at else "active"
+            typer.echo(
+                f"{token.id}\t{token.label or '-'}\tcreated {token.created_at.isoformat()}\tused {used}\t{revoked}"
+            )
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `token list`).")]) -> None:
+    """Revoke a token at once: the next request with it is refused."""
+    with _factory(get_settings())() as session, session.begin():
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise _fail("no such token")
+        now = utcnow()
+        if accounts.revoke_token(session, token, now):
+            record(
+                session,
+                token.solution_id,
+                CLI_ACTOR,
+                AuditAction.TOKEN_REVOKED,
+                token.id,
+                {"label": token.label},
+                at=now,
+            )
+    typer.echo("revoked")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="Who.")]) -> None:
+    """Disable a user: their sessions end and their API tokens are revoked at once."""
+    from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
+
+    with _factory(get_settings())() as session, session.begin():
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise _fail("no such user")
+        now = utcnow()
+        user.disabled = True
+        details = {
+            "username": user.username,
+            "sessions_ended": end_all_sessions(session, user.id, now),
+            "tokens_revoked": revoke_all_tokens(session, user.id, now),
+        }
+        record(session, user.solution_id, CLI_ACTOR, AuditAction.USER_DISABLED, user.id, details, at=now)
+    typer.echo("disabled")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    solution: Annotated[str | None, typer.Option("--solution", help="Only this solution (default: all).")] = None,
+) -> None:
+    """Check each solution's hash chain; exit 1 and name the entry where it breaks."""
+    from archivist.audit.events import verify_chain
+
+    broken = False
+    with _factory(get_settings())() as session:
+        if solution is not None:
+            _solution(session, solution)
+            ids = [solution]
+        else:
+            ids = list(session.scalars(select(Solution.id).order_by(Solution.created_at)))
+        for solution_id in ids:
+            report = verify_chain(session, solution_id)
+            if report.ok:
+                typer.echo(f"solution {solution_id}: {report.entries} entries, chain intact, head {report.head or '-'}")
+            else:
+                broken = True
+                err.print(
+                    f"solution {solution_id}: chain broken at entry #{report.broken_at}: {report.problem}",
+                    highlight=False,
+                    markup=False,
+                )
+    if broken:
+        raise typer.Exit(1)
 
 
 @app.command()

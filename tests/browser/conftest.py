@@ -20,18 +20,18 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
-from archivist.accounts.models import Role, Solution
+from archivist.accounts.models import Role, Solution, User
 from archivist.archive import recordings
 from archivist.archive.ingest import ingest
 from archivist.archive.models import Interaction
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.config import Settings
-from tests.conftest import KEYRING, Clock
+from tests.conftest import KEYRING, TEST_PASSWORD, Clock
 
 CHROMIUM = os.environ.get("ARCHIVIST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -68,24 +68,35 @@ class LiveServer:
     solution: Solution
     _users: int = field(default=0)
 
-    def token(self, role: Role, solution: Solution | None = None) -> str:
+    def user(self, role: Role, solution: Solution | None = None) -> str:
+        """Make a user of ``role`` (password ``TEST_PASSWORD``) and return its username."""
         self._users += 1
+        username = f"browser-{role.value}-{self._users}"
         with self.session_factory() as session, session.begin():
-            user = accounts.create_user(
+            accounts.create_user(
                 session,
                 solution_id=(solution or self.solution).id,
-                username=f"browser-{role.value}-{self._users}",
+                username=username,
                 role=role,
-                password="correct horse battery",
+                password=TEST_PASSWORD,
             )
+        return username
+
+    def token(self, role: Role, solution: Solution | None = None) -> str:
+        username = self.user(role, solution)
+        with self.session_factory() as session, session.begin():
+            user = session.scalars(select(User).where(User.username == username)).one()
             return accounts.create_token(session, user, "browser test")
 
-    def login(self, page: Any, role: Role = Role.PRIVACY_OFFICER, next_path: str = "/archive/search") -> None:
-        """Log ``page`` in through the login form (replace when the real login lands)."""
+    def login(self, page: Any, role: Role = Role.PRIVACY_OFFICER, next_path: str = "/archive/search") -> str:
+        """Log ``page`` in through the login form as a new user of ``role``; returns the username."""
+        username = self.user(role)
         page.goto(f"{self.url}/login?next={next_path}")
-        page.get_by_label("API token").fill(self.token(role))
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(f"{self.url}{next_path}")
+        return username
 
     def seed(self, bodies: Sequence[dict[str, Any]], audio: dict[int, bytes] | None = None) -> list[str]:
         """Archive ``bodies`` (API shape) through the ingest service; ``audio`` maps index → WAV."""

@@ -1,4 +1,4 @@
-"""The page scaffold: login with a token cookie, CSRF on every POST, redirects, static files."""
+"""The page scaffold: the login form, CSRF on every POST, redirects, navigation, static files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from archivist.accounts.models import Role, Solution
 from archivist.web.pages import AUTH_COOKIE, CSRF_COOKIE
-from tests.conftest import TokenMaker
+from tests.conftest import TEST_PASSWORD, USERNAME_OF_TOKEN, TokenMaker
 
 _CSRF_IN_FORM = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -20,12 +20,15 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def login(client: TestClient, token: str) -> None:
-    """Log the test client in through the real login form."""
+def login_form_data(client: TestClient, username: str, password: str = TEST_PASSWORD, **extra: str) -> dict[str, str]:
     form = client.get("/login")
-    response = client.post(
-        "/login", data={"token": token, "csrf_token": csrf_from(form.text), "next": "/"}, follow_redirects=False
-    )
+    return {"username": username, "password": password, "csrf_token": csrf_from(form.text), **extra}
+
+
+def login(client: TestClient, token: str) -> None:
+    """Log the test client in, through the real login form, as the user ``make_token`` made."""
+    data = login_form_data(client, USERNAME_OF_TOKEN[token], next="/")
+    response = client.post("/login", data=data, follow_redirects=False)
     assert response.status_code == 303, response.text
 
 
@@ -52,13 +55,9 @@ def test_htmx_request_without_login_is_told_to_navigate(client: TestClient) -> N
     assert response.headers["HX-Redirect"] == "/login"
 
 
-def test_login_with_token_sets_http_only_strict_cookie(client: TestClient, supervisor_token: str) -> None:
-    form = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"token": supervisor_token, "csrf_token": csrf_from(form.text), "next": "/archive/search"},
-        follow_redirects=False,
-    )
+def test_login_with_password_sets_http_only_strict_cookie(client: TestClient, supervisor_token: str) -> None:
+    data = login_form_data(client, USERNAME_OF_TOKEN[supervisor_token], next="/archive/search")
+    response = client.post("/login", data=data, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/archive/search"
     cookies = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
@@ -70,27 +69,29 @@ def test_login_with_token_sets_http_only_strict_cookie(client: TestClient, super
     assert "Archive - Search" in page.text
 
 
-def test_login_with_bad_token_is_refused(client: TestClient) -> None:
-    form = client.get("/login")
-    response = client.post("/login", data={"token": "nope", "csrf_token": csrf_from(form.text)})
+def test_login_with_wrong_password_is_refused(client: TestClient, supervisor_token: str) -> None:
+    data = login_form_data(client, USERNAME_OF_TOKEN[supervisor_token], password="wrong horse battery")
+    response = client.post("/login", data=data)
     assert response.status_code == 401
-    assert "not valid" in response.text
+    assert "do not match" in response.text
     assert AUTH_COOKIE not in response.cookies
 
 
+def test_an_api_token_is_not_a_password(client: TestClient, supervisor_token: str) -> None:
+    data = login_form_data(client, USERNAME_OF_TOKEN[supervisor_token], password=supervisor_token)
+    assert client.post("/login", data=data).status_code == 401
+
+
 def test_login_redirect_never_leaves_the_site(client: TestClient, supervisor_token: str) -> None:
-    form = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"token": supervisor_token, "csrf_token": csrf_from(form.text), "next": "//evil.example/"},
-        follow_redirects=False,
-    )
+    data = login_form_data(client, USERNAME_OF_TOKEN[supervisor_token], next="//evil.example/")
+    response = client.post("/login", data=data, follow_redirects=False)
     assert response.headers["location"] == "/archive/search"
 
 
 def test_post_without_csrf_token_is_refused(client: TestClient, supervisor_token: str) -> None:
     client.get("/login")
-    response = client.post("/login", data={"token": supervisor_token}, follow_redirects=False)
+    data = {"username": USERNAME_OF_TOKEN[supervisor_token], "password": TEST_PASSWORD}
+    response = client.post("/login", data=data, follow_redirects=False)
     assert response.status_code == 403
     assert AUTH_COOKIE not in response.cookies
 
@@ -102,10 +103,18 @@ def test_csrf_token_from_before_login_no_longer_works_after(client: TestClient, 
     assert response.status_code == 403
 
 
-def test_forged_csrf_cookie_and_field_pair_is_refused(client: TestClient, supervisor_token: str) -> None:
-    login(client, supervisor_token)
+def test_forged_csrf_cookie_and_field_pair_is_refused_at_login(client: TestClient, supervisor_token: str) -> None:
     client.cookies.set(CSRF_COOKIE, "forged.0000")
-    response = client.post("/logout", data={"csrf_token": "forged.0000"}, follow_redirects=False)
+    data = {"username": USERNAME_OF_TOKEN[supervisor_token], "password": TEST_PASSWORD, "csrf_token": "forged.0000"}
+    response = client.post("/login", data=data, follow_redirects=False)
+    assert response.status_code == 403
+
+
+def test_pre_login_csrf_pair_does_not_pass_for_a_session(client: TestClient, supervisor_token: str) -> None:
+    anonymous = csrf_from(client.get("/login").text)
+    login(client, supervisor_token)
+    client.cookies.set(CSRF_COOKIE, anonymous)
+    response = client.post("/logout", data={"csrf_token": anonymous}, follow_redirects=False)
     assert response.status_code == 403
 
 

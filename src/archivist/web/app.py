@@ -18,7 +18,7 @@ from archivist.blobs import BlobStore, make_blob_store
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
 from archivist.web import pages
-from archivist.web.api import anonymization, interactions, search
+from archivist.web.api import anonymization, audit, interactions, raw_data, search
 from archivist.web.deps import Services
 from archivist.web.middleware import AccessLogMiddleware, BodyLimitMiddleware
 
@@ -102,6 +102,8 @@ def create_app(
     app.include_router(search.router)
     app.include_router(interactions.router)
     app.include_router(anonymization.router)
+    app.include_router(raw_data.router)
+    app.include_router(audit.router)
     pages.install(app)
 
     app.add_middleware(

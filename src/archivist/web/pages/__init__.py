@@ -5,13 +5,13 @@ redirect to ``/login``), ``CsrfChecked`` (required on every POST), and ``render`
 response with the navigation, the CSRF token and the security headers). ``install`` wires the
 pages, their error handlers and ``/static`` into the app.
 
-The page login is a stop-gap until the access-control work lands: the auth cookie holds an
-API token. ``page_principal`` is the only function that knows that, so a real session login
-replaces its body (and the login routes in ``pages/auth.py``) without touching any page.
+The login cookie holds a random session token; ``page_principal`` is the only function that
+reads it, looking the session up server-side (``archivist.accounts.sessions``).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -31,20 +31,21 @@ from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission, may
-from archivist.accounts.services import Principal, principal_for_token
+from archivist.accounts.services import Principal
+from archivist.accounts.sessions import ABSOLUTE_TIMEOUT, SessionLogin, resume_session
 from archivist.web.deps import ServicesDep, SessionDep
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
-AUTH_COOKIE = "archivist_auth"
+AUTH_COOKIE = "archivist_session"
 CSRF_COOKIE = "archivist_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-# Pages keep working for a working day without a fresh login; the real session login
-# (access-control issue) brings idle and absolute timeouts.
-AUTH_COOKIE_MAX_AGE = 12 * 3600
+# The cookie may outlive a session no longer than the session itself may live; the server
+# ends it earlier on idleness or logout.
+AUTH_COOKIE_MAX_AGE = int(ABSOLUTE_TIMEOUT.total_seconds())
 
 # Pages load only our own files; htmx is configured (base.html) to need no eval and no
 # inline styles, so the policy can be this strict.
@@ -95,18 +96,26 @@ class CsrfFailed(Exception):  # noqa: N818 - a control-flow signal, not an error
 
 
 def page_principal(request: Request, session: Session, now: datetime) -> Principal | None:
-    """The principal behind the page login cookie, or None.
+    """The principal behind the login cookie, or None (no cookie, or the session is over).
 
-    Stop-gap: the cookie holds an API token. The real login replaces this body (a session id
-    in the same cookie, looked up server-side); nothing else needs to change.
+    The result is kept on the request, so the CSRF check and the page's own dependencies
+    look the session up once.
     """
+    if hasattr(request.state, "page_login"):
+        cached: SessionLogin | None = request.state.page_login
+        return cached.principal if cached else None
     token = request.cookies.get(AUTH_COOKIE, "").strip()
-    if not token:
-        return None
-    principal = principal_for_token(session, token, now)
-    if principal is not None:
-        session.commit()  # last_used_at, if it was due
-    return principal
+    login = resume_session(session, token, now) if token else None
+    if token:
+        session.commit()  # last_seen_at, or the end of a session found timed out
+    request.state.page_login = login
+    return login.principal if login else None
+
+
+def page_login(request: Request) -> SessionLogin | None:
+    """The session ``page_principal`` found for this request (call that first)."""
+    login: SessionLogin | None = getattr(request.state, "page_login", None)
+    return login
 
 
 def get_page_principal(request: Request, session: SessionDep, services: ServicesDep) -> Principal:
@@ -142,52 +151,54 @@ PageSolution = Annotated[Solution, Depends(get_page_solution)]
 
 
 # ---------------------------------------------------------------------------------------------
-# CSRF: a signed double-submit token
+# CSRF
 # ---------------------------------------------------------------------------------------------
-# The token is "nonce.signature", the signature an HMAC over the nonce and a digest of the
-# login cookie. It sits in an HTTP-only cookie and in every form (and, for htmx, in a header);
-# a POST must carry the same valid token in both. Binding it to the login cookie means a token
-# planted before login (or for another login) is useless afterwards.
+# Logged in: the token is an HMAC of the session's own csrf_secret, sent in every form (and,
+# for htmx, in a header) and checked against the session found server-side. It needs no
+# cookie, changes with every login, and is useless for any other session.
+# Not logged in (only the login form): a signed double-submit token, "nonce.signature", in an
+# HTTP-only cookie and in the form; a login POST must carry the same valid token in both, so a
+# foreign site cannot log a browser into an account of its choosing.
 
 
-def _binding(request: Request) -> str:
-    return hashlib.sha256(request.cookies.get(AUTH_COOKIE, "").encode()).hexdigest()[:32]
+def session_csrf_token(secret: str, csrf_secret: str) -> str:
+    return hmac.new(secret.encode(), f"csrf|session|{csrf_secret}".encode(), hashlib.sha256).hexdigest()
 
 
-def _sign(secret: str, nonce: str, binding: str) -> str:
-    return hmac.new(secret.encode(), f"csrf|{nonce}|{binding}".encode(), hashlib.sha256).hexdigest()
+def _sign(secret: str, nonce: str) -> str:
+    return hmac.new(secret.encode(), f"csrf|anonymous|{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
-def new_csrf_token(secret: str, auth_cookie_value: str) -> str:
+def new_csrf_token(secret: str) -> str:
     nonce = secrets.token_urlsafe(18)
-    binding = hashlib.sha256(auth_cookie_value.encode()).hexdigest()[:32]
-    return f"{nonce}.{_sign(secret, nonce, binding)}"
+    return f"{nonce}.{_sign(secret, nonce)}"
 
 
-def _valid_csrf(secret: str, token: str, binding: str) -> bool:
+def _valid_anonymous(secret: str, token: str) -> bool:
     nonce, _, signature = token.partition(".")
     if not nonce or not signature:
         return False
-    return hmac.compare_digest(signature, _sign(secret, nonce, binding))
+    return hmac.compare_digest(signature, _sign(secret, nonce))
 
 
 def csrf_token(request: Request, secret: str) -> str:
-    """The request's CSRF token: the cookie's if still valid, else a new one (set by ``render``)."""
+    """The token forms must send: the session's, or before login the cookie's (or a new one)."""
     cached: str | None = getattr(request.state, "csrf_token", None)
     if cached:
         return cached
-    current = request.cookies.get(CSRF_COOKIE, "")
-    if not (current and _valid_csrf(secret, current, _binding(request))):
-        current = new_csrf_token(secret, request.cookies.get(AUTH_COOKIE, ""))
-        request.state.csrf_new = True
+    login = page_login(request)
+    if login is not None:
+        current = session_csrf_token(secret, login.csrf_secret)
+    else:
+        current = request.cookies.get(CSRF_COOKIE, "")
+        if not (current and _valid_anonymous(secret, current)):
+            current = new_csrf_token(secret)
+            request.state.csrf_new = True
     request.state.csrf_token = current
     return current
 
 
-async def check_csrf(request: Request, services: ServicesDep) -> None:
-    """Refuse a POST whose CSRF token (form field or htmx header) is missing or not the cookie's."""
-    secret = services.settings.resolved_secret_key
-    cookie = request.cookies.get(CSRF_COOKIE, "")
+async def _sent_token(request: Request) -> str:
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -195,10 +206,42 @@ async def check_csrf(request: Request, services: ServicesDep) -> None:
         form = await request.form()  # cached by Starlette, so the handler's Form() still works
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else ""
-    if not (cookie and sent and hmac.compare_digest(cookie, sent) and _valid_csrf(secret, sent, _binding(request))):
+    return sent
+
+
+def _optional_page_principal(request: Request, session: SessionDep, services: ServicesDep) -> Principal | None:
+    # A sync dependency, so the database look-up runs in the thread pool, not on the event loop.
+    return page_principal(request, session, services.clock())
+
+
+async def check_csrf(
+    request: Request,
+    principal: Annotated[Principal | None, Depends(_optional_page_principal)],
+    services: ServicesDep,
+) -> None:
+    """Refuse a POST without the session's CSRF token (form field or htmx header).
+
+    Without a live session there is nothing to protect: the caller is sent to log in.
+    """
+    login = page_login(request)
+    if principal is None or login is None:
+        raise LoginRequired
+    expected = session_csrf_token(services.settings.resolved_secret_key, login.csrf_secret)
+    sent = await _sent_token(request)
+    if not (sent and hmac.compare_digest(sent, expected)):
         raise CsrfFailed
 
 
+async def check_login_csrf(request: Request, services: ServicesDep) -> None:
+    """The login form's check: the double-submit cookie and field must match and verify."""
+    secret = services.settings.resolved_secret_key
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = await _sent_token(request)
+    if not (cookie and sent and hmac.compare_digest(cookie, sent) and _valid_anonymous(secret, sent)):
+        raise CsrfFailed
+
+
+LoginCsrfChecked = Depends(check_login_csrf)
 CsrfChecked = Depends(check_csrf)
 
 
@@ -224,7 +267,10 @@ def duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+@functools.cache
 def make_templates() -> Jinja2Templates:
+    """The page templates; one environment per process, so each is compiled once however
+    many apps are built (tests build one per test)."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.filters["local_time"] = local_time
     templates.env.filters["duration"] = duration
@@ -300,7 +346,8 @@ def _login_redirect(request: Request) -> Response:
 
 def install(app: FastAPI) -> None:
     """Add the pages, their error handlers and ``/static`` to ``app``."""
-    from archivist.web.pages import anonymize, auth, search  # the page modules import this package
+    # The page modules import this package, so they are imported here, not at the top.
+    from archivist.web.pages import admin, anonymize, audit, auth, raw_data, search
 
     app.state.templates = make_templates()
 
@@ -330,3 +377,6 @@ def install(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(search.router)
     app.include_router(anonymize.router)
+    app.include_router(raw_data.router)
+    app.include_router(audit.router)
+    app.include_router(admin.router)

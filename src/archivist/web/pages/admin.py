@@ -1,0 +1,419 @@
+"""The admin pages: *Users* (accounts, roles, passwords, API tokens) and *Settings*.
+
+Only the caller's solution is ever read or changed: users and tokens are looked up with the
+solution id of the session, so another solution's user answers 404 like a missing one.
+Secrets (a generated password, a new token) are shown once, in the response to the POST
+that made them, and are never stored or logged in clear.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from archivist.accounts import services as accounts
+from archivist.accounts.models import Role, Solution, User
+from archivist.accounts.passwords import generate_password
+from archivist.accounts.roles import Permission
+from archivist.accounts.services import AccountError, Principal
+from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
+from archivist.audit.events import AuditAction, record
+from archivist.web.deps import ServicesDep, SessionDep
+from archivist.web.pages import CsrfChecked, PageSolution, render, require_page
+
+router = APIRouter(include_in_schema=False)
+
+Admin = Annotated[Principal, Depends(require_page(Permission.ADMINISTER))]
+
+# Notices after a redirect (post/redirect/get), by code, so no text travels in the URL.
+NOTICES = {
+    "role": "The role was changed.",
+    "disabled": "The user was disabled: their sessions and API tokens ended at once.",
+    "enabled": "The user was enabled again. Their old API tokens stay revoked.",
+    "revoked": "The token was revoked: it no longer works.",
+    "settings": "The settings were saved.",
+}
+
+ROLE_LABELS = {
+    Role.SUPERVISOR: "Supervisor: search, play, read, raw data",
+    Role.PRIVACY_OFFICER: "Privacy officer: also delete, anonymize, audit log",
+    Role.ADMIN: "Admin: everything, including users and settings",
+    Role.INGEST: "Ingest: API only, adds interactions",
+}
+
+
+def _sentence(message: str) -> str:
+    # Not str.capitalize(): that would lower-case "IANA" and "Europe/Oslo".
+    return message[:1].upper() + message[1:] + "."
+
+
+def _user_or_404(session: Session, solution: Solution, user_id: str) -> User:
+    user = accounts.get_user(session, solution.id, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
+    return user
+
+
+def _not_self(principal: Principal, user: User) -> None:
+    # An admin who demotes or disables themselves can lock a solution out of its own Users page.
+    if user.id == principal.user_id:
+        raise AccountError("you cannot change your own role or disable yourself; ask another admin")
+
+
+# ---------------------------------------------------------------------------------------------
+# Users
+# ---------------------------------------------------------------------------------------------
+
+
+def _users_page(
+    request: Request, session: Session, solution: Solution, principal: Principal, status_code: int = 200, **extra: Any
+) -> Response:
+    context = {
+        "title": "Users",
+        "solution": solution,
+        "users": accounts.list_users(session, solution.id),
+        "roles": list(Role),
+        "role_labels": ROLE_LABELS,
+        "form": {"username": "", "role": Role.SUPERVISOR.value},
+        "error": None,
+        "created": None,
+        **extra,
+    }
+    return render(request, "admin/users.html", context, principal=principal, status_code=status_code)
+
+
+@router.get("/users")
+def users_page(request: Request, principal: Admin, solution: PageSolution, session: SessionDep) -> Response:
+    return _users_page(request, session, solution, principal)
+
+
+@router.post("/users", dependencies=[CsrfChecked])
+def create_user(
+    request: Request,
+    principal: Admin,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    username: Annotated[str, Form(max_length=100)] = "",
+    role: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    """Create a user with a generated password, shown once on the answer."""
+    form = {"username": username, "role": role}
+    try:
+        chosen = Role(role)
+    except ValueError:
+        return _users_page(request, session, solution, principal, 422, form=form, error="Choose one of the roles.")
+    password = generate_password()
+    try:
+        user = accounts.create_user(session, solution_id=solution.id, username=username, role=chosen, password=password)
+    except AccountError as exc:
+        return _users_page(request, session, solution, principal, 422, form=form, error=_sentence(str(exc)))
+    record(
+        session,
+        solution.id,
+        principal.username,
+        AuditAction.USER_CREATED,
+        user.id,
+        {"username": user.username, "role": chosen.value},
+        at=services.clock(),
+    )
+    session.commit()
+    return _users_page(request, session, solution, principal, created={"username": user.username, "password": password})
+
+
+def _user_page(
+    request: Request,
+    session: Session,
+    solution: Solution,
+    principal: Principal,
+    user: User,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    context = {
+        "title": f"User {user.username}",
+        "solution": solution,
+        "user": user,
+        "tokens": accounts.list_tokens(session, user),
+        "roles": list(Role),
+        "role_labels": ROLE_LABELS,
+        "is_self": user.id == principal.user_id,
+        "notice": notice,
+        "error": None,
+        "new_password": None,
+        "new_token": None,
+        **extra,
+    }
+    return render(request, "admin/user.html", context, principal=principal, status_code=status_code)
+
+
+@router.get("/users/{user_id}")
+def user_page(
+    user_id: str, request: Request, principal: Admin, solution: PageSolution, session: SessionDep
+) -> Response:
+    return _user_page(request, session, solution, principal, _user_or_404(session, solution, user_id))
+
+
+def _back(user: User, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/users/{user.id}?notice={notice}", status_code=303)
+
+
+@router.post("/users/{user_id}/role", dependencies=[CsrfChecked])
+def change_role(
+    user_id: str,
+    request: Request,
+    principal: Admin,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    role: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    user = _user_or_404(session, solution, user_id)
+    try:
+        _not_self(principal, user)
+        chosen = Role(role)
+    except (AccountError, ValueError) as exc:
+        message = str(exc) if isinstance(exc, AccountError) else "choose one of the roles"
+        return _user_page(request, session, solution, principal, user, 422, error=_sentence(message))
+    if chosen is not user.role:
+        before = user.role
+        user.role = chosen
+        record(
+            session,
+            solution.id,
+            principal.username,
+            AuditAction.USER_ROLE_CHANGED,
+            user.id,
+            {"username": user.username, "from": before.value, "to": chosen.value},
+            at=services.clock(),
+        )
+        session.commit()
+    return _back(user, "role")
+
+
+@router.post("/users/{user_id}/disable", dependencies=[CsrfChecked])
+def disable_user(
+    user_id: str, request: Request, principal: Admin, solution: PageSolution, session: SessionDep, services: ServicesDep
+) -> Response:
+    """Disable at once: every session and every API token of the user ends now."""
+    user = _user_or_404(session, solution, user_id)
+    try:
+        _not_self(principal, user)
+    except AccountError as exc:
+        return _user_page(request, session, solution, principal, user, 422, error=_sentence(str(exc)))
+    now = services.clock()
+    user.disabled = True
+    sessions = end_all_sessions(session, user.id, now)
+    tokens = revoke_all_tokens(session, user.id, now)
+    record(
+        session,
+        solution.id,
+        principal.username,
+        AuditAction.USER_DISABLED,
+        user.id,
+        {"username": user.username, "sessions_ended": sessions, "tokens_revoked": tokens},
+        at=now,
+    )
+    session.commit()
+    return _back(user, "disabled")
+
+
+@router.post("/users/{user_id}/enable", dependencies=[CsrfChecked])
+def enable_user(
+    user_id: str, principal: Admin, solution: PageSolution, session: SessionDep, services: ServicesDep
+) -> Response:
+    user = _user_or_404(session, solution, user_id)
+    if user.disabled:
+        user.disabled = False
+        record(
+            session,
+            solution.id,
+            principal.username,
+            AuditAction.USER_ENABLED,
+            user.id,
+            {"username": user.username},
+            at=services.clock(),
+        )
+        session.commit()
+    return _back(user, "enabled")
+
+
+@router.post("/users/{user_id}/password", dependencies=[CsrfChecked])
+def reset_password(
+    user_id: str, request: Request, principal: Admin, solution: PageSolution, session: SessionDep, services: ServicesDep
+) -> Response:
+    """Set a new generated password (shown once) and end the user's sessions."""
+    user = _user_or_404(session, solution, user_id)
+    now = services.clock()
+    password = generate_password()
+    accounts.set_password(session, user, password)
+    sessions = end_all_sessions(session, user.id, now)
+    record(
+        session,
+        solution.id,
+        principal.username,
+        AuditAction.USER_PASSWORD_RESET,
+        user.id,
+        {"username": user.username, "sessions_ended": sessions},
+        at=now,
+    )
+    session.commit()
+    if user.id == principal.user_id:
+        # Their own session just ended with the others: log in again with the new password.
+        return render(
+            request,
+            "error.html",
+            {"title": "Password changed", "message": f"Your new password is {password} — log in again with it."},
+        )
+    return _user_page(request, session, solution, principal, user, new_password=password)
+
+
+@router.post("/users/{user_id}/tokens", dependencies=[CsrfChecked])
+def create_token(
+    user_id: str,
+    request: Request,
+    principal: Admin,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    label: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """A new API token for the user, shown once on the answer."""
+    user = _user_or_404(session, solution, user_id)
+    if user.disabled:
+        return _user_page(
+            request, session, solution, principal, user, 409, error="Enable the user before giving them a token."
+        )
+    token = accounts.create_token(session, user, label.strip())
+    record(
+        session,
+        solution.id,
+        principal.username,
+        AuditAction.TOKEN_CREATED,
+        user.id,
+        {"username": user.username, "label": label.strip()[:100]},
+        at=services.clock(),
+    )
+    session.commit()
+    return _user_page(request, session, solution, principal, user, new_token=token)
+
+
+@router.post("/users/{user_id}/tokens/{token_id}/revoke", dependencies=[CsrfChecked])
+def revoke_token(
+    user_id: str, token_id: str, principal: Admin, solution: PageSolution, session: SessionDep, services: ServicesDep
+) -> Response:
+    user = _user_or_404(session, solution, user_id)
+    token = accounts.get_token(session, solution.id, token_id)
+    if token is None or token.user_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Token not found")
+    now = services.clock()
+    if accounts.revoke_token(session, token, now):
+        record(
+            session,
+            solution.id,
+            principal.username,
+            AuditAction.TOKEN_REVOKED,
+            token.id,
+            {"username": user.username, "label": token.label},
+            at=now,
+        )
+        session.commit()
+    return _back(user, "revoked")
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------------
+
+
+def _settings_form(solution: Solution) -> dict[str, str]:
+    return {
+        "country": solution.country,
+        "timezone": solution.timezone,
+        "nightly_at": solution.nightly_at,
+        "replacement": solution.replacement,
+        "preview_warn_percent": f"{solution.preview_warn_share * 100:g}",
+        "audit_retention_days": str(solution.audit_retention_days),
+    }
+
+
+@router.get("/settings")
+def settings_page(request: Request, principal: Admin, solution: PageSolution) -> Response:
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    context = {
+        "title": "Settings",
+        "solution": solution,
+        "form": _settings_form(solution),
+        "errors": {},
+        "notice": notice,
+    }
+    return render(request, "admin/settings.html", context, principal=principal)
+
+
+def _validated(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The new values, or the errors per field (messages say what form is expected)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    checks: dict[str, Any] = {
+        "country": accounts.validate_country,
+        "timezone": accounts.validate_timezone,
+        "nightly_at": accounts.validate_nightly_at,
+        "replacement": accounts.validate_replacement,
+        "preview_warn_share": lambda _: accounts.validate_warn_share(float(form["preview_warn_percent"]) / 100),
+        "audit_retention_days": lambda _: accounts.validate_retention_days(int(form["audit_retention_days"])),
+    }
+    for name, check in checks.items():
+        try:
+            values[name] = check(form.get(name, ""))
+        except AccountError as exc:
+            errors[name] = _sentence(str(exc))
+        except ValueError:
+            errors[name] = "Enter a number."
+    return values, errors
+
+
+@router.post("/settings", dependencies=[CsrfChecked])
+def save_settings(
+    request: Request,
+    principal: Admin,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    country: Annotated[str, Form(max_length=2)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
+    nightly_at: Annotated[str, Form(max_length=5)] = "",
+    replacement: Annotated[str, Form(max_length=100)] = "",
+    preview_warn_percent: Annotated[str, Form(max_length=10)] = "",
+    audit_retention_days: Annotated[str, Form(max_length=6)] = "",
+) -> Response:
+    form = {
+        "country": country,
+        "timezone": timezone,
+        "nightly_at": nightly_at,
+        "replacement": replacement,
+        "preview_warn_percent": preview_warn_percent,
+        "audit_retention_days": audit_retention_days,
+    }
+    values, errors = _validated(form)
+    if errors:
+        context = {"title": "Settings", "solution": solution, "form": form, "errors": errors, "notice": None}
+        return render(request, "admin/settings.html", context, principal=principal, status_code=422)
+    changed = {name: value for name, value in values.items() if getattr(solution, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(solution, name, value)
+        record(
+            session,
+            solution.id,
+            principal.username,
+            AuditAction.SETTINGS_CHANGED,
+            solution.id,
+            {"changed": changed},
+            at=services.clock(),
+        )
+        session.commit()
+    return RedirectResponse("/settings?notice=settings", status_code=303)
