@@ -33,6 +33,7 @@ from archivist.archive.content import delete_content
 from archivist.archive.mentions import MentionKeyring, Sweep, not_customer, sweep_mentions, sweep_own_interactions
 from archivist.archive.models import RawEvent
 from archivist.archive.recordings import delete_recordings, drain_pending_deletions
+from archivist.audit.events import nightly_purge, record_processed
 from archivist.blobs import BlobStore
 from archivist.config import Settings
 from archivist.db import make_engine, make_session_factory, transaction, utcnow
@@ -184,6 +185,8 @@ def _run_solution(
         try:
             with transaction(factory) as session:
                 result = process_request(session, settings, request_id, now, keyring=keyring)
+                if result is not None:  # in the same transaction: done and audited, or neither
+                    record_processed(session, solution_id, request_id, result.as_dict(), now)
         except Exception as exc:  # noqa: BLE001 - one bad request must not stop the others
             # The type and where, never the text: a database error's text quotes the identifiers it was given.
             log.error(
@@ -213,6 +216,8 @@ def _run_solution(
 
     with transaction(factory) as session:
         summary.requests_purged = purge_requests(session, solution_id, now)
+        # Audit entries past the solution's retention, and sessions and failed logins that ended.
+        nightly_purge(session, solution_id, now)
 
     summary.duration_s = round(time.perf_counter() - clock_started, 3)
     with transaction(factory) as session:

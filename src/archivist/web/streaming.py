@@ -64,3 +64,15 @@ def recording_response(request: Request, recording: Recording | None, blobs: Blo
     return StreamingResponse(
         chunks, status_code=206 if byte_range else 200, media_type=recording.content_type, headers=headers
     )
+
+
+def starts_playback(request: Request, response: Response) -> bool:
+    """Whether this response begins a play or download (worth one audit entry).
+
+    A player fetches a recording in many ranges as it buffers and seeks; only the request
+    from the first byte (or without a range) counts, so one listening is one entry.
+    """
+    if response.status_code not in (200, 206):
+        return False
+    byte_range = request.headers.get("range", "").strip().replace(" ", "")
+    return byte_range in ("", "bytes=0-") or byte_range.startswith("bytes=0-")

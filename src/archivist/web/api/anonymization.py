@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import select
 
 from archivist.anonymize import requests as service
-from archivist.anonymize.models import NightlyRun, RequestStatus
+from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.preview import preview_request
 from archivist.anonymize.schemas import (
@@ -20,9 +20,21 @@ from archivist.anonymize.schemas import (
     RequestOut,
     RequestPage,
 )
+from archivist.audit.events import AuditAction, record_for
+from archivist.identifiers import mask_email, mask_phone_e164
 from archivist.web.deps import Administrator, RequestManager, ServicesDep, SessionDep, SolutionDep
 
 router = APIRouter(prefix="/api/v1", tags=["anonymization"])
+
+
+def request_details(request: AnonymizationRequest, country: str) -> dict[str, object]:
+    """What the audit trail keeps of a request: masked identifiers and its options."""
+    return {
+        "phone": mask_phone_e164(request.phone_e164, country) if request.phone_e164 else request.phone_masked,
+        "email": mask_email(request.email_norm) if request.email_norm else request.email_masked,
+        "raw_data": request.raw_data,
+        "delete_content": request.delete_content,
+    }
 
 
 def _invalid(exc: service.RequestError) -> HTTPException:
@@ -54,6 +66,15 @@ def create_request(
         )
     except service.RequestError as exc:
         raise _invalid(exc) from None
+    if created:
+        record_for(
+            session,
+            principal,
+            AuditAction.REQUEST_ADDED,
+            request.id,
+            request_details(request, solution.country),
+            at=now,
+        )
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -62,7 +83,7 @@ def create_request(
 
 @router.post("/anonymization-requests/preview", response_model=PreviewOut)
 def preview(
-    body: RequestIn, _: RequestManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
+    body: RequestIn, principal: RequestManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> PreviewOut:
     """What the request would change if the nightly run processed it now (nothing is stored)."""
     try:
@@ -78,6 +99,10 @@ def preview(
         )
     except service.RequestError as exc:
         raise _invalid(exc) from None
+    # A preview looks the identifier up in the archive, like a search: which kinds, never the values.
+    details = {"phone": body.phone is not None, "email": body.email is not None, "raw_data": body.raw_data}
+    record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=services.clock())
+    session.commit()
     return PreviewOut(**asdict(result))
 
 
@@ -112,9 +137,13 @@ def get_request(
 
 
 @router.delete("/anonymization-requests/{request_id}", status_code=status.HTTP_204_NO_CONTENT)
-def cancel_request(request_id: str, _: RequestManager, session: SessionDep, solution: SolutionDep) -> None:
+def cancel_request(
+    request_id: str, principal: RequestManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
+) -> None:
     """Cancel a waiting request; a done one cannot be undone (409)."""
     try:
+        request = service.get_request(session, solution.id, request_id)
+        details = request_details(request, solution.country)
         service.cancel_request(session, solution.id, request_id)
     except service.RequestNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Anonymization request not found") from None
@@ -122,12 +151,16 @@ def cancel_request(request_id: str, _: RequestManager, session: SessionDep, solu
         raise HTTPException(
             status.HTTP_409_CONFLICT, "The request is done: its anonymization cannot be cancelled"
         ) from None
+    record_for(session, principal, AuditAction.REQUEST_CANCELLED, request_id, details, at=services.clock())
     session.commit()
 
 
 @router.post("/nightly-runs", response_model=NightlyRunOut)
-def run_now(principal: Administrator, services: ServicesDep) -> NightlyRunOut:
+def run_now(principal: Administrator, session: SessionDep, services: ServicesDep) -> NightlyRunOut:
     """Run the nightly job for the caller's solution now and return its summary."""
+    # Who asked is recorded first; what the run did, request by request, the run records itself.
+    record_for(session, principal, AuditAction.NIGHTLY_RUN_STARTED, principal.solution_id, at=services.clock())
+    session.commit()
     (summary,) = run_nightly(
         services.session_factory,
         services.blobs,

@@ -15,6 +15,7 @@ from archivist.archive.ingest import ingest
 from archivist.archive.models import Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
+from archivist.audit.events import AuditAction, record_for
 from archivist.web.deps import (
     ContentDeleter,
     ContentReader,
@@ -24,7 +25,7 @@ from archivist.web.deps import (
     SessionDep,
     SolutionDep,
 )
-from archivist.web.streaming import recording_response
+from archivist.web.streaming import recording_response, starts_playback
 
 router = APIRouter(prefix="/api/v1/interactions", tags=["interactions"])
 
@@ -78,25 +79,36 @@ def create_batch(
 
 
 @router.get("/{interaction_id}", response_model=InteractionOut)
-def get_interaction(interaction_id: str, _: Searcher, session: SessionDep, solution: SolutionDep) -> InteractionOut:
-    return interaction_out(_found(session, solution, interaction_id), solution.country)
+def get_interaction(
+    interaction_id: str, principal: Searcher, session: SessionDep, solution: SolutionDep, services: ServicesDep
+) -> InteractionOut:
+    interaction = _found(session, solution, interaction_id)
+    record_for(session, principal, AuditAction.INTERACTION_VIEWED, interaction.id, at=services.clock())
+    session.commit()
+    return interaction_out(interaction, solution.country)
 
 
 @router.get("/{interaction_id}/content", response_model=ChatContentOut | EmailContentOut)
 def get_content(
-    interaction_id: str, _: ContentReader, session: SessionDep, solution: SolutionDep
+    interaction_id: str, principal: ContentReader, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> ChatContentOut | EmailContentOut:
-    content = content_service.read_content(session, _found(session, solution, interaction_id))
+    interaction = _found(session, solution, interaction_id)
+    content = content_service.read_content(session, interaction)
     if content is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no content (or it was deleted)")
+    record_for(session, principal, AuditAction.CONTENT_READ, interaction.id, at=services.clock())
+    session.commit()
     return content
 
 
 @router.delete("/{interaction_id}/content", status_code=status.HTTP_204_NO_CONTENT)
-def delete_content(interaction_id: str, _: ContentDeleter, session: SessionDep, solution: SolutionDep) -> None:
+def delete_content(
+    interaction_id: str, principal: ContentDeleter, session: SessionDep, solution: SolutionDep, services: ServicesDep
+) -> None:
     interaction = _found(session, solution, interaction_id)
     if content_service.delete_content(session, [interaction.id]) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no content (or it was deleted)")
+    record_for(session, principal, AuditAction.CONTENT_DELETED, interaction.id, at=services.clock())
     session.commit()
 
 
@@ -144,23 +156,27 @@ async def put_recording(
 def get_recording(
     interaction_id: str,
     request: Request,
-    _: ContentReader,
+    principal: ContentReader,
     session: SessionDep,
     solution: SolutionDep,
     services: ServicesDep,
 ) -> Response:
     """Stream the recording; honours ``Range`` so a player can seek."""
     interaction = _found(session, solution, interaction_id)
-    return recording_response(request, session.get(Recording, interaction.id), services.blobs)
+    response = recording_response(request, session.get(Recording, interaction.id), services.blobs)
+    if starts_playback(request, response):
+        record_for(session, principal, AuditAction.RECORDING_DOWNLOADED, interaction.id, at=services.clock())
+        session.commit()
+    return response
 
 
 @router.delete("/{interaction_id}/recording", status_code=status.HTTP_204_NO_CONTENT)
 def delete_recording(
-    interaction_id: str, _: ContentDeleter, session: SessionDep, solution: SolutionDep, services: ServicesDep
+    interaction_id: str, principal: ContentDeleter, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
     interaction = _found(session, solution, interaction_id)
     if recordings.delete_recordings(session, [interaction.id], services.clock()) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording (or it was deleted)")
+    record_for(session, principal, AuditAction.RECORDING_DELETED, interaction.id, at=services.clock())
     session.commit()
     recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
-

@@ -24,6 +24,7 @@ from archivist.archive.search import (
     parse_time,
     search_interactions,
 )
+from archivist.audit.events import AuditAction, filters_used, record_for
 from archivist.web.deps import ContentDeleter, Searcher, ServicesDep, SessionDep, SolutionDep
 
 log = logging.getLogger(__name__)
@@ -52,15 +53,28 @@ class AnonymizeAndDeleteOut(BaseModel):
     raw_data_rows: int
 
 
+def erasure_details(ids: list[str], raw_data: bool, result: erasure.ErasureResult) -> dict[str, object]:
+    """What *Anonymize and delete* did, for the audit trail: ids and counts."""
+    return {
+        "ids": sorted(set(ids)),
+        "raw_data": raw_data,
+        "anonymized": result.anonymized,
+        "recordings_deleted": result.recordings_deleted,
+        "content_deleted": result.content_deleted,
+        "raw_data_rows": result.raw_data_rows,
+    }
+
+
 def _unprocessable(exc: FilterError) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}")
 
 
 @router.get("", response_model=InteractionPage)
 def list_interactions(
-    _: Searcher,
+    principal: Searcher,
     session: SessionDep,
     solution: SolutionDep,
+    services: ServicesDep,
     phone: Annotated[str | None, Query(max_length=64, description="Any accepted form, e.g. 91234567")] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     channel: Channel | None = None,
@@ -92,6 +106,19 @@ def list_interactions(
         page = search_interactions(session, solution, filters, limit, cursor or None)
     except FilterError as exc:
         raise _unprocessable(exc) from None
+    used = filters_used(
+        phone=phone,
+        email=email,
+        channel=channel,
+        direction=direction,
+        queue=queue,
+        agent=agent,
+        to=to,
+        **{"from": from_},
+    )
+    details = {"filters": used, "results": len(page.items), "next_page": bool(cursor)}
+    record_for(session, principal, AuditAction.SEARCH, None, details, at=services.clock())
+    session.commit()
     return InteractionPage(
         items=[interaction_out(i, solution.country) for i in page.items], next_cursor=page.next_cursor
     )
@@ -100,7 +127,7 @@ def list_interactions(
 @router.post("/anonymize-and-delete", response_model=AnonymizeAndDeleteOut)
 def anonymize_and_delete(
     body: AnonymizeAndDeleteIn,
-    _: ContentDeleter,
+    principal: ContentDeleter,
     session: SessionDep,
     solution: SolutionDep,
     services: ServicesDep,
@@ -116,6 +143,14 @@ def anonymize_and_delete(
         )
     except erasure.UnknownInteractionError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
+    record_for(
+        session,
+        principal,
+        AuditAction.ANONYMIZED_AND_DELETED,
+        None,
+        erasure_details(body.ids, body.raw_data, result),
+        at=now,
+    )
     session.commit()
     # After commit: the audio goes now, or (if the store fails or we die here) on a later drain.
     recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())

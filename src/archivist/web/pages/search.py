@@ -27,9 +27,11 @@ from archivist.archive.models import Channel, Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import InteractionOut
 from archivist.archive.search import FilterError, SearchPage, make_filters, search_interactions
+from archivist.audit.events import AuditAction, filters_used, record_for
+from archivist.web.api.search import erasure_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
-from archivist.web.streaming import recording_response
+from archivist.web.streaming import recording_response, starts_playback
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,7 @@ def search_results(
     principal: SearchViewer,
     solution: PageSolution,
     session: SessionDep,
+    services: ServicesDep,
     phone: Annotated[str, Form(max_length=64)] = "",
     email: Annotated[str, Form(max_length=320)] = "",
     from_: Annotated[str, Form(alias="from", max_length=20)] = "",
@@ -162,6 +165,20 @@ def search_results(
     """Run the search. htmx gets the search area (form and results); a plain POST the page."""
     form = SearchForm(phone, email, from_, to, queue, agent, channel, direction)
     page, form = _run_search(session, solution, form, cursor)
+    if page is not None:
+        used = filters_used(
+            phone=phone,
+            email=email,
+            channel=channel,
+            direction=direction,
+            queue=queue,
+            agent=agent,
+            to=to,
+            **{"from": from_},
+        )
+        details = {"filters": used, "results": len(page.items), "next_page": bool(cursor), "via": "page"}
+        record_for(session, principal, AuditAction.SEARCH, None, details, at=services.clock())
+        session.commit()
     context = _context(
         solution,
         form=form,
@@ -214,23 +231,37 @@ def _details(
 
 @router.get("/archive/interactions/{interaction_id}")
 def interaction_details(
-    interaction_id: str, request: Request, principal: ContentViewer, solution: PageSolution, session: SessionDep
+    interaction_id: str,
+    request: Request,
+    principal: ContentViewer,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
 ) -> Response:
-    return _details(request, session, solution, principal, _interaction(session, solution, interaction_id))
+    interaction = _interaction(session, solution, interaction_id)
+    # The panel shows the chat log or email when there is one: that is reading content.
+    action = AuditAction.CONTENT_READ if interaction.has_content else AuditAction.INTERACTION_VIEWED
+    record_for(session, principal, action, interaction.id, {"via": "page"}, at=services.clock())
+    session.commit()
+    return _details(request, session, solution, principal, interaction)
 
 
 @router.get("/archive/recordings/{interaction_id}")
 def play_recording(
     interaction_id: str,
     request: Request,
-    _: ContentViewer,
+    principal: ContentViewer,
     solution: PageSolution,
     session: SessionDep,
     services: ServicesDep,
 ) -> Response:
     """The recording for the page's ``<audio>`` player, with Range so it can seek."""
     interaction = _interaction(session, solution, interaction_id)
-    return recording_response(request, session.get(Recording, interaction.id), services.blobs)
+    response = recording_response(request, session.get(Recording, interaction.id), services.blobs)
+    if starts_playback(request, response):
+        record_for(session, principal, AuditAction.RECORDING_PLAYED, interaction.id, at=services.clock())
+        session.commit()
+    return response
 
 
 @router.post("/archive/interactions/{interaction_id}/recording/delete", dependencies=[CsrfChecked])
@@ -244,6 +275,10 @@ def delete_recording(
 ) -> Response:
     interaction = _interaction(session, solution, interaction_id)
     deleted = recordings.delete_recordings(session, [interaction.id], services.clock())
+    if deleted:
+        record_for(
+            session, principal, AuditAction.RECORDING_DELETED, interaction.id, {"via": "page"}, at=services.clock()
+        )
     session.commit()
     recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
     session.refresh(interaction)
@@ -253,11 +288,20 @@ def delete_recording(
 
 @router.post("/archive/interactions/{interaction_id}/content/delete", dependencies=[CsrfChecked])
 def delete_content(
-    interaction_id: str, request: Request, principal: ContentRemover, solution: PageSolution, session: SessionDep
+    interaction_id: str,
+    request: Request,
+    principal: ContentRemover,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
 ) -> Response:
     interaction = _interaction(session, solution, interaction_id)
     what = "chat log" if interaction.channel is Channel.CHAT else "email content"
     deleted = content_service.delete_content(session, [interaction.id])
+    if deleted:
+        record_for(
+            session, principal, AuditAction.CONTENT_DELETED, interaction.id, {"via": "page"}, at=services.clock()
+        )
     session.commit()
     session.refresh(interaction)
     message = f"The {what} was deleted." if deleted else f"This request had no {what} any more."
@@ -286,6 +330,8 @@ def anonymize_and_delete(
         )
     except erasure.UnknownInteractionError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
+    details = {**erasure_details(ids, raw_data, result), "via": "page"}
+    record_for(session, principal, AuditAction.ANONYMIZED_AND_DELETED, None, details, at=services.clock())
     session.commit()
     recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
     changed = [i for i in (content_service.get_interaction(session, solution.id, iid) for iid in ids) if i]
