@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import CountryCodeSource, Leniency, NumberParseException, PhoneNumber, PhoneNumberFormat
+from phonenumbers import Leniency, NumberParseException, PhoneNumber, PhoneNumberFormat
 
 from archivist.identifiers import normalize_email_lenient
 
@@ -131,15 +131,42 @@ def _international_reading(digits: str) -> str | None:
     return _e164(number) if phonenumbers.is_possible_number(number) else None
 
 
+@functools.cache
+def _plan(region: str) -> tuple[int, str, frozenset[int]]:
+    """A region's calling code, trunk prefix and possible national number lengths."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.general_desc is None:
+        return _calling_code(region), "", frozenset()
+    return _calling_code(region), metadata.national_prefix or "", frozenset(metadata.general_desc.possible_length)
+
+
 def _national_reading(digits: str, region: str) -> str | None:
-    try:
-        number = phonenumbers.parse(digits, region, keep_raw_input=True)
-    except NumberParseException:
+    """The valid number of ``region`` that ``digits`` spell in national form, or None.
+
+    Built directly rather than through ``phonenumbers.parse``: the digits are already clean, and
+    parsing (normalising, looking for a country code) was most of the cost of ingestion.
+    """
+    code, trunk, lengths = _plan(region)
+    nsn = digits[len(trunk) :] if trunk and digits.startswith(trunk) else digits
+    if len(nsn) not in lengths or nsn.startswith("0"):
         return None
-    # Only a number read as national: phonenumbers would also strip a leading country code.
-    if number.country_code_source != CountryCodeSource.FROM_DEFAULT_COUNTRY:
-        return None
-    return _e164(number) if phonenumbers.is_valid_number(number) else None
+    number = PhoneNumber(country_code=code, national_number=int(nsn))
+    return f"+{code}{nsn}" if phonenumbers.is_valid_number(number) else None
+
+
+def _country_code_reading(digits: str) -> str | None:
+    """The valid number ``digits`` spell as country code + national number (no '+'), or None."""
+    # Country codes are prefix-free, so at most one of the three lengths is a code.
+    for length in (1, 2, 3):
+        code = int(digits[:length])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            nsn = digits[length:]
+            lengths = _plan(phonenumbers.region_code_for_country_code(code))[2]
+            if not nsn or nsn.startswith("0") or (lengths and len(nsn) not in lengths):
+                return None
+            number = PhoneNumber(country_code=code, national_number=int(nsn))
+            return f"+{digits}" if phonenumbers.is_valid_number(number) else None
+    return None
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -159,12 +186,9 @@ def _readings(digits: str, plus: bool, region: str, joined: bool = False) -> fro
     # write it. Valid numbers only: without the '+' this is a guess; and not when the first run
     # is dashed or dotted ("47-91234567" is a reference, not a country code).
     if not digits.startswith("0") and not joined:
-        try:
-            number = phonenumbers.parse("+" + digits, None)
-            if phonenumbers.is_valid_number(number):
-                readings.add(_e164(number))
-        except NumberParseException:
-            pass
+        found = _country_code_reading(digits)
+        if found is not None:
+            readings.add(found)
     if home is None:
         # A foreign number in its own national form. Only when it is no home number: a Danish
         # "91234567" cannot be told from a Norwegian one, and the home reading must win. Only
@@ -231,23 +255,37 @@ def _window_start(text: str, chain: list[_Run], i: int, j: int) -> int:
     return start
 
 
-def _matcher_spans(text: str, region: str, starts: dict[int, _Run | None], ends: set[int]) -> list[PhoneSpan]:
+# Characters of context the matcher gets on each side of a chain the run scan could not read.
+_MATCHER_CONTEXT = 12
+
+
+def _matcher_spans(
+    text: str, region: str, chain: list[_Run], starts: dict[int, _Run | None], ends: set[int]
+) -> list[PhoneSpan]:
+    """The matcher's reading of one chain, aligned with whole runs.
+
+    It sees the chain with a little context rather than the whole text: its cost grows with
+    the text, and what it finds must align with the chain's runs anyway.
+    """
+    offset = max(0, chain[0].start - _MATCHER_CONTEXT)
+    snippet = text[offset : chain[-1].end + _MATCHER_CONTEXT]
     spans: list[PhoneSpan] = []
-    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=Leniency.VALID):
+    for match in phonenumbers.PhoneNumberMatcher(snippet, region, leniency=Leniency.VALID):
         raw = match.raw_string
         stripped = raw.lstrip("( \t")
-        run_start = match.start + len(raw) - len(stripped)
+        match_start, match_end = offset + match.start, offset + match.end
+        run_start = match_start + len(raw) - len(stripped)
         # Aligned with whole runs, and not the tail of "+45 9123 4567" (a run after a country code).
         run = starts.get(run_start)
-        if run is None or match.end not in ends:
+        if run is None or match_end not in ends:
             continue
         # The run scan's rule for a country code without '+': never out of a dashed reference.
         digits = _NON_DIGITS.sub("", raw)
         without_plus = not stripped.startswith(("+", "00")) and _national_reading(digits, region) is None
         if not (without_plus and run.joined):
             # "(+47) 91234567" keeps its bracket; "(91234567)" gives up the one it does not close.
-            start = match.start if raw.count("(") == raw.count(")") else run_start
-            spans.append(PhoneSpan(start, match.end, frozenset([_e164(match.number)])))
+            start = match_start if raw.count("(") == raw.count(")") else run_start
+            spans.append(PhoneSpan(start, match_end, frozenset([_e164(match.number)])))
     return spans
 
 
@@ -287,7 +325,10 @@ def scan_phones(text: str, country: str) -> list[PhoneSpan]:
     # Run start -> the run, or None if it follows a country code in its chain (never read alone).
     starts: dict[int, _Run | None] = {}
     ends: set[int] = set()
+    # A chain with enough digits that the run scan could not read: the matcher gets a look.
+    unread: list[list[_Run]] = []
     for chain in _chains(text):
+        found_before = len(spans)
         # After an explicit international number ("+44 (0)20 7946 0958", "0047 912 34 567") the
         # runs it took are its own: a window starting inside it would read its tail as another
         # number. A country code alone also binds the run after it ("+45 9123 4567").
@@ -308,9 +349,12 @@ def scan_phones(text: str, country: str) -> list[PhoneSpan]:
                 readings = _readings(digits, run.plus, region, run.joined)
                 if readings:
                     spans.setdefault((_window_start(text, chain, i, j), chain[j].end), set()).update(readings)
-    if spans:
-        # The matcher only where the run scan saw a candidate at all: it costs ~100 µs a match.
-        for span in _matcher_spans(text, region, starts, ends):
+        if len(spans) == found_before and sum(len(r.digits) for r in chain) >= _MIN_DIGITS:
+            unread.append(chain)
+    # Only where the run scan met digits it could not read: elsewhere the matcher (about 100 µs a
+    # match) would find again what the scan found.
+    for chain in unread:
+        for span in _matcher_spans(text, region, chain, starts, ends):
             spans.setdefault((span.start, span.end), set()).update(span.readings)
     return [PhoneSpan(start, end, frozenset(readings)) for (start, end), readings in sorted(spans.items())]
 
