@@ -388,3 +388,19 @@ def test_the_nightly_run_records_each_request_it_carries_out(
         assert verify_chain(session, solution.id).ok
     dump = _dump(session_factory)
     assert not any(spelling.lower() in dump for spelling in CANARY_SPELLINGS)
+
+
+def test_the_anonymize_page_records_preview_add_and_cancel(
+    client: TestClient, make_token: TokenMaker, solution: Solution, session_factory: sessionmaker[Session]
+) -> None:
+    login(client, make_token(Role.PRIVACY_OFFICER, solution))
+    csrf = csrf_from(client.get("/archive/anonymize").text)
+    form = {"csrf_token": csrf, "phone": CANARY_PHONE, "email": CANARY_EMAIL}
+    assert client.post("/archive/anonymize/preview", data=form).status_code == 200
+    assert client.post("/archive/anonymize", data=form, follow_redirects=False).status_code == 303
+    with session_factory() as session:
+        request_id = session.scalars(select(AuditEvent.target).where(AuditEvent.action == "request.added")).one()
+    client.post(f"/archive/anonymize/{request_id}/cancel", data={"csrf_token": csrf}, follow_redirects=False)
+    assert _actions(session_factory, solution)[-3:] == ["request.previewed", "request.added", "request.cancelled"]
+    dump = _dump(session_factory)
+    assert not any(s.lower() in dump for s in (*CANARY_SPELLINGS, *CANARY_EMAIL_SPELLINGS))

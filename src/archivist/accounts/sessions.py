@@ -32,6 +32,9 @@ ABSOLUTE_TIMEOUT = timedelta(hours=12)
 # seeking, htmx fragments) does not turn every read into a write.
 TOUCH_RESOLUTION = timedelta(seconds=60)
 
+# What the nightly purge leaves of ended sessions and old failures, beyond their expiry.
+PURGE_GRACE = timedelta(days=1)
+
 # Failed logins counted over this window...
 FAILURE_WINDOW = timedelta(minutes=15)
 # ...refuse further attempts for one username once it has this many (slows guessing one
@@ -194,7 +197,10 @@ def purge_stale(session: Session, solution_id: str, now: datetime) -> int:
     """Remove sessions over their absolute timeout and failures outside the window.
 
     Run nightly: neither is needed any more, and both say when someone used the system.
+    Only rows stale for ``PURGE_GRACE`` go: the nightly run may be run *as of* a later time
+    (``archivist nightly --as-of``), and that must not log out anyone working now.
     """
+    now = now - PURGE_GRACE
     sessions = _rowcount(
         session.execute(delete(WebSession).where(WebSession.solution_id == solution_id, WebSession.expires_at < now))
     )

@@ -25,7 +25,9 @@ from archivist.anonymize.models import NightlyRun
 from archivist.anonymize.preview import Preview, preview_request
 from archivist.anonymize.scheduler import NightlyTrigger
 from archivist.anonymize.schemas import RequestOut
+from archivist.audit.events import AuditAction, record_for
 from archivist.identifiers import render_phone
+from archivist.web.api.anonymization import request_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 
@@ -160,6 +162,9 @@ def preview(
             keyring=services.keyring,
         )
         ids = service.parse_identifiers(phone, email, solution.country)
+        details = {"phone": bool(ids.phone_e164), "email": bool(ids.email_norm), "raw_data": raw_data, "via": "page"}
+        record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=now)
+        session.commit()
         shown = ShownPreview(
             counts,
             render_phone(ids.phone_e164, solution.country) if ids.phone_e164 else None,
@@ -188,7 +193,7 @@ def add(
     """*Add*: the row is *Waiting* until the coming night."""
     now = services.clock()
     try:
-        _, created = service.create_request(
+        row, created = service.create_request(
             session,
             solution,
             phone=phone,
@@ -203,6 +208,9 @@ def add(
         context = _context(session, solution, now, form=form)
         template = FORM_AREA if is_htmx(request) else PAGE
         return render(request, template, context, principal=principal, status_code=422)
+    if created:
+        details = {**request_details(row, solution.country), "via": "page"}
+        record_for(session, principal, AuditAction.REQUEST_ADDED, row.id, details, at=now)
     session.commit()
     message = (
         "Added. The row is Waiting and will be anonymized the coming night."
@@ -226,7 +234,9 @@ def cancel(
 ) -> Response:
     """Cancel a *Waiting* row; a *Done* one stays (its anonymization cannot be undone)."""
     try:
+        details = {**request_details(service.get_request(session, solution.id, request_id), solution.country)}
         service.cancel_request(session, solution.id, request_id)
+        record_for(session, principal, AuditAction.REQUEST_CANCELLED, request_id, details, at=services.clock())
         session.commit()
         message = "The row was cancelled; nothing will be anonymized for it."
     except service.RequestNotFoundError:
