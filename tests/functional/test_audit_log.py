@@ -384,7 +384,8 @@ def test_the_nightly_run_records_each_request_it_carries_out(
     with session_factory() as session:
         processed = session.scalars(select(AuditEvent).where(AuditEvent.action == "request.processed")).one()
         assert (processed.actor, processed.target) == ("system", added.json()["id"])
-        assert processed.details is not None and processed.details["interactions"] == 1
+        assert processed.details is not None
+        assert processed.details["interactions"] == 1
         assert verify_chain(session, solution.id).ok
     dump = _dump(session_factory)
     assert not any(spelling.lower() in dump for spelling in CANARY_SPELLINGS)
