@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import hypothesis
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
@@ -30,6 +31,16 @@ from archivist.config import Settings
 from archivist.db import make_engine, make_session_factory
 from archivist.models import Base
 from archivist.schema import upgrade
+
+# CI shares two cores between test workers, PostgreSQL and Chromium: data generation can be
+# slow for reasons that say nothing about the code, so the health check on generation speed
+# and the per-example deadline would only add flakiness. The properties are still checked.
+hypothesis.settings.register_profile(
+    "archivist",
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)
+hypothesis.settings.load_profile("archivist")
 
 POSTGRES_URL = os.environ.get("ARCHIVIST_TEST_POSTGRES_URL")
 BACKEND = "postgresql" if POSTGRES_URL else "sqlite"
