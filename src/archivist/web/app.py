@@ -36,7 +36,9 @@ def _validation_detail(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str
     Pydantic echoes the rejected value in ``input``; that may be a phone number or an email
     address, so it is dropped before anything leaves the process or reaches a log.
     """
-    clean = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")} for e in errors]
+    clean: list[dict[str, Any]] = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")} for e in errors
+    ]
     detail = "; ".join(f"{_field_name(tuple(e['loc']))}: {e['msg']}" for e in clean) or "Invalid input"
     return detail, clean
 
