@@ -20,13 +20,13 @@ from archivist.accounts.models import Solution
 from archivist.anonymize.operators import (
     anonymize_interactions,
     anonymize_raw_data_of_interactions,
-    chunks,
     every_value,
 )
 from archivist.archive.content import delete_content
 from archivist.archive.mentions import MentionKeyring, reindex_interactions, sweep_customers
 from archivist.archive.models import Interaction
 from archivist.archive.recordings import delete_recordings
+from archivist.db import chunks
 
 # One request names at most this many interactions: a page of results is at most 500, and
 # a bound keeps the IN (...) lists of the delete helpers well inside SQLite's limits.
