@@ -215,8 +215,14 @@ class _Writer:
         return self.rng.choice(phone_forms(person.phone, self.home)), person.phone
 
 
-def generate_corpus(people: int, documents: int, *, seed: int = 1, country: str = "NO") -> Corpus:
-    """``documents`` chats and emails (half each) by and about ``people`` persons; deterministic per seed."""
+def generate_corpus(
+    people: int, documents: int, *, seed: int = 1, country: str = "NO", domain: str = "example.no"
+) -> Corpus:
+    """``documents`` chats and emails (half each) by and about ``people`` persons; deterministic per seed.
+
+    Two corpora meant to hold different people need different ``domain``s (addresses are
+    numbered from 0 in each) and seeds.
+    """
     rng = random.Random(seed)
     persons: list[Person] = []
     seen: set[str] = {COMPANY_NUMBER}
@@ -233,7 +239,7 @@ def generate_corpus(people: int, documents: int, *, seed: int = 1, country: str 
             continue
         seen.add(phone)
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        persons.append(Person(f"{first} {last}", phone, f"{first}.{last}{len(persons)}@example.no".lower()))
+        persons.append(Person(f"{first} {last}", phone, f"{first}.{last}{len(persons)}@{domain}".lower()))
     return Corpus(country, persons, list(_documents(rng, persons, documents, country)))
 
 
