@@ -45,6 +45,11 @@ def test_row_entered_in_the_page_is_previewed_added_and_turns_done_and_masked_af
             call("91234567", oslo(2026, 3, 9, 10)),
             chat("kari@example.com", oslo(2026, 3, 9, 11)),
             call("98765432", oslo(2026, 3, 9, 12)),
+            # Someone else gives the person's number in a chat: a mention, not their interaction.
+            {
+                **chat("ola@example.com", oslo(2026, 3, 9, 13)),
+                "messages": [{"at": oslo(2026, 3, 9, 13).isoformat(), "from": "customer", "text": "Ring 912 34 567"}],
+            },
         ]
     )
     open_page(live, page)
@@ -52,6 +57,7 @@ def test_row_entered_in_the_page_is_previewed_added_and_turns_done_and_masked_af
     box = preview(page, phone="912 34 567", raw_data=True)
     assert "2 calls, 0 chats, 0 emails" in box.inner_text()
     assert "2 raw data rows" in box.inner_text()
+    assert "1 mention in chat logs" in box.inner_text()
     page.get_by_role("button", name="Add").click()
     row = page.locator("#requests-table tbody tr").first
     row.wait_for()
@@ -77,6 +83,7 @@ def test_row_entered_in_the_page_is_previewed_added_and_turns_done_and_masked_af
     assert "91234567" not in text
     assert "Anonymized: 2" in text
     assert "Raw data rows: 2" in text
+    assert "Mentions replaced: 1" in text
     assert row.get_by_role("button", name="Cancel").count() == 0
 
 
