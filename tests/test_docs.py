@@ -21,7 +21,7 @@ def test_quick_start_is_make_run_and_make_test() -> None:
 
 
 def test_every_documented_command_exists() -> None:
-    documented = set(re.findall(r"^\| `archivist ([a-z]+(?: [a-z]+)?)", README, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `archivist ([a-z-]+(?: [a-z-]+)?)", README, flags=re.MULTILINE))
     assert documented, "the README's command table is missing"
     runner = CliRunner()
     for command in documented:
@@ -31,7 +31,7 @@ def test_every_documented_command_exists() -> None:
 
 def _subcommands(*path: str) -> set[str]:
     listed = CliRunner().invoke(app, [*path, "--help"], terminal_width=200).output
-    return set(re.findall(r"^│ ([a-z]+) ", listed, flags=re.MULTILINE))
+    return set(re.findall(r"^│ ([a-z][a-z-]*) ", listed, flags=re.MULTILINE))
 
 
 def test_every_cli_command_is_documented() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -387,6 +388,36 @@ def import_(
     )
     if report.errors:
         raise typer.Exit(1)
+
+
+@app.command("reindex-mentions")
+def reindex_mentions(
+    solution: Annotated[str | None, typer.Option("--solution", help="Only this solution (default: all).")] = None,
+) -> None:
+    """Rebuild the index of identifiers written in chats, emails and variables.
+
+    Needed once for interactions archived before the index existed, and after
+    ARCHIVIST_SECRET_KEY changes (the index is keyed with it). Safe to run again.
+    """
+    from archivist.archive.mentions import reindex_solution
+
+    settings = get_settings()
+    factory = _factory(settings)
+    keyring = MentionKeyring.from_settings(settings)
+    with factory() as session:
+        targets = [_solution(session, solution)] if solution else list(session.scalars(select(Solution)))
+        totals = {
+            t.id: session.scalar(select(func.count()).select_from(Interaction).where(Interaction.solution_id == t.id))
+            or 0
+            for t in targets
+        }
+    for target in targets:
+        with Progress(
+            TextColumn(target.name), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err
+        ) as bar:
+            task = bar.add_task("reindex", total=totals[target.id])
+            read = reindex_solution(factory, keyring, target.id, target.country, partial(bar.advance, task))
+        typer.echo(f"{target.id}: re-indexed {read} interactions")
 
 
 def _configure_logging() -> None:

@@ -109,3 +109,38 @@ def test_quickstart_creates_admin_once_and_keeps_data(run, session_factory: sess
     assert "Keeping the existing archive (40 interactions)" in second.stdout
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Interaction)) == 40
+
+
+def test_reindex_mentions_rebuilds_a_lost_index(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, session_factory: sessionmaker[Session]
+) -> None:
+    from sqlalchemy import delete
+
+    from archivist.archive.models import Mention
+
+    run("init")
+    chat = {
+        "channel": "chat",
+        "direction": "inbound",
+        "started_at": "2026-03-01T10:00:00+01:00",
+        "customer": {"email": "ola@example.com"},
+        "messages": [
+            {"at": "2026-03-01T10:00:01+01:00", "from": "customer", "text": "Ring 912 34 567 or kari@example.com"}
+        ],
+    }
+    path = tmp_path / "chat.ndjson"
+    path.write_text(json.dumps(chat) + "\n")
+    assert run("import", str(path)).returncode == 0
+
+    def keys() -> list[str]:
+        with session_factory() as session:
+            return sorted(session.scalars(select(Mention.key)))
+
+    indexed = keys()
+    assert len(indexed) == 2
+    with session_factory() as session, session.begin():
+        session.execute(delete(Mention))
+    result = run("reindex-mentions")
+    assert result.returncode == 0, result.stderr
+    assert "re-indexed 1 interactions" in result.stdout
+    assert keys() == indexed

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, MentionKind
 from archivist.config import Settings
@@ -304,6 +304,42 @@ def reindex_interactions(
         ]
         if rows:
             session.execute(insert(Mention), rows)
+
+
+REINDEX_BATCH = 2_000
+
+
+def reindex_solution(
+    factory: sessionmaker[Session],
+    keyring: MentionKeyring,
+    solution_id: str,
+    country: str,
+    progress: Callable[[int], None] = lambda _: None,
+) -> int:
+    """Rebuild the whole mention index of a solution; returns how many interactions were read.
+
+    For an archive ingested before the index existed, or after the server secret (and so
+    the index key) changed. One transaction per batch, walking the ids in order, so it
+    runs in bounded memory and can be stopped and run again.
+    """
+    done = 0
+    after = ""
+    while True:
+        with factory() as session, session.begin():
+            ids = list(
+                session.scalars(
+                    select(Interaction.id)
+                    .where(Interaction.solution_id == solution_id, Interaction.id > after)
+                    .order_by(Interaction.id)
+                    .limit(REINDEX_BATCH)
+                )
+            )
+            if not ids:
+                return done
+            reindex_interactions(session, keyring, solution_id, country, ids)
+        done += len(ids)
+        after = ids[-1]
+        progress(len(ids))
 
 
 def not_customer(phone_e164: str | None, email_norm: str | None) -> ColumnElement[bool]:
