@@ -23,6 +23,11 @@ from archivist.archive.models import Channel, Interaction, RawEvent, Recording
 
 @dataclass(frozen=True)
 class Preview:
+    """What a request would change if it ran now (also the API's response shape).
+
+    Raw data rows, recordings and content count only when the request would touch them.
+    """
+
     calls: int
     chats: int
     emails: int
@@ -30,7 +35,10 @@ class Preview:
     raw_data_rows: int
     recordings: int
     content: int
+    # Variable values of the matched interactions that contain the identifier (replaced whole).
     variable_values: int
+    # Occurrences of the identifiers in chat logs, emails, subjects and variables (their own
+    # interactions: the name too) that would be replaced, wherever the index finds them.
     mentions: int
     archive_size: int
     share: float

@@ -74,27 +74,6 @@ class RequestPage(BaseModel):
     next_cursor: str | None
 
 
-class PreviewOut(BaseModel):
-    """What the request would change if it ran now; raw data rows, recordings and content
-    count only when the request would touch them."""
-
-    calls: int
-    chats: int
-    emails: int
-    interactions: int
-    raw_data_rows: int
-    recordings: int
-    content: int
-    # Variable values of the matched interactions that contain the identifier (replaced whole).
-    variable_values: int
-    # Occurrences of the identifiers in chat logs, emails, subjects and variables (their own
-    # interactions: the name too) that would be replaced, wherever the index finds them.
-    mentions: int
-    archive_size: int
-    share: float
-    warning: str | None
-
-
 class NightlyRunOut(BaseModel):
     solution_id: str
     run_id: str

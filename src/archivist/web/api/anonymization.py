@@ -11,11 +11,10 @@ from sqlalchemy import select
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.nightly import RunTrigger, run_nightly
-from archivist.anonymize.preview import preview_request
+from archivist.anonymize.preview import Preview, preview_request
 from archivist.anonymize.schemas import (
     NightlyRunOut,
     NightlyRunRecord,
-    PreviewOut,
     RequestIn,
     RequestOut,
     RequestPage,
@@ -81,10 +80,10 @@ def create_request(
     return RequestOut.of(request, solution.country, now)
 
 
-@router.post("/anonymization-requests/preview", response_model=PreviewOut)
+@router.post("/anonymization-requests/preview", response_model=Preview)
 def preview(
     body: RequestIn, principal: RequestManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
-) -> PreviewOut:
+) -> Preview:
     """What the request would change if the nightly run processed it now (nothing is stored)."""
     try:
         result = preview_request(
@@ -103,7 +102,7 @@ def preview(
     details = {"phone": body.phone is not None, "email": body.email is not None, "raw_data": body.raw_data}
     record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=services.clock())
     session.commit()
-    return PreviewOut(**asdict(result))
+    return result
 
 
 @router.get("/anonymization-requests", response_model=RequestPage)
