@@ -121,7 +121,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # psycopg prepares a statement after a few executions and PostgreSQL may then switch to
+    # a generic plan made when the statistics were stale: during a bulk import into a fresh
+    # table that turned the external-id lookup into a sequential scan per batch (quadratic).
+    # Custom plans also suit our skewed data (one switchboard number vs. one caller).
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
