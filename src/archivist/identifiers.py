@@ -9,7 +9,7 @@ import functools
 import re
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from phonenumbers import (
     CountryCodeSource,
     NumberParseException,
@@ -311,12 +311,37 @@ def mask_identifier(value: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+# An ASCII address of the plain kind (dot-atom local part, letter-digit-hyphen domain labels,
+# an alphabetic top-level domain): what nearly every archived address is, and what
+# email_validator (about 40 µs an address) accepts and leaves as it is but for the domain's
+# case. A property test holds the two to the same answer.
+_PLAIN_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
+)
+
+
+def _plain_email(text: str) -> str | None:
+    """The normalised address if ``text`` is a plain one (see above), else None (ask email_validator)."""
+    match = _PLAIN_EMAIL.fullmatch(text)
+    if match is None or len(match["local"]) > 64 or len(text) > 254 or "--" in match["domain"]:
+        return None
+    address = text.lower()
+    domain = address.rpartition("@")[2]
+    if any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return address
+
+
 def parse_email(text: str) -> str:
     """Validate an email address (syntax only, no DNS) and return it trimmed and lower-cased.
 
     The whole address is lower-cased: local parts are case-sensitive in theory, never in practice,
     and erasure must find ``Kari@X.no`` and ``kari@x.no`` as the same person.
     """
+    plain = _plain_email(text.strip())
+    if plain is not None:
+        return plain
     try:
         result = validate_email(text.strip(), check_deliverability=False)
     except EmailNotValidError:

@@ -7,12 +7,14 @@ import socket
 from collections.abc import Callable
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import given
 from hypothesis import strategies as st
 
 from archivist.identifiers import (
     EMAIL_HINT,
     InvalidIdentifier,
+    _plain_email,
     contains_email,
     contains_phone,
     mask_email,
@@ -339,6 +341,38 @@ def test_bad_email_syntax_is_refused_without_echoing_the_input(text: str, no_net
         parse_email(text)
     assert str(excinfo.value) == EMAIL_HINT == "Enter an email address such as name@example.com"
     assert normalize_email_lenient(text) is None
+
+
+_ATOM = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+_LABEL = "abcXYZ019-"
+# Plain-looking addresses and their near misses: empty labels, leading/trailing hyphens and dots,
+# "--", numeric and special-use top-level domains, over-long parts.
+_address_like = st.builds(
+    lambda local, labels, tld: f"{local}@{'.'.join([*labels, tld])}",
+    st.text(alphabet=_ATOM + ".", min_size=0, max_size=70),
+    st.lists(st.text(alphabet=_LABEL, min_size=0, max_size=64), min_size=0, max_size=3),
+    st.one_of(
+        st.text(alphabet="abcXYZ019-", min_size=0, max_size=6),
+        st.sampled_from(["test", "local", "localhost", "onion", "invalid", "arpa", "example", "no", "COM"]),
+    ),
+)
+
+
+@given(st.one_of(_address_like, st.emails()))
+def test_the_fast_path_for_plain_addresses_agrees_with_email_validator(text: str) -> None:
+    plain = _plain_email(text)
+    try:
+        expected: str | None = validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    # The fast path may decline (None) an address email_validator accepts, never answer otherwise.
+    assert plain is None or plain == expected
+    assert parse_email(text) == expected if expected is not None else normalize_email_lenient(text) is None
+
+
+def test_the_fast_path_takes_ordinary_addresses() -> None:
+    assert _plain_email("Kari.Nordmann+CRM@Example.COM") == "kari.nordmann+crm@example.com"
+    assert _plain_email("kari@xn--bcher-kva.example") is None  # Punycode: email_validator decides
 
 
 def test_normalize_email_lenient_accepts_none() -> None:
