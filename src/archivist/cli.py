@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import datetime
 from functools import partial
@@ -364,10 +365,23 @@ def demo(
     typer.echo(f"added {report.created} interactions ({report.existing} already there), {report.recordings} recordings")
 
 
+# From this size on, starting worker processes (about a second each) pays for itself.
+_PARALLEL_IMPORT_BYTES = 4_000_000
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="NDJSON file, one interaction per line.", exists=True, dir_okay=False)],
     solution: Annotated[str | None, typer.Option("--solution", help="Solution id (default: the default one).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Processes that validate and prepare lines while this one writes "
+            "(default: one per CPU core for files over 4 MB; 0: all in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Import interactions from NDJSON; bad lines are reported by number and skipped."""
     from archivist.archive.importer import import_lines
@@ -380,7 +394,11 @@ def import_(
     with Progress(*columns, console=err) as bar, file.open("rb") as fh:
         task = bar.add_task("import", total=file.stat().st_size)
         keyring = MentionKeyring.from_settings(settings)
-        report = import_lines(factory, target, fh, utcnow(), lambda n: bar.advance(task, n), keyring=keyring)
+        if workers is None:
+            workers = (os.cpu_count() or 1) if file.stat().st_size > _PARALLEL_IMPORT_BYTES else 0
+        report = import_lines(
+            factory, target, fh, utcnow(), lambda n: bar.advance(task, n), keyring=keyring, workers=workers
+        )
     for number, message in report.errors:
         err.print(f"line {number}: {message}", highlight=False, markup=False)
     typer.echo(

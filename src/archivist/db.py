@@ -87,9 +87,18 @@ def new_id() -> str:
     Time-ordered ids keep B-tree inserts at the right-hand edge, which matters at tens of
     millions of rows, and random bits make them unguessable across tenants.
     """
+    return _id(time.time_ns() // 1_000_000, os.urandom(10))
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` ids as ``new_id`` makes them, with one call for the random bits of all."""
     ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms << 80) | rand
+    rand = os.urandom(10 * count)
+    return [_id(ms, rand[i : i + 10]) for i in range(0, 10 * count, 10)]
+
+
+def _id(ms: int, rand: bytes) -> str:
+    value = (ms << 80) | int.from_bytes(rand, "big")
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version nibble
     return f"{value:032x}"
 
@@ -106,6 +115,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

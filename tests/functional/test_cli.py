@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import Interaction, RawEvent
 from tests.conftest import auth
-
-ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
-
-
-@pytest.fixture
-def run(database_url: str, engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        "ARCHIVIST_DATABASE_URL": database_url,
-        "ARCHIVIST_DATA_DIR": str(tmp_path / "var"),
-        "ARCHIVIST_BLOB_URL": f"file://{tmp_path / 'blobs'}",
-    }
-
-    def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [ARCHIVIST, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False
-        )
-
-    return _run
 
 
 def test_init_prints_the_same_solution_id_twice(run) -> None:  # type: ignore[no-untyped-def]

@@ -3,36 +3,102 @@
 A batch becomes a handful of multi-row INSERTs (interactions, chat messages, email bodies,
 raw data rows, mention index rows) instead of one ORM object per row: at tens of millions of
 interactions the per-object cost of the ORM is what limits ingestion.
+
+Ingestion is two steps so that the expensive one can run in other processes (see
+``importer``): ``prepare`` turns validated bodies into rows — normalising identifiers,
+scanning texts for mentions, converting values for the database — without a session;
+``write`` looks up which external ids are already archived and inserts the rest.
 """
 
 from __future__ import annotations
 
-import enum
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
-from archivist.archive.mentions import MentionKeyring, identifiers_in, mention_rows
+from archivist.archive.mentions import MentionKeyring, identifiers_in
 from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.archive.schemas import InteractionIn
-from archivist.db import Base, new_id, table_of
+from archivist.db import Base, new_ids, table_of
 from archivist.identifiers import normalize_caller, normalize_email_lenient
 
 # Keeps each IN (...) list well under SQLite's variable limit.
 _LOOKUP_CHUNK = 500
+
+# The columns ``prepare`` fills, in the order of its row tuples, and where the interaction id
+# stands in them (so the rows of a body found already archived can be left out).
+INTERACTION_COLUMNS = (
+    "id",
+    "solution_id",
+    "external_id",
+    "channel",
+    "direction",
+    "started_at",
+    "ended_at",
+    "queue",
+    "agent",
+    "customer_phone",
+    "customer_phone_e164",
+    "customer_email",
+    "customer_email_norm",
+    "customer_name",
+    "service_number",
+    "subject",
+    "variables",
+    "has_recording",
+    "has_content",
+    "anonymized_at",
+    "created_at",
+)
+MESSAGE_COLUMNS = ("solution_id", "interaction_id", "seq", "at", "sender", "text")
+EMAIL_COLUMNS = ("interaction_id", "solution_id", "body")
+EVENT_COLUMNS = (
+    "solution_id",
+    "interaction_id",
+    "at",
+    "type",
+    "queue",
+    "agent",
+    "customer",
+    "customer_norm",
+    "duration_s",
+)
+MENTION_COLUMNS = ("solution_id", "interaction_id", "key", "kind")
+
+_TABLES: tuple[tuple[type[Base], tuple[str, ...], int], ...] = (
+    (Interaction, INTERACTION_COLUMNS, 0),
+    (ChatMessage, MESSAGE_COLUMNS, 1),
+    (EmailBody, EMAIL_COLUMNS, 0),
+    (RawEvent, EVENT_COLUMNS, 1),
+    (Mention, MENTION_COLUMNS, 1),
+)
+
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
 class IngestResult:
     id: str
     created: bool
+
+
+@dataclass
+class PreparedBatch:
+    """Rows for every table, values already converted for ``dialect``; picklable, no session needed.
+
+    ``bodies`` holds (external id, new interaction id) per body, in the order given.
+    """
+
+    dialect: str
+    bodies: list[tuple[str | None, str]] = field(default_factory=list)
+    rows: dict[str, list[Row]] = field(default_factory=lambda: {table_of(m).name: [] for m, _, _ in _TABLES})
 
 
 @lru_cache(maxsize=65_536)
@@ -45,6 +111,103 @@ def _caller(raw: str, country: str) -> str | None:
 @lru_cache(maxsize=65_536)
 def _email(raw: str) -> str | None:
     return normalize_email_lenient(raw)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    # The same text SQLAlchemy's SQLite DATETIME (via UTCDateTime) writes.
+    # isoformat is several times faster than strftime; [:26] drops the "+00:00".
+    return None if value is None else value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+
+def _same_time(value: datetime | None) -> datetime | None:
+    return value
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    # What the JSON column type writes (SQLite) and what COPY reads as json (PostgreSQL).
+    return None if value is None else json.dumps(value)
+
+
+def prepare(
+    bodies: Sequence[InteractionIn],
+    solution_id: str,
+    country: str,
+    now: datetime,
+    *,
+    keyring: MentionKeyring,
+    dialect: str,
+) -> PreparedBatch:
+    """Turn validated ``bodies`` into rows, each with a new interaction id; pure (no I/O).
+
+    Every phone number and email address written in a chat message, the email subject or
+    body, or a variable value becomes a mention row keyed by ``keyring``, so that erasure
+    finds it without scanning the archive.
+    """
+    time: Callable[[datetime | None], Any] = _sqlite_time if dialect == "sqlite" else _same_time
+    batch = PreparedBatch(dialect)
+    interactions, messages, emails, events, mentions = (batch.rows[table_of(m).name] for m, _, _ in _TABLES)
+    created = time(now)
+    sid = solution_id
+
+    for body, iid in zip(bodies, new_ids(len(bodies)), strict=True):
+        batch.bodies.append((body.external_id, iid))
+        customer = body.customer
+        phone_e164 = _caller(customer.phone, country) if customer.phone else None
+        email_norm = _email(customer.email) if customer.email else None
+        has_content = bool(body.messages) if body.channel is Channel.CHAT else body.body is not None
+        interactions.append(
+            (
+                iid,
+                sid,
+                body.external_id,
+                body.channel.value,
+                body.direction.value,
+                time(body.started_at),
+                time(body.ended_at),
+                body.queue,
+                body.agent,
+                customer.phone,
+                phone_e164,
+                customer.email,
+                email_norm,
+                customer.name,
+                body.service_number,
+                body.subject,
+                _json(body.variables or None),
+                False,
+                has_content,
+                None,
+                created,
+            )
+        )
+        texts: list[str | None] = [body.body, body.subject]
+        texts += (v for v in (body.variables or {}).values() if isinstance(v, str))
+        for seq, message in enumerate(body.messages or ()):
+            messages.append((sid, iid, seq, time(message.at), message.sender.value, message.text))
+            texts.append(message.text)
+        if body.body is not None:
+            emails.append((iid, sid, body.body))
+        for kind, value in identifiers_in(texts, country):
+            mentions.append((sid, iid, keyring.key(sid, value), kind.value))
+        # A raw data row names the customer the way the interaction does: by phone for a
+        # call, by address otherwise, so a request for either finds it.
+        raw_customer = customer.phone if customer.phone else customer.email
+        raw_norm = phone_e164 if customer.phone else email_norm
+        for event in body.events:
+            events.append(
+                (
+                    sid,
+                    iid,
+                    time(event.at),
+                    event.type,
+                    event.queue,
+                    event.agent,
+                    raw_customer,
+                    raw_norm,
+                    event.duration_s,
+                )
+            )
+    return batch
 
 
 def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -> dict[str, str]:
@@ -60,54 +223,64 @@ def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -
     return found
 
 
-def _bulk_insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) on the session's connection and transaction.
+def write(session: Session, solution_id: str, batch: PreparedBatch) -> list[IngestResult]:
+    """Insert a prepared batch and return one result per body, in order. Does not commit.
+
+    A body whose ``external_id`` is already archived (or repeated earlier in the batch) is
+    not written again: its result names the existing interaction with ``created=False``.
+    """
+    dialect = session.connection().dialect.name
+    if dialect != batch.dialect:
+        raise ValueError(f"batch prepared for {batch.dialect}, written to {dialect}")
+    external_ids = sorted({ext for ext, _ in batch.bodies if ext})
+    known = _existing_ids(session, solution_id, external_ids) if external_ids else {}
+    results: list[IngestResult] = []
+    skipped: set[str] = set()
+    for ext, iid in batch.bodies:
+        if ext and ext in known:
+            results.append(IngestResult(known[ext], created=False))
+            skipped.add(iid)
+            continue
+        if ext:
+            known[ext] = iid
+        results.append(IngestResult(iid, created=True))
+    for model, columns, id_at in _TABLES:
+        rows = batch.rows[table_of(model).name]
+        if skipped:
+            rows = [row for row in rows if row[id_at] not in skipped]
+        if rows:
+            _bulk_insert(session, model, columns, rows)
+    return results
+
+
+def _bulk_insert(session: Session, model: type[Base], columns: tuple[str, ...], rows: list[Row]) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) on the session's connection and transaction.
 
     Bypasses SQLAlchemy's per-value bind processing, which profiling showed costing more
     than the inserts themselves: PostgreSQL gets COPY, SQLite one executemany of a prepared
-    statement with values converted here exactly as the column types would store them.
+    statement; ``prepare`` converted the values exactly as the column types would store them.
     """
     table = table_of(model)
     connection = session.connection()
-    columns = list(rows[0].keys())
     names = ", ".join(f'"{c}"' for c in columns)
     driver = connection.connection.driver_connection
     assert driver is not None
     if connection.dialect.name == "postgresql":
         with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row([_pg_value(row[c]) for c in columns])
+                copy.write_row(row)
     elif connection.dialect.name == "sqlite":
         marks = ", ".join("?" for _ in columns)
         cursor = driver.cursor()
         try:
             cursor.executemany(
                 f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608 - names are our columns
-                ([_sqlite_value(row[c]) for c in columns] for row in rows),
+                rows,
             )
         finally:
             cursor.close()
     else:
-        session.execute(insert(table), rows)
-
-
-def _pg_value(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return value
-
-
-def _sqlite_value(value: Any) -> Any:
-    # The same text SQLAlchemy's SQLite DATETIME (via UTCDateTime) and JSON types write.
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return value
+        raise ValueError(f"ingestion supports SQLite and PostgreSQL, not {connection.dialect.name}")
 
 
 def ingest(
@@ -120,105 +293,8 @@ def ingest(
 ) -> list[IngestResult]:
     """Insert ``bodies`` (already validated) and return one result per body, in order.
 
-    A body whose ``external_id`` is already archived (or repeated earlier in the batch) is
-    not written again: its result names the existing interaction with ``created=False``.
-    Every phone number and email address written in a chat message, the email subject or
-    body, or a variable value is indexed in ``mentions`` under ``keyring``'s key, so that
-    erasure finds it without scanning the archive. Does not commit.
+    ``prepare`` then ``write`` in this process: see them for what is written. Does not commit.
     """
-    external_ids = sorted({b.external_id for b in bodies if b.external_id})
-    known = _existing_ids(session, solution.id, external_ids) if external_ids else {}
-
-    results: list[IngestResult] = []
-    interactions: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    emails: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    mentions: list[dict[str, Any]] = []
-    sid = solution.id
-
-    for body in bodies:
-        if body.external_id and body.external_id in known:
-            results.append(IngestResult(known[body.external_id], created=False))
-            continue
-        iid = new_id()
-        if body.external_id:
-            known[body.external_id] = iid
-        results.append(IngestResult(iid, created=True))
-
-        customer = body.customer
-        phone_e164 = _caller(customer.phone, solution.country) if customer.phone else None
-        email_norm = _email(customer.email) if customer.email else None
-        has_content = bool(body.messages) if body.channel is Channel.CHAT else body.body is not None
-        interactions.append(
-            {
-                "id": iid,
-                "solution_id": sid,
-                "external_id": body.external_id,
-                "channel": body.channel,
-                "direction": body.direction,
-                "started_at": body.started_at,
-                "ended_at": body.ended_at,
-                "queue": body.queue,
-                "agent": body.agent,
-                "customer_phone": customer.phone,
-                "customer_phone_e164": phone_e164,
-                "customer_email": customer.email,
-                "customer_email_norm": email_norm,
-                "customer_name": customer.name,
-                "service_number": body.service_number,
-                "subject": body.subject,
-                "variables": body.variables or None,
-                "has_recording": False,
-                "has_content": has_content,
-                "anonymized_at": None,
-                "created_at": now,
-            }
-        )
-        for seq, message in enumerate(body.messages or ()):
-            messages.append(
-                {
-                    "solution_id": sid,
-                    "interaction_id": iid,
-                    "seq": seq,
-                    "at": message.at,
-                    "sender": message.sender,
-                    "text": message.text,
-                }
-            )
-        if body.body is not None:
-            emails.append({"interaction_id": iid, "solution_id": sid, "body": body.body})
-        texts: list[str | None] = [m.text for m in body.messages or ()]
-        texts += [body.body, body.subject, *(v for v in (body.variables or {}).values() if isinstance(v, str))]
-        found = identifiers_in(texts, solution.country)
-        if found:
-            mentions.extend(mention_rows(keyring, sid, iid, found))
-        # A raw data row names the customer the way the interaction does: by phone for a
-        # call, by address otherwise, so a request for either finds it.
-        raw_customer = customer.phone if customer.phone else customer.email
-        raw_norm = phone_e164 if customer.phone else email_norm
-        for event in body.events:
-            events.append(
-                {
-                    "solution_id": sid,
-                    "interaction_id": iid,
-                    "at": event.at,
-                    "type": event.type,
-                    "queue": event.queue,
-                    "agent": event.agent,
-                    "customer": raw_customer,
-                    "customer_norm": raw_norm,
-                    "duration_s": event.duration_s,
-                }
-            )
-
-    for model, rows in (
-        (Interaction, interactions),
-        (ChatMessage, messages),
-        (EmailBody, emails),
-        (RawEvent, events),
-        (Mention, mentions),
-    ):
-        if rows:
-            _bulk_insert(session, model, rows)
-    return results
+    dialect = session.connection().dialect.name
+    batch = prepare(bodies, solution.id, solution.country, now, keyring=keyring, dialect=dialect)
+    return write(session, solution.id, batch)
