@@ -115,6 +115,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MB of page cache (the default is 2 MB): index pages of a large archive stay in memory.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
