@@ -1,11 +1,13 @@
 """Benchmark: bulk ingestion through `archivist import`, against a row-by-row ORM baseline.
 
-    python -m bench.ingest [--n 200000] [--repeat 3] [--baseline-n 20000] [--backends sqlite,postgresql]
+    python -m bench.ingest [--n 200000] [--repeat 3] [--serial-repeat 1] [--baseline-n 20000]
+                           [--backends sqlite,postgresql]
 
 Generates N demo interactions (with their raw data rows) as NDJSON once, then imports the
 file into a fresh database with the real CLI, `repeat` times per backend, and reports the
-median. The baseline inserts the same bodies one ORM object at a time (what the issue
-warns against), on a smaller N, in the same run.
+median. Side by side, in the same run: the same import in one process (`--workers 0`), and
+a baseline that inserts the same bodies one ORM object at a time (what the issue warns
+against), on a smaller N.
 """
 
 from __future__ import annotations
@@ -44,12 +46,12 @@ def make_ndjson(path: Path, n: int) -> tuple[int, int]:
     return n, events
 
 
-def cli_import(url: str, path: Path) -> float:
+def cli_import(url: str, path: Path, *options: str) -> float:
     env = {**os.environ, "ARCHIVIST_DATABASE_URL": url, "ARCHIVIST_DATA_DIR": str(path.parent / "var")}
     subprocess.run([ARCHIVIST, "init"], env=env, check=True, capture_output=True)
 
     def run() -> None:
-        subprocess.run([ARCHIVIST, "import", str(path)], env=env, check=True, capture_output=True)
+        subprocess.run([ARCHIVIST, "import", *options, str(path)], env=env, check=True, capture_output=True)
 
     return timed(run)
 
@@ -131,14 +133,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--serial-repeat", type=int, default=1, help="runs of the one-process import")
     parser.add_argument("--baseline-n", type=int, default=20_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="archivist-bench-") as tmp:
         path = Path(tmp) / "demo.ndjson"
-        gen_time = timed(lambda: make_ndjson(path, args.n))
-        n, events = make_ndjson(path, args.n)
+        made: list[tuple[int, int]] = []
+        gen_time = timed(lambda: made.append(make_ndjson(path, args.n)))
+        n, events = made[0]
         size_mb = path.stat().st_size / 1e6
         print(f"generated {n} interactions, {events} raw data rows, {size_mb:.0f} MB NDJSON in {gen_time:.1f}s")
         rows = []
@@ -148,6 +152,11 @@ def main() -> None:
                 with fresh_database(backend) as url:
                     times.append(cli_import(url, path))
             t = median(times)
+            serial_times = []
+            for _ in range(args.serial_repeat):
+                with fresh_database(backend) as url:
+                    serial_times.append(cli_import(url, path, "--workers", "0"))
+            serial = median(serial_times)
             with fresh_database(backend) as url:
                 base = orm_baseline(url, path, args.baseline_n)
             base_rate = args.baseline_n / base
@@ -155,23 +164,28 @@ def main() -> None:
                 [
                     backend,
                     f"{n:,}",
-                    f"{t:.1f} s",
+                    f"{t:.1f} s ({', '.join(f'{x:.1f}' for x in times)})",
                     f"{n / t:,.0f}",
                     f"{events / t:,.0f}",
+                    f"{n / serial:,.0f} ({serial:.1f} s)",
                     f"{base_rate:,.0f}",
+                    f"{serial / t:.2f}×",
                     f"{(n / t) / base_rate:.1f}×",
                 ]
             )
-            print(backend, [f"{x:.1f}" for x in times], f"baseline {base:.1f}s for {args.baseline_n}")
+            print(backend, [f"{x:.1f}" for x in times], "serial", [f"{x:.1f}" for x in serial_times])
+            print(f"baseline {base:.1f}s for {args.baseline_n}")
     result = table(
         [
             "database",
             "interactions",
-            "`archivist import` (median)",
+            "`archivist import`, median (runs)",
             "interactions/s",
             "raw data rows/s",
+            "one process (`--workers 0`), interactions/s",
             f"ORM row-by-row baseline, interactions/s (first {args.baseline_n:,})",
-            "speed-up",
+            "workers vs one process",
+            "vs ORM baseline",
         ],
         rows,
     )
