@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission, may
 from archivist.accounts.services import Principal, principal_for_token
+from archivist.archive import recordings
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.config import Settings
@@ -35,6 +36,15 @@ class Services:
 
     def __post_init__(self) -> None:
         self.keyring = MentionKeyring.from_settings(self.settings)
+
+    def commit_and_delete_blobs(self, session: Session) -> None:
+        """Commit ``session``, then delete the blobs it recorded as pending deletions.
+
+        After the commit: the audio goes now, or (if the store fails or the process dies
+        here) on a later drain; the database never points at audio that is gone.
+        """
+        session.commit()
+        recordings.drain_pending_deletions(self.session_factory, self.blobs, self.clock())
 
 
 def get_services(request: Request) -> Services:

@@ -148,8 +148,7 @@ async def put_recording(
         session.commit()
         services.blobs.put(key, spool, content_type)  # type: ignore[arg-type]
     recordings.attach_recording(session, interaction, key, content_type, size, services.clock())
-    session.commit()
-    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+    services.commit_and_delete_blobs(session)
 
 
 @router.get("/{interaction_id}/recording", response_class=StreamingResponse)
@@ -178,5 +177,4 @@ def delete_recording(
     if recordings.delete_recordings(session, [interaction.id], services.clock()) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording (or it was deleted)")
     record_for(session, principal, AuditAction.RECORDING_DELETED, interaction.id, at=services.clock())
-    session.commit()
-    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+    services.commit_and_delete_blobs(session)

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from archivist.archive import erasure, recordings
+from archivist.archive import erasure
 from archivist.archive.models import Channel, Direction
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import InteractionOut
@@ -151,9 +151,7 @@ def anonymize_and_delete(
         erasure_details(body.ids, body.raw_data, result),
         at=now,
     )
-    session.commit()
-    # After commit: the audio goes now, or (if the store fails or we die here) on a later drain.
-    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+    services.commit_and_delete_blobs(session)
     log.info("anonymize and delete: %d interactions, %d recordings", result.anonymized, result.recordings_deleted)
     return AnonymizeAndDeleteOut(
         anonymized=result.anonymized,

@@ -57,6 +57,19 @@ class AnonymizeForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def _posted_form(
+    phone: Annotated[str, Form(max_length=64)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    raw_data: Annotated[bool, Form()] = False,
+    delete_content: Annotated[bool, Form()] = False,
+) -> AnonymizeForm:
+    return AnonymizeForm(phone, email, raw_data, delete_content)
+
+
+# The form as posted to *Preview* and *Add*.
+PostedForm = Annotated[AnonymizeForm, Depends(_posted_form)]
+
+
 @dataclass(frozen=True)
 class ShownPreview:
     """A preview and the identifiers it was made for, in the form the page shows them."""
@@ -141,28 +154,29 @@ def preview(
     solution: PageSolution,
     session: SessionDep,
     services: ServicesDep,
-    phone: Annotated[str, Form(max_length=64)] = "",
-    email: Annotated[str, Form(max_length=320)] = "",
-    raw_data: Annotated[bool, Form()] = False,
-    delete_content: Annotated[bool, Form()] = False,
+    form: PostedForm,
 ) -> Response:
     """What the row would change if the night came now; the *Add* button comes with it."""
     now = services.clock()
-    form = AnonymizeForm(phone, email, raw_data, delete_content)
     shown = None
     try:
         counts = preview_request(
             session,
             solution,
-            phone=phone,
-            email=email,
-            raw_data=raw_data,
-            delete_content=delete_content,
+            phone=form.phone,
+            email=form.email,
+            raw_data=form.raw_data,
+            delete_content=form.delete_content,
             now=now,
             keyring=services.keyring,
         )
-        ids = service.parse_identifiers(phone, email, solution.country)
-        details = {"phone": bool(ids.phone_e164), "email": bool(ids.email_norm), "raw_data": raw_data, "via": "page"}
+        ids = service.parse_identifiers(form.phone, form.email, solution.country)
+        details = {
+            "phone": bool(ids.phone_e164),
+            "email": bool(ids.email_norm),
+            "raw_data": form.raw_data,
+            "via": "page",
+        }
         record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=now)
         session.commit()
         shown = ShownPreview(
@@ -185,10 +199,7 @@ def add(
     solution: PageSolution,
     session: SessionDep,
     services: ServicesDep,
-    phone: Annotated[str, Form(max_length=64)] = "",
-    email: Annotated[str, Form(max_length=320)] = "",
-    raw_data: Annotated[bool, Form()] = False,
-    delete_content: Annotated[bool, Form()] = False,
+    form: PostedForm,
 ) -> Response:
     """*Add*: the row is *Waiting* until the coming night."""
     now = services.clock()
@@ -196,15 +207,15 @@ def add(
         row, created = service.create_request(
             session,
             solution,
-            phone=phone,
-            email=email,
-            raw_data=raw_data,
-            delete_content=delete_content,
+            phone=form.phone,
+            email=form.email,
+            raw_data=form.raw_data,
+            delete_content=form.delete_content,
             created_by=principal.username,
             now=now,
         )
     except service.RequestError as exc:
-        form = AnonymizeForm(phone, email, raw_data, delete_content, errors={exc.field: str(exc)})
+        form.errors[exc.field] = str(exc)
         context = _context(session, solution, now, form=form)
         template = FORM_AREA if is_htmx(request) else PAGE
         return render(request, template, context, principal=principal, status_code=422)

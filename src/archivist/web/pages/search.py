@@ -279,8 +279,7 @@ def delete_recording(
         record_for(
             session, principal, AuditAction.RECORDING_DELETED, interaction.id, {"via": "page"}, at=services.clock()
         )
-    session.commit()
-    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+    services.commit_and_delete_blobs(session)
     session.refresh(interaction)
     message = "The recording was deleted." if deleted else "This request had no recording any more."
     return _details(request, session, solution, principal, interaction, flash=message)
@@ -332,8 +331,7 @@ def anonymize_and_delete(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
     details = {**erasure_details(ids, raw_data, result), "via": "page"}
     record_for(session, principal, AuditAction.ANONYMIZED_AND_DELETED, None, details, at=services.clock())
-    session.commit()
-    recordings.drain_pending_deletions(services.session_factory, services.blobs, services.clock())
+    services.commit_and_delete_blobs(session)
     changed = [i for i in (content_service.get_interaction(session, solution.id, iid) for iid in ids) if i]
     message = (
         f"Anonymized {result.anonymized} request(s): {result.recordings_deleted} recording(s) and "
