@@ -3,7 +3,7 @@
     python -m bench.search [--sizes 100000,1000000] [--queries 300] [--backends sqlite,postgresql]
 
 For each backend: loads demo interactions (without raw data, which search never reads)
-into a fresh database up to the first size, starts `archivist serve` and measures
+through the parallel importer into a fresh database up to the first size, starts `archivist serve` and measures
 `GET /api/v1/interactions` by phone, by email and by queue + one day; then grows the same
 database to the next size and measures again. Latency is wall time per HTTP request from a
 client on the same machine; the table gives median and p99 per query kind, and the ratio
@@ -13,6 +13,7 @@ of the largest size to the smallest.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import socket
@@ -26,14 +27,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx2 as httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Role
-from archivist.archive.ingest import ingest
+from archivist.archive.importer import import_lines
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
-from archivist.archive.schemas import InteractionIn
 from archivist.db import make_session_factory
 from archivist.demo.generator import generate
 from bench.common import engine_for, fresh_database, median, percentile, table, write_result
@@ -43,39 +43,43 @@ ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
 KEYRING = MentionKeyring("bench-search")
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 365
-BATCH = 2_000
 
 
-def load(url: str, solution_id: str, first: int, count: int) -> None:
-    """Add ``count`` interactions numbered from ``first`` (distinct external ids per chunk)."""
+def load(url: str, solution_id: str, first: int, count: int, tmp: Path) -> None:
+    """Add ``count`` interactions numbered from ``first`` through the real (parallel) importer."""
     factory = make_session_factory(engine_for(url))
     with factory() as session:
         solution = accounts.get_solution(session, solution_id)
     assert solution is not None
-    batch: list[InteractionIn] = []
-    # Each chunk has its own seed so growing the archive adds new people, not copies.
-    for item in generate(count, seed=1000 + first, start=START, days=DAYS):
-        item.pop("recording_seconds", None)
-        item["events"] = []
-        item["external_id"] = f"{first}-{item['external_id']}"
-        batch.append(InteractionIn.model_validate(item))
-        if len(batch) >= BATCH:
-            with factory() as session, session.begin():
-                ingest(session, solution, batch, datetime.now(UTC), keyring=KEYRING)
-            batch = []
-    if batch:
-        with factory() as session, session.begin():
-            ingest(session, solution, batch, datetime.now(UTC), keyring=KEYRING)
+    path = tmp / f"load-{first}.ndjson"
+    with path.open("w") as fh:
+        # Each chunk has its own seed so growing the archive adds new people, not copies.
+        for item in generate(count, seed=1000 + first, start=START, days=DAYS):
+            item.pop("recording_seconds", None)
+            item["events"] = []
+            item["external_id"] = f"{first}-{item['external_id']}"
+            fh.write(json.dumps(item) + "\n")
+    with path.open("rb") as fh:
+        report = import_lines(factory, solution, fh, datetime.now(UTC), keyring=KEYRING, workers=os.cpu_count() or 1)
+    path.unlink()
+    assert report.created == count, report
+    assert not report.errors, report
 
 
 def sample_terms(url: str, solution_id: str, k: int, rng: random.Random) -> dict[str, list[dict[str, str]]]:
     factory = make_session_factory(engine_for(url))
     with factory() as session:
         phones = session.scalars(
-            select(Interaction.customer_phone).where(Interaction.customer_phone_e164.is_not(None)).limit(50_000)
+            select(Interaction.customer_phone)
+            .where(Interaction.customer_phone_e164.is_not(None))
+            .order_by(func.random())
+            .limit(5_000)
         ).all()
         emails = session.scalars(
-            select(Interaction.customer_email).where(Interaction.customer_email_norm.is_not(None)).limit(50_000)
+            select(Interaction.customer_email)
+            .where(Interaction.customer_email_norm.is_not(None))
+            .order_by(func.random())
+            .limit(5_000)
         ).all()
         queues = sorted(set(session.scalars(select(Interaction.queue).limit(10_000)).all()) - {None})
     days = [START + timedelta(days=d) for d in range(DAYS)]
@@ -156,7 +160,8 @@ def main() -> None:
             per_size: dict[int, dict[str, list[float]]] = {}
             for size in sizes:
                 started = time.perf_counter()
-                load(url, solution.id, loaded, size - loaded)
+                with tempfile.TemporaryDirectory() as load_dir:
+                    load(url, solution.id, loaded, size - loaded, Path(load_dir))
                 print(f"{backend}: loaded {size:,} in total ({time.perf_counter() - started:.0f}s)", flush=True)
                 loaded = size
                 terms = sample_terms(url, solution.id, args.queries, rng)
