@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx2 as httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Role
@@ -164,6 +164,11 @@ def main() -> None:
                     load(url, solution.id, loaded, size - loaded, Path(load_dir))
                 print(f"{backend}: loaded {size:,} in total ({time.perf_counter() - started:.0f}s)", flush=True)
                 loaded = size
+                if backend == "postgresql":
+                    # What a DBA does after a bulk load, and what autovacuum would otherwise do
+                    # in the middle of the measurement: statistics and the visibility map.
+                    with engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                        conn.execute(text("VACUUM (ANALYZE) interactions"))
                 terms = sample_terms(url, solution.id, args.queries, rng)
                 with tempfile.TemporaryDirectory() as data_dir:
                     per_size[size] = measure(url, token, terms, Path(data_dir))
