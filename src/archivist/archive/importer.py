@@ -3,7 +3,7 @@
 The file is cut into chunks of ``IMPORT_BATCH`` lines. Validating a chunk and preparing its
 rows (normalising identifiers, scanning texts for mentions) is most of the work and needs no
 database, so with ``workers`` it runs in that many other processes while this one writes the
-chunks, in file order, one transaction each.
+chunks in file order, ``CHUNKS_PER_TRANSACTION`` to a transaction.
 """
 
 from __future__ import annotations
