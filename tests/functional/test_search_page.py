@@ -117,6 +117,17 @@ def test_to_date_includes_the_whole_local_day(
     assert row_ids(day_before.text) == []
 
 
+def test_to_before_from_is_refused_on_the_to_field(
+    client: TestClient, make_token: TokenMaker, solution: Solution, seeded: dict[str, str]
+) -> None:
+    csrf = as_role(client, make_token, solution, Role.SUPERVISOR)
+    response = client.post(
+        "/archive/search", data={"csrf_token": csrf, "from": "2026-03-02", "to": "2026-03-01"}, headers=HX
+    )
+    assert "To must be the same day as From or later" in response.text
+    assert row_ids(response.text) == []
+
+
 def test_plain_post_without_htmx_renders_the_whole_page(
     client: TestClient, make_token: TokenMaker, solution: Solution, seeded: dict[str, str]
 ) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import Response
@@ -31,6 +29,7 @@ from archivist.audit.events import AuditAction, filters_used, record_for
 from archivist.web.api.search import erasure_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
+from archivist.web.pages.dates import day_range
 from archivist.web.streaming import recording_response, starts_playback
 
 log = logging.getLogger(__name__)
@@ -76,17 +75,6 @@ class SearchForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _local_day_start(field_name: str, text: str, timezone: str) -> datetime | None:
-    """The start of a local calendar day typed as YYYY-MM-DD (the date input's value)."""
-    if not text.strip():
-        return None
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise FilterError(field_name, "Enter a date as YYYY-MM-DD") from None
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
-
-
 def _choice(enum_cls: type[Channel] | type[Direction], field_name: str, value: str) -> Any:
     if not value:
         return None
@@ -101,10 +89,8 @@ def _run_search(
 ) -> tuple[SearchPage | None, SearchForm]:
     """The page of results for ``form``, or None with ``form.errors`` filled in."""
     try:
-        started_from = _local_day_start("from", form.from_, solution.timezone)
         # "To" is a calendar day and means "up to and including that day".
-        to_day = _local_day_start("to", form.to, solution.timezone)
-        started_to = to_day + timedelta(days=1) if to_day else None
+        started_from, started_to = day_range(form.from_, form.to, solution.timezone)
         filters = make_filters(
             solution.country,
             phone=form.phone,
