@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from archivist.archive import raw_data
 from archivist.archive.models import RawEvent
 from archivist.archive.search import FilterError, parse_time
-from archivist.audit.events import AuditAction, record
+from archivist.audit.events import AuditAction, record_for
 from archivist.web.deps import RawDataReader, ServicesDep, SessionDep, SolutionDep
 
 router = APIRouter(prefix="/api/v1", tags=["raw data"])
@@ -80,7 +80,7 @@ def list_raw_data(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}") from None
     details = {"from": from_, "to": to, "format": format_.value, "rows": len(rows) if rows else None}
     action = AuditAction.RAW_DATA_EXPORTED if format_ is RawDataFormat.CSV else AuditAction.RAW_DATA_READ
-    record(session, solution.id, principal.username, action, None, details, at=services.clock())
+    record_for(session, principal, action, None, details, at=services.clock())
     session.commit()
     if format_ is RawDataFormat.CSV:
         return StreamingResponse(

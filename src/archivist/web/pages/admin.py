@@ -20,7 +20,7 @@ from archivist.accounts.passwords import generate_password
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import AccountError, Principal
 from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
-from archivist.audit.events import AuditAction, record
+from archivist.audit.events import AuditAction, record_for
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, render, require_page
 
@@ -111,10 +111,9 @@ def create_user(
         user = accounts.create_user(session, solution_id=solution.id, username=username, role=chosen, password=password)
     except AccountError as exc:
         return _users_page(request, session, solution, principal, 422, form=form, error=_sentence(str(exc)))
-    record(
+    record_for(
         session,
-        solution.id,
-        principal.username,
+        principal,
         AuditAction.USER_CREATED,
         user.id,
         {"username": user.username, "role": chosen.value},
@@ -182,10 +181,9 @@ def change_role(
     if chosen is not user.role:
         before = user.role
         user.role = chosen
-        record(
+        record_for(
             session,
-            solution.id,
-            principal.username,
+            principal,
             AuditAction.USER_ROLE_CHANGED,
             user.id,
             {"username": user.username, "from": before.value, "to": chosen.value},
@@ -209,10 +207,9 @@ def disable_user(
     user.disabled = True
     sessions = end_all_sessions(session, user.id, now)
     tokens = revoke_all_tokens(session, user.id, now)
-    record(
+    record_for(
         session,
-        solution.id,
-        principal.username,
+        principal,
         AuditAction.USER_DISABLED,
         user.id,
         {"username": user.username, "sessions_ended": sessions, "tokens_revoked": tokens},
@@ -229,10 +226,9 @@ def enable_user(
     user = _user_or_404(session, solution, user_id)
     if user.disabled:
         user.disabled = False
-        record(
+        record_for(
             session,
-            solution.id,
-            principal.username,
+            principal,
             AuditAction.USER_ENABLED,
             user.id,
             {"username": user.username},
@@ -252,10 +248,9 @@ def reset_password(
     password = generate_password()
     accounts.set_password(session, user, password)
     sessions = end_all_sessions(session, user.id, now)
-    record(
+    record_for(
         session,
-        solution.id,
-        principal.username,
+        principal,
         AuditAction.USER_PASSWORD_RESET,
         user.id,
         {"username": user.username, "sessions_ended": sessions},
@@ -289,10 +284,9 @@ def create_token(
             request, session, solution, principal, user, 409, error="Enable the user before giving them a token."
         )
     token = accounts.create_token(session, user, label.strip())
-    record(
+    record_for(
         session,
-        solution.id,
-        principal.username,
+        principal,
         AuditAction.TOKEN_CREATED,
         user.id,
         {"username": user.username, "label": label.strip()[:100]},
@@ -312,10 +306,9 @@ def revoke_token(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Token not found")
     now = services.clock()
     if accounts.revoke_token(session, token, now):
-        record(
+        record_for(
             session,
-            solution.id,
-            principal.username,
+            principal,
             AuditAction.TOKEN_REVOKED,
             token.id,
             {"username": user.username, "label": token.label},
@@ -406,10 +399,9 @@ def save_settings(
     if changed:
         for name, value in changed.items():
             setattr(solution, name, value)
-        record(
+        record_for(
             session,
-            solution.id,
-            principal.username,
+            principal,
             AuditAction.SETTINGS_CHANGED,
             solution.id,
             {"changed": changed},

@@ -16,7 +16,7 @@ from archivist.accounts.services import Principal
 from archivist.archive import raw_data
 from archivist.archive.models import RawEvent
 from archivist.archive.search import FilterError
-from archivist.audit.events import AuditAction, record
+from archivist.audit.events import AuditAction, record_for
 from archivist.web.api.raw_data import export_filename
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import PageSolution, render, require_page
@@ -53,10 +53,9 @@ def raw_data_page(
         except FilterError as exc:
             errors[exc.field] = exc.message
         else:
-            record(
+            record_for(
                 session,
-                solution.id,
-                principal.username,
+                principal,
                 AuditAction.RAW_DATA_READ,
                 None,
                 {"from": from_ or None, "to": to or None, "rows": len(rows), "via": "page"},
@@ -90,10 +89,9 @@ def export_csv(
         filters = raw_data.RawDataFilters(*day_range(from_, to, solution.timezone))
     except FilterError as exc:
         return Response(f"{exc.field}: {exc.message}", status_code=422, media_type="text/plain")
-    record(
+    record_for(
         session,
-        solution.id,
-        principal.username,
+        principal,
         AuditAction.RAW_DATA_EXPORTED,
         None,
         {"from": from_ or None, "to": to or None, "format": "csv", "via": "page"},
