@@ -392,10 +392,11 @@ def import_(
         target = _solution(session, solution)
     columns = (TextColumn("import"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err) as bar, file.open("rb") as fh:
-        task = bar.add_task("import", total=file.stat().st_size)
+        size = file.stat().st_size
+        task = bar.add_task("import", total=size)
         keyring = MentionKeyring.from_settings(settings)
         if workers is None:
-            workers = (os.cpu_count() or 1) if file.stat().st_size > _PARALLEL_IMPORT_BYTES else 0
+            workers = (os.cpu_count() or 1) if size > _PARALLEL_IMPORT_BYTES else 0
         report = import_lines(
             factory, target, fh, utcnow(), lambda n: bar.advance(task, n), keyring=keyring, workers=workers
         )

@@ -339,11 +339,12 @@ def parse_email(text: str) -> str:
     The whole address is lower-cased: local parts are case-sensitive in theory, never in practice,
     and erasure must find ``Kari@X.no`` and ``kari@x.no`` as the same person.
     """
-    plain = _plain_email(text.strip())
+    stripped = text.strip()
+    plain = _plain_email(stripped)
     if plain is not None:
         return plain
     try:
-        result = validate_email(text.strip(), check_deliverability=False)
+        result = validate_email(stripped, check_deliverability=False)
     except EmailNotValidError:
         # email_validator's messages quote parts of the input; ours must not.
         raise InvalidIdentifier(EMAIL_HINT) from None
