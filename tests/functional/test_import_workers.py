@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import multiprocessing
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,9 +131,39 @@ def test_a_failed_write_stops_the_workers_and_keeps_committed_chunks(
     monkeypatch.setattr(importer, "write", failing_write)
     with pytest.raises(RuntimeError, match="disk full"):
         _import(session_factory, solution, _lines(), keyring, workers=2)
+    assert multiprocessing.active_children() == []  # the worker processes have ended
     with session_factory() as session:
         # The first chunk's transaction committed; the second rolled back whole.
         assert session.scalar(select(func.count()).select_from(Interaction)) == IMPORT_BATCH - 1
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["imported", "failed"])
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    keyring: MentionKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+    fails: bool,
+) -> None:
+    from archivist.archive import importer
+
+    seen: list[tuple[int, ...]] = []
+    real_write = importer.write
+
+    def watched_write(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        if fails:
+            raise RuntimeError("disk full")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "write", watched_write)
+    before = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        _import(session_factory, solution, _lines(), keyring, workers=0)
+    except RuntimeError:
+        assert fails
+    assert seen and seen[0][0] == importer._GC_THRESHOLD  # collections were rarer while importing
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 
 def test_cli_import_with_workers(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
