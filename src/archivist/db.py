@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Integer, MetaData, Table, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Integer, MetaData, Table, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -101,6 +102,25 @@ def _id(ms: int, rand: bytes) -> str:
     value = (ms << 80) | int.from_bytes(rand, "big")
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version nibble
     return f"{value:032x}"
+
+
+def serialize(session: Session, name: str) -> None:
+    """Make the transactions that call this with the same ``name`` run one after another.
+
+    For a read-then-write step that must not run twice side by side (read the chain's head,
+    then append; look for a waiting request, then add one). Held until the transaction ends.
+    PostgreSQL: a transaction-scoped advisory lock keyed by ``name`` (crc32 folds it into the
+    lock's integer; a rare collision only makes two names wait for each other). SQLite: its
+    database-wide write lock, taken now by a write that changes nothing — otherwise only the
+    step's own write would take it, after the reads that decided what to write.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(name.encode())})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE solutions SET name = name WHERE 0"))
+    else:
+        raise ValueError(f"no lock for {dialect}")
 
 
 def utcnow() -> datetime:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.anonymize.operators import rowcount
+from archivist.db import serialize
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone, render_phone
 
 # GDPR Art. 12(3): a request must be answered "without undue delay and in any event within one
@@ -117,6 +118,19 @@ def _same_identifiers(ids: Identifiers) -> ColumnElement[bool]:
     )
 
 
+def _waiting_request(session: Session, solution_id: str, ids: Identifiers) -> AnonymizationRequest | None:
+    return session.scalars(
+        select(AnonymizationRequest)
+        .where(
+            AnonymizationRequest.solution_id == solution_id,
+            AnonymizationRequest.status == RequestStatus.WAITING,
+            _same_identifiers(ids),
+        )
+        .order_by(AnonymizationRequest.created_at, AnonymizationRequest.id)
+        .limit(1)
+    ).first()
+
+
 def create_request(
     session: Session,
     solution: Solution,
@@ -136,16 +150,9 @@ def create_request(
     privacy officer's instruction and the wider one must not be lost.
     """
     ids = parse_identifiers(phone, email, solution.country)
-    existing = session.scalars(
-        select(AnonymizationRequest)
-        .where(
-            AnonymizationRequest.solution_id == solution.id,
-            AnonymizationRequest.status == RequestStatus.WAITING,
-            _same_identifiers(ids),
-        )
-        .order_by(AnonymizationRequest.created_at, AnonymizationRequest.id)
-        .limit(1)
-    ).first()
+    # Two officers entering the same person at once must not both find nothing and both add.
+    serialize(session, f"requests:{solution.id}")
+    existing = _waiting_request(session, solution.id, ids)
     if existing is not None:
         existing.raw_data = existing.raw_data or raw_data
         existing.delete_content = existing.delete_content or delete_content

@@ -14,19 +14,19 @@ import binascii
 import enum
 import hashlib
 import json
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, or_, select, text
+from sqlalchemy import CursorResult, delete, or_, select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
 from archivist.accounts.services import Principal
 from archivist.accounts.sessions import purge_stale
 from archivist.audit.models import AuditEvent
+from archivist.db import serialize
 
 # The actor of entries the system writes on its own (the nightly run, the retention purge).
 SYSTEM_ACTOR = "system"
@@ -119,16 +119,9 @@ def _hash_of(event: AuditEvent) -> str:
 def _lock_chain(session: Session, solution_id: str) -> None:
     """Serialise appends to one solution's chain until the transaction ends.
 
-    On PostgreSQL two transactions would otherwise both read the same head and fork the
-    chain; a transaction-scoped advisory lock per solution makes the second wait for the
-    first to commit. SQLite needs nothing here: ``record`` writes its row before it reads
-    the head, and the first write takes SQLite's database-wide write lock.
+    Two transactions would otherwise both read the same head and fork the chain.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        # crc32 folds the solution id into the lock's integer key; a rare collision between
-        # two solutions only makes them wait for each other, never corrupts a chain.
-        key = zlib.crc32(f"audit:{solution_id}".encode())
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    serialize(session, f"audit:{solution_id}")
 
 
 def record(
@@ -157,8 +150,8 @@ def record(
         hash="",
     )
     session.add(event)
-    # Insert first, then read the head below our own id: on SQLite the insert has taken the
-    # write lock, so nobody can append between our read and our hash.
+    # Insert first (for the id), then read the head below our own id; the lock above keeps
+    # everyone else from appending between our read and our hash.
     session.flush()
     event.prev_hash = session.scalar(
         select(AuditEvent.hash)
