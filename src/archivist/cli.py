@@ -265,10 +265,20 @@ def user_disable(username: Annotated[str, typer.Argument(help="Who.")]) -> None:
 @audit_app.command("verify")
 def audit_verify(
     solution: Annotated[str | None, typer.Option("--solution", help="Only this solution (default: all).")] = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            help="A head hash noted earlier (needs --solution): it must still be in the chain, "
+            "which shows that no entry was deleted from the end since.",
+        ),
+    ] = None,
 ) -> None:
     """Check each solution's hash chain; exit 1 and name the entry where it breaks."""
     from archivist.audit.events import verify_chain
 
+    if expect_head is not None and solution is None:
+        raise typer.BadParameter("--expect-head needs --solution: a head belongs to one solution's chain")
     broken = False
     with _factory(get_settings())() as session:
         if solution is not None:
@@ -277,15 +287,14 @@ def audit_verify(
         else:
             ids = list(session.scalars(select(Solution.id).order_by(Solution.created_at)))
         for solution_id in ids:
-            report = verify_chain(session, solution_id)
+            report = verify_chain(session, solution_id, expect_head=expect_head)
             if report.ok:
                 typer.echo(f"solution {solution_id}: {report.entries} entries, chain intact, head {report.head or '-'}")
             else:
                 broken = True
+                where = f" at entry #{report.broken_at}" if report.broken_at is not None else ""
                 err.print(
-                    f"solution {solution_id}: chain broken at entry #{report.broken_at}: {report.problem}",
-                    highlight=False,
-                    markup=False,
+                    f"solution {solution_id}: chain broken{where}: {report.problem}", highlight=False, markup=False
                 )
     if broken:
         raise typer.Exit(1)

@@ -293,6 +293,41 @@ def test_retention_purge_keeps_the_rest_verifiable(
         assert verify_chain(session, other_solution.id).entries == 2  # another solution's trail is untouched
 
 
+def test_a_noted_head_shows_entries_deleted_from_the_end(
+    session_factory: sessionmaker[Session], solution: Solution, clock: Clock
+) -> None:
+    ids = _chain(session_factory, solution, clock)
+    with session_factory() as session:
+        noted = verify_chain(session, solution.id).head
+    assert noted is not None
+    _chain(session_factory, solution, clock, 2)
+    with session_factory() as session:
+        assert verify_chain(session, solution.id, expect_head=noted).ok  # entries after it are fine
+    with session_factory() as session, session.begin():
+        session.execute(delete(AuditEvent).where(AuditEvent.id >= ids[-1]))  # the noted entry and all after it
+    with session_factory() as session:
+        assert verify_chain(session, solution.id).ok  # the chain alone cannot tell
+        report = verify_chain(session, solution.id, expect_head=noted)
+    assert not report.ok
+    assert report.broken_at is None
+    assert report.problem is not None
+    assert "deleted from the end" in report.problem
+
+
+def test_a_noted_head_removed_by_the_retention_purge_still_verifies(
+    session_factory: sessionmaker[Session], solution: Solution, clock: Clock
+) -> None:
+    _chain(session_factory, solution, clock, 3)
+    with session_factory() as session:
+        noted = verify_chain(session, solution.id).head
+    clock.advance(days=solution.audit_retention_days + 2)
+    _chain(session_factory, solution, clock, 1)
+    with session_factory() as session, session.begin():
+        assert nightly_purge(session, solution.id, clock.now) == 3
+    with session_factory() as session:
+        assert verify_chain(session, solution.id, expect_head=noted).ok  # it is the purge's anchor
+
+
 def test_entries_just_inside_retention_stay(
     session_factory: sessionmaker[Session], solution: Solution, clock: Clock
 ) -> None:
@@ -342,9 +377,9 @@ def test_cli_audit_verify_exits_1_and_names_the_broken_entry(
     ids = _chain(session_factory, solution, clock)
     env = {**os.environ, "ARCHIVIST_DATABASE_URL": database_url, "ARCHIVIST_DATA_DIR": str(tmp_path / "var")}
 
-    def verify() -> subprocess.CompletedProcess[str]:
+    def verify(*options: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [ARCHIVIST, "audit", "verify", "--solution", solution.id],
+            [ARCHIVIST, "audit", "verify", "--solution", solution.id, *options],
             env=env,
             capture_output=True,
             text=True,
@@ -355,11 +390,26 @@ def test_cli_audit_verify_exits_1_and_names_the_broken_entry(
     intact = verify()
     assert intact.returncode == 0, intact.stderr
     assert "5 entries, chain intact" in intact.stdout
+    head = intact.stdout.strip().rsplit(" ", 1)[-1]
+    with session_factory() as session:
+        assert head == verify_chain(session, solution.id).head
+    assert verify("--expect-head", head).returncode == 0
+    with session_factory() as session, session.begin():
+        session.execute(delete(AuditEvent).where(AuditEvent.id == ids[-1]))
+    assert verify().returncode == 0  # the newest entry is gone: only a noted head shows it
+    truncated = verify("--expect-head", head)
+    assert truncated.returncode == 1
+    assert "deleted from the end" in truncated.stderr
     with session_factory() as session, session.begin():
         session.execute(update(AuditEvent).where(AuditEvent.id == ids[1]).values(details={"n": 99}))
     broken = verify()
     assert broken.returncode == 1
     assert f"chain broken at entry #{ids[1]}" in broken.stderr
+    every_solution = subprocess.run(
+        [ARCHIVIST, "audit", "verify", "--expect-head", head], env=env, capture_output=True, text=True, check=False
+    )
+    assert every_solution.returncode == 2
+    assert "--expect-head needs --solution" in every_solution.stderr
 
 
 def test_disabled_users_cannot_log_in_and_the_attempt_is_recorded(
@@ -374,8 +424,13 @@ def test_disabled_users_cannot_log_in_and_the_attempt_is_recorded(
 
 
 def test_the_nightly_run_records_each_request_it_carries_out(
-    client: TestClient, make_token: TokenMaker, solution: Solution, session_factory: sessionmaker[Session]
+    client: TestClient,
+    make_token: TokenMaker,
+    solution: Solution,
+    session_factory: sessionmaker[Session],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="archivist.anonymize.nightly")
     admin = make_token(Role.ADMIN, solution)
     _seed(client, admin)
     added = client.post("/api/v1/anonymization-requests", json={"phone": CANARY_PHONE}, headers=auth(admin))
@@ -386,7 +441,10 @@ def test_the_nightly_run_records_each_request_it_carries_out(
         assert (processed.actor, processed.target) == ("system", added.json()["id"])
         assert processed.details is not None
         assert processed.details["interactions"] == 1
-        assert verify_chain(session, solution.id).ok
+        report = verify_chain(session, solution.id)
+        assert report.ok
+    # The run logs the head it leaves, for keeping outside the database (verify --expect-head).
+    assert f"audit chain head of solution {solution.id}: {report.head}" in caplog.text
     dump = _dump(session_factory)
     assert not any(spelling.lower() in dump for spelling in CANARY_SPELLINGS)
 

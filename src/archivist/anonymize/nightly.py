@@ -33,7 +33,7 @@ from archivist.archive.content import delete_content
 from archivist.archive.mentions import MentionKeyring, Sweep, not_customer, sweep_mentions, sweep_own_interactions
 from archivist.archive.models import RawEvent
 from archivist.archive.recordings import delete_recordings, drain_pending_deletions
-from archivist.audit.events import nightly_purge, record_processed
+from archivist.audit.events import chain_head, nightly_purge, record_processed
 from archivist.blobs import BlobStore
 from archivist.config import Settings
 from archivist.db import make_engine, make_session_factory, transaction, utcnow
@@ -218,6 +218,10 @@ def _run_solution(
         summary.requests_purged = purge_requests(session, solution_id, now)
         # Audit entries past the solution's retention, and sessions and failed logins that ended.
         nightly_purge(session, solution_id, now)
+        head = chain_head(session, solution_id)
+    # Into the log, outside the database: a head noted here and checked later with
+    # `archivist audit verify --expect-head` shows whether entries were deleted from the end.
+    log.info("nightly: audit chain head of solution %s: %s", solution_id, head or "-")
 
     summary.duration_s = round(time.perf_counter() - clock_started, 3)
     with transaction(factory) as session:

@@ -153,15 +153,18 @@ def record(
     # Insert first (for the id), then read the head below our own id; the lock above keeps
     # everyone else from appending between our read and our hash.
     session.flush()
-    event.prev_hash = session.scalar(
-        select(AuditEvent.hash)
-        .where(AuditEvent.solution_id == solution_id, AuditEvent.id < event.id)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
+    event.prev_hash = chain_head(session, solution_id, below=event.id)
     event.hash = _hash_of(event)
     session.flush()
     return event
+
+
+def chain_head(session: Session, solution_id: str, *, below: int | None = None) -> str | None:
+    """The hash of the newest entry of ``solution_id``'s chain (of those with an id under ``below``)."""
+    query = select(AuditEvent.hash).where(AuditEvent.solution_id == solution_id)
+    if below is not None:
+        query = query.where(AuditEvent.id < below)
+    return session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
 
 
 def record_for(
@@ -199,7 +202,7 @@ class ChainReport:
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None
+        return self.problem is None
 
 
 def _entries(session: Session, solution_id: str) -> Iterator[AuditEvent]:
@@ -228,16 +231,21 @@ def _purge_anchors(session: Session, solution_id: str) -> set[str]:
     return {str(d["last_purged_hash"]) for d in details if d and d.get("last_purged_hash")}
 
 
-def verify_chain(session: Session, solution_id: str) -> ChainReport:
+def verify_chain(session: Session, solution_id: str, *, expect_head: str | None = None) -> ChainReport:
     """Check every entry's hash and link; report the first entry that breaks the chain.
 
     The first remaining entry may follow entries that the retention purge removed: its
     ``prev_hash`` must then be the anchor a purge entry recorded. Any other gap (a deleted
     entry, the oldest one included) or any edited field breaks the chain.
+
+    The chain alone cannot show that its newest entries were deleted. ``expect_head``, a
+    head noted earlier outside the database, must still be in the chain (or be the anchor
+    of a retention purge): if it is gone, entries were removed from the end since.
     """
     anchors = _purge_anchors(session, solution_id)
     previous: str | None = None
     count = 0
+    expected_seen = expect_head is None or expect_head in anchors
     for event in _entries(session, solution_id):
         count += 1
         if count == 1:
@@ -252,6 +260,15 @@ def verify_chain(session: Session, solution_id: str) -> ChainReport:
         if _hash_of(event) != event.hash:
             return ChainReport(solution_id, count, previous, event.id, "its content was edited")
         previous = event.hash
+        expected_seen = expected_seen or event.hash == expect_head
+    if not expected_seen:
+        return ChainReport(
+            solution_id,
+            count,
+            previous,
+            problem="no entry has the expected head hash: entries were deleted from the end of the chain "
+            "since it was noted (or the retention purge has since removed it with older entries)",
+        )
     return ChainReport(solution_id, count, previous)
 
 
