@@ -56,6 +56,15 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+@contextmanager
+def disposing(engine: Engine) -> Iterator[Engine]:
+    """``engine``, its pooled connections closed at the end of the block."""
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()

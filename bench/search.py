@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 
 import httpx2 as httpx
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Role
@@ -36,7 +37,7 @@ from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
 from archivist.db import make_session_factory
 from archivist.demo.generator import generate
-from bench.common import engine_for, fresh_database, median, percentile, table, write_result
+from bench.common import disposing, engine_for, fresh_database, median, percentile, table, write_result
 
 ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
 # Search does not read the mention index; any secret indexes it the same way.
@@ -45,9 +46,8 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 365
 
 
-def load(url: str, solution_id: str, first: int, count: int, tmp: Path) -> None:
+def load(factory: sessionmaker[Session], solution_id: str, first: int, count: int, tmp: Path) -> None:
     """Add ``count`` interactions numbered from ``first`` through the real (parallel) importer."""
-    factory = make_session_factory(engine_for(url))
     with factory() as session:
         solution = accounts.get_solution(session, solution_id)
     assert solution is not None
@@ -66,8 +66,9 @@ def load(url: str, solution_id: str, first: int, count: int, tmp: Path) -> None:
     assert not report.errors, report
 
 
-def sample_terms(url: str, solution_id: str, k: int, rng: random.Random) -> dict[str, list[dict[str, str]]]:
-    factory = make_session_factory(engine_for(url))
+def sample_terms(
+    factory: sessionmaker[Session], solution_id: str, k: int, rng: random.Random
+) -> dict[str, list[dict[str, str]]]:
     with factory() as session:
         phones = session.scalars(
             select(Interaction.customer_phone)
@@ -144,8 +145,8 @@ def main() -> None:
     rng = random.Random(42)
     rows: list[list[str]] = []
     for backend in args.backends.split(","):
-        with fresh_database(backend) as url:
-            factory = make_session_factory(engine_for(url))
+        with fresh_database(backend) as url, disposing(engine_for(url)) as engine:
+            factory = make_session_factory(engine)
             with factory() as session, session.begin():
                 solution = accounts.create_solution(session, name="bench", country="NO", timezone="Europe/Oslo")
                 user = accounts.create_user(
@@ -161,15 +162,15 @@ def main() -> None:
             for size in sizes:
                 started = time.perf_counter()
                 with tempfile.TemporaryDirectory() as load_dir:
-                    load(url, solution.id, loaded, size - loaded, Path(load_dir))
+                    load(factory, solution.id, loaded, size - loaded, Path(load_dir))
                 print(f"{backend}: loaded {size:,} in total ({time.perf_counter() - started:.0f}s)", flush=True)
                 loaded = size
                 if backend == "postgresql":
                     # What a DBA does after a bulk load, and what autovacuum would otherwise do
                     # in the middle of the measurement: statistics and the visibility map.
-                    with engine_for(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                         conn.execute(text("VACUUM (ANALYZE) interactions"))
-                terms = sample_terms(url, solution.id, args.queries, rng)
+                terms = sample_terms(factory, solution.id, args.queries, rng)
                 with tempfile.TemporaryDirectory() as data_dir:
                     per_size[size] = measure(url, token, terms, Path(data_dir))
             for kind in per_size[sizes[0]]:

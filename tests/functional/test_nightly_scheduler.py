@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
-from archivist.anonymize.scheduler import NightlyScheduler, NightlyTrigger
+from archivist.anonymize.scheduler import MISFIRE_GRACE, NightlyScheduler, NightlyTrigger
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.config import Settings
@@ -79,6 +80,40 @@ def test_the_job_runs_the_night_for_its_solution(
         run = session.scalars(select(NightlyRun)).one()
     assert (run.trigger, run.as_of) == ("scheduler", datetime(2026, 3, 10, 1, 0, tzinfo=UTC))
     assert iid
+
+
+def test_a_run_missed_while_no_server_ran_is_caught_up_within_the_grace(
+    scheduler: NightlyScheduler, solution: Solution, session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    due = oslo(2026, 3, 10, 2, 0)
+    assert scheduler.missed_runs(oslo(2026, 3, 10, 1, 59)) == []  # not yet due
+    assert scheduler.missed_runs(oslo(2026, 3, 10, 2, 30)) == [(solution.id, due)]
+    assert scheduler.missed_runs(due + MISFIRE_GRACE + timedelta(minutes=1)) == []  # too late: the next night
+    with session_factory() as session, session.begin():
+        session.add(NightlyRun(solution_id=solution.id, as_of=oslo(2026, 3, 10, 2, 0, 5), trigger="scheduler"))
+    assert scheduler.missed_runs(oslo(2026, 3, 10, 2, 30)) == []  # it ran
+
+
+def test_start_runs_a_missed_night_at_once(
+    scheduler: NightlyScheduler, solution: Solution, session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    archive(session_factory, solution, call("91234567", oslo(2026, 3, 9, 9)))
+    request_id = enter(session_factory, solution, oslo(2026, 3, 9, 12), phone="91234567")
+    clock.now = oslo(2026, 3, 10, 2, 20)  # the server was down at 02:00
+
+    scheduler.start()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with session_factory() as session:
+            run = session.scalars(select(NightlyRun)).first()
+            if run is not None and run.finished_at is not None:
+                break
+        time.sleep(0.1)
+    with session_factory() as session:
+        assert session.get(AnonymizationRequest, request_id).status is RequestStatus.DONE  # type: ignore[union-attr]
+    assert run is not None
+    assert (run.trigger, run.as_of) == ("scheduler", clock.now)
 
 
 def test_a_failing_job_logs_the_error_type_only(scheduler: NightlyScheduler, caplog: pytest.LogCaptureFixture) -> None:

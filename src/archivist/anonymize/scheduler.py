@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
+from archivist.anonymize.models import NightlyRun
 from archivist.anonymize.nightly import RunTrigger, run_nightly, where
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
@@ -88,6 +89,16 @@ class NightlyScheduler:
 
     def start(self) -> None:
         self.sync()
+        for solution_id, due in self.missed_runs(self.clock()):
+            log.info("nightly: the run of solution %s due at %s was missed; running it now", solution_id, due)
+            # A one-off job (no trigger: now), in the scheduler's thread like any other run.
+            self.scheduler.add_job(
+                self.run_solution,
+                args=[solution_id],
+                id=f"nightly-catch-up:{solution_id}",
+                name=f"missed nightly run of solution {solution_id}",
+                replace_existing=True,
+            )
         self.scheduler.add_job(
             self.sync,
             IntervalTrigger(seconds=int(RESYNC_EVERY.total_seconds())),
@@ -106,6 +117,36 @@ class NightlyScheduler:
         return {
             job.id.removeprefix(_JOB_PREFIX): job for job in self.scheduler.get_jobs() if job.id.startswith(_JOB_PREFIX)
         }
+
+    def missed_runs(self, now: datetime) -> list[tuple[str, datetime]]:
+        """(solution id, when it was due) for each run due at most ``MISFIRE_GRACE`` before
+        ``now`` that has not happened.
+
+        APScheduler catches up a run it missed while it was running (busy, paused) but knows
+        nothing of one that fell while no server ran — a restart at 02:30 would otherwise
+        leave the requests waiting a whole day more. Later than the grace they wait for the
+        next night, as a late run does.
+        """
+        with self.session_factory() as session:
+            schedules = session.execute(select(Solution.id, Solution.nightly_at, Solution.timezone)).all()
+            last_runs = dict(
+                session.execute(
+                    select(NightlyRun.solution_id, func.max(NightlyRun.as_of)).group_by(NightlyRun.solution_id)
+                ).all()
+            )
+        missed = []
+        for solution_id, nightly_at, timezone in schedules:
+            try:
+                trigger = NightlyTrigger(nightly_at, timezone)
+            except (ValueError, KeyError):
+                continue  # sync() has logged it
+            due: datetime | None = trigger.get_next_fire_time(None, now - MISFIRE_GRACE)
+            if due is None or due > now:
+                continue
+            last = last_runs.get(solution_id)
+            if last is None or last < due:
+                missed.append((solution_id, due))
+        return missed
 
     def sync(self) -> None:
         """Add, change and remove jobs to match the solutions in the database."""
