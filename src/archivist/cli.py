@@ -393,7 +393,8 @@ def import_(
     ] = None,
 ) -> None:
     """Import interactions from NDJSON; bad lines are reported by number and skipped."""
-    from archivist.archive.importer import import_lines
+    from archivist.anonymize.nightly import where
+    from archivist.archive.importer import ImportStopped, import_lines
 
     settings = get_settings()
     factory = _factory(settings)
@@ -406,11 +407,29 @@ def import_(
         keyring = MentionKeyring.from_settings(settings)
         if workers is None:
             workers = (os.cpu_count() or 1) if size > _PARALLEL_IMPORT_BYTES else 0
-        report = import_lines(
-            factory, target, fh, utcnow(), lambda n: bar.advance(task, n), keyring=keyring, workers=workers
-        )
+        stopped: ImportStopped | None = None
+        try:
+            report = import_lines(
+                factory, target, fh, utcnow(), lambda n: bar.advance(task, n), keyring=keyring, workers=workers
+            )
+        except ImportStopped as exc:
+            stopped, report = exc, exc.report
     for number, message in report.errors:
         err.print(f"line {number}: {message}", highlight=False, markup=False)
+    if stopped is not None:
+        cause = stopped.__cause__
+        interrupted = cause is None or isinstance(cause, KeyboardInterrupt)
+        # The type and where, never the text: a database error may quote the row it failed on.
+        why = f"{type(cause).__name__} at {where(cause)}" if cause is not None and not interrupted else "interrupted"
+        err.print(
+            f"import stopped at line {stopped.next_line} ({why}): {report.created} interactions before it are "
+            f"archived, {report.existing} already were; run the same command again for the rest "
+            "(it skips what is archived)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130 if interrupted else 1)
     typer.echo(
         f"imported {report.created} interactions, {report.existing} already archived, {len(report.errors)} bad lines"
     )

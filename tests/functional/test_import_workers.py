@@ -5,22 +5,29 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
+import os
+import re
+import signal
+import subprocess
+import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
-from archivist.archive.importer import IMPORT_BATCH, ImportReport, import_lines
+from archivist.archive.importer import CHUNKS_PER_TRANSACTION, IMPORT_BATCH, ImportReport, ImportStopped, import_lines
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.demo.generator import generate
+from tests.functional.conftest import ARCHIVIST
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 N = 2 * IMPORT_BATCH + 300  # three chunks, so rows cross chunk (and process) boundaries
@@ -130,11 +137,15 @@ def test_a_failed_write_stops_the_workers_and_keeps_committed_chunks(
         return real_write(*args, **kwargs)
 
     monkeypatch.setattr(importer, "write", failing_write)
-    with pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(ImportStopped) as stopped:
         _import(session_factory, solution, _lines(), keyring, workers=2)
     assert multiprocessing.active_children() == []  # the worker processes have ended
+    assert isinstance(stopped.value.__cause__, RuntimeError)
+    # The first chunk's transaction committed (its bad line reported); the second rolled back whole.
+    assert stopped.value.next_line == IMPORT_BATCH + 1
+    assert (stopped.value.report.created, stopped.value.report.existing) == (IMPORT_BATCH - 1, 0)
+    assert [number for number, _ in stopped.value.report.errors] == [6]
     with session_factory() as session:
-        # The first chunk's transaction committed; the second rolled back whole.
         assert session.scalar(select(func.count()).select_from(Interaction)) == IMPORT_BATCH - 1
 
 
@@ -159,11 +170,76 @@ def test_an_import_leaves_the_garbage_collector_as_it_found_it(
 
     monkeypatch.setattr(importer, "write", watched_write)
     before = gc.get_threshold(), gc.get_freeze_count()
-    with pytest.raises(RuntimeError, match="disk full") if fails else nullcontext():
+    with pytest.raises(ImportStopped) if fails else nullcontext():
         _import(session_factory, solution, _lines(), keyring, workers=0)
     assert seen
     assert seen[0][0] == importer._GC_THRESHOLD  # collections were rarer while importing
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def _stop_at(engine: Engine, external_id: str) -> Callable[[], None]:
+    """A database trigger that fails the insert of ``external_id`` (as a full disk would); returns its removal."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "CREATE TRIGGER stop_import BEFORE INSERT ON interactions "
+                    f"WHEN NEW.external_id = '{external_id}' BEGIN SELECT RAISE(ABORT, 'no space left'); END"
+                )
+            )
+            drop = ["DROP TRIGGER stop_import"]
+        else:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION stop_import() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"IF NEW.external_id = '{external_id}' THEN RAISE EXCEPTION 'no space left'; END IF; "
+                    "RETURN NEW; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER stop_import BEFORE INSERT ON interactions "
+                    "FOR EACH ROW EXECUTE FUNCTION stop_import()"
+                )
+            )
+            drop = ["DROP TRIGGER stop_import ON interactions", "DROP FUNCTION stop_import()"]
+
+    def remove() -> None:
+        with engine.begin() as conn:
+            for statement in drop:
+                conn.execute(text(statement))
+
+    return remove
+
+
+def test_cli_import_stopped_by_a_database_failure_says_what_is_kept_and_a_rerun_finishes(
+    tmp_path: Path,
+    run,
+    engine: Engine,  # type: ignore[no-untyped-def]
+) -> None:
+    run("init")
+    total = CHUNKS_PER_TRANSACTION * IMPORT_BATCH + 500  # one whole transaction, then a part of the next
+    items = list(generate(total, seed=12, start=datetime(2026, 1, 1, tzinfo=UTC), days=30))
+    for item in items:
+        item.pop("recording_seconds", None)
+    path = tmp_path / "in.ndjson"
+    path.write_text("".join(json.dumps(item) + "\n" for item in items))
+    remove = _stop_at(engine, items[total - 10]["external_id"])
+    try:
+        stopped = run("import", "--workers", "0", str(path))
+    finally:
+        remove()
+    assert stopped.returncode == 1
+    kept = CHUNKS_PER_TRANSACTION * IMPORT_BATCH
+    assert f"import stopped at line {kept + 1} (" in stopped.stderr
+    assert f"{kept} interactions before it are archived" in stopped.stderr
+    assert "no space left" not in stopped.stderr  # the database's text is not repeated
+    assert "Traceback" not in stopped.stderr
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Interaction.__table__)) == kept
+    again = run("import", "--workers", "0", str(path))
+    assert again.returncode == 0, again.stderr
+    assert f"imported {total - kept} interactions, {kept} already archived, 0 bad lines" in again.stdout
 
 
 def test_cli_import_with_workers(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
@@ -177,3 +253,99 @@ def test_cli_import_with_workers(tmp_path: Path, run) -> None:  # type: ignore[n
     refused = run("import", "--workers", "-1", str(path))
     assert refused.returncode == 2
     assert "--workers" in refused.stderr
+
+
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(p) for p in path.read_text().split()} if path.exists() else set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended; only its parent's wait is missing
+
+
+def _all_end(pids: set[int], within: float = 20) -> bool:
+    """Whether every process of ``pids`` has ended within ``within`` seconds (the resource
+    tracker ends only once it sees the main process gone)."""
+    deadline = time.monotonic() + within
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _write_demo(path: Path, count: int, seed: int) -> None:
+    with path.open("w") as fh:
+        for item in generate(count, seed=seed, start=datetime(2026, 1, 1, tzinfo=UTC), days=30):
+            item.pop("recording_seconds", None)
+            fh.write(json.dumps(item) + "\n")
+
+
+def _start_import(path: Path, database_url: str) -> subprocess.Popen[str]:
+    """`archivist import --workers 2` as a terminal would start it: its own process group, Ctrl-C live."""
+    env = {**os.environ, "ARCHIVIST_DATABASE_URL": database_url, "ARCHIVIST_DATA_DIR": str(path.parent / "var")}
+    main = subprocess.Popen(
+        [ARCHIVIST, "import", "--workers", "2", str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # A background child of a non-interactive shell inherits SIGINT ignored; a terminal's does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while len(_children(main.pid)) < 3 and time.monotonic() < deadline:  # two workers and a resource tracker
+        time.sleep(0.05)
+    return main
+
+
+def test_ctrl_c_stops_the_import_cleanly_and_says_what_is_kept(
+    tmp_path: Path,
+    run,  # type: ignore[no-untyped-def]
+    database_url: str,
+    session_factory: sessionmaker[Session],
+) -> None:
+    run("init")
+    path = tmp_path / "in.ndjson"
+    _write_demo(path, 40 * IMPORT_BATCH, seed=14)
+    main = _start_import(path, database_url)
+    workers = _children(main.pid)
+    deadline = time.monotonic() + 60
+    while _count(session_factory) == 0 and main.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # under way: a transaction has been committed
+    os.killpg(main.pid, signal.SIGINT)  # what Ctrl-C does: the whole group
+    _, stderr = main.communicate(timeout=60)
+    assert main.returncode == 130
+    assert "Traceback" not in stderr  # neither from the main process nor from a worker
+    match = re.search(
+        r"import stopped at line (\d+) \(interrupted\): (\d+) interactions before it are archived", stderr
+    )
+    assert match, stderr
+    next_line, kept = (int(g) for g in match.groups())
+    assert kept == next_line - 1
+    assert 0 < kept < 40 * IMPORT_BATCH
+    assert _count(session_factory) == kept
+    assert _all_end(workers)
+
+
+def _count(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(Interaction)) or 0
+
+
+def test_workers_end_when_the_import_is_killed_outright(tmp_path: Path, run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    run("init")
+    path = tmp_path / "in.ndjson"
+    _write_demo(path, 40 * IMPORT_BATCH, seed=13)
+    main = _start_import(path, database_url)
+    workers = _children(main.pid)
+    main.kill()  # SIGKILL: no clean-up of its own runs
+    main.communicate()
+    assert len(workers) >= 3, "the workers never started"
+    assert _all_end(workers)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,6 +21,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from types import FrameType
 
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -44,6 +49,19 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
+class ImportStopped(Exception):  # noqa: N818 - it is not an error of the input: the import stopped
+    """An import stopped by a failure (its ``__cause__``) or an interrupt, not by bad lines.
+
+    ``report`` counts what was committed: every line before ``next_line``. Its text holds
+    line numbers only — the cause's text may quote the data it failed on.
+    """
+
+    def __init__(self, report: ImportReport, next_line: int) -> None:
+        super().__init__(f"import stopped before line {next_line}")
+        self.report = report
+        self.next_line = next_line
+
+
 @dataclass(frozen=True)
 class _Job:
     """What preparing a chunk needs besides its lines; sent to each worker once."""
@@ -57,6 +75,8 @@ class _Job:
 
 @dataclass
 class _Chunk:
+    first: int  # the number of its first line
+    count: int  # lines
     errors: list[tuple[int, str]]
     batch: PreparedBatch
     size: int  # bytes of the lines, for the progress bar
@@ -82,7 +102,7 @@ def _prepare_chunk(job: _Job, first: int, lines: list[bytes]) -> _Chunk:
         except ValidationError as exc:
             errors.append((number, describe(exc)))
     batch = prepare(bodies, job.solution_id, job.country, job.now, keyring=job.keyring, dialect=job.dialect)
-    return _Chunk(errors, batch, sum(len(line) for line in lines))
+    return _Chunk(first, len(lines), errors, batch, sum(len(line) for line in lines))
 
 
 # The job of a worker process, set once by ``_start_worker``.
@@ -93,6 +113,64 @@ def _start_worker(job: _Job) -> None:
     global _worker_job  # one job per worker process, set at its start
     _worker_job = job
     _collect_less()
+    # Ctrl-C reaches every process of the terminal's group: the main process stops the import
+    # and these workers with it, without a traceback from each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A main process that is killed outright cannot stop its workers, and a worker waiting for
+    # its next chunk would wait for ever: each one ends itself when its parent is gone.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+@contextmanager
+def _starting_workers() -> Iterator[None]:
+    """Processes started in this block begin with SIGINT ignored, a disposition that survives
+    exec: a Ctrl-C in a worker's first second, before ``_start_worker`` ignores it, would
+    otherwise kill the worker mid-start with a fatal error on the terminal. (Blocking the
+    signal instead would not do: starting the resource tracker unblocks it.) A Ctrl-C in
+    these few milliseconds is lost; the import can be interrupted again right after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a handler; the workers ignore SIGINT once started
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _interruptible_between_transactions() -> Iterator[Callable[[], bool]]:
+    """Yields whether Ctrl-C was pressed; the import checks it after each transaction.
+
+    A KeyboardInterrupt raised wherever the main process happens to be could strike inside a
+    COMMIT that has already succeeded (SQLite checkpoints the WAL after making the commit
+    durable), and the report would then leave out what was archived. So the first Ctrl-C
+    only asks the import to stop after the transaction in progress; a second one stops it
+    at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False  # only the main thread receives signals
+        return
+    asked = threading.Event()
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield asked.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
 
 
 def _collect_less() -> tuple[int, int, int]:
@@ -138,8 +216,12 @@ def _prepared(job: _Job, lines: Iterable[bytes], workers: int) -> Generator[_Chu
         return
     # "spawn": a forked child would share this process's database connections.
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(job,))
+    pool: ProcessPoolExecutor | None = None
     try:
+        with _starting_workers():
+            pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(job,))
+            for _ in range(workers):  # with "spawn", each submission starts one more process
+                pool.submit(int)
         pending: deque[Future[_Chunk]] = deque()
         for first, chunk in _chunks(lines):
             pending.append(pool.submit(_prepare_in_worker, first, chunk))
@@ -150,7 +232,8 @@ def _prepared(job: _Job, lines: Iterable[bytes], workers: int) -> Generator[_Chu
         while pending:
             yield pending.popleft().result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def import_lines(
@@ -167,8 +250,9 @@ def import_lines(
 
     ``workers`` > 0 prepares chunks in that many processes (worth it from a few thousand
     lines on: each process takes about a second to start). ``progress`` is called with the
-    number of bytes written since the last call. A failure to write stops the import; the
-    chunks committed before it stay, and importing the file again skips them (by
+    number of bytes written since the last call. A failure stops the import with
+    ``ImportStopped``, and so does Ctrl-C once the transaction in progress has committed:
+    the chunks committed before it stay, and importing the file again skips them (by
     ``external_id``).
     """
     report = ImportReport()
@@ -178,19 +262,34 @@ def import_lines(
     # Several chunks per transaction: on a large archive most of a commit's cost is writing
     # the index pages it touched, and consecutive chunks touch many of the same pages.
     # closing(): a failed write stops the worker processes at once.
-    with _bulk_allocation(), closing(_prepared(job, lines, workers)) as chunks:
-        while group := list(islice(chunks, CHUNKS_PER_TRANSACTION)):
-            with factory() as session, session.begin():
-                if dialect == "sqlite":
-                    # Index pages stay in memory across chunks: 256 MB for this bulk writer
-                    # (other connections keep the engine's 64 MB).
-                    session.execute(text("PRAGMA cache_size=-262144"))
+    next_line = 1
+    try:
+        with (
+            _interruptible_between_transactions() as interrupted,
+            _bulk_allocation(),
+            closing(_prepared(job, lines, workers)) as chunks,
+        ):
+            while group := list(islice(chunks, CHUNKS_PER_TRANSACTION)):
+                created = existing = 0
+                with factory() as session, session.begin():
+                    if dialect == "sqlite":
+                        # Index pages stay in memory across chunks: 256 MB for this bulk writer
+                        # (other connections keep the engine's 64 MB).
+                        session.execute(text("PRAGMA cache_size=-262144"))
+                    for chunk in group:
+                        if chunk.batch.bodies:
+                            results = write(session, solution.id, chunk.batch)
+                            created += sum(r.created for r in results)
+                            existing += sum(not r.created for r in results)
+                # Committed: only now does the group count.
+                report.created += created
+                report.existing += existing
                 for chunk in group:
-                    if chunk.batch.bodies:
-                        results = write(session, solution.id, chunk.batch)
-                        report.created += sum(r.created for r in results)
-                        report.existing += sum(not r.created for r in results)
-            for chunk in group:
-                report.errors.extend(chunk.errors)
-                progress(chunk.size)
+                    report.errors.extend(chunk.errors)
+                    progress(chunk.size)
+                next_line = group[-1].first + group[-1].count
+                if interrupted():
+                    raise KeyboardInterrupt
+    except (Exception, KeyboardInterrupt) as exc:
+        raise ImportStopped(report, next_line) from exc
     return report
