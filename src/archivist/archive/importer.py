@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -124,21 +124,27 @@ def _start_worker(job: _Job) -> None:
 
 
 @contextmanager
-def _starting_workers() -> Iterator[None]:
+def _on_sigint(handler: Callable[[int, FrameType | None], None] | signal.Handlers) -> Iterator[None]:
+    """``handler`` for SIGINT during the block, then the one before. Only the main thread
+    receives signals and may set a handler; elsewhere this changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _starting_workers() -> AbstractContextManager[None]:
     """Processes started in this block begin with SIGINT ignored, a disposition that survives
     exec: a Ctrl-C in a worker's first second, before ``_start_worker`` ignores it, would
     otherwise kill the worker mid-start with a fatal error on the terminal. (Blocking the
     signal instead would not do: starting the resource tracker unblocks it.) A Ctrl-C in
     these few milliseconds is lost; the import can be interrupted again right after.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set a handler; the workers ignore SIGINT once started
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return _on_sigint(signal.SIG_IGN)
 
 
 @contextmanager
@@ -151,21 +157,15 @@ def _interruptible_between_transactions() -> Iterator[Callable[[], bool]]:
     only asks the import to stop after the transaction in progress; a second one stops it
     at once.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False  # only the main thread receives signals
-        return
     asked = threading.Event()
 
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
+    def ask_or_stop(signum: int, frame: FrameType | None) -> None:
         if asked.is_set():
             raise KeyboardInterrupt
         asked.set()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
+    with _on_sigint(ask_or_stop):
         yield asked.is_set
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _exit_with(parent_sentinel: int) -> None:
