@@ -1,14 +1,24 @@
 """Phone numbers and email addresses inside free text: find every mention, and replace one person's.
 
-Pure functions (no I/O). Ingestion indexes what ``find_phones``/``find_emails`` report; erasure
-calls ``replace_identifiers`` on exactly the texts the index names. Both go through the same
-scan (``scan_phones``), so whatever erasure would replace was indexed at ingestion.
+Pure functions (no I/O), and the one recogniser of identifiers in text: ingestion indexes what
+``find_phones``/``find_emails`` report, erasure calls ``replace_identifiers`` on the texts the
+index names, and the rule for variable values (``mentions_any``) asks the same scan, so whatever
+erasure replaces was indexed at ingestion and every place an identifier can be written is read
+alike. ``SCANNER_VERSION`` names this reading; an index built by an older one is out of date.
 
-How a phone number is recognised. The text is cut into digit *runs* (digits glued by ``-`` or
-``.``, optionally led by ``+``); runs separated only by a few spaces or a bracket form a
-*chain*; every window of whole consecutive runs in a chain is a candidate. A run is never
+Every scan reads the text's *reading view* (``archivist.reading``): HTML entities and tags,
+percent-encoding, Unicode digits, dashes and spaces, line wraps in quoted replies and ``(at)``
+obfuscation read as a person reads them, and a span found there is replaced on the original
+characters. Finding and replacing are linear in the length of the text.
+
+How a phone number is recognised. The view is cut into digit *runs* (digits glued by ``-`` or
+``.``, optionally led by ``+``); runs separated only by a few spaces, a bracket or a slash form
+a *chain*; every window of whole consecutive runs in a chain is a candidate. A run is never
 split, so order number ``1912345678`` or ``12-91234567`` never yields ``91234567``; dates
-(``2024-03-12``, ``12.03.2024``) break chains and are never numbers. A candidate is read:
+(``2024-03-12``, ``12.03.2024``, ``12/03/2024``, compact ``20240312``), IBANs, organisation
+numbers (``… MVA``), KID and card numbers are never numbers. A run glued to a word is an id
+(``kunde91234567``) unless the word is a phone label (``tlf.91234567``, ``på91234567``). A
+candidate is read:
 
 - with ``+`` or ``00``: as that international number;
 - otherwise as a number of the solution's country (valid numbers only); as a country code
@@ -17,6 +27,8 @@ split, so order number ``1912345678`` or ``12-91234567`` never yields ``91234567
 
 A candidate may have several readings; the index records them all (over-indexing costs a row,
 never a wrong replacement, because erasure replaces only spans with the request's own number).
+A window inside a longer one that reads as a number in national form with its trunk ``0``
+is not read alone: ``0151/23456789`` is a German mobile, not the Norwegian ``23456789``.
 ``phonenumbers.PhoneNumberMatcher`` gets a look at an international chain (``+``/``00``) none of
 whose windows could be read; its matches count where they align with whole runs, so its
 inner-match heuristics cannot carve a number out of an order number.
@@ -24,6 +36,7 @@ inner-match heuristics cannot carve a number out of an order number.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Collection, Iterable
@@ -33,18 +46,25 @@ import phonenumbers
 from phonenumbers import Leniency, NumberParseException, PhoneNumber, PhoneNumberFormat
 
 from archivist.identifiers import normalize_email_lenient
+from archivist.reading import ReadingView, read
 
 __all__ = [
     "NEIGHBOUR_REGIONS",
+    "SCANNER_VERSION",
     "PhoneSpan",
     "find_emails",
     "find_phones",
     "identifier_spans",
+    "mentions_any",
     "name_forms",
     "replace_identifier",
     "replace_identifiers",
     "scan_phones",
 ]
+
+# Bumped whenever what the scanner reads changes: the mention index of an archive scanned by
+# an older version misses forms this one finds, and must be rebuilt (``reindex-mentions``).
+SCANNER_VERSION = 2
 
 # Countries whose national forms are tried for a candidate that is not a valid home number:
 # the Nordic and nearby countries whose numbers turn up in a Nordic contact centre, plus the
@@ -56,24 +76,86 @@ NEIGHBOUR_REGIONS: tuple[str, ...] = ("SE", "DK", "NO", "FI", "IS", "DE", "GB", 
 _MIN_DIGITS = 6
 _MAX_DIGITS = 17
 
-# Digits glued by '-' or '.' are one run and are never split; '+' may lead. Not preceded by a
-# word character, '@', '.', '%' or '-' (the middle of an identifier or an address) and not
-# followed by a word character or '@' ("91234567@sms.example" is an email address).
-_RUN = re.compile(r"(?<![\w.@%+\-])\+?[0-9]+(?:[.\-][0-9]+)*(?![\w@])")
-# What may stand between two runs of one number: a few spaces and at most one bracket, as in
-# "912 34 567", "(+47) 912 34 567", "+44 (0)20 7946 0958".
-_GAP = re.compile(r"[ \t\u00a0]{0,2}[()]?[ \t\u00a0]{0,2}")
+# Digits glued by '-' or '.' are one run and are never split; '+' may lead. What may stand
+# before it is checked by _starts_free; not followed by a word character or '@'
+# ("91234567@sms.example" is an email address).
+_RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![\w@])")
+# What may stand between two runs of one number: a few spaces and at most one bracket or
+# slash, as in "912 34 567", "(+47) 912 34 567", "+44 (0)20 7946 0958", "0151/23456789", or a
+# dash with spaces around it ("912 - 34 - 567").
+_GAP = re.compile(r"[ \t]{0,2}[()/]?[ \t]{0,2}|[ \t]{1,2}-[ \t]{1,2}")
 # A date is never a phone number, and it ends the chain it stands in.
 _DATE = re.compile(r"[0-9]{1,2}([.\-])[0-9]{1,2}\1[0-9]{2,4}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+# A date written without separators, 1990-2039: YYYYMMDD or DDMMYYYY.
+_COMPACT_DATE = re.compile(
+    r"(?:199[0-9]|20[0-3][0-9])(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])(?:199[0-9]|20[0-3][0-9])"
+)
+# Numbers that are something else, whatever their digits: an IBAN, an organisation number
+# (with "Org.nr." before or "MVA" after it), a KID (payment reference), a payment card, a
+# date with slashes, a bank account, an amount, a time range, a post box. Runs inside them
+# are never read.
+_NOT_A_NUMBER = re.compile(
+    r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"
+    r"|(?i:\b(?:org|organisasjons|foretaks)\.? ?(?:nr|nummer|no)?\.?:? ?(?:NO ?)?[0-9]{3}[ .]?[0-9]{3}[ .]?[0-9]{3}\b)"
+    r"|(?i:\b(?:NO ?)?[0-9]{3}[ .]?[0-9]{3}[ .]?[0-9]{3} ?MVA\b)"
+    r"|(?i:\bKID(?:[- ]?(?:nr|nummer))?\.?:? ?[0-9](?:[0-9]| (?=[0-9])){1,30})"
+    r"|\b[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,4}\b"
+    r"|\b[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2})\b"
+    # A Norwegian bank account (4.2.5), an amount, a time range, a post box.
+    r"|\b[0-9]{4}[ .][0-9]{2}[ .][0-9]{5}\b"
+    r"|(?i:\b(?:kr|nok|sek|dkk|eur|usd)\.? ?[0-9][0-9 .]*[0-9](?:,[0-9]{1,2}|,-)?)"
+    r"|\b[0-9][0-9 .]*[0-9](?:,[0-9]{2}\b|,-|(?i: ?(?:kr|nok|sek|dkk|eur|usd)\b))"
+    r"|\b(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9] ?- ?(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9]\b"
+    r"|(?i:\b(?:postboks|pb\.|boks|p\.?o\.? box) ?[0-9]+)"
+)
+# Words after which a glued number is a phone number ("tlf.91234567", "på91234567"), and
+# which make a compact-date-like run a number ("tlf 20240119"). Lower case.
+_LABELS = frozenset(
+    (
+        "tlf",
+        "tlfnr",
+        "tel",
+        "telnr",
+        "telefon",
+        "telefonnr",
+        "mob",
+        "mobil",
+        "mobilnr",
+        "mobile",
+        "phone",
+        "ph",
+        "cell",
+        "nr",
+        "nummer",
+        "num",
+        "på",
+        "pa",
+        "til",
+        "ring",
+        "sms",
+        "fax",
+        "call",
+        "callback",
+        "whatsapp",
+        "kontakt",
+    )
+)
+_LABEL_BEFORE = re.compile(r"([^\W\d_]{2,12})[.:]?[ \t]{0,2}(?:\+)?$")
 # "+47", "0047": a country code that binds to the run after it, so that run is never read alone
 # ("+45 9123 4567" is a Danish number, not the Norwegian 91234567).
-_COUNTRY_PREFIX = re.compile(r"\+[0-9]{1,3}|00[0-9]{1,3}")
+_COUNTRY_PREFIX = re.compile(r"\+[1-9][0-9]{0,2}|00[1-9][0-9]{0,2}")
 _NON_DIGITS = re.compile(r"[^0-9]")
 _DIGIT = re.compile(r"[0-9]")
 
-# Email addresses: the same boundaries as identifiers.contains_email, so a match is never part
-# of a longer address.
-_EMAIL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+(?![\w\-])(?!\.[\w\-])")
+# Email addresses: the dot-atom local part (apostrophes and the other legal characters
+# included), a domain of letter-digit-hyphen labels in any script; never part of a longer address.
+# '=', '?' and '&' are legal too but stand before addresses in links ("?email=kari@x.no"), so
+# they end a local part here.
+_LOCAL_CHAR = r"[\w!#$%'*+^`~\-]"
+_EMAIL = re.compile(
+    rf"(?<![\w.!#$%'*+^`~\-]){_LOCAL_CHAR}+(?:\.{_LOCAL_CHAR}+)*@[\w\-]+(?:\.[\w\-]+)+(?![\w\-])(?!\.[\w\-])"
+)
 
 
 @dataclass(frozen=True)
@@ -183,8 +265,11 @@ def _country_code_reading(digits: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _readings(digits: str, plus: bool, region: str, joined: bool = False) -> frozenset[str]:
-    """Every E.164 number the digits may denote; cached because customers repeat their numbers."""
+def _readings(digits: str, plus: bool, region: str, joined: bool = False, bracketed: bool = False) -> frozenset[str]:
+    """Every E.164 number the digits may denote; cached because customers repeat their numbers.
+
+    ``joined``: the first run is dashed or dotted; ``bracketed``: the window opens with "(".
+    """
     if plus:
         found = _international_reading(digits)
         return frozenset([found] if found else [])
@@ -195,20 +280,25 @@ def _readings(digits: str, plus: bool, region: str, joined: bool = False) -> fro
     home = _national_reading(digits, region)
     if home is not None:
         readings.add(home)
-    # A country code without '+' ("4791234567", "47 91234567"), as platforms and some people
-    # write it. Valid numbers only: without the '+' this is a guess; and not when the first run
-    # is dashed or dotted ("47-91234567" is a reference, not a country code).
-    if not digits.startswith("0") and not joined:
+    # The home country code without '+' ("4791234567", "47 91234567"), as platforms and some
+    # people write it. Valid numbers only: without the '+' this is a guess; never another
+    # country's code (an 11-digit account number is often a valid NANP or Austrian number),
+    # and not when the first run is dashed or dotted ("47-91234567" is a reference).
+    if not joined and digits.startswith(str(_calling_code(region))):
         found = _country_code_reading(digits)
         if found is not None:
             readings.add(found)
     if home is None:
         # A foreign number in its own national form. Only when it is no home number: a Danish
         # "91234567" cannot be told from a Norwegian one, and the home reading must win. Only
-        # with the country's trunk prefix where it has a 0 one ("070…" in SE), as people write
-        # them; NANP numbers are written without their trunk 1 ("(201) 555-0123").
+        # with the country's trunk 0 ("070…" in SE, "0151…" in DE), as people write them: in
+        # countries without one any 9 digits (an order, an amount) would be somebody's number.
+        # NANP numbers are the exception people write recognisably: "(201) 555-0123".
         for other, trunk in _neighbours(region):
-            if trunk.startswith("0") and not digits.startswith(trunk):
+            if trunk.startswith("0"):
+                if not digits.startswith(trunk):
+                    continue
+            elif not (bracketed and trunk == "1"):
                 continue
             found = _national_reading(digits, other)
             if found is not None:
@@ -217,24 +307,77 @@ def _readings(digits: str, plus: bool, region: str, joined: bool = False) -> fro
 
 
 # ---------------------------------------------------------------------------------------------
-# Scanning
+# Scanning (in the reading view)
 # ---------------------------------------------------------------------------------------------
+
+
+def _word_before(text: str, start: int) -> str | None:
+    """The label-like word right before ``start`` (letters, an optional '.'/':', spaces), lower case."""
+    match = _LABEL_BEFORE.search(text, max(0, start - 16), start)
+    if match is None:
+        return None
+    word_start = match.start(1)
+    if word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "_"):
+        return None
+    return match.group(1).lower()
+
+
+def _starts_free(text: str, start: int) -> bool:
+    """Whether a run may start at ``start``: not inside an id, an address or a reference."""
+    if start == 0:
+        return True
+    before = text[start - 1]
+    if before in "@%_":
+        return False
+    if before.isalnum():
+        # Glued to a word: only a phone label makes it a number ("tlf91234567", "på48211093").
+        return _word_before(text, start) in _LABELS and not text[start - 1].isdigit()
+    if before in ".-":
+        # "tlf.91234567" is labelled; "ORD-91234567", "v2.91234567" are references.
+        if start >= 2 and text[start - 2].isalnum():
+            return _word_before(text, start - 1) in _LABELS
+        return before == "."
+    return True
+
+
+def _excluded(text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in _NOT_A_NUMBER.finditer(text)]
 
 
 def _chains(text: str) -> list[list[_Run]]:
     chains: list[list[_Run]] = []
     current: list[_Run] = []
     last_end = -1
+    zones = _excluded(text)
+    zone_starts = [s for s, _ in zones]
+
+    def in_zone(start: int) -> bool:
+        i = bisect.bisect_right(zone_starts, start) - 1
+        return i >= 0 and start < zones[i][1]
+
+    def close() -> None:
+        nonlocal current, last_end
+        if current:
+            chains.append(current)
+        current, last_end = [], -1
+
     for match in _RUN.finditer(text):
         raw = match.group()
-        if _DATE.fullmatch(raw):
-            if current:
-                chains.append(current)
-            current, last_end = [], -1
+        start = match.start()
+        if _DATE.fullmatch(raw) or (zones and in_zone(start)) or not _starts_free(text, start):
+            close()
             continue
         digits = _NON_DIGITS.sub("", raw)
+        if (
+            len(raw) == 8
+            and _COMPACT_DATE.fullmatch(raw)
+            and not (current and start - last_end <= 5)
+            and _word_before(text, start) not in _LABELS
+        ):
+            close()
+            continue
         run = _Run(
-            start=match.start(),
+            start=start,
             end=match.end(),
             digits=digits,
             plus=raw.startswith("+"),
@@ -242,7 +385,7 @@ def _chains(text: str) -> list[list[_Run]]:
             joined=len(raw) - raw.startswith("+") != len(digits),
         )
         # A '+' starts a new number; otherwise the run continues the chain if only a short gap
-        # of spaces/one bracket lies between.
+        # of spaces/one bracket or slash lies between.
         joined = (
             current
             and not run.plus
@@ -328,14 +471,45 @@ def _international_head(text: str, chain: list[_Run], region: str, spans: dict[t
     return j
 
 
-def scan_phones(text: str, country: str) -> list[PhoneSpan]:
-    """Every span of ``text`` that may be a phone number, with all its readings (spans may overlap).
+def _chain_windows(
+    text: str, chain: list[_Run], taken: int, region: str, spans: dict[tuple[int, int], set[str]]
+) -> None:
+    """Read every window of the chain after its international head; a window inside a longer
+    one read in national form with a trunk 0 ("0151/23456789") is not read alone."""
+    # Windows (i, j) whose digits start with a trunk 0 and have a reading.
+    trunk_windows: list[tuple[int, int]] = []
+    found: list[tuple[int, int, frozenset[str]]] = []
+    for i, run in enumerate(chain):
+        if i <= taken or (i > 0 and chain[i - 1].prefix):
+            continue
+        # A number in national form starts its chain: "854 038 966" (an organisation number)
+        # holds no Finnish "038 966".
+        if run.digits.startswith("0") and i > max(taken, -1) + 1:
+            continue
+        bracketed = run.start > 0 and text[run.start - 1] == "("
+        digits = ""
+        for j in range(i, len(chain)):
+            digits += chain[j].digits
+            if len(digits) > _MAX_DIGITS:
+                break
+            if len(digits) < _MIN_DIGITS:
+                continue
+            readings = _readings(digits, run.plus, region, run.joined, bracketed)
+            if readings:
+                found.append((i, j, readings))
+                if digits.startswith("0") and not digits.startswith("00"):
+                    trunk_windows.append((i, j))
+    for i, j, readings in found:
+        # Windows span at most _MAX_DIGITS digits, so only a few trunk windows can contain this one.
+        inside = any(ti <= i and j <= tj and (ti, tj) != (i, j) for ti, tj in trunk_windows if ti >= i - _MAX_DIGITS)
+        if not inside:
+            spans.setdefault((_window_start(text, chain, i, j), chain[j].end), set()).update(readings)
 
-    ``country`` is the solution's ISO 3166 code (the home of national numbers).
-    """
+
+def _scan_view(text: str, region: str) -> list[PhoneSpan]:
+    """``scan_phones`` on a reading view's text: spans in its coordinates."""
     if _DIGIT.search(text) is None:
         return []  # most chat lines: cheaper to look once than to set up the scan
-    region = country.strip().upper()
     spans: dict[tuple[int, int], set[str]] = {}
     # Run start -> the run, or None if it follows a country code in its chain (never read alone).
     starts: dict[int, _Run | None] = {}
@@ -352,18 +526,7 @@ def scan_phones(text: str, country: str) -> list[PhoneSpan]:
             bound = i <= taken or (i > 0 and chain[i - 1].prefix)
             starts[run.start] = None if i > 0 and bound else run
             ends.add(run.end)
-            if bound:
-                continue
-            digits = ""
-            for j in range(i, len(chain)):
-                digits += chain[j].digits
-                if len(digits) > _MAX_DIGITS:
-                    break
-                if len(digits) < _MIN_DIGITS:
-                    continue
-                readings = _readings(digits, run.plus, region, run.joined)
-                if readings:
-                    spans.setdefault((_window_start(text, chain, i, j), chain[j].end), set()).update(readings)
+        _chain_windows(text, chain, taken, region, spans)
         first = chain[0]
         international = first.plus or first.digits.startswith("00")
         if international and len(spans) == found_before and sum(len(r.digits) for r in chain) >= _MIN_DIGITS:
@@ -378,30 +541,71 @@ def scan_phones(text: str, country: str) -> list[PhoneSpan]:
     return [PhoneSpan(start, end, frozenset(readings)) for (start, end), readings in sorted(spans.items())]
 
 
+def scan_phones(text: str, country: str) -> list[PhoneSpan]:
+    """Every span of ``text`` that may be a phone number, with all its readings (spans may overlap).
+
+    ``country`` is the solution's ISO 3166 code (the home of national numbers). Spans are in
+    ``text``'s own coordinates, whatever the reading view made of it.
+    """
+    view = read(text)
+    return [
+        PhoneSpan(*view.original_span(span.start, span.end), span.readings)
+        for span in _scan_view(view.text, country.strip().upper())
+    ]
+
+
 def find_phones(text: str, country: str) -> list[tuple[int, int, str]]:
     """``(start, end, e164)`` for every reading of every phone number in ``text``."""
     return [(span.start, span.end, e164) for span in scan_phones(text, country) for e164 in sorted(span.readings)]
 
 
-def find_emails(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, address)`` for every email address in ``text``, normalised as requests are."""
+def _emails_view(text: str) -> list[tuple[int, int, str]]:
+    """Every address in a reading view's text, in its coordinates, normalised as requests are."""
     if "@" not in text:
         return []
     found = []
     for match in _EMAIL.finditer(text):
-        address = _normalize_email(match.group())
+        start, end = match.span()
+        raw = match.group()
+        # A quote before the address is punctuation, not part of its local part.
+        while raw[0] in "'`":
+            raw, start = raw[1:], start + 1
+        raw, end = _without_next_sentence(raw, end)
+        address = _normalize_email(raw)
         if address is not None:
-            found.append((match.start(), match.end(), address))
+            found.append((start, end, address))
     return found
+
+
+def _without_next_sentence(raw: str, end: int) -> tuple[str, int]:
+    """Cut "kari@x.no.Takk" back to "kari@x.no": a capitalised label (the next sentence's first
+    word) after at least two lower-case ones."""
+    local, _, domain = raw.rpartition("@")
+    labels = domain.split(".")
+    if len(labels) < 3:
+        return raw, end
+    for k in range(2, len(labels)):
+        capitalised = labels[k][:1].isupper() and labels[k][1:2].islower()
+        if capitalised and all(label == label.lower() for label in labels[:k]):
+            kept = ".".join(labels[:k])
+            return f"{local}@{kept}", end - (len(domain) - len(kept))
+    return raw, end
+
+
+def find_emails(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, address)`` for every email address in ``text``, normalised as requests are."""
+    view = read(text)
+    return [(*view.original_span(start, end), address) for start, end, address in _emails_view(view.text)]
 
 
 @functools.lru_cache(maxsize=65_536)
 def _normalize_email(raw: str) -> str | None:
     # An ASCII address the pattern matched normalises to itself in lower case, which is what
     # identifiers.parse_email makes of a request's address; email_validator (about 1 ms an
-    # address) is kept for internationalised ones. A malformed one indexed here costs a row,
-    # never a replacement: no request can carry it.
-    if raw.isascii():
+    # address) is kept for internationalised ones and punycode domains (which it reads as
+    # Unicode, as it does a request's). A malformed one indexed here costs a row, never a
+    # replacement: no request can carry it.
+    if raw.isascii() and "xn--" not in raw.lower():
         return raw.lower()
     return normalize_email_lenient(raw)
 
@@ -424,45 +628,62 @@ def name_forms(name: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys([full, *parts])) if full else ()
 
 
-def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    forms = sorted({n for n in names if n}, key=len, reverse=True)
-    if not forms:
+@functools.lru_cache(maxsize=4096)
+def _name_pattern(forms: tuple[str, ...]) -> re.Pattern[str] | None:
+    ordered = sorted({n for n in forms if n}, key=len, reverse=True)
+    if not ordered:
         return None
     # Whole words only, so "Ola" never eats into "Olav"; spaces inside a name match any run of
     # whitespace, as names wrap across lines in emails.
-    alternatives = [r"\s+".join(re.escape(part) for part in form.split()) for form in forms]
+    alternatives = [r"\s+".join(re.escape(part) for part in form.split()) for form in ordered]
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+def _view_spans(
+    view: ReadingView, identifiers: Collection[str], country: str, names: Iterable[str]
+) -> list[tuple[int, int]]:
+    """Where to replace, in the view's coordinates: leftmost, then longest, never overlapping."""
+    phones = {i for i in identifiers if "@" not in i}
+    emails = {i for i in identifiers if "@" in i}
+    candidates: list[tuple[int, int]] = []
+    addresses = _emails_view(view.text)
+    candidates.extend((start, end) for start, end, address in addresses if address in emails)
+    if phones:
+        region = country.strip().upper()
+        candidates.extend((s.start, s.end) for s in _scan_view(view.text, region) if s.readings & phones)
+    pattern = _name_pattern(tuple(names))
+    if pattern is not None:
+        address_starts = [start for start, _, _ in addresses]
+        for match in pattern.finditer(view.text):
+            # Never inside an address: someone else's may contain the same first name.
+            i = bisect.bisect_right(address_starts, match.start()) - 1
+            if i < 0 or match.start() >= addresses[i][1]:
+                candidates.append(match.span())
+    # Sorted once and taken left to right: linear in the candidates, however many there are
+    # ("0047 912 34 567" rather than its tail, which starts later).
+    chosen: list[tuple[int, int]] = []
+    last_end = -1
+    for start, end in sorted(candidates, key=lambda span: (span[0], span[0] - span[1])):
+        if start >= last_end:
+            chosen.append((start, end))
+            last_end = end
+    return chosen
 
 
 def identifier_spans(
     text: str, identifiers: Collection[str], country: str, names: Iterable[str] = ()
 ) -> list[tuple[int, int]]:
-    """Where ``replace_identifiers`` would replace: sorted, non-overlapping ``(start, end)`` spans."""
-    phones = {i for i in identifiers if "@" not in i}
-    emails = {i for i in identifiers if "@" in i}
-    chosen: list[tuple[int, int]] = []
+    """Where ``replace_identifiers`` would replace: sorted, non-overlapping ``(start, end)`` spans of ``text``."""
+    view = read(text)
+    return [view.original_span(start, end) for start, end in _view_spans(view, identifiers, country, names)]
 
-    def free(start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e in chosen)
 
-    email_spans = find_emails(text)
-    for start, end, address in email_spans:
-        if address in emails:
-            chosen.append((start, end))
-    if phones:
-        # Longest first: "0047 912 34 567" rather than its tail "912 34 567".
-        candidates = [s for s in scan_phones(text, country) if s.readings & phones]
-        for span in sorted(candidates, key=lambda s: (s.start - s.end, s.start)):
-            if free(span.start, span.end):
-                chosen.append((span.start, span.end))
-    pattern = _name_pattern(names)
-    if pattern is not None:
-        addresses = [(s, e) for s, e, _ in email_spans]
-        for match in pattern.finditer(text):
-            inside_address = any(s <= match.start() < e for s, e in addresses)
-            if not inside_address and free(match.start(), match.end()):
-                chosen.append((match.start(), match.end()))
-    return sorted(chosen)
+def mentions_any(text: str, identifiers: Collection[str], country: str) -> bool:
+    """Whether ``text`` writes any of the identifiers, in any form the scanner reads.
+
+    The rule for a variable value that is replaced whole: the same reading as everywhere else.
+    """
+    return bool(identifiers) and bool(identifier_spans(text, identifiers, country))
 
 
 def replace_identifiers(
@@ -476,10 +697,11 @@ def replace_identifiers(
 
     ``identifiers`` are normalised: E.164 phone numbers and lower-case email addresses. A phone
     number is replaced in whichever form it is written ("912 34 567", "+47-912-34-567",
-    "0047 91234567"); a number that merely shares digits with it (an order number, a date, a
-    number with another country code) is not, because only whole candidates whose reading is
-    the number count. ``names`` are replaced as whole words, case-insensitively, but never
-    inside an email address (someone else's address may contain the same first name).
+    "0047 91234567", "912&nbsp;34&nbsp;567", "tel:%2B4791234567"); a number that merely shares
+    digits with it (an order number, a date, a number with another country code) is not,
+    because only whole candidates whose reading is the number count. ``names`` are replaced as
+    whole words, case-insensitively, but never inside an email address (someone else's address
+    may contain the same first name).
     """
     chosen = identifier_spans(text, identifiers, country, names)
     if not chosen:

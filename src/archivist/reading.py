@@ -1,0 +1,275 @@
+"""The reading view of a text: what a person reading it sees, with a map back to the original characters.
+
+Pure functions (no I/O). The scanner in ``identifiers_text`` looks for phone numbers and email
+addresses in the view, never in the raw text, so one scanner sees every written form, and a
+span found in the view is replaced on the original characters that make it up. The view:
+
+- decodes HTML entities (``&nbsp;``, ``&#64;``, ``&#x40;``) and hides tags (inline ones take no
+  room, block ones such as ``<td>``, ``<br>`` read as a space), keeping attribute values
+  readable (``href="mailto:…"``);
+- decodes percent-encoding (``%2B47``, ``%40``, UTF-8 sequences) as a browser shows a link;
+- reads Unicode digits (fullwidth, Arabic-Indic, …) as ASCII digits, Unicode dashes as ``-``,
+  every Unicode space as a space, and drops zero-width characters and soft hyphens;
+- joins a line break, with the quote markers (``> >``) of a quoted reply after it, into one
+  space, so a number wrapped across lines reads as one;
+- reads ``(at)``, ``[at]``, ``{at}`` and ``(dot)``-style obfuscation as ``@`` and ``.``;
+- reads the ``@`` of a ``sip:`` URI whose user part is a number as a space (the number is the
+  identifier there, not an address).
+
+Building the view is linear in the length of the text; a text with none of these (most chat
+lines) is its own view and costs one regex search.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["ReadingView", "read"]
+
+# Anything that makes the view differ from the text. A text without a match is its own view.
+_SPECIAL = re.compile(
+    r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n|[(\[{]\s*(?:at|dot|@|punktum|prikk)\s*[)\]}]"
+    r"|\s@\s|sips?:|[0-9]\+[0-9]",
+    re.IGNORECASE,
+)
+
+_ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+# A start/end tag or a comment; "<kari@x.no>" is no tag (a tag name is followed by space, '/' or '>').
+_TAG = r"<!--.{0,2000}?-->|</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>"
+_PERCENT = r"(?:%[0-9A-Fa-f]{2})+"
+# A line break with the spaces and quote markers around it.
+_BREAK = r"[ \t]*\r?\n(?:[ \t]*>)*[ \t]*"
+_OBFUSCATED = (
+    r"[ \t]*[(\[{<][ \t]*(?P<word>at|@|krøllalfa|alfakrøll|dot|punktum|prikk)[ \t]*[)\]}>][ \t]*"
+    r"|(?<=\w)[ \t]+(?P<spaced>@)[ \t]+(?=\w)"
+)
+# '+' between digits is a space in a link's query ("?phone=%2B47+912+34+567").
+_QUERY_PLUS = r"(?<=[0-9])\+(?=[0-9])"
+# A letter written with combining marks ("a" + U+030A): read as the composed letter.
+_COMBINING = r"[^\W\d_][\u0300-\u036f]+"
+_SIP = r"(?<![A-Za-z])sips?:\+?[0-9][0-9\-.]{4,30}(?P<sipat>@)"
+_NON_ASCII = r"[^\x00-\x7f]+"
+_TOKEN = re.compile(
+    f"(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
+    f"|(?P<sip>{_SIP})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})",
+    re.IGNORECASE | re.DOTALL,
+)
+# Attribute values inside a tag stay readable: a link's href holds addresses and numbers.
+_ATTRIBUTE_VALUE = re.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)')")
+# Tags that separate what stands on each side of them (a table cell, a line, a paragraph).
+_BLOCK_TAGS = frozenset(
+    (
+        "br",
+        "p",
+        "div",
+        "td",
+        "th",
+        "tr",
+        "li",
+        "ul",
+        "ol",
+        "table",
+        "tbody",
+        "thead",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+    )
+)
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+# Dashes that join digit groups as a hyphen does ("912‐34‐567", "+47–912–34–567").
+_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2212\u2043\ufe63\uff0d\u02d7")
+# Long dashes separate words ("kari@x.no—takk"); between digit groups they read as a gap.
+_LONG_DASHES = frozenset("\u2014\u2015\ufe58")
+# What NFKC may turn a character into that the scanner cares about: digits, '+', '@', '.',
+# brackets, '-', '/', ':' and letters (fullwidth Latin in an address).
+_ASCII_KEPT = re.compile(r"[0-9A-Za-z+@.()\-/:_]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_char(ch: str) -> str:
+    """How one non-ASCII character reads: an ASCII stand-in, nothing, or itself."""
+    if ch in _ZERO_WIDTH:
+        return ""
+    if ch in _DASHES:
+        return "-"
+    if ch in _LONG_DASHES:
+        return " "
+    digit = unicodedata.decimal(ch, None)
+    if digit is not None:
+        return str(digit)
+    if unicodedata.category(ch) == "Zs":
+        return " "
+    folded = unicodedata.normalize("NFKC", ch)
+    if len(folded) == 1 and _ASCII_KEPT.fullmatch(folded):
+        return folded
+    return ch
+
+
+def _read_chars(chars: str) -> str:
+    return "".join(_read_char(ch) for ch in chars)
+
+
+@dataclass(frozen=True)
+class ReadingView:
+    """``text`` as read, and where each of its characters came from in ``original``.
+
+    The map is a list of segments: ``(view_start, original_start, original_end, same)``; a
+    segment marked ``same`` is copied character for character, any other maps its whole view
+    text onto its whole original range.
+    """
+
+    original: str
+    text: str
+    _view_starts: tuple[int, ...] = ()
+    _segments: tuple[tuple[int, int, int, bool], ...] = ()
+
+    @property
+    def is_identity(self) -> bool:
+        return not self._segments
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The original characters that the view's ``text[start:end]`` was read from (``end > start``)."""
+        if not self._segments:
+            return start, end
+        first = self._segments[bisect.bisect_right(self._view_starts, start) - 1]
+        last = self._segments[bisect.bisect_right(self._view_starts, end - 1) - 1]
+        original_start = first[1] + (start - first[0]) if first[3] else first[1]
+        original_end = last[1] + (end - last[0]) if last[3] else last[2]
+        return original_start, original_end
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.segments: list[tuple[int, int, int, bool]] = []
+
+    def same(self, original: str, start: int, end: int) -> None:
+        if end > start:
+            self.segments.append((self.length, start, end, True))
+            self.parts.append(original[start:end])
+            self.length += end - start
+
+    def read_as(self, shown: str, start: int, end: int) -> None:
+        # Zero-width segments are kept out of the map: no view character maps into them, and a
+        # span across them reaches over their original characters anyway.
+        if shown:
+            self.segments.append((self.length, start, end, False))
+            self.parts.append(shown)
+            self.length += len(shown)
+
+
+def read(text: str) -> ReadingView:
+    """The reading view of ``text`` (see the module docstring)."""
+    if _SPECIAL.search(text) is None:
+        return ReadingView(text, text)
+    builder = _Builder()
+    _read_into(builder, text, 0, len(text), tags=True)
+    segments = builder.segments
+    return ReadingView(text, "".join(builder.parts), tuple(s[0] for s in segments), tuple(segments))
+
+
+def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool) -> None:
+    cursor = start
+    for match in _TOKEN.finditer(text, start, end):
+        kind = match.lastgroup
+        if kind == "tag" and not tags:
+            continue
+        builder.same(text, cursor, match.start())
+        cursor = match.end()
+        if kind == "entity":
+            decoded = html.unescape(match.group())
+            builder.read_as(_read_chars(decoded) if decoded != match.group() else decoded, match.start(), cursor)
+        elif kind == "tag":
+            _read_tag(builder, text, match)
+        elif kind == "percent":
+            _read_percent(builder, match)
+        elif kind == "brk":
+            builder.read_as(" ", match.start(), cursor)
+        elif kind == "obf":
+            word = (match.group("word") or match.group("spaced")).lower()
+            builder.read_as("." if word in ("dot", "punktum", "prikk") else "@", match.start(), cursor)
+        elif kind == "qplus":
+            builder.read_as(" ", match.start(), cursor)
+        elif kind == "comb":
+            builder.read_as(unicodedata.normalize("NFC", match.group()), match.start(), cursor)
+        elif kind == "sip":
+            at = match.start("sipat")
+            builder.same(text, match.start(), at)
+            builder.read_as(" ", at, cursor)
+        else:
+            _read_non_ascii(builder, text, match.start(), cursor)
+    builder.same(text, cursor, end)
+
+
+def _read_tag(builder: _Builder, text: str, match: re.Match[str]) -> None:
+    name = _TAG_NAME.match(match.group())
+    block = name is not None and name.group(1).lower() in _BLOCK_TAGS
+    builder.read_as(" " if block else "", match.start(), match.start() + 1)
+    for value in _ATTRIBUTE_VALUE.finditer(text, match.start(), match.end()):
+        group = 1 if value.group(1) is not None else 2
+        builder.read_as(" ", value.start(), value.start(group))
+        _read_into(builder, text, value.start(group), value.end(group), tags=False)
+        builder.read_as(" ", value.end(group), value.end())
+
+
+def _read_percent(builder: _Builder, match: re.Match[str]) -> None:
+    """Decode "%2B47%20912": each character maps onto its own escapes, so a span can start or
+    end between them ("tel%3A%2B47…": the number starts at "%2B")."""
+    raw = match.group()
+    data = bytes.fromhex(raw.replace("%", ""))
+    position = match.start()
+    i = 0
+    while i < len(data):
+        lead = data[i]
+        size = (
+            1
+            if lead < 0x80
+            else 2
+            if lead >> 5 == 0b110
+            else 3
+            if lead >> 4 == 0b1110
+            else 4
+            if lead >> 3 == 0b11110
+            else 1
+        )
+        try:
+            ch = data[i : i + size].decode("utf-8")
+        except UnicodeDecodeError:
+            ch, size = "", 1
+        end = position + 3 * size
+        if not ch:
+            builder.same(match.string, position, end)  # not UTF-8: left as written
+        else:
+            builder.read_as(" " if unicodedata.category(ch)[0] == "C" else _read_char(ch) or "", position, end)
+        position, i = end, i + size
+
+
+def _read_non_ascii(builder: _Builder, text: str, start: int, end: int) -> None:
+    # Characters that read as themselves (æ, ø, å) are copied in runs, the others one by one.
+    same_from = start
+    for i in range(start, end):
+        ch = text[i]
+        shown = _read_char(ch)
+        if shown == ch:
+            continue
+        builder.same(text, same_from, i)
+        builder.read_as(shown, i, i + 1)
+        same_from = i + 1
+    builder.same(text, same_from, end)
