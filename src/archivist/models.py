@@ -5,6 +5,7 @@ from archivist.anonymize.models import AnonymizationRequest, NightlyRun
 from archivist.archive.models import (
     ChatMessage,
     EmailBody,
+    ErasedIdentifier,
     Interaction,
     Mention,
     PendingBlobDeletion,
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "ChatMessage",
     "EmailBody",
+    "ErasedIdentifier",
     "Interaction",
     "LoginFailure",
     "Mention",

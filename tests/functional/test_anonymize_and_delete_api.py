@@ -271,12 +271,12 @@ def test_is_one_transaction(
 ) -> None:
     """A failure half-way (after the recordings, before the anonymisation) changes nothing."""
     (iid,) = post(client, ingest_token, [chat(1)])
-    from archivist.archive import erasure
+    from archivist.anonymize import erasure
 
     def broken(*_: object, **__: object) -> int:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(erasure, "anonymize_interactions", broken)
+    monkeypatch.setattr(erasure, "rewrite_interactions", broken)
     with pytest.raises(RuntimeError):
         client.post(ACTION, json={"ids": [iid]}, headers=auth(officer))
     with session_factory() as session:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from archivist.db import Base, BigIntId, UTCDateTime, new_id, utcnow
 from archivist.enums import enum_column
+from archivist.identifiers_text import SCANNER_VERSION
 
 DEFAULT_REPLACEMENT = "Anonymized"
 DEFAULT_NIGHTLY_AT = "02:00"
@@ -40,6 +41,9 @@ class Solution(Base):
     preview_warn_share: Mapped[float] = mapped_column(Float, default=DEFAULT_PREVIEW_WARN_SHARE)
     audit_retention_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_AUDIT_RETENTION_DAYS)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The scanner version that built this solution's mention index; a new solution has an empty
+    # index, so the current one. Archives indexed by an older one must be re-indexed.
+    mention_scanner_version: Mapped[int] = mapped_column(Integer, default=SCANNER_VERSION, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

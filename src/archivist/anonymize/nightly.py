@@ -25,14 +25,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.matching import BATCH, Target, interaction_conditions, next_batch, orphan_raw_condition
+from archivist.anonymize.erasure import Person, Scope, erase_person
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
-from archivist.anonymize.operators import anonymize_raw_data_of_interactions, rewrite_interactions, rowcount
+from archivist.anonymize.operators import rowcount
 from archivist.anonymize.requests import RETENTION_MONTHS, months_before
-from archivist.archive.content import delete_content
-from archivist.archive.mentions import MentionKeyring, Sweep, not_customer, sweep_mentions, sweep_own_interactions
-from archivist.archive.models import RawEvent
-from archivist.archive.recordings import delete_recordings, drain_pending_deletions
+from archivist.archive.mentions import MentionKeyring, index_is_current
+from archivist.archive.recordings import drain_pending_deletions
 from archivist.audit.events import chain_head, nightly_purge, record_processed
 from archivist.blobs import BlobStore
 from archivist.config import Settings
@@ -76,6 +74,10 @@ class RunSummary:
     requests_skipped: int = 0
     # Failed and rolled back: still waiting, retried by the next run.
     requests_failed: int = 0
+    # False while the mention index was built by an older scanner: mentions in other people's
+    # text written in forms only the current scanner reads may not be found until
+    # `archivist reindex-mentions` has run. The person's own interactions are always complete.
+    mention_index_current: bool = True
     interactions: int = 0
     raw_data_rows: int = 0
     recordings_deleted: int = 0
@@ -111,6 +113,11 @@ class RunSummary:
             f"{self.mentions_replaced} mentions in text replaced, "
             f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "
             f"{self.duration_s:.2f}s"
+            + (
+                ""
+                if self.mention_index_current
+                else "; the mention index is out of date: run archivist reindex-mentions"
+            )
         )
 
 
@@ -167,6 +174,13 @@ def _run_solution(
         session.add(run)
         session.flush()
         summary = RunSummary(solution_id=solution_id, run_id=run.id, trigger=trigger.value, as_of=now)
+        summary.mention_index_current = index_is_current(session, solution_id)
+    if not summary.mention_index_current:
+        log.warning(
+            "nightly: the mention index of solution %s was built by an older scanner; "
+            "mentions elsewhere may be missed until `archivist reindex-mentions` has run",
+            solution_id,
+        )
 
     with factory() as session:
         waiting = list(
@@ -280,63 +294,27 @@ def process_request(
     request = session.get(AnonymizationRequest, request_id)
     if request is None:  # pragma: no cover - the claim just saw it
         return None
-    target = Target(
+    person = Person(
+        phones=(request.phone_e164,) if request.phone_e164 else (),
+        emails=(request.email_norm,) if request.email_norm else (),
+    )
+    scope = Scope(
         solution_id=solution.id,
         country=solution.country,
-        phone_e164=request.phone_e164,
-        email_norm=request.email_norm,
+        replacement=solution.replacement,
         # The end of the entry day, or the run time if a run comes earlier (--as-of, the API).
         cutoff=min(request.cutoff, now),
+        delete_content=request.delete_content,
+        raw_data=request.raw_data,
     )
-    rule = target.variable_rule()
-    identifiers = tuple(i for i in (target.phone_e164, target.email_norm) if i is not None)
-    # Values the rule selects are replaced whole by rewrite_interactions (§7); the sweep leaves them.
-    sweep = Sweep(solution.country, solution.replacement, identifiers, keep_whole=rule)
-    interactions = recordings = content = raw_rows = variables = mentions = 0
-    for condition in interaction_conditions(target):
-        while ids := next_batch(session, condition):
-            if request.delete_content:
-                recordings += delete_recordings(session, ids, now)
-                content += delete_content(session, ids)
-            if request.raw_data:
-                raw_rows += anonymize_raw_data_of_interactions(session, ids, replacement=solution.replacement)
-            # Before the rewrite, which replaces the customer name the sweep looks for in the text.
-            mentions += sweep_own_interactions(session, ids, sweep)
-            rewritten = rewrite_interactions(
-                session, ids, replacement=solution.replacement, now=now, variable_rule=rule
-            )
-            interactions += rewritten.interactions
-            variables += rewritten.variable_values
-            if len(ids) < BATCH:  # that was the last of them; no need to ask again
-                break
-    # Every other interaction that mentions the person before the cutoff, from the index: their
-    # own customer stays. The person's own ones come by again (already clean) to drop their rows.
-    mentions += sweep_mentions(
-        session,
-        keyring,
-        solution.id,
-        Sweep(solution.country, solution.replacement, identifiers),
-        before=target.cutoff,
-        exclude=not_customer(target.phone_e164, target.email_norm),
-    )
-    if request.raw_data:
-        orphans = orphan_raw_condition(target)
-        if orphans is not None:
-            raw_rows += rowcount(
-                session.execute(
-                    update(RawEvent)
-                    .where(orphans)
-                    .values(customer=solution.replacement, customer_norm=None)
-                    .execution_options(synchronize_session=False)
-                )
-            )
+    counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=True)
     result = RequestResult(
-        interactions=interactions,
-        recordings_deleted=recordings,
-        content_deleted=content,
-        raw_data_rows=raw_rows,
-        variables_replaced=variables,
-        mentions_replaced=mentions,
+        interactions=counts.interactions,
+        recordings_deleted=counts.recordings_deleted,
+        content_deleted=counts.content_deleted,
+        raw_data_rows=counts.raw_data_rows,
+        variables_replaced=counts.variables_replaced,
+        mentions_replaced=counts.mentions_replaced,
     )
     done = session.execute(
         update(AnonymizationRequest)

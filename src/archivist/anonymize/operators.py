@@ -22,17 +22,13 @@ from sqlalchemy.orm import Session
 from archivist.archive.models import Interaction, RawEvent
 from archivist.db import chunks
 
-VariableRule = Callable[[str], bool]
-"""Decides, for one variable value, whether it must be replaced."""
+VariableRule = Callable[[str, Any], bool]
+"""Decides, for one variable value of one interaction (id, value), whether it is replaced whole."""
 
 
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE/DELETE touched (``Session.execute`` is typed as returning any Result)."""
     return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
-
-
-def every_value(_: str) -> bool:
-    return True
 
 
 @dataclass(frozen=True)
@@ -43,33 +39,20 @@ class Rewritten:
     variable_values: int
 
 
-def anonymize_interactions(
-    session: Session,
-    interaction_ids: Sequence[str],
-    *,
-    replacement: str,
-    now: datetime,
-    variable_rule: VariableRule = every_value,
-) -> int:
-    """Replace the customer's phone, email and name (and matching variable values).
-
-    The normalised columns are cleared rather than replaced, so that a later search for the
-    person's identifier finds nothing. Returns the number of interactions changed.
-    """
-    return rewrite_interactions(
-        session, interaction_ids, replacement=replacement, now=now, variable_rule=variable_rule
-    ).interactions
-
-
 def rewrite_interactions(
     session: Session,
     interaction_ids: Sequence[str],
     *,
     replacement: str,
     now: datetime,
-    variable_rule: VariableRule = every_value,
+    variable_rule: VariableRule,
 ) -> Rewritten:
-    """``anonymize_interactions``, also counting the variable values it replaced."""
+    """Replace the customer's phone, email and name, and the variable values ``variable_rule`` selects.
+
+    The normalised columns are cleared rather than replaced, so that a later search for the
+    person's identifier finds nothing; what they held stays findable for a later request
+    through the erased identifiers the caller records.
+    """
     changed = 0
     values = 0
     for chunk in chunks(interaction_ids):
@@ -100,7 +83,7 @@ def _rewrite_variables(session: Session, ids: Sequence[str], replacement: str, r
     for iid, variables in rows:
         if not variables:
             continue
-        rewritten = {k: (replacement if isinstance(v, str) and rule(v) else v) for k, v in variables.items()}
+        rewritten = {k: (replacement if rule(iid, v) else v) for k, v in variables.items()}
         if rewritten != variables:
             updates.append({"b_id": iid, "b_variables": rewritten})
             replaced += sum(1 for k, v in variables.items() if rewritten[k] != v)
@@ -125,16 +108,3 @@ def anonymize_raw_data_of_interactions(session: Session, interaction_ids: Sequen
         )
         changed += rowcount(result)
     return changed
-
-
-def anonymize_raw_data_of_customer(
-    session: Session, solution_id: str, customer_norm: str, *, before: datetime, replacement: str
-) -> int:
-    """Replace the customer of raw data rows naming ``customer_norm`` that happened before ``before``."""
-    result = session.execute(
-        update(RawEvent)
-        .where(RawEvent.solution_id == solution_id, RawEvent.customer_norm == customer_norm, RawEvent.at < before)
-        .values(customer=replacement, customer_norm=None)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result)

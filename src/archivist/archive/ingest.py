@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
-from archivist.archive.mentions import MentionKeyring, identifiers_in
+from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
 from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.archive.schemas import InteractionIn
 from archivist.db import Base, new_ids, table_of
@@ -181,7 +181,7 @@ def prepare(
             )
         )
         texts: list[str | None] = [body.body, body.subject]
-        texts += (v for v in (body.variables or {}).values() if isinstance(v, str))
+        texts += texts_of(body.variables)
         for seq, message in enumerate(body.messages or ()):
             messages.append((sid, iid, seq, time(message.at), message.sender.value, message.text))
             texts.append(message.text)

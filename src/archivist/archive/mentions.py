@@ -8,6 +8,7 @@ Helpers take a session and never commit.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, select, true, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from archivist.accounts.models import Solution
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, MentionKind
 from archivist.config import Settings
-from archivist.identifiers_text import find_emails, find_phones, name_forms, replace_identifiers
+from archivist.identifiers_text import SCANNER_VERSION, find_emails, find_phones, mentions_any, replace_identifiers
 
 # Interactions re-read per step, and ids per IN (...): under SQLite's bound-parameter limit.
 BATCH = 500
@@ -93,13 +95,34 @@ def mention_rows(
     ]
 
 
+def value_text(value: Any) -> str | None:
+    """The text of a variable value as the scanner reads it: strings, and numbers (a platform
+    may send a callback number as a JSON number); None for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def texts_of(variables: Mapping[str, Any] | None) -> list[str]:
-    return [v for v in (variables or {}).values() if isinstance(v, str)]
+    return [text for text in map(value_text, (variables or {}).values()) if text is not None]
 
 
 # ---------------------------------------------------------------------------------------------
 # Erasure
 # ---------------------------------------------------------------------------------------------
+
+
+class VariableMode(enum.Enum):
+    """What happens to a variable value that writes an identifier."""
+
+    # Other people's interactions: the occurrence is replaced, the rest of the value stays.
+    IN_PLACE = "in_place"
+    # The person's own interactions (§7): the value is replaced whole, by the rewrite.
+    MATCHING_WHOLE = "matching_whole"
+    # *Anonymize and delete*: every value is replaced whole, whatever it holds.
+    ALL_WHOLE = "all_whole"
 
 
 @dataclass(frozen=True)
@@ -111,15 +134,29 @@ class Sweep:
     identifiers: tuple[str, ...]
     # interaction id -> name forms to replace there too (the person's own interactions only).
     names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # Variable values this rule selects are left alone: the caller replaces them whole (§7).
-    keep_whole: Callable[[str], bool] | None = None
     # interaction id -> identifiers to replace there besides ``identifiers`` (each one's own customer).
     own_identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    variables: VariableMode = VariableMode.IN_PLACE
+
+    def identifiers_of(self, interaction_id: str) -> tuple[str, ...]:
+        return self.identifiers + self.own_identifiers.get(interaction_id, ())
+
+    def replaces_whole(self, interaction_id: str, value: Any) -> bool:
+        """Whether the rewrite replaces this variable value whole (then the sweep leaves it)."""
+        text = value_text(value)
+        if text is None or self.variables is VariableMode.IN_PLACE:
+            return False
+        if self.variables is VariableMode.ALL_WHOLE:
+            return True
+        return mentions_any(text, self.identifiers_of(interaction_id), self.country)
 
     def replace(self, interaction_id: str, text: str) -> tuple[str, int]:
-        identifiers = self.identifiers + self.own_identifiers.get(interaction_id, ())
         return replace_identifiers(
-            text, identifiers, self.country, self.replacement, self.names.get(interaction_id, ())
+            text,
+            self.identifiers_of(interaction_id),
+            self.country,
+            self.replacement,
+            self.names.get(interaction_id, ()),
         )
 
 
@@ -191,7 +228,7 @@ def _sweep_fields(session: Session, ids: list[str], sweep: Sweep, apply: bool) -
         if variables:
             new_variables = {}
             for name, value in variables.items():
-                if isinstance(value, str) and not (sweep.keep_whole is not None and sweep.keep_whole(value)):
+                if isinstance(value, str) and not sweep.replaces_whole(iid, value):
                     value, n = sweep.replace(iid, value)
                     count += n
                 new_variables[name] = value
@@ -230,6 +267,7 @@ def sweep_mentions(
     *,
     before: datetime,
     exclude: ColumnElement[bool] | None = None,
+    skip: frozenset[str] = frozenset(),
     apply: bool = True,
 ) -> int:
     """Replace the identifiers wherever the index says they are mentioned, before ``before``.
@@ -237,8 +275,8 @@ def sweep_mentions(
     Only the interactions the index names are re-read, BATCH at a time in id order (so memory
     does not grow with how often the person is mentioned). With ``apply`` their index rows for
     these keys are deleted too; the index of interactions started later is left, like them.
-    ``exclude`` leaves some interactions out (the preview counts the person's own apart).
-    Returns the occurrences replaced.
+    ``exclude`` (a condition) and ``skip`` (ids) leave some interactions out (the preview counts
+    the person's own apart). Returns the occurrences replaced.
     """
     keys = [keyring.key(solution_id, identifier) for identifier in sweep.identifiers]
     if not keys:
@@ -259,7 +297,7 @@ def sweep_mentions(
         )
         if not ids:
             return replaced
-        replaced += sweep_interactions(session, ids, sweep, apply=apply)
+        replaced += sweep_interactions(session, [i for i in ids if i not in skip], sweep, apply=apply)
         if apply:
             session.execute(
                 delete(Mention)
@@ -318,9 +356,10 @@ def reindex_solution(
 ) -> int:
     """Rebuild the whole mention index of a solution; returns how many interactions were read.
 
-    For an archive ingested before the index existed, or after the server secret (and so
-    the index key) changed. One transaction per batch, walking the ids in order, so it
-    runs in bounded memory and can be stopped and run again.
+    For an archive ingested before the index existed, indexed by an older scanner, or after
+    the server secret (and so the index key) changed. One transaction per batch, walking the
+    ids in order, so it runs in bounded memory and can be stopped and run again; the last one
+    records that the index is this scanner's.
     """
     done = 0
     after = ""
@@ -335,6 +374,13 @@ def reindex_solution(
                 )
             )
             if not ids:
+                # The whole index is now this scanner's reading.
+                session.execute(
+                    update(Solution)
+                    .where(Solution.id == solution_id)
+                    .values(mention_scanner_version=SCANNER_VERSION)
+                    .execution_options(synchronize_session=False)
+                )
                 return done
             reindex_interactions(session, keyring, solution_id, country, ids)
         done += len(ids)
@@ -342,66 +388,7 @@ def reindex_solution(
         progress(len(ids))
 
 
-def not_customer(phone_e164: str | None, email_norm: str | None) -> ColumnElement[bool]:
-    """Interactions whose customer is not this person (NULL-safe: an anonymized customer is not them)."""
-    conditions = [
-        column.is_distinct_from(value)
-        for column, value in (
-            (Interaction.customer_phone_e164, phone_e164),
-            (Interaction.customer_email_norm, email_norm),
-        )
-        if value is not None
-    ]
-    return and_(*conditions) if conditions else true()
-
-
-def sweep_own_interactions(
-    session: Session, interaction_ids: Sequence[str], sweep: Sweep, *, content: bool = True, apply: bool = True
-) -> int:
-    """``sweep_interactions`` for the person's own interactions: their customer name goes too.
-
-    Reads each interaction's customer name first, so call it before the customer is rewritten.
-    """
-    names: dict[str, tuple[str, ...]] = {}
-    for start in range(0, len(interaction_ids), BATCH):
-        ids = list(interaction_ids[start : start + BATCH])
-        for iid, name in session.execute(
-            select(Interaction.id, Interaction.customer_name).where(Interaction.id.in_(ids))
-        ):
-            forms = name_forms(name)
-            if forms:
-                names[iid] = forms
-    own = Sweep(sweep.country, sweep.replacement, sweep.identifiers, names=names, keep_whole=sweep.keep_whole)
-    return sweep_interactions(session, interaction_ids, own, content=content, apply=apply)
-
-
-def sweep_customers(
-    session: Session,
-    interaction_ids: Sequence[str],
-    country: str,
-    replacement: str,
-    *,
-    content: bool = True,
-    keep_whole: Callable[[str], bool] | None = None,
-) -> int:
-    """Replace each interaction's own customer (phone, email, name) wherever its text mentions them.
-
-    For *Anonymize and delete*, where every chosen interaction has its own customer. Call it
-    before the customer fields are rewritten: it reads them.
-    """
-    own: dict[str, tuple[str, ...]] = {}
-    names: dict[str, tuple[str, ...]] = {}
-    for start in range(0, len(interaction_ids), BATCH):
-        ids = list(interaction_ids[start : start + BATCH])
-        for iid, phone, email, name in session.execute(
-            select(
-                Interaction.id,
-                Interaction.customer_phone_e164,
-                Interaction.customer_email_norm,
-                Interaction.customer_name,
-            ).where(Interaction.id.in_(ids))
-        ):
-            own[iid] = tuple(i for i in (phone, email) if i is not None)
-            names[iid] = name_forms(name)
-    sweep = Sweep(country, replacement, (), names=names, keep_whole=keep_whole, own_identifiers=own)
-    return sweep_interactions(session, interaction_ids, sweep, content=content)
+def index_is_current(session: Session, solution_id: str) -> bool:
+    """Whether the solution's mention index was built by this scanner (else it may miss forms)."""
+    version = session.scalar(select(Solution.mention_scanner_version).where(Solution.id == solution_id))
+    return version is not None and version >= SCANNER_VERSION

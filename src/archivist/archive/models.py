@@ -160,6 +160,26 @@ class Mention(Base):
     kind: Mapped[MentionKind] = mapped_column(enum_column(MentionKind, 5))
 
 
+class ErasedIdentifier(Base):
+    """An identifier an anonymized interaction lost, as the mention index keys it (never the value).
+
+    Erasure clears the customer's phone and email, so without these rows a later request for the
+    same person (by their other identifier, to delete content, for raw data) or the replay of a
+    done request after a backup is restored could no longer find the interaction.
+    """
+
+    __tablename__ = "erased_identifiers"
+    __table_args__ = (
+        Index("ix_erased_identifiers_key", "solution_id", "key"),
+        UniqueConstraint("interaction_id", "key", name="uq_erased_identifiers_interaction_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str] = mapped_column(String(32))
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+
+
 class PendingBlobDeletion(Base):
     """A blob that must go: written in the same transaction that stops pointing at it.
 

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from archivist.archive import erasure
+from archivist.anonymize import erasure
 from archivist.archive.models import Channel, Direction
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import InteractionOut

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
+from archivist.anonymize import erasure
 from archivist.archive import content as content_service
-from archivist.archive import erasure, recordings
+from archivist.archive import recordings
 from archivist.archive.models import Channel, Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import InteractionOut

@@ -1,0 +1,417 @@
+"""The erasure engine (CONTRACT §9): what a request, or *Anonymize and delete*, changes — and changing it.
+
+The one home of the rule. Given a person (their identifiers) and a scope (cutoff, options) it
+walks the person's own interactions, then every other interaction the mention index names,
+then raw data rows without an interaction of theirs. With ``apply`` it changes them; without,
+it counts what it would change, through the same steps, so the preview and the night cannot
+disagree. The nightly run, the preview and *Anonymize and delete* all call it.
+
+An interaction is the person's own when its customer phone or email is theirs, when it lost
+one of their identifiers to an earlier erasure (``ErasedIdentifier``: a second request for the
+same person finds what the first anonymized), or when its caller is unidentified and one of
+its variables holds their identifier (a callback number, a CRM address).
+
+Data flows downward: this module calls the archive's row helpers (content, recordings, the
+mention index) and the operators; nothing below imports it. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, union, update
+from sqlalchemy.orm import Session
+
+from archivist.accounts.models import Solution
+from archivist.anonymize.operators import anonymize_raw_data_of_interactions, rewrite_interactions, rowcount
+from archivist.archive.content import delete_content
+from archivist.archive.mentions import (
+    MentionKeyring,
+    Sweep,
+    VariableMode,
+    reindex_interactions,
+    sweep_interactions,
+    sweep_mentions,
+    texts_of,
+)
+from archivist.archive.models import Channel, ErasedIdentifier, Interaction, Mention, RawEvent, Recording
+from archivist.archive.recordings import delete_recordings
+from archivist.db import chunks
+from archivist.identifiers_text import mentions_any, name_forms
+
+# *Anonymize and delete* names at most this many interactions at once: a page of results is at
+# most 500, and a bound keeps one request's transaction short.
+MAX_IDS = 1_000
+
+# Interactions read and changed per step: memory does not grow with how many a person has, and
+# the ids stay well inside SQLite's bound-parameter limit.
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Person:
+    """Whom to forget: normalised identifiers (E.164 numbers, lower-case addresses)."""
+
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+
+    @property
+    def identifiers(self) -> tuple[str, ...]:
+        return self.phones + self.emails
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where and how: the solution, the moment before which interactions count, the options."""
+
+    solution_id: str
+    country: str
+    replacement: str
+    cutoff: datetime
+    delete_content: bool = False
+    raw_data: bool = False
+
+
+@dataclass
+class Counts:
+    """What an erasure changed, or would change: counts only, never an identifier."""
+
+    interactions: int = 0
+    calls: int = 0
+    chats: int = 0
+    emails: int = 0
+    recordings_deleted: int = 0
+    content_deleted: int = 0
+    raw_data_rows: int = 0
+    variables_replaced: int = 0
+    # Occurrences of the identifiers (and, in their own interactions, the name) replaced in text.
+    mentions_replaced: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def erase_person(
+    session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring, now: datetime, apply: bool
+) -> Counts:
+    """Erase (``apply``) or count what erasing ``person`` within ``scope`` changes."""
+    keys = [keyring.key(scope.solution_id, identifier) for identifier in person.identifiers]
+    counts = Counts()
+    # Read before anything changes: the rewrite clears what makes an unidentified call theirs.
+    unidentified = _unidentified_callers(session, scope, person, keys)
+    own = own_interactions(scope, person, keys).subquery()
+    last = ""
+    while ids := list(session.scalars(select(own.c.id).where(own.c.id > last).order_by(own.c.id).limit(BATCH))):
+        _erase_own(
+            session, scope, person, ids, VariableMode.MATCHING_WHOLE, counts, keyring=keyring, now=now, apply=apply
+        )
+        last = ids[-1]
+    for start in range(0, len(unidentified), BATCH):
+        batch = unidentified[start : start + BATCH]
+        _erase_own(
+            session, scope, person, batch, VariableMode.MATCHING_WHOLE, counts, keyring=keyring, now=now, apply=apply
+        )
+    # Everybody else's interactions that write the person's identifiers, from the index. Applied,
+    # the person's own come by again (already clean) so their index rows go; counted, they are
+    # left out, having been counted above.
+    counts.mentions_replaced += sweep_mentions(
+        session,
+        keyring,
+        scope.solution_id,
+        Sweep(scope.country, scope.replacement, person.identifiers),
+        before=scope.cutoff,
+        exclude=None if apply else Interaction.id.not_in(select(own.c.id)),
+        skip=frozenset() if apply else frozenset(unidentified),
+        apply=apply,
+    )
+    if scope.raw_data and person.identifiers:
+        counts.raw_data_rows += _erase_raw_rows_without_own_interaction(session, scope, person, own.c.id, apply)
+    return counts
+
+
+class UnknownInteractionError(LookupError):
+    """Some ids are not interactions of this solution; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    """What *Anonymize and delete* did."""
+
+    anonymized: int
+    recordings_deleted: int
+    content_deleted: int
+    raw_data_rows: int
+    # The customer's own phone, email or name replaced in what text remains (the subject).
+    mentions_replaced: int = 0
+
+
+def anonymize_and_delete(
+    session: Session,
+    solution: Solution,
+    interaction_ids: Sequence[str],
+    *,
+    raw_data: bool,
+    now: datetime,
+    keyring: MentionKeyring,
+) -> ErasureResult:
+    """*Anonymize and delete* on chosen interactions (the seed's action on *Archive - Search*); all or nothing.
+
+    Raises UnknownInteractionError before writing anything if any id is unknown or belongs to
+    another solution, so that a mistyped id never leaves a half-done erasure. Does not commit.
+    """
+    ids = list(dict.fromkeys(interaction_ids))
+    if len(ids) > MAX_IDS:
+        raise ValueError(f"at most {MAX_IDS} interactions at once")
+    known = sum(
+        _count(session, select(Interaction.id).where(Interaction.solution_id == solution.id, Interaction.id.in_(chunk)))
+        for chunk in chunks(ids)
+    )
+    if known != len(ids):
+        raise UnknownInteractionError
+    scope = Scope(
+        solution.id, solution.country, solution.replacement, cutoff=now, delete_content=True, raw_data=raw_data
+    )
+    counts = erase_interactions(session, scope, ids, keyring=keyring, now=now)
+    return ErasureResult(
+        anonymized=counts.interactions,
+        recordings_deleted=counts.recordings_deleted,
+        content_deleted=counts.content_deleted,
+        raw_data_rows=counts.raw_data_rows,
+        mentions_replaced=counts.mentions_replaced,
+    )
+
+
+def erase_interactions(
+    session: Session, scope: Scope, interaction_ids: Sequence[str], *, keyring: MentionKeyring, now: datetime
+) -> Counts:
+    """*Anonymize and delete*: erase the customer of each chosen interaction from it, wholly.
+
+    Recordings and content go, every variable value is replaced, and each one's own customer
+    (phone, address, name) is replaced in what text remains (the subject). Other people named
+    there are not this action's business: they stay, and stay indexed for their own request.
+    The ids must be the solution's (the caller checks).
+    """
+    counts = Counts()
+    for start in range(0, len(interaction_ids), BATCH):
+        batch = list(interaction_ids[start : start + BATCH])
+        _erase_own(
+            session, scope, Person(), batch, VariableMode.ALL_WHOLE, counts, keyring=keyring, now=now, apply=True
+        )
+        # The index must not point at text that is gone, and must keep pointing at what remains.
+        reindex_interactions(session, keyring, scope.solution_id, scope.country, batch)
+    return counts
+
+
+def own_interactions(scope: Scope, person: Person, keys: Sequence[str]) -> Select[Any]:
+    """Ids of the person's own interactions found by index lookups (a UNION, usable as a subquery).
+
+    A UNION rather than ``phone IN … OR email IN …``: SQLite would not always use two indexes
+    for an OR, and a miss there means a full scan of the archive.
+    """
+    before = Interaction.started_at < scope.cutoff
+    in_solution = Interaction.solution_id == scope.solution_id
+    selects: list[Select[Any]] = []
+    if person.phones:
+        selects.append(
+            select(Interaction.id.label("id")).where(
+                in_solution, Interaction.customer_phone_e164.in_(person.phones), before
+            )
+        )
+    if person.emails:
+        selects.append(
+            select(Interaction.id.label("id")).where(
+                in_solution, Interaction.customer_email_norm.in_(person.emails), before
+            )
+        )
+    if keys:
+        selects.append(
+            select(ErasedIdentifier.interaction_id.label("id"))
+            .join(Interaction, Interaction.id == ErasedIdentifier.interaction_id)
+            .where(ErasedIdentifier.solution_id == scope.solution_id, ErasedIdentifier.key.in_(keys), before)
+        )
+    if not selects:
+        return select(Interaction.id.label("id")).where(Interaction.id.is_(None))
+    if len(selects) == 1:
+        return selects[0]
+    return select(union(*selects).subquery().c.id)
+
+
+def _unidentified_callers(session: Session, scope: Scope, person: Person, keys: Sequence[str]) -> list[str]:
+    """Interactions whose caller is unidentified and one of whose variables holds the person's identifier."""
+    if not keys:
+        return []
+    candidates = list(
+        session.scalars(
+            select(Mention.interaction_id)
+            .join(Interaction, Interaction.id == Mention.interaction_id)
+            .where(
+                Mention.solution_id == scope.solution_id,
+                Mention.key.in_(keys),
+                Interaction.started_at < scope.cutoff,
+                Interaction.customer_phone_e164.is_(None),
+                Interaction.customer_email_norm.is_(None),
+                Interaction.anonymized_at.is_(None),
+            )
+            .group_by(Mention.interaction_id)
+            .order_by(Mention.interaction_id)
+        )
+    )
+    found: list[str] = []
+    for start in range(0, len(candidates), BATCH):
+        for iid, variables in session.execute(
+            select(Interaction.id, Interaction.variables).where(Interaction.id.in_(candidates[start : start + BATCH]))
+        ):
+            if any(mentions_any(text, person.identifiers, scope.country) for text in texts_of(variables)):
+                found.append(iid)
+    return sorted(found)
+
+
+def _erase_own(
+    session: Session,
+    scope: Scope,
+    person: Person,
+    ids: list[str],
+    variables: VariableMode,
+    counts: Counts,
+    *,
+    keyring: MentionKeyring,
+    now: datetime,
+    apply: bool,
+) -> None:
+    """Erase (or count) one batch of the person's own interactions: all of its customer goes."""
+    rows = session.execute(
+        select(
+            Interaction.id,
+            Interaction.channel,
+            Interaction.customer_phone_e164,
+            Interaction.customer_email_norm,
+            Interaction.customer_name,
+            Interaction.anonymized_at,
+        ).where(Interaction.id.in_(ids))
+    ).all()
+    # Each interaction's own customer is the person too: their other identifier and their name
+    # go from its text as well.
+    sweep = Sweep(
+        scope.country,
+        scope.replacement,
+        person.identifiers,
+        names={
+            row.id: forms
+            for row in rows
+            if row.customer_name != scope.replacement and (forms := name_forms(row.customer_name))
+        },
+        own_identifiers={row.id: _customer_identifiers(row) for row in rows},
+        variables=variables,
+    )
+    # An interaction an earlier erasure anonymized is found again (to delete what this request
+    # adds, its raw data), but it is not anonymized twice.
+    fresh = [row for row in rows if row.anonymized_at is None]
+    counts.interactions += len(fresh)
+    for row in fresh:
+        if row.channel is Channel.CALL:
+            counts.calls += 1
+        elif row.channel is Channel.CHAT:
+            counts.chats += 1
+        else:
+            counts.emails += 1
+    if scope.delete_content:
+        if apply:
+            # Content and recordings first, so nothing is left that the replacement would no
+            # longer let anyone find (the seed: delete the recordings before anonymizing).
+            counts.recordings_deleted += delete_recordings(session, ids, now)
+            counts.content_deleted += delete_content(session, ids)
+        else:
+            counts.recordings_deleted += _count(
+                session, select(Recording.interaction_id).where(Recording.interaction_id.in_(ids))
+            )
+            counts.content_deleted += _count(
+                session, select(Interaction.id).where(Interaction.id.in_(ids), Interaction.has_content.is_(True))
+            )
+    if scope.raw_data:
+        if apply:
+            counts.raw_data_rows += anonymize_raw_data_of_interactions(session, ids, replacement=scope.replacement)
+        else:
+            counts.raw_data_rows += _count(session, select(RawEvent.id).where(RawEvent.interaction_id.in_(ids)))
+    # Before the rewrite, which replaces the customer name the sweep looks for in the text.
+    counts.mentions_replaced += sweep_interactions(
+        session, ids, sweep, content=apply or not scope.delete_content, apply=apply
+    )
+    if apply:
+        _record_erased(session, keyring, scope.solution_id, person, rows)
+        rewritten = rewrite_interactions(
+            session, ids, replacement=scope.replacement, now=now, variable_rule=sweep.replaces_whole
+        )
+        counts.variables_replaced += rewritten.variable_values
+    else:
+        counts.variables_replaced += _count_whole_values(session, ids, sweep)
+
+
+def _customer_identifiers(row: Any) -> tuple[str, ...]:
+    return tuple(v for v in (row.customer_phone_e164, row.customer_email_norm) if v is not None)
+
+
+def _record_erased(
+    session: Session, keyring: MentionKeyring, solution_id: str, person: Person, rows: Sequence[Any]
+) -> None:
+    """Keep the keyed hashes of what each interaction loses, so it stays findable by them."""
+    wanted = {
+        (row.id, keyring.key(solution_id, identifier))
+        for row in rows
+        for identifier in {*person.identifiers, *_customer_identifiers(row)}
+    }
+    if not wanted:
+        return
+    existing = {
+        (iid, key)
+        for iid, key in session.execute(
+            select(ErasedIdentifier.interaction_id, ErasedIdentifier.key).where(
+                ErasedIdentifier.interaction_id.in_([row.id for row in rows])
+            )
+        )
+    }
+    new = sorted(wanted - existing)
+    if new:
+        session.execute(
+            insert(ErasedIdentifier),
+            [{"solution_id": solution_id, "interaction_id": iid, "key": key} for iid, key in new],
+        )
+
+
+def _count_whole_values(session: Session, ids: list[str], sweep: Sweep) -> int:
+    values = 0
+    for iid, variables in session.execute(
+        select(Interaction.id, Interaction.variables).where(Interaction.id.in_(ids), Interaction.variables.is_not(None))
+    ):
+        values += sum(
+            1 for value in (variables or {}).values() if value != sweep.replacement and sweep.replaces_whole(iid, value)
+        )
+    return values
+
+
+def _erase_raw_rows_without_own_interaction(
+    session: Session, scope: Scope, person: Person, own_ids: ColumnElement[str], apply: bool
+) -> int:
+    """Raw data rows naming the person that are not rows of their own interactions (rewritten with them)."""
+    condition = and_(
+        RawEvent.solution_id == scope.solution_id,
+        RawEvent.customer_norm.in_(person.identifiers),
+        RawEvent.at < scope.cutoff,
+        or_(RawEvent.interaction_id.is_(None), RawEvent.interaction_id.not_in(select(own_ids))),
+    )
+    if not apply:
+        return _count(session, select(RawEvent.id).where(condition))
+    return rowcount(
+        session.execute(
+            update(RawEvent)
+            .where(condition)
+            .values(customer=scope.replacement, customer_norm=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
