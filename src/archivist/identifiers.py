@@ -1,6 +1,7 @@
-"""Phone numbers and email addresses: parse user input, normalise archive data, render, mask and find.
+"""Phone numbers and email addresses: parse user input, normalise archive data, render and mask.
 
 Pure functions only (no I/O, no DNS); every other part of archivist goes through this module.
+Finding identifiers written in free text is ``identifiers_text``'s job (the one recogniser).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from phonenumbers import (
 
 __all__ = [
     "InvalidIdentifier",
-    "contains_email",
-    "contains_phone",
     "mask_email",
     "mask_identifier",
     "mask_phone",
@@ -30,7 +29,6 @@ __all__ = [
     "normalize_email_lenient",
     "parse_email",
     "parse_phone",
-    "phone_search_forms",
     "render_phone",
 ]
 
@@ -53,15 +51,6 @@ _MAX_PHONE_INPUT = 64
 
 _PHONE_CHARS = re.compile(r"[0-9\s+\-.()/]+")
 _NON_DIGITS = re.compile(r"[^0-9]")
-# Characters people put between the digits of one number.
-_SEP = r"[\s\-.()/]*"
-# A digit joined by '-' or '.' continues the same digit run (order numbers, dotted groups); whitespace,
-# '/', brackets and anything else end it, so "2024-03-12 91234567" and "91234567/98765432" still match.
-_RUN_BEFORE = r"(?<![0-9])(?<![0-9][.\-])"
-_RUN_AFTER = r"(?![0-9])(?![.\-][0-9])"
-# Characters that would make the match part of a longer address ("bob+kari@…", "kari@example.com.au").
-_EMAIL_BEFORE = r"(?<![\w.%+\-])"
-_EMAIL_AFTER = r"(?![\w\-])(?!\.[\w\-])"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,39 +223,6 @@ def render_phone(e164: str, country: str) -> str:
     return _render(_from_e164(e164), _region(country))
 
 
-def phone_search_forms(e164: str, country: str) -> list[str]:
-    """Written forms a stored number may have inside free text, most specific first.
-
-    E.164, ``00``-form, E.164 without the plus (how platforms send caller IDs) and, for home-country
-    numbers only, the national digits. Foreign numbers get no national form: a short national number
-    of another country (DK 91234567) would otherwise match a different, home-country subscriber.
-    """
-    number = _from_e164(e164)
-    region = _region(country)
-    canonical = _e164(number)
-    forms = [canonical, _international(number), canonical[1:]]
-    if number.country_code == _calling_code(region):
-        forms.append(_national(number))
-    return list(dict.fromkeys(forms))
-
-
-@functools.lru_cache(maxsize=1024)
-def _phone_pattern(e164: str, country: str) -> re.Pattern[str]:
-    alternatives = [_SEP.join(re.escape(ch) for ch in form) for form in phone_search_forms(e164, country)]
-    return re.compile(_RUN_BEFORE + "(?:" + "|".join(alternatives) + ")" + _RUN_AFTER)
-
-
-def contains_phone(text: str, e164: str, country: str) -> bool:
-    """True if `text` contains the number in one of its search forms as a whole digit run.
-
-    Spaces, dashes, dots, slashes and parentheses between its digits are ignored. The run must not
-    continue into further digits (directly or through '-'/'.'), so order number ``1912345678`` does
-    not contain ``91234567``; whitespace or other characters end a run, so a timestamp in front of
-    the number does not hide it.
-    """
-    return _phone_pattern(e164, country).search(text) is not None
-
-
 def _mask_digits(digits: str) -> str:
     # Reveal at most 2 digits at each end, and never more digits than stay hidden.
     keep = min(2, len(digits) // 4)
@@ -359,12 +315,3 @@ def normalize_email_lenient(raw: str | None) -> str | None:
         return parse_email(raw)
     except InvalidIdentifier:
         return None
-
-
-def contains_email(text: str, email_norm: str) -> bool:
-    """True if `text` contains the address, case-insensitively and not as part of a longer address."""
-    address = email_norm.strip()
-    if not address:
-        return False
-    pattern = _EMAIL_BEFORE + re.escape(address) + _EMAIL_AFTER
-    return re.search(pattern, text, re.IGNORECASE) is not None

@@ -77,15 +77,16 @@ _MIN_DIGITS = 6
 _MAX_DIGITS = 17
 
 # Digits glued by '-' or '.' are one run and are never split; '+' may lead. What may stand
-# before it is checked by _starts_free; not followed by a word character or '@'
-# ("91234567@sms.example" is an email address).
-_RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![\w@])")
+# before it is checked by _starts_free. Letters may follow ("91234567takk": a space forgotten),
+# but not '_' or '@' ("91234567@sms.example" is an email address).
+_RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![0-9_@])")
 # What may stand between two runs of one number: a few spaces and at most one bracket or
 # slash, as in "912 34 567", "(+47) 912 34 567", "+44 (0)20 7946 0958", "0151/23456789", or a
 # dash with spaces around it ("912 - 34 - 567").
 _GAP = re.compile(r"[ \t]{0,2}[()/]?[ \t]{0,2}|[ \t]{1,2}-[ \t]{1,2}")
 # A date is never a phone number, and it ends the chain it stands in.
-_DATE = re.compile(r"[0-9]{1,2}([.\-])[0-9]{1,2}\1[0-9]{2,4}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+_DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"
+_DATE = re.compile(rf"{_DAY}([.\-]){_DAY}\1[0-9]{{2,4}}|[0-9]{{4}}-(?:0?[1-9]|1[0-2])-{_DAY}")
 # A date written without separators, 1990-2039: YYYYMMDD or DDMMYYYY.
 _COMPACT_DATE = re.compile(
     r"(?:199[0-9]|20[0-3][0-9])(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
@@ -104,8 +105,11 @@ _NOT_A_NUMBER = re.compile(
     r"|\b[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2})\b"
     # A Norwegian bank account (4.2.5), an amount, a time range, a post box.
     r"|\b[0-9]{4}[ .][0-9]{2}[ .][0-9]{5}\b"
-    r"|(?i:\b(?:kr|nok|sek|dkk|eur|usd)\.? ?[0-9][0-9 .]*[0-9](?:,[0-9]{1,2}|,-)?)"
-    r"|\b[0-9][0-9 .]*[0-9](?:,[0-9]{2}\b|,-|(?i: ?(?:kr|nok|sek|dkk|eur|usd)\b))"
+    # Amounts group thousands by three. The groups are taken possessively and an amount never
+    # starts inside a grouped number, so a long list of numbers is read in one pass.
+    r"|(?i:\b(?:kr|nok|sek|dkk|eur|usd)\.? ?[0-9]{1,3}(?:[ .][0-9]{3})*+(?:,[0-9]{1,2}|,-)?)"
+    r"|(?<![0-9][ .])\b[0-9]{1,3}(?:[ .][0-9]{3})*+(?:,[0-9]{2}\b|,-|(?i: ?(?:kr|nok|sek|dkk|eur|usd)\b))"
+    r"|\b[0-9]++(?:,[0-9]{2}\b|,-)"
     r"|\b(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9] ?- ?(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9]\b"
     r"|(?i:\b(?:postboks|pb\.|boks|p\.?o\.? box) ?[0-9]+)"
 )

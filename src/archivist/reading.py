@@ -34,7 +34,7 @@ __all__ = ["ReadingView", "read"]
 # Anything that makes the view differ from the text. A text without a match is its own view.
 _SPECIAL = re.compile(
     r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n|[(\[{]\s*(?:at|dot|@|punktum|prikk)\s*[)\]}]"
-    r"|\s@\s|sips?:|[0-9]\+[0-9]",
+    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]",
     re.IGNORECASE,
 )
 
@@ -48,6 +48,8 @@ _OBFUSCATED = (
     r"[ \t]*[(\[{<][ \t]*(?P<word>at|@|krøllalfa|alfakrøll|dot|punktum|prikk)[ \t]*[)\]}>][ \t]*"
     r"|(?<=\w)[ \t]+(?P<spaced>@)[ \t]+(?=\w)"
 )
+# "+ 47 912 34 567": the space after the plus is no gap.
+_PLUS_SPACE = r"\+[ \t]+(?=[0-9])"
 # '+' between digits is a space in a link's query ("?phone=%2B47+912+34+567").
 _QUERY_PLUS = r"(?<=[0-9])\+(?=[0-9])"
 # A letter written with combining marks ("a" + U+030A): read as the composed letter.
@@ -56,7 +58,7 @@ _SIP = r"(?<![A-Za-z])sips?:\+?[0-9][0-9\-.]{4,30}(?P<sipat>@)"
 _NON_ASCII = r"[^\x00-\x7f]+"
 _TOKEN = re.compile(
     f"(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
-    f"|(?P<sip>{_SIP})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})",
+    f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})",
     re.IGNORECASE | re.DOTALL,
 )
 # Attribute values inside a tag stay readable: a link's href holds addresses and numbers.
@@ -205,6 +207,8 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
         elif kind == "obf":
             word = (match.group("word") or match.group("spaced")).lower()
             builder.read_as("." if word in ("dot", "punktum", "prikk") else "@", match.start(), cursor)
+        elif kind == "pspace":
+            builder.read_as("+", match.start(), cursor)
         elif kind == "qplus":
             builder.read_as(" ", match.start(), cursor)
         elif kind == "comb":
