@@ -17,16 +17,19 @@ mention index) and the operators; nothing below imports it. Nothing here commits
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, union, update
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, insert, or_, select, union, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.operators import anonymize_raw_data_of_interactions, rewrite_interactions, rowcount
+from archivist.anonymize.requests import Also
 from archivist.archive.content import delete_content
 from archivist.archive.mentions import (
     MentionKeyring,
@@ -36,11 +39,12 @@ from archivist.archive.mentions import (
     sweep_interactions,
     sweep_mentions,
     texts_of,
+    value_text,
 )
 from archivist.archive.models import Channel, ErasedIdentifier, Interaction, Mention, RawEvent, Recording
 from archivist.archive.recordings import delete_recordings
 from archivist.db import chunks
-from archivist.identifiers_text import mentions_any, name_forms
+from archivist.identifiers_text import find_emails, find_phones, mentions_any, name_forms
 
 # *Anonymize and delete* names at most this many interactions at once: a page of results is at
 # most 500, and a bound keeps one request's transaction short.
@@ -57,10 +61,21 @@ class Person:
 
     phones: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
+    # (name, value) of variables that identify them, such as a customer number (``also.variables``).
+    variables: tuple[tuple[str, str], ...] = ()
 
     @property
     def identifiers(self) -> tuple[str, ...]:
         return self.phones + self.emails
+
+    @classmethod
+    def of(cls, phone_e164: str | None, email_norm: str | None, also: Also) -> Person:
+        """A request's person: its phone and address, and whatever ``also`` adds."""
+        return cls(
+            phones=tuple(dict.fromkeys([*([phone_e164] if phone_e164 else []), *also.phones])),
+            emails=tuple(dict.fromkeys([*([email_norm] if email_norm else []), *also.emails])),
+            variables=also.variables,
+        )
 
 
 @dataclass(frozen=True)
@@ -103,16 +118,9 @@ def erase_person(
     # Read before anything changes: the rewrite clears what makes an unidentified call theirs.
     unidentified = _unidentified_callers(session, scope, person, keys)
     own = own_interactions(scope, person, keys).subquery()
-    last = ""
-    while ids := list(session.scalars(select(own.c.id).where(own.c.id > last).order_by(own.c.id).limit(BATCH))):
+    for ids in _own_batches(session, own, unidentified):
         _erase_own(
             session, scope, person, ids, VariableMode.MATCHING_WHOLE, counts, keyring=keyring, now=now, apply=apply
-        )
-        last = ids[-1]
-    for start in range(0, len(unidentified), BATCH):
-        batch = unidentified[start : start + BATCH]
-        _erase_own(
-            session, scope, person, batch, VariableMode.MATCHING_WHOLE, counts, keyring=keyring, now=now, apply=apply
         )
     # Everybody else's interactions that write the person's identifiers, from the index. Applied,
     # the person's own come by again (already clean) so their index rows go; counted, they are
@@ -184,6 +192,83 @@ def anonymize_and_delete(
     )
 
 
+@dataclass(frozen=True)
+class Linked:
+    """Another identifier found with the person in their own interactions (for ``also``).
+
+    ``value`` is the normalised identifier or the variable's value: for the page that offers
+    it, never for a response, a log or the audit trail.
+    """
+
+    kind: str  # "phone" | "email" | "variable"
+    value: str
+    interactions: int
+    name: str | None = None
+
+
+# Variables that hold a customer's number in a CRM or billing system.
+CUSTOMER_NUMBER_VARIABLE = re.compile(
+    r"(?:customer|kunde|client|crm|account|konto|member|medlem)[ _.-]?(?:no|nr|id|number|nummer|num)?", re.IGNORECASE
+)
+# At most this many linked identifiers are listed (a switchboard number links thousands).
+MAX_LINKED = 50
+
+
+def linked_identifiers(session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring) -> list[Linked]:
+    """The other phones, addresses and customer numbers in the person's own interactions, most used first."""
+    keys = [keyring.key(scope.solution_id, identifier) for identifier in person.identifiers]
+    own = own_interactions(scope, person, keys).subquery()
+    seen: dict[tuple[str, str | None, str], set[str]] = {}
+    known = set(person.identifiers)
+    named = set(person.variables)
+    for ids in _own_batches(session, own, _unidentified_callers(session, scope, person, keys)):
+        for iid, phone, email, variables in session.execute(
+            select(
+                Interaction.id, Interaction.customer_phone_e164, Interaction.customer_email_norm, Interaction.variables
+            ).where(Interaction.id.in_(ids))
+        ):
+            found: set[tuple[str, str | None, str]] = set()
+            if phone is not None:
+                found.add(("phone", None, phone))
+            if email is not None:
+                found.add(("email", None, email))
+            for name, value in (variables or {}).items():
+                text = value_text(value)
+                if text is None or text == scope.replacement:
+                    continue
+                found.update(("phone", None, e164) for _, _, e164 in find_phones(text, scope.country))
+                found.update(("email", None, address) for _, _, address in find_emails(text))
+                if CUSTOMER_NUMBER_VARIABLE.fullmatch(name) and (name, text) not in named:
+                    found.add(("variable", name, text))
+            for item in found:
+                if item[0] == "variable" or item[2] not in known:
+                    seen.setdefault(item, set()).add(iid)
+    ranked = sorted(seen.items(), key=lambda entry: (-len(entry[1]), entry[0][0], entry[0][1] or "", entry[0][2]))
+    return [
+        Linked(kind=kind, value=value, interactions=len(ids), name=name)
+        for (kind, name, value), ids in ranked[:MAX_LINKED]
+    ]
+
+
+def also_from(linked: Sequence[Linked]) -> Also:
+    """The ``also`` of a request that takes these linked identifiers."""
+    return Also(
+        phones=tuple(item.value for item in linked if item.kind == "phone"),
+        emails=tuple(item.value for item in linked if item.kind == "email"),
+        variables=tuple((item.name, item.value) for item in linked if item.kind == "variable" and item.name),
+    )
+
+
+def _own_batches(session: Session, own: Subquery, unidentified: list[str]) -> Iterator[list[str]]:
+    """The person's own interactions, BATCH ids at a time in id order; safe to rewrite between batches."""
+    last = ""
+    while ids := list(session.scalars(select(own.c.id).where(own.c.id > last).order_by(own.c.id).limit(BATCH))):
+        yield ids
+        last = ids[-1]
+    for start in range(0, len(unidentified), BATCH):
+        yield unidentified[start : start + BATCH]
+
+
 def erase_interactions(
     session: Session, scope: Scope, interaction_ids: Sequence[str], *, keyring: MentionKeyring, now: datetime
 ) -> Counts:
@@ -226,6 +311,11 @@ def own_interactions(scope: Scope, person: Person, keys: Sequence[str]) -> Selec
                 in_solution, Interaction.customer_email_norm.in_(person.emails), before
             )
         )
+    for name, value in person.variables:
+        # No index serves a variable's value: a range scan of the solution's interactions
+        # before the cutoff, paid only by requests that name a customer number.
+        written = cast(Interaction.variables[name].as_string(), String)
+        selects.append(select(Interaction.id.label("id")).where(in_solution, before, written == value))
     if keys:
         selects.append(
             select(ErasedIdentifier.interaction_id.label("id"))
@@ -305,6 +395,7 @@ def _erase_own(
         },
         own_identifiers={row.id: _customer_identifiers(row) for row in rows},
         variables=variables,
+        named_values=frozenset(person.variables),
     )
     # An interaction an earlier erasure anonymized is found again (to delete what this request
     # adds, its raw data), but it is not anonymized twice.
@@ -386,7 +477,9 @@ def _count_whole_values(session: Session, ids: list[str], sweep: Sweep) -> int:
         select(Interaction.id, Interaction.variables).where(Interaction.id.in_(ids), Interaction.variables.is_not(None))
     ):
         values += sum(
-            1 for value in (variables or {}).values() if value != sweep.replacement and sweep.replaces_whole(iid, value)
+            1
+            for name, value in (variables or {}).items()
+            if value != sweep.replacement and sweep.replaces_whole(iid, name, value)
         )
     return values
 

@@ -46,6 +46,9 @@ class AnonymizationRequest(Base):
     cutoff: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Further identifiers of the same person, normalised ({"phones": [...], "emails": [...],
+    # "variables": [{"name", "value"}]}); like phone_e164/email_norm, forgotten when done.
+    also: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class NightlyRun(Base):

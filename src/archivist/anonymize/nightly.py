@@ -28,7 +28,7 @@ from archivist.accounts.models import Solution
 from archivist.anonymize.erasure import Person, Scope, erase_person
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.operators import rowcount
-from archivist.anonymize.requests import RETENTION_MONTHS, months_before
+from archivist.anonymize.requests import RETENTION_MONTHS, Also, months_before
 from archivist.archive.mentions import MentionKeyring, index_is_current
 from archivist.archive.recordings import drain_pending_deletions
 from archivist.audit.events import chain_head, nightly_purge, record_processed
@@ -294,10 +294,7 @@ def process_request(
     request = session.get(AnonymizationRequest, request_id)
     if request is None:  # pragma: no cover - the claim just saw it
         return None
-    person = Person(
-        phones=(request.phone_e164,) if request.phone_e164 else (),
-        emails=(request.email_norm,) if request.email_norm else (),
-    )
+    person = Person.of(request.phone_e164, request.email_norm, Also.from_json(request.also))
     scope = Scope(
         solution_id=solution.id,
         country=solution.country,
@@ -326,6 +323,7 @@ def process_request(
             # Only the masked forms (made at entry) remain: the row no longer identifies anyone.
             phone_e164=None,
             email_norm=None,
+            also=None,
         )
         .execution_options(synchronize_session=False)
     )

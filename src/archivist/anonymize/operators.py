@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from archivist.archive.models import Interaction, RawEvent
 from archivist.db import chunks
 
-VariableRule = Callable[[str, Any], bool]
-"""Decides, for one variable value of one interaction (id, value), whether it is replaced whole."""
+VariableRule = Callable[[str, str, Any], bool]
+"""Decides, for one variable of one interaction (id, name, value), whether its value is replaced whole."""
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -83,7 +83,7 @@ def _rewrite_variables(session: Session, ids: Sequence[str], replacement: str, r
     for iid, variables in rows:
         if not variables:
             continue
-        rewritten = {k: (replacement if rule(iid, v) else v) for k, v in variables.items()}
+        rewritten = {k: (replacement if rule(iid, k, v) else v) for k, v in variables.items()}
         if rewritten != variables:
             updates.append({"b_id": iid, "b_variables": rewritten})
             replaced += sum(1 for k, v in variables.items() if rewritten[k] != v)

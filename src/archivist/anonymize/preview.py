@@ -15,16 +15,37 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.erasure import Person, Scope, erase_person
-from archivist.anonymize.requests import parse_identifiers
+from archivist.anonymize.erasure import Linked, Person, Scope, erase_person, linked_identifiers
+from archivist.anonymize.requests import Also, parse_identifiers
 from archivist.archive.mentions import MentionKeyring, index_is_current
 from archivist.archive.models import Interaction
+from archivist.identifiers import mask_email, mask_phone, mask_phone_e164
 
 INDEX_OUTDATED = (
     "The index of numbers and addresses written in chats, emails and variables was built by an older "
     "version of Archivist: mentions of this person in other people's interactions may be missed until "
     "an administrator runs archivist reindex-mentions. Their own interactions are complete."
 )
+
+
+@dataclass(frozen=True)
+class LinkedOut:
+    """Another identifier found with the person (CONTRACT §9), masked: the officer adds it in ``also``."""
+
+    kind: str
+    name: str | None
+    value_masked: str
+    interactions: int
+
+
+def mask_linked(linked: Linked, country: str) -> LinkedOut:
+    if linked.kind == "phone":
+        masked = mask_phone_e164(linked.value, country)
+    elif linked.kind == "email":
+        masked = mask_email(linked.value)
+    else:
+        masked = mask_phone(linked.value) if linked.value.strip().isdigit() else linked.value[:1] + "***"
+    return LinkedOut(linked.kind, linked.name, masked, linked.interactions)
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,8 @@ class Preview:
     warning: str | None
     # False while the mention index is an older scanner's (see INDEX_OUTDATED).
     mention_index_current: bool = True
+    # Other identifiers in the person's own interactions, most used first.
+    linked: tuple[LinkedOut, ...] = ()
 
 
 def preview_request(
@@ -63,6 +86,7 @@ def preview_request(
     delete_content: bool,
     now: datetime,
     keyring: MentionKeyring,
+    also: Also | None = None,
 ) -> Preview:
     """Count what a request with these fields would change in a run at ``now``.
 
@@ -71,10 +95,7 @@ def preview_request(
     Raises RequestError for input the request itself would refuse.
     """
     ids = parse_identifiers(phone, email, solution.country)
-    person = Person(
-        phones=(ids.phone_e164,) if ids.phone_e164 else (),
-        emails=(ids.email_norm,) if ids.email_norm else (),
-    )
+    person = Person.of(ids.phone_e164, ids.email_norm, also or Also())
     scope = Scope(
         solution_id=solution.id,
         country=solution.country,
@@ -84,6 +105,7 @@ def preview_request(
         raw_data=raw_data,
     )
     counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=False)
+    linked = linked_identifiers(session, scope, person, keyring=keyring)
     archive_size = int(
         session.scalar(select(func.count()).select_from(Interaction).where(Interaction.solution_id == solution.id)) or 0
     )
@@ -111,4 +133,5 @@ def preview_request(
         share=share,
         warning=" ".join(warnings) or None,
         mention_index_current=current,
+        linked=tuple(mask_linked(item, solution.country) for item in linked),
     )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
@@ -54,6 +56,76 @@ class Identifiers:
 
     phone_e164: str | None
     email_norm: str | None
+
+
+# At most this many further identifiers in ``also`` of each kind.
+MAX_ALSO = 20
+
+
+@dataclass(frozen=True)
+class Also:
+    """Further identifiers of the same person (``also``), parsed and normalised."""
+
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    variables: tuple[tuple[str, str], ...] = ()
+
+    def as_json(self) -> dict[str, Any] | None:
+        if not (self.phones or self.emails or self.variables):
+            return None
+        return {
+            "phones": list(self.phones),
+            "emails": list(self.emails),
+            "variables": [{"name": n, "value": v} for n, v in self.variables],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Also:
+        if not data:
+            return cls()
+        return cls(
+            tuple(data.get("phones", ())),
+            tuple(data.get("emails", ())),
+            tuple((v["name"], v["value"]) for v in data.get("variables", ())),
+        )
+
+    def merged(self, other: Also) -> Also:
+        return Also(
+            tuple(dict.fromkeys(self.phones + other.phones)),
+            tuple(dict.fromkeys(self.emails + other.emails)),
+            tuple(dict.fromkeys(self.variables + other.variables)),
+        )
+
+    def counts(self) -> dict[str, int]:
+        """What the audit trail keeps of them: how many, never which."""
+        return {"phones": len(self.phones), "emails": len(self.emails), "variables": len(self.variables)}
+
+
+def parse_also(
+    phones: Sequence[str] = (), emails: Sequence[str] = (), variables: Sequence[tuple[str, str]] = (), *, country: str
+) -> Also:
+    """Validate ``also``; blank entries are dropped. Raises RequestError naming the entry (never its value)."""
+    parsed_phones: list[str] = []
+    for i, phone in enumerate(phones):
+        if phone.strip():
+            try:
+                parsed_phones.append(parse_phone(phone, country))
+            except InvalidIdentifier as exc:
+                raise RequestError(f"also.phones[{i}]", str(exc)) from None
+    parsed_emails: list[str] = []
+    for i, email in enumerate(emails):
+        if email.strip():
+            try:
+                parsed_emails.append(parse_email(email))
+            except InvalidIdentifier as exc:
+                raise RequestError(f"also.emails[{i}]", str(exc)) from None
+    parsed_variables = [(name.strip(), value.strip()) for name, value in variables if name.strip() and value.strip()]
+    for kind, items in (("phones", parsed_phones), ("emails", parsed_emails), ("variables", parsed_variables)):
+        if len(items) > MAX_ALSO:
+            raise RequestError(f"also.{kind}", f"At most {MAX_ALSO} further entries of each kind")
+    return Also(
+        tuple(dict.fromkeys(parsed_phones)), tuple(dict.fromkeys(parsed_emails)), tuple(dict.fromkeys(parsed_variables))
+    )
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -141,21 +213,24 @@ def create_request(
     delete_content: bool,
     created_by: str,
     now: datetime,
+    also: Also | None = None,
 ) -> tuple[AnonymizationRequest, bool]:
     """Enter a request, or return the waiting one for the same identifiers.
 
     Returns ``(request, created)``. Entering the same person again while waiting does not
     add a second row; if the new entry asks for more (raw data, deleting recordings and
-    content) the waiting request is widened to include it, because both entries are the
-    privacy officer's instruction and the wider one must not be lost.
+    content, further identifiers in ``also``) the waiting request is widened to include it,
+    because both entries are the privacy officer's instruction and the wider one must not be lost.
     """
     ids = parse_identifiers(phone, email, solution.country)
+    also = also or Also()
     # Two officers entering the same person at once must not both find nothing and both add.
     serialize(session, f"requests:{solution.id}")
     existing = _waiting_request(session, solution.id, ids)
     if existing is not None:
         existing.raw_data = existing.raw_data or raw_data
         existing.delete_content = existing.delete_content or delete_content
+        existing.also = Also.from_json(existing.also).merged(also).as_json()
         session.flush()
         return existing, False
     request = AnonymizationRequest(
@@ -169,6 +244,7 @@ def create_request(
         email_masked=mask_email(ids.email_norm) if ids.email_norm else None,
         raw_data=raw_data,
         delete_content=delete_content,
+        also=also.as_json(),
         created_at=now,
         created_by=created_by,
         cutoff=end_of_local_day(now, solution.timezone),

@@ -8,7 +8,26 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.anonymize.requests import is_overdue, shown_email, shown_phone
+from archivist.anonymize.requests import MAX_ALSO, is_overdue, shown_email, shown_phone
+
+
+class VariableIn(BaseModel):
+    """A variable that identifies the person, such as a customer number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AlsoIn(BaseModel):
+    """Further identifiers of the same person, erased with the request (CONTRACT §9)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phones: Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=MAX_ALSO)] = []
+    emails: Annotated[list[Annotated[str, StringConstraints(max_length=320)]], Field(max_length=MAX_ALSO)] = []
+    variables: Annotated[list[VariableIn], Field(max_length=MAX_ALSO)] = []
 
 
 class RequestIn(BaseModel):
@@ -20,6 +39,12 @@ class RequestIn(BaseModel):
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
     raw_data: bool = False
     delete_content: bool = False
+    also: AlsoIn | None = None
+
+    def also_lists(self) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+        if self.also is None:
+            return [], [], []
+        return self.also.phones, self.also.emails, [(v.name, v.value) for v in self.also.variables]
 
 
 class ResultOut(BaseModel):

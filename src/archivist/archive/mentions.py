@@ -137,16 +137,18 @@ class Sweep:
     # interaction id -> identifiers to replace there besides ``identifiers`` (each one's own customer).
     own_identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     variables: VariableMode = VariableMode.IN_PLACE
+    # (name, value) pairs the request names (a customer number): replaced whole where they stand.
+    named_values: frozenset[tuple[str, str]] = frozenset()
 
     def identifiers_of(self, interaction_id: str) -> tuple[str, ...]:
         return self.identifiers + self.own_identifiers.get(interaction_id, ())
 
-    def replaces_whole(self, interaction_id: str, value: Any) -> bool:
+    def replaces_whole(self, interaction_id: str, name: str, value: Any) -> bool:
         """Whether the rewrite replaces this variable value whole (then the sweep leaves it)."""
         text = value_text(value)
         if text is None or self.variables is VariableMode.IN_PLACE:
             return False
-        if self.variables is VariableMode.ALL_WHOLE:
+        if self.variables is VariableMode.ALL_WHOLE or (name, text) in self.named_values:
             return True
         return mentions_any(text, self.identifiers_of(interaction_id), self.country)
 
@@ -228,7 +230,7 @@ def _sweep_fields(session: Session, ids: list[str], sweep: Sweep, apply: bool) -
         if variables:
             new_variables = {}
             for name, value in variables.items():
-                if isinstance(value, str) and not sweep.replaces_whole(iid, value):
+                if isinstance(value, str) and not sweep.replaces_whole(iid, name, value):
                     value, n = sweep.replace(iid, value)
                     count += n
                 new_variables[name] = value

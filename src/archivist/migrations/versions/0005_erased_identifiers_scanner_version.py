@@ -9,7 +9,8 @@ the same person could find it again; `erased_identifiers` keeps their keyed hash
 mention index's HMAC, never the value). The scanner now reads more written forms than the
 one that built existing indexes: `solutions.mention_scanner_version` is 1 for every archive
 that exists (so preview and the nightly run say the index is out of date until
-`archivist reindex-mentions` has run) and the current version for new solutions.
+`archivist reindex-mentions` has run) and the current version for new solutions. A request
+may name further identifiers of the same person (`anonymization_requests.also`, CONTRACT §9).
 """
 
 from collections.abc import Sequence
@@ -43,9 +44,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_erased_identifiers_key", ["solution_id", "key"], unique=False)
     with op.batch_alter_table("solutions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mention_scanner_version", sa.Integer(), server_default="1", nullable=False))
+    with op.batch_alter_table("anonymization_requests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("also", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("anonymization_requests", schema=None) as batch_op:
+        batch_op.drop_column("also")
     with op.batch_alter_table("solutions", schema=None) as batch_op:
         batch_op.drop_column("mention_scanner_version")
     with op.batch_alter_table("erased_identifiers", schema=None) as batch_op:

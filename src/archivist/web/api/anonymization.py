@@ -33,6 +33,8 @@ def request_details(request: AnonymizationRequest, country: str) -> dict[str, ob
         "email": mask_email(request.email_norm) if request.email_norm else request.email_masked,
         "raw_data": request.raw_data,
         "delete_content": request.delete_content,
+        # How many further identifiers, never which.
+        "also": service.Also.from_json(request.also).counts(),
     }
 
 
@@ -62,6 +64,7 @@ def create_request(
             delete_content=body.delete_content,
             created_by=principal.username,
             now=now,
+            also=service.parse_also(*body.also_lists(), country=solution.country),
         )
     except service.RequestError as exc:
         raise _invalid(exc) from None
@@ -95,6 +98,7 @@ def preview(
             delete_content=body.delete_content,
             now=services.clock(),
             keyring=services.keyring,
+            also=service.parse_also(*body.also_lists(), country=solution.country),
         )
     except service.RequestError as exc:
         raise _invalid(exc) from None

@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
+from archivist.anonymize import erasure
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import NightlyRun
 from archivist.anonymize.preview import Preview, preview_request
+from archivist.anonymize.requests import Also
 from archivist.anonymize.scheduler import NightlyTrigger
 from archivist.anonymize.schemas import RequestOut
+from archivist.archive.mentions import MentionKeyring
 from archivist.audit.events import AuditAction, record_for
 from archivist.identifiers import render_phone
 from archivist.web.api.anonymization import request_details
@@ -54,6 +57,8 @@ class AnonymizeForm:
     email: str = ""
     raw_data: bool = False
     delete_content: bool = False
+    # Positions in the preview's list of linked identifiers the officer ticked (never the values).
+    linked: list[int] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,8 +67,23 @@ def _posted_form(
     email: Annotated[str, Form(max_length=320)] = "",
     raw_data: Annotated[bool, Form()] = False,
     delete_content: Annotated[bool, Form()] = False,
+    linked: Annotated[list[int], Form(max_length=erasure.MAX_LINKED)] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> AnonymizeForm:
-    return AnonymizeForm(phone, email, raw_data, delete_content)
+    return AnonymizeForm(phone, email, raw_data, delete_content, linked)
+
+
+def _ticked_also(
+    session: Session, solution: Solution, form: AnonymizeForm, now: datetime, keyring: MentionKeyring
+) -> Also:
+    """The linked identifiers the officer ticked, read again from the archive: the page never
+    carries them, only their places in the list the preview showed."""
+    if not form.linked:
+        return Also()
+    ids = service.parse_identifiers(form.phone, form.email, solution.country)
+    scope = erasure.Scope(solution.id, solution.country, solution.replacement, cutoff=now)
+    person = erasure.Person.of(ids.phone_e164, ids.email_norm, Also())
+    items = erasure.linked_identifiers(session, scope, person, keyring=keyring)
+    return erasure.also_from([items[i] for i in sorted(set(form.linked)) if 0 <= i < len(items)])
 
 
 # The form as posted to *Preview* and *Add*.
@@ -213,6 +233,7 @@ def add(
             delete_content=form.delete_content,
             created_by=principal.username,
             now=now,
+            also=_ticked_also(session, solution, form, now, services.keyring),
         )
     except service.RequestError as exc:
         form.errors[exc.field] = str(exc)
