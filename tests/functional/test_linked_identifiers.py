@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from archivist.blobs.memory import MemoryBlobStore
 from tests.conftest import Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, call, night, oslo
 from tests.functional.test_mentions import chat_with, messages
+from tests.functional.test_search_page_auth import csrf_from, login
 
 URL = "/api/v1/anonymization-requests"
 KARI = "+4791234567"
@@ -119,3 +121,30 @@ def test_the_request_audit_entry_counts_the_also_identifiers_and_names_none(
     assert details[-1]["also"] == {"phones": 1, "emails": 1, "variables": 0}
     assert "482" not in str(details)
     assert "jobb" not in str(details)
+
+
+def test_the_page_offers_linked_identifiers_as_ticks_that_carry_no_values_and_adds_the_ticked_ones(
+    client: TestClient, make_token: TokenMaker, session_factory: sessionmaker[Session], solution: Solution
+) -> None:
+    _kari_archive(session_factory, solution)
+    login(client, make_token(Role.PRIVACY_OFFICER, solution))
+    csrf = csrf_from(client.get("/archive/anonymize").text)
+    form = {"csrf_token": csrf, "phone": "91234567"}
+
+    page = client.post("/archive/anonymize/preview", data=form).text
+
+    assert 'id="preview-linked"' in page
+    assert "48****93" in page
+    assert "48211093" not in page
+    assert "482 11 093" not in page
+    ticks = re.findall(r'name="linked" value="(\d+)"', page)
+    assert len(ticks) >= 2
+    # Tick the work number (its place in the list), then Add.
+    labels = re.findall(r'name="linked" value="(\d+)">\s*(.*?)</label>', page, re.DOTALL)
+    work = next(index for index, label in labels if "48****93" in label)
+    response = client.post("/archive/anonymize", data={**form, "linked": work}, follow_redirects=False)
+
+    assert response.status_code == 303
+    with session_factory() as session:
+        request = session.scalars(select(AnonymizationRequest)).one()
+        assert request.also == {"phones": [KARI_WORK], "emails": [], "variables": []}
