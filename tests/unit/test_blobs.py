@@ -374,3 +374,112 @@ def test_s3_failed_multipart_stream_is_aborted(s3_endpoint: str) -> None:
     bucket_client: Any = store._fs  # type: ignore[attr-defined]
     uploads = bucket_client.call_s3("list_multipart_uploads", Bucket=BUCKET, Prefix=prefix)
     assert uploads.get("Uploads", []) == []
+
+
+# ------------------------------------------- S3 versioning: "physically gone" (§11)
+
+VERSIONED_BUCKET = "archivist-test-versioned"
+
+
+@pytest.fixture(scope="module")
+def versioned_bucket(s3_endpoint: str) -> str:
+    """A second bucket on the moto server, with versioning enabled."""
+    s3fs = pytest.importorskip("s3fs")
+    admin = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_endpoint}, skip_instance_cache=True)
+    admin.mkdir(VERSIONED_BUCKET)
+    admin.make_bucket_versioned(VERSIONED_BUCKET)
+    assert admin.is_bucket_versioned(VERSIONED_BUCKET)
+    return VERSIONED_BUCKET
+
+
+@pytest.fixture(params=["versioned", "unversioned"])
+def s3_store(request: pytest.FixtureRequest, s3_endpoint: str) -> FsspecBlobStore:
+    """An S3 store under a fresh prefix, on the versioned and on the plain bucket."""
+    bucket = request.getfixturevalue("versioned_bucket") if request.param == "versioned" else BUCKET
+    return _s3_store(bucket)
+
+
+def _s3_store(bucket: str) -> FsspecBlobStore:
+    store = make_blob_store(f"s3://{bucket}/{uuid.uuid4().hex}")
+    assert isinstance(store, FsspecBlobStore)
+    return store
+
+
+def _versions(store: FsspecBlobStore, prefix: str) -> list[tuple[str, str, str]]:
+    """(kind, store key, version id) of every version and delete marker under `prefix`."""
+    bucket, root, _ = store._fs.split_path(store.root)
+    page = store._fs.call_s3("list_object_versions", Bucket=bucket, Prefix=f"{root}/{prefix}")
+    assert not page.get("IsTruncated")
+    cut = len(root) + 1
+    found = [("version", v["Key"][cut:], v["VersionId"]) for v in page.get("Versions", [])]
+    found += [("marker", m["Key"][cut:], m["VersionId"]) for m in page.get("DeleteMarkers", [])]
+    return sorted(found)
+
+
+def _versions_of(store: FsspecBlobStore, key: str) -> list[tuple[str, str, str]]:
+    """Like `_versions`, but only those of exactly `key` (not of `key + ".bak"`)."""
+    return [v for v in _versions(store, key) if v[1] == key]
+
+
+def test_s3_delete_leaves_no_version_or_marker_and_spares_prefix_neighbour(
+    s3_store: FsspecBlobStore,
+) -> None:
+    neighbour = KEY + ".bak"
+    s3_store.put(neighbour, b"backup take 1", "audio/wav")
+    s3_store.put(neighbour, b"backup take 2", "audio/wav")
+    s3_store.put(KEY, b"secret voice, take 1", "audio/wav")
+    s3_store.put(KEY, b"secret voice, take 2", "audio/wav")
+    bucket_versioned = s3_store._fs.is_bucket_versioned(s3_store._fs.split_path(s3_store.root)[0])
+    before = _versions(s3_store, neighbour)
+    assert len(before) == (2 if bucket_versioned else 1)
+    assert len(_versions_of(s3_store, KEY)) == len(before)
+
+    s3_store.delete(KEY)
+
+    assert _versions_of(s3_store, KEY) == []
+    assert _versions(s3_store, neighbour) == before
+    assert not s3_store.exists(KEY)
+    assert s3_store.list_keys() == [neighbour]
+    assert _read(s3_store, neighbour) == b"backup take 2"
+
+
+def test_s3_delete_of_missing_key_on_versioned_bucket_is_a_no_op(versioned_bucket: str) -> None:
+    store = _s3_store(versioned_bucket)
+    other = "recordings/sol-1/int-2/ffff.wav"
+    store.put(other, b"keep me", "audio/wav")
+    before = _versions(store, "recordings/")
+    store.delete(KEY)
+    # No delete marker appears for a key that never existed, and nothing else changes.
+    assert _versions(store, "recordings/") == before
+    assert store.list_keys() == [other]
+
+
+def test_s3_delete_purges_markers_left_by_an_earlier_plain_delete(versioned_bucket: str) -> None:
+    store = _s3_store(versioned_bucket)
+    store.put(KEY, b"secret voice", "audio/wav")
+    # What an older release's delete left behind: a marker hiding the real version.
+    store._fs.rm_file(f"{store.root}/{KEY}")
+    assert {kind for kind, _, _ in _versions_of(store, KEY)} == {"version", "marker"}
+    store.delete(KEY)
+    assert _versions_of(store, KEY) == []
+
+
+def test_s3_delete_pages_through_many_versions(versioned_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archivist.blobs import fsspec_store
+
+    # One entry per page, so the purge has to follow KeyMarker/VersionIdMarker.
+    monkeypatch.setattr(fsspec_store, "_S3_VERSIONS_PAGE", 1)
+    store = _s3_store(versioned_bucket)
+    neighbour = KEY + ".bak"
+    for take in range(4):
+        store.put(KEY, f"take {take}".encode(), "audio/wav")
+        store.put(neighbour, f"take {take}".encode(), "audio/wav")
+    store._fs.rm_file(f"{store.root}/{KEY}")
+    kept = _versions(store, neighbour)
+    assert len(kept) == 4
+    assert len(_versions_of(store, KEY)) == 5
+
+    store.delete(KEY)
+
+    assert _versions_of(store, KEY) == []
+    assert _versions(store, neighbour) == kept

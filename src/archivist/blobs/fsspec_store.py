@@ -30,6 +30,12 @@ _S3_FETCH_SIZE = 1024 * 1024
 # is 50 MiB) while allowing objects up to ~80 GB within S3's 10,000-part limit.
 _S3_WRITE_BLOCK_SIZE = 8 * 1024 * 1024
 
+# Page size for ListObjectVersions when purging a key (S3's own maximum).
+_S3_VERSIONS_PAGE = 1000
+
+# How often delete() re-lists a versioned key to catch a version written meanwhile.
+_S3_PURGE_ROUNDS = 3
+
 
 class FsspecBlobStore:
     """Blobs under a root URL: ``file:///var/lib/archivist/blobs`` or ``s3://bucket/prefix``."""
@@ -52,6 +58,9 @@ class FsspecBlobStore:
             raise ValueError(f"blob store URL needs a directory or bucket: {url!r}")
         self._fs: Any = fs
         self._root: str = root
+        # Once versioning was enabled a bucket can never be unversioned again (only
+        # suspended), so a "yes" may be remembered; a "no" is asked again each time.
+        self._s3_versioned = False
         if self._local:
             self._fs.makedirs(root, exist_ok=True)
 
@@ -88,8 +97,13 @@ class FsspecBlobStore:
 
     def delete(self, key: str) -> None:
         path = self._path(key)
-        with contextlib.suppress(FileNotFoundError):
-            self._fs.rm_file(path)
+        if not self._local and self._s3_bucket_versioned(path):
+            # A plain DELETE on a versioned bucket only hides the recording behind a
+            # delete marker; CONTRACT §11 wants every version of it gone.
+            self._purge_s3_versions(key, path)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                self._fs.rm_file(path)
         self._fs.invalidate_cache(path)
 
     def list_keys(self, prefix: str = "") -> list[str]:
@@ -162,6 +176,51 @@ class FsspecBlobStore:
         out.commit()
         self._fs.invalidate_cache(path)
         return written
+
+    def _s3_bucket_versioned(self, path: str) -> bool:
+        """Whether the bucket is or ever was versioned (may hold noncurrent versions)."""
+        if not self._s3_versioned:
+            bucket = self._fs.split_path(path)[0]
+            reply = self._fs.call_s3("get_bucket_versioning", Bucket=bucket)
+            # "Suspended" buckets still keep the versions written while enabled.
+            self._s3_versioned = reply.get("Status") in ("Enabled", "Suspended")
+        return self._s3_versioned
+
+    def _s3_versions_of(self, bucket: str, name: str) -> list[str]:
+        """Every VersionId (objects and delete markers) of exactly the object `name`."""
+        found: list[str] = []
+        markers: dict[str, str] = {}
+        while True:
+            page = self._fs.call_s3(
+                "list_object_versions",
+                Bucket=bucket,
+                Prefix=name,
+                MaxKeys=_S3_VERSIONS_PAGE,
+                **markers,
+            )
+            for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                # The prefix also matches neighbours such as "<name>.bak": never theirs.
+                if entry.get("Key") == name:
+                    found.append(entry["VersionId"])
+            if not page.get("IsTruncated"):
+                return found
+            markers = {"KeyMarker": page["NextKeyMarker"]}
+            if page.get("NextVersionIdMarker"):
+                markers["VersionIdMarker"] = page["NextVersionIdMarker"]
+
+    def _purge_s3_versions(self, key: str, path: str) -> None:
+        bucket, name, _ = self._fs.split_path(path)
+        for _ in range(_S3_PURGE_ROUNDS):
+            versions = self._s3_versions_of(bucket, name)
+            if not versions:
+                return
+            # Deleting by VersionId removes that version for good and adds no marker.
+            for version_id in versions:
+                with contextlib.suppress(FileNotFoundError):  # gone meanwhile
+                    self._fs.call_s3("delete_object", Bucket=bucket, Key=name, VersionId=version_id)
+        if self._s3_versions_of(bucket, name):
+            # Only if other writers keep re-creating the key; keys are ids, not personal data.
+            raise OSError(f"blob {key!r} still has versions after {_S3_PURGE_ROUNDS} purges")
 
     def _stream(self, key: str, first: int, stop: int) -> Iterator[bytes]:
         if first >= stop:
