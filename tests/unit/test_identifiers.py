@@ -613,6 +613,8 @@ def test_property_a_number_finds_the_number_embedded_in_text(
         # The country code without '+' is a guess the scanner makes only for plain digit runs:
         # dashed or dotted ("47-91234567") it is a reference.
         written = written.replace("-", " ").replace(".", " ")
+    # Groups shaped like a date ("1-1-00", "12.03.24") are read as one, whatever digits they hold.
+    assume(re.search(r"(?<![0-9])[0-9]{1,2}([.-])[0-9]{1,2}\1[0-9]{2,4}(?![0-9])", written) is None)
     if before[-1:].isalpha():
         before += " "  # glued to a word that is no phone label it is an id ("kunde91234567")
     text = before + written + after
