@@ -35,6 +35,10 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+receipt_app = typer.Typer(help="Check erasure receipts.", no_args_is_help=True)
+app.add_typer(receipt_app, name="receipt")
+erasures_app = typer.Typer(help="The ledger of erasures.", no_args_is_help=True)
+app.add_typer(erasures_app, name="erasures")
 
 # The actor of audit entries made from the command line (whoever runs it has the database).
 CLI_ACTOR = "cli"
@@ -260,6 +264,67 @@ def user_disable(username: Annotated[str, typer.Argument(help="Who.")]) -> None:
         }
         record(session, user.solution_id, CLI_ACTOR, AuditAction.USER_DISABLED, user.id, details, at=now)
     typer.echo("disabled")
+
+
+@receipt_app.command("verify")
+def receipt_verify(
+    file: Annotated[Path, typer.Argument(help="The receipt JSON exactly as the receipt endpoint returned it.")],
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key", help="A base64 public key from GET /api/v1/signing-keys (default: this server's)."
+        ),
+    ] = None,
+) -> None:
+    """Check a receipt's Ed25519 signature: exit 0 if it is valid, 1 if it was altered or not ours."""
+    import json
+
+    from archivist.anonymize.receipts import Signer, verify
+
+    try:
+        document = json.loads(file.read_bytes())
+    except (OSError, ValueError):
+        raise _fail("cannot read the file as JSON") from None
+    if public_key is not None:
+        keys = {str(document.get("key_id", "")) if isinstance(document, dict) else "": public_key}
+    else:
+        keys = {k["key_id"]: k["public_key"] for k in Signer.from_settings(get_settings()).published_keys()}
+    if not isinstance(document, dict) or not verify(document, keys):
+        err.print("receipt NOT valid: altered, or not signed by this key", highlight=False, markup=False)
+        raise typer.Exit(1)
+    receipt = document["receipt"]
+    typer.echo(f"receipt valid: request {receipt.get('request_id')} processed {receipt.get('processed_at')}")
+
+
+@erasures_app.command("replay")
+def erasures_replay(
+    solution: Annotated[str | None, typer.Option("--solution", help="Only this solution (default: all).")] = None,
+) -> None:
+    """Re-apply every erasure in the ledger, after a database backup was restored; prints what it changed.
+
+    On an archive where nothing came back it changes nothing; running it twice is safe.
+    """
+    from archivist.anonymize.ledger import Ledger
+    from archivist.anonymize.replay import replay_solution
+    from archivist.blobs import make_blob_store
+
+    settings = get_settings()
+    factory = _factory(settings)
+    ledger = Ledger.from_settings(settings)
+    keyring = MentionKeyring.from_settings(settings)
+    blobs = make_blob_store(settings.resolved_blob_url)
+    with factory() as session:
+        targets = [_solution(session, solution)] if solution else list(session.scalars(select(Solution)))
+    for target in targets:
+        total = sum(1 for _ in ledger.entries(target.id))
+        with Progress(
+            TextColumn(target.name), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=err
+        ) as bar:
+            task = bar.add_task("replay", total=total)
+            summary = replay_solution(
+                factory, blobs, ledger, target.id, utcnow(), keyring=keyring, progress=partial(bar.advance, task)
+            )
+        typer.echo(summary.describe())
 
 
 @audit_app.command("verify")

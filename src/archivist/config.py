@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     blob_url: str | None = None
     secret_key: str | None = None
+    # Base64 of a raw 32-byte Ed25519 private key that signs erasure receipts; without it one
+    # is generated once into the data dir.
+    signing_key: str | None = None
+    # Where the erasure ledger lives (an fsspec URL); outside the database so that restoring
+    # a backup does not roll it back. Default: a folder in the data dir.
+    ledger_url: str | None = None
 
     # A JSON body larger than this is refused with 413 before it is parsed; a batch of
     # 1,000 chats with long logs fits comfortably.
@@ -41,6 +47,12 @@ class Settings(BaseSettings):
         if self.blob_url:
             return self.blob_url
         return f"file://{self.data_dir.resolve() / 'blobs'}"
+
+    @property
+    def resolved_ledger_url(self) -> str:
+        if self.ledger_url:
+            return self.ledger_url.rstrip("/")
+        return f"file://{self.data_dir.resolve() / 'erasure-ledger'}"
 
     @cached_property
     def resolved_secret_key(self) -> str:

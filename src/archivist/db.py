@@ -137,7 +137,48 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     # 64 MB of page cache (the default is 2 MB): index pages of a large archive stay in memory.
     cursor.execute("PRAGMA cache_size=-65536")
+    # Erased text must not stay readable in freed pages (CONTRACT §11); some builds have it on
+    # by default, none should be relied on.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+# Tables an erasure rewrites or deletes from: their old row versions hold what was erased.
+ERASED_TABLES = (
+    "interactions",
+    "chat_messages",
+    "email_bodies",
+    "raw_events",
+    "mentions",
+    "recordings",
+    "anonymization_requests",
+)
+# A WAL checkpoint cannot truncate the log while a reader holds an old snapshot: try a few times.
+_CHECKPOINT_TRIES = 5
+
+
+def forget_freed_space(engine: Engine) -> dict[str, Any]:
+    """Make what committed erasures replaced unreadable in the database files; what was done.
+
+    SQLite: ``secure_delete`` zeroes freed pages as they are freed, and a TRUNCATE checkpoint
+    copies the WAL into the main file and empties it, so old page images do not linger there.
+    PostgreSQL: VACUUM of the touched tables removes the dead row versions (and their TOAST)
+    from the heap. Neither reaches a PostgreSQL WAL archive or a backup; the receipt says so.
+    """
+    if engine.dialect.name == "sqlite":
+        truncated = False
+        with engine.connect() as conn:
+            for attempt in range(_CHECKPOINT_TRIES):
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+                if not busy:
+                    truncated = True
+                    break
+                time.sleep(0.2 * (attempt + 1))
+        return {"database": "sqlite", "secure_delete": True, "wal_checkpoint": "truncated" if truncated else "busy"}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ERASED_TABLES:
+            conn.exec_driver_sql(f"VACUUM {table}")
+    return {"database": "postgresql", "vacuumed": list(ERASED_TABLES)}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -1,7 +1,7 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
 from archivist.accounts.models import ApiToken, LoginFailure, Solution, User, WebSession
-from archivist.anonymize.models import AnonymizationRequest, NightlyRun
+from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, NightlyRun
 from archivist.archive.models import (
     ChatMessage,
     EmailBody,
@@ -23,6 +23,7 @@ __all__ = [
     "ChatMessage",
     "EmailBody",
     "ErasedIdentifier",
+    "ErasureReceipt",
     "Interaction",
     "LoginFailure",
     "Mention",

@@ -131,6 +131,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/anonymization-requests"): Rule(P.MANAGE_REQUESTS, 200),
     ("GET", "/api/v1/anonymization-requests/{request_id}"): Rule(P.MANAGE_REQUESTS, 200, other=404),
     ("DELETE", "/api/v1/anonymization-requests/{request_id}"): Rule(P.MANAGE_REQUESTS, 204, other=404),
+    # A waiting request has no receipt yet: 409 for an allowed caller, 404 for another solution's.
+    ("GET", "/api/v1/anonymization-requests/{request_id}/receipt"): Rule(P.MANAGE_REQUESTS, 409, other=404),
+    ("GET", "/api/v1/receipts"): Rule(P.MANAGE_REQUESTS, 200),
+    ("GET", "/api/v1/signing-keys"): Rule(LOGGED_IN, 200),
     ("POST", "/api/v1/nightly-runs"): Rule(P.ADMINISTER, 200),
     ("GET", "/api/v1/nightly-runs"): Rule(P.MANAGE_REQUESTS, 200),
     # --- raw data and audit API

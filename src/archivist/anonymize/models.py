@@ -64,3 +64,20 @@ class NightlyRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     trigger: Mapped[str] = mapped_column(String(20))
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ErasureReceipt(Base):
+    """The signed receipt of a done request (CONTRACT §11); kept after the request row is purged.
+
+    ``document`` is exactly what the receipt endpoint returns: the receipt, the key id and the
+    signature. It holds masked identifiers and counts only.
+    """
+
+    __tablename__ = "erasure_receipts"
+    __table_args__ = (Index("ix_erasure_receipts_processed", "solution_id", "processed_at", "request_id"),)
+
+    # No key to the request: the request row is purged after 12 months, its receipt is not.
+    request_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)

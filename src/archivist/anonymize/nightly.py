@@ -21,20 +21,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.erasure import Person, Scope, erase_person
+from archivist.anonymize.ledger import Ledger, LedgerEntry
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.operators import rowcount
+from archivist.anonymize.receipts import Signer, issue_receipts
 from archivist.anonymize.requests import RETENTION_MONTHS, Also, months_before
 from archivist.archive.mentions import MentionKeyring, index_is_current
 from archivist.archive.recordings import drain_pending_deletions
 from archivist.audit.events import chain_head, nightly_purge, record_processed
 from archivist.blobs import BlobStore
 from archivist.config import Settings
-from archivist.db import make_engine, make_session_factory, transaction, utcnow
+from archivist.db import forget_freed_space, make_engine, make_session_factory, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,9 @@ class RunSummary:
     blobs_deleted: int = 0
     duration_s: float = 0.0
     failed_request_ids: list[str] = field(default_factory=list)
+    # What the storage step did after the commits (CONTRACT §11); empty if nothing was erased.
+    storage: dict[str, Any] = field(default_factory=dict)
+    receipts_issued: int = 0
 
     def add(self, result: RequestResult) -> None:
         self.requests_processed += 1
@@ -122,6 +127,18 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
+class ErasureProof:
+    """What makes an erasure provable: the receipt signer and the ledger (CONTRACT §11)."""
+
+    signer: Signer
+    ledger: Ledger
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ErasureProof:
+        return cls(Signer.from_settings(settings), Ledger.from_settings(settings))
+
+
+@dataclass(frozen=True)
 class _SolutionSettings:
     id: str
     country: str
@@ -136,6 +153,7 @@ def run_nightly(
     keyring: MentionKeyring,
     solution_id: str | None = None,
     trigger: RunTrigger = RunTrigger.CLI,
+    proof: ErasureProof | None = None,
 ) -> list[RunSummary]:
     """Run the nightly job as of ``now`` for one solution (or every solution, oldest first).
 
@@ -151,7 +169,7 @@ def run_nightly(
             solution_ids = [solution_id]
         else:
             solution_ids = list(session.scalars(select(Solution.id).order_by(Solution.created_at, Solution.id)))
-    return [_run_solution(session_factory, blobs, sid, now, trigger, keyring) for sid in solution_ids]
+    return [_run_solution(session_factory, blobs, sid, now, trigger, keyring, proof) for sid in solution_ids]
 
 
 def _run_solution(
@@ -161,6 +179,7 @@ def _run_solution(
     now: datetime,
     trigger: RunTrigger,
     keyring: MentionKeyring,
+    proof: ErasureProof | None,
 ) -> RunSummary:
     clock_started = time.perf_counter()
     with transaction(factory) as session:
@@ -195,12 +214,17 @@ def _run_solution(
             )
         )
 
+    ledger = proof.ledger if proof is not None else None
+    if ledger is not None:
+        _reconcile_ledger(factory, ledger, solution_id)
     for request_id in waiting:
         try:
             with transaction(factory) as session:
-                result = process_request(session, settings, request_id, now, keyring=keyring)
+                result = process_request(session, settings, request_id, now, keyring=keyring, ledger=ledger)
                 if result is not None:  # in the same transaction: done and audited, or neither
                     record_processed(session, solution_id, request_id, result.as_dict(), now)
+            if result is not None and ledger is not None:
+                ledger.commit(solution_id, request_id)
         except Exception as exc:  # noqa: BLE001 - one bad request must not stop the others
             # The type and where, never the text: a database error's text quotes the identifiers it was given.
             log.error(
@@ -236,6 +260,16 @@ def _run_solution(
     # Into the log, outside the database: a head noted here and checked later with
     # `archivist audit verify --expect-head` shows whether entries were deleted from the end.
     log.info("nightly: audit chain head of solution %s: %s", solution_id, head or "-")
+
+    # After every commit of the run: what was erased must not stay readable in freed pages.
+    if summary.requests_processed or summary.blobs_deleted:
+        with factory() as session:
+            engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        summary.storage = {**forget_freed_space(engine), "recordings": "deleted in every version"}
+    if proof is not None:
+        with transaction(factory) as session:
+            summary.receipts_issued = issue_receipts(session, solution_id, proof.signer, summary.storage)
 
     summary.duration_s = round(time.perf_counter() - clock_started, 3)
     with transaction(factory) as session:
@@ -283,7 +317,13 @@ def _claim(session: Session, request_id: str, now: datetime) -> bool:
 
 
 def process_request(
-    session: Session, solution: _SolutionSettings, request_id: str, now: datetime, *, keyring: MentionKeyring
+    session: Session,
+    solution: _SolutionSettings,
+    request_id: str,
+    now: datetime,
+    *,
+    keyring: MentionKeyring,
+    ledger: Ledger | None = None,
 ) -> RequestResult | None:
     """Carry out one waiting request and mark it done; None if another runner has it.
 
@@ -305,6 +345,19 @@ def process_request(
         raw_data=request.raw_data,
     )
     counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=True)
+    if ledger is not None:
+        # Before the commit: a done request is never missing from the ledger (CONTRACT §11).
+        ledger.prepare(
+            LedgerEntry(
+                solution_id=solution.id,
+                request_id=request_id,
+                processed_at=now,
+                cutoff=scope.cutoff,
+                keys=tuple(keyring.key(solution.id, identifier) for identifier in person.identifiers),
+                raw_data=scope.raw_data,
+                delete_content=scope.delete_content,
+            )
+        )
     result = RequestResult(
         interactions=counts.interactions,
         recordings_deleted=counts.recordings_deleted,
@@ -330,6 +383,23 @@ def process_request(
     if rowcount(done) != 1:  # pragma: no cover - the claim holds the row
         raise RuntimeError("anonymization request changed while it was being processed")
     return result
+
+
+def _reconcile_ledger(factory: sessionmaker[Session], ledger: Ledger, solution_id: str) -> None:
+    """Mark entries whose request committed but whose marker a crash kept from being written."""
+    pending = ledger.uncommitted(solution_id)
+    if not pending:
+        return
+    with factory() as session:
+        done = set(
+            session.scalars(
+                select(AnonymizationRequest.id).where(
+                    AnonymizationRequest.id.in_(pending), AnonymizationRequest.status == RequestStatus.DONE
+                )
+            )
+        )
+    for request_id in sorted(done):
+        ledger.commit(solution_id, request_id)
 
 
 def purge_requests(session: Session, solution_id: str, now: datetime) -> int:
@@ -368,6 +438,7 @@ def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datet
     factory = make_session_factory(engine)
     blobs = make_blob_store(settings.resolved_blob_url)
     keyring = MentionKeyring.from_settings(settings)
+    proof = ErasureProof.from_settings(settings)
     try:
         with factory() as session:
             query = select(Solution.id, Solution.timezone).order_by(Solution.created_at, Solution.id)
@@ -380,7 +451,13 @@ def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datet
         failed = 0
         for sid, timezone in targets:
             (summary,) = run_nightly(
-                factory, blobs, resolve_as_of(as_of, timezone), keyring=keyring, solution_id=sid, trigger=RunTrigger.CLI
+                factory,
+                blobs,
+                resolve_as_of(as_of, timezone),
+                keyring=keyring,
+                solution_id=sid,
+                trigger=RunTrigger.CLI,
+                proof=proof,
             )
             print(summary.describe())
             failed += summary.requests_failed

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, Table, bindparam, select, update
+from sqlalchemy import CursorResult, Result, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from archivist.archive.models import Interaction, RawEvent
@@ -65,7 +65,8 @@ def rewrite_interactions(
                 customer_email=replacement,
                 customer_email_norm=None,
                 customer_name=replacement,
-                anonymized_at=now,
+                # The first erasure's time stays: a later request or a replay finds it again.
+                anonymized_at=func.coalesce(Interaction.anonymized_at, now),
             )
             .execution_options(synchronize_session=False)
         )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import NightlyRun
-from archivist.anonymize.nightly import RunTrigger, run_nightly, where
+from archivist.anonymize.nightly import ErasureProof, RunTrigger, run_nightly, where
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.db import utcnow
@@ -73,11 +73,13 @@ class NightlyScheduler:
         clock: Callable[[], datetime] = utcnow,
         *,
         keyring: MentionKeyring,
+        proof: ErasureProof | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.blobs = blobs
         self.clock = clock
         self.keyring = keyring
+        self.proof = proof
         self.scheduler = BackgroundScheduler(
             timezone=ZoneInfo("UTC"),
             job_defaults={
@@ -198,6 +200,7 @@ class NightlyScheduler:
                 keyring=self.keyring,
                 solution_id=solution_id,
                 trigger=RunTrigger.SCHEDULER,
+                proof=self.proof,
             )
         except Exception as exc:  # noqa: BLE001 - APScheduler would log the text, which may quote identifiers
             log.error("nightly run of solution %s failed (%s at %s)", solution_id, type(exc).__name__, where(exc))

@@ -18,7 +18,7 @@ from archivist.blobs import BlobStore, make_blob_store
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
 from archivist.web import pages
-from archivist.web.api import anonymization, audit, interactions, raw_data, search
+from archivist.web.api import anonymization, audit, interactions, raw_data, receipts, search
 from archivist.web.deps import Services
 from archivist.web.middleware import AccessLogMiddleware, BodyLimitMiddleware
 
@@ -70,7 +70,7 @@ def create_app(
             from archivist.anonymize.scheduler import NightlyScheduler
 
             nightly = NightlyScheduler(
-                services.session_factory, services.blobs, services.clock, keyring=services.keyring
+                services.session_factory, services.blobs, services.clock, keyring=services.keyring, proof=services.proof
             )
             nightly.start()
         running_app.state.nightly_scheduler = nightly
@@ -104,6 +104,7 @@ def create_app(
     app.include_router(search.router)
     app.include_router(interactions.router)
     app.include_router(anonymization.router)
+    app.include_router(receipts.router)
     app.include_router(raw_data.router)
     app.include_router(audit.router)
     pages.install(app)

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission, may
 from archivist.accounts.services import Principal, principal_for_token
+from archivist.anonymize.nightly import ErasureProof
 from archivist.archive import recordings
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.config import Settings
-from archivist.db import utcnow
+from archivist.db import forget_freed_space, utcnow
 
 
 @dataclass
@@ -33,9 +34,12 @@ class Services:
     clock: Callable[[], datetime] = field(default=utcnow)
     # Keys of the mention index, from the server secret: ingestion and erasure must agree.
     keyring: MentionKeyring = field(init=False)
+    # Receipts and the ledger of erasures (CONTRACT §11).
+    proof: ErasureProof = field(init=False)
 
     def __post_init__(self) -> None:
         self.keyring = MentionKeyring.from_settings(self.settings)
+        self.proof = ErasureProof.from_settings(self.settings)
 
     def commit_and_delete_blobs(self, session: Session) -> None:
         """Commit ``session``, then delete the blobs it recorded as pending deletions.
@@ -45,6 +49,8 @@ class Services:
         """
         session.commit()
         recordings.drain_pending_deletions(self.session_factory, self.blobs, self.clock())
+        # What was erased must not stay readable in freed pages (CONTRACT §11).
+        forget_freed_space(self.engine)
 
 
 def get_services(request: Request) -> Services:

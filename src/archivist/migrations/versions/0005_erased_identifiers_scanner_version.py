@@ -1,4 +1,4 @@
-"""erasure: keyed identifiers an anonymized interaction lost; the scanner version of the mention index
+"""erasure: keyed identifiers an anonymized interaction lost, the mention index's scanner version, also, receipts
 
 Revision ID: 0005
 Revises: 0004
@@ -11,12 +11,16 @@ one that built existing indexes: `solutions.mention_scanner_version` is 1 for ev
 that exists (so preview and the nightly run say the index is out of date until
 `archivist reindex-mentions` has run) and the current version for new solutions. A request
 may name further identifiers of the same person (`anonymization_requests.also`, CONTRACT §9).
+Every done request gets a signed receipt (`erasure_receipts`, CONTRACT §11), kept after the
+request row is purged.
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import archivist.db
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -46,9 +50,27 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("mention_scanner_version", sa.Integer(), server_default="1", nullable=False))
     with op.batch_alter_table("anonymization_requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("also", sa.JSON(), nullable=True))
+    op.create_table(
+        "erasure_receipts",
+        sa.Column("request_id", sa.String(length=32), nullable=False),
+        sa.Column("solution_id", sa.String(length=32), nullable=False),
+        sa.Column("processed_at", archivist.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["solution_id"], ["solutions.id"], name=op.f("fk_erasure_receipts_solution_id_solutions")
+        ),
+        sa.PrimaryKeyConstraint("request_id", name=op.f("pk_erasure_receipts")),
+    )
+    with op.batch_alter_table("erasure_receipts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_erasure_receipts_processed", ["solution_id", "processed_at", "request_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("erasure_receipts", schema=None) as batch_op:
+        batch_op.drop_index("ix_erasure_receipts_processed")
+    op.drop_table("erasure_receipts")
     with op.batch_alter_table("anonymization_requests", schema=None) as batch_op:
         batch_op.drop_column("also")
     with op.batch_alter_table("solutions", schema=None) as batch_op:

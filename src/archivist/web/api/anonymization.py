@@ -171,6 +171,7 @@ def run_now(principal: Administrator, session: SessionDep, services: ServicesDep
         keyring=services.keyring,
         solution_id=principal.solution_id,
         trigger=RunTrigger.API,
+        proof=services.proof,
     )
     return NightlyRunOut(**asdict(summary))
 

@@ -1,0 +1,176 @@
+"""Replaying the erasure ledger after a backup is restored (CONTRACT §11).
+
+A restored database holds again the people erased since the backup was made. Each committed
+ledger entry names its person by keyed hashes only, so replay first finds which identifiers
+of the restored archive have those keys — every distinct customer phone and address, every
+raw data customer, and every identifier written in a text the mention index names under one
+of the keys — then erases each entry's person through the same engine as the nightly run
+(``erasure.erase_person``), one transaction per entry. On an archive where nothing came back
+no key matches, and nothing is changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.accounts.models import Solution
+from archivist.anonymize.erasure import Counts, Person, Scope, erase_person
+from archivist.anonymize.ledger import Ledger, LedgerEntry
+from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
+from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent
+from archivist.archive.recordings import drain_pending_deletions
+from archivist.blobs import BlobStore
+from archivist.db import forget_freed_space, transaction
+
+# Rows streamed per fetch while the keys are matched: memory does not grow with the archive.
+_STREAM = 5_000
+
+
+@dataclass
+class ReplaySummary:
+    """What a replay changed in one solution: counts only."""
+
+    solution_id: str
+    entries: int = 0
+    # Entries whose person the restored archive holds again.
+    entries_applied: int = 0
+    counts: Counts = field(default_factory=Counts)
+    blobs_deleted: int = 0
+
+    def describe(self) -> str:
+        c = self.counts
+        return (
+            f"replay for solution {self.solution_id}: {self.entries} ledger entries, "
+            f"{self.entries_applied} found again in the archive; {c.interactions} interactions anonymized, "
+            f"{c.raw_data_rows} raw data rows, {c.recordings_deleted} recordings and {c.content_deleted} "
+            f"chat logs/emails deleted, {c.variables_replaced} variable values and {c.mentions_replaced} "
+            f"mentions replaced, {self.blobs_deleted} blobs removed"
+        )
+
+
+def replay_solution(
+    factory: sessionmaker[Session],
+    blobs: BlobStore,
+    ledger: Ledger,
+    solution_id: str,
+    now: datetime,
+    *,
+    keyring: MentionKeyring,
+    progress: Callable[[int], None] = lambda _: None,
+) -> ReplaySummary:
+    """Re-apply every committed ledger entry of a solution to the archive as it is now."""
+    summary = ReplaySummary(solution_id)
+    entries = list(ledger.entries(solution_id))
+    summary.entries = len(entries)
+    with factory() as session:
+        solution = session.get(Solution, solution_id)
+        if solution is None:
+            raise LookupError("no such solution")
+        country, replacement = solution.country, solution.replacement
+        wanted = {key for entry in entries for key in entry.keys}
+        found = _identifiers_for(session, keyring, solution_id, country, wanted) if wanted else {}
+    for entry in entries:
+        person = _person(entry, found)
+        if person.identifiers:
+            scope = Scope(
+                solution_id=solution_id,
+                country=country,
+                replacement=replacement,
+                cutoff=entry.cutoff,
+                delete_content=entry.delete_content,
+                raw_data=entry.raw_data,
+            )
+            with transaction(factory) as session:
+                counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=True)
+            if _changed(counts):
+                summary.entries_applied += 1
+                _add(summary.counts, counts)
+        progress(1)
+    summary.blobs_deleted = drain_pending_deletions(factory, blobs, now)
+    if summary.entries_applied or summary.blobs_deleted:
+        with factory() as session:
+            engine = session.get_bind()
+        assert isinstance(engine, Engine)
+        forget_freed_space(engine)
+    return summary
+
+
+def _person(entry: LedgerEntry, found: dict[str, str]) -> Person:
+    identifiers = sorted({found[key] for key in entry.keys if key in found})
+    return Person(
+        phones=tuple(i for i in identifiers if "@" not in i), emails=tuple(i for i in identifiers if "@" in i)
+    )
+
+
+def _identifiers_for(
+    session: Session, keyring: MentionKeyring, solution_id: str, country: str, wanted: set[str]
+) -> dict[str, str]:
+    """key -> identifier for the wanted keys that the archive holds in some form."""
+    found: dict[str, str] = {}
+
+    def match(values: Iterable[str | None]) -> None:
+        for value in values:
+            if value is not None and (key := keyring.key(solution_id, value)) in wanted:
+                found[key] = value
+
+    for column in (Interaction.customer_phone_e164, Interaction.customer_email_norm):
+        match(
+            session.scalars(
+                select(column)
+                .where(Interaction.solution_id == solution_id, column.is_not(None))
+                .distinct()
+                .execution_options(yield_per=_STREAM)
+            )
+        )
+    match(
+        session.scalars(
+            select(RawEvent.customer_norm)
+            .where(RawEvent.solution_id == solution_id, RawEvent.customer_norm.is_not(None))
+            .distinct()
+            .execution_options(yield_per=_STREAM)
+        )
+    )
+    # Identifiers nobody had as customer, written in texts: the index names where.
+    missing = sorted(wanted - found.keys())
+    if missing:
+        ids = sorted(
+            set(
+                session.scalars(
+                    select(Mention.interaction_id).where(Mention.solution_id == solution_id, Mention.key.in_(missing))
+                )
+            )
+        )
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            texts: list[str | None] = []
+            for subject, variables in session.execute(
+                select(Interaction.subject, Interaction.variables).where(Interaction.id.in_(chunk))
+            ):
+                texts += [subject, *texts_of(variables)]
+            texts += session.scalars(select(ChatMessage.text).where(ChatMessage.interaction_id.in_(chunk)))
+            texts += session.scalars(select(EmailBody.body).where(EmailBody.interaction_id.in_(chunk)))
+            match(value for _, value in identifiers_in(texts, country))
+    return found
+
+
+def _changed(counts: Counts) -> bool:
+    return any(
+        (
+            counts.interactions,
+            counts.recordings_deleted,
+            counts.content_deleted,
+            counts.raw_data_rows,
+            counts.variables_replaced,
+            counts.mentions_replaced,
+        )
+    )
+
+
+def _add(total: Counts, counts: Counts) -> None:
+    for name, value in counts.as_dict().items():
+        setattr(total, name, getattr(total, name) + value)

@@ -1,0 +1,66 @@
+"""Proof of erasure on the wire (CONTRACT §11): receipts of done requests and the keys that sign them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import select
+
+from archivist.anonymize import requests as service
+from archivist.anonymize.models import ErasureReceipt, RequestStatus
+from archivist.archive.search import FilterError, parse_time
+from archivist.web.deps import PrincipalDep, RequestManager, ServicesDep, SessionDep, SolutionDep
+
+router = APIRouter(prefix="/api/v1", tags=["proof of erasure"])
+
+# Receipts per response; a range holding more is asked for again from the last one's time.
+MAX_RECEIPTS = 1_000
+
+
+@router.get("/anonymization-requests/{request_id}/receipt")
+def get_receipt(request_id: str, _: RequestManager, session: SessionDep, solution: SolutionDep) -> dict[str, Any]:
+    """The signed receipt of a done request, exactly as ``archivist receipt verify`` takes it."""
+    receipt = session.scalars(
+        select(ErasureReceipt).where(ErasureReceipt.request_id == request_id, ErasureReceipt.solution_id == solution.id)
+    ).first()
+    if receipt is not None:
+        return receipt.document
+    try:
+        request = service.get_request(session, solution.id, request_id)
+    except service.RequestNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Anonymization request not found") from None
+    if request.status is RequestStatus.DONE:
+        # Done, but the run that did it stopped before signing: the next run signs it.
+        raise HTTPException(status.HTTP_409_CONFLICT, "The receipt is signed by the next nightly run")
+    raise HTTPException(status.HTTP_409_CONFLICT, "The request is not done yet: it has no receipt")
+
+
+@router.get("/receipts")
+def list_receipts(
+    _: RequestManager,
+    session: SessionDep,
+    solution: SolutionDep,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=40, description="Processed at or after (ISO 8601)")
+    ] = None,
+    to: Annotated[str | None, Query(max_length=40, description="Processed before (ISO 8601)")] = None,
+) -> list[dict[str, Any]]:
+    """Receipts of the solution's done requests by the time they ran, oldest first (kept after the 12-month purge)."""
+    try:
+        start, end = parse_time("from", from_), parse_time("to", to)
+    except FilterError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}") from None
+    query = select(ErasureReceipt.document).where(ErasureReceipt.solution_id == solution.id)
+    if start is not None:
+        query = query.where(ErasureReceipt.processed_at >= start)
+    if end is not None:
+        query = query.where(ErasureReceipt.processed_at < end)
+    query = query.order_by(ErasureReceipt.processed_at, ErasureReceipt.request_id).limit(MAX_RECEIPTS)
+    return list(session.scalars(query))
+
+
+@router.get("/signing-keys")
+def signing_keys(_: PrincipalDep, services: ServicesDep) -> list[dict[str, str]]:
+    """The public keys that sign receipts: ``[{key_id, public_key}]``, the raw 32-byte key in base64."""
+    return services.proof.signer.published_keys()
