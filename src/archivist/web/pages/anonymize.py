@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize import erasure
 from archivist.anonymize import requests as service
-from archivist.anonymize.models import NightlyRun
+from archivist.anonymize.models import ErasureReceipt, NightlyRun, RequestStatus
 from archivist.anonymize.preview import Preview, preview_request
 from archivist.anonymize.requests import Also
 from archivist.anonymize.scheduler import NightlyTrigger
@@ -119,7 +119,14 @@ def _requests_context(session: Session, solution: Solution, now: datetime, curso
         .order_by(NightlyRun.started_at.desc(), NightlyRun.id.desc())
         .limit(1)
     ).first()
+    done = [r.id for r in rows if r.status is RequestStatus.DONE]
+    receipts = (
+        set(session.scalars(select(ErasureReceipt.request_id).where(ErasureReceipt.request_id.in_(done))))
+        if done
+        else set()
+    )
     return {
+        "receipts": receipts,
         "items": [RequestOut.of(r, solution.country, now) for r in rows],
         "next_cursor": next_cursor,
         "paged": bool(cursor),
@@ -253,6 +260,23 @@ def add(
         return RedirectResponse("/archive/anonymize", status_code=status.HTTP_303_SEE_OTHER)
     context = _context(session, solution, now, form=AnonymizeForm()) | {"oob_requests": True}
     return render(request, FORM_AREA, context, principal=principal, headers=_flash(message))
+
+
+@router.get("/archive/anonymize/{request_id}/receipt")
+def download_receipt(request_id: str, _: RequestManagerPage, solution: PageSolution, session: SessionDep) -> Response:
+    """The signed receipt of a done row, as a file (the same JSON as the API's)."""
+    document = session.scalars(
+        select(ErasureReceipt.document).where(
+            ErasureReceipt.request_id == request_id, ErasureReceipt.solution_id == solution.id
+        )
+    ).first()
+    if document is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No receipt for this row")
+    return Response(
+        json.dumps(document, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="receipt-{request_id}.json"'},
+    )
 
 
 @router.post("/archive/anonymize/{request_id}/cancel", dependencies=[CsrfChecked])
