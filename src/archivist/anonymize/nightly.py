@@ -117,7 +117,7 @@ class RunSummary:
             f"{self.content_deleted} chat logs/emails deleted, {self.variables_replaced} variable values replaced, "
             f"{self.mentions_replaced} mentions in text replaced, "
             f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "
-            f"{self.duration_s:.2f}s"
+            f"{self.receipts_issued} receipts signed, {self.duration_s:.2f}s"
             + (
                 ""
                 if self.mention_index_current

@@ -117,6 +117,11 @@ class NightlyRunOut(BaseModel):
     blobs_deleted: int
     duration_s: float
     failed_request_ids: list[str] = Field(default_factory=list)
+    # False while the mention index is an older scanner's: run `archivist reindex-mentions`.
+    mention_index_current: bool = True
+    # What the storage step did after the commits (CONTRACT §11); empty if nothing was erased.
+    storage: dict[str, object] = Field(default_factory=dict)
+    receipts_issued: int = 0
 
 
 class NightlyRunRecord(BaseModel):
