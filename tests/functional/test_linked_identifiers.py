@@ -148,3 +148,25 @@ def test_the_page_offers_linked_identifiers_as_ticks_that_carry_no_values_and_ad
     with session_factory() as session:
         request = session.scalars(select(AnonymizationRequest)).one()
         assert request.also == {"phones": [KARI_WORK], "emails": [], "variables": []}
+
+
+def test_an_anonymous_call_found_both_by_its_callback_and_its_customer_number_counts_once(
+    client: TestClient,
+    officer: dict[str, str],
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+) -> None:
+    archive(
+        session_factory,
+        solution,
+        call("anonymous", oslo(2026, 3, 3, 9), variables={"callback": "912 34 567", "customer_no": "C-1"}),
+    )
+    body = {"phone": "91234567", "also": {"variables": [{"name": "customer_no", "value": "C-1"}]}}
+
+    preview = client.post(f"{URL}/preview", json=body, headers=officer).json()
+    client.post(URL, json=body, headers=officer)
+    summary = night(session_factory, blobs, oslo(2026, 3, 11, 2))
+
+    assert preview["interactions"] == summary.interactions == 1
+    assert preview["variable_values"] == summary.variables_replaced == 2

@@ -116,8 +116,8 @@ def erase_person(
     keys = [keyring.key(scope.solution_id, identifier) for identifier in person.identifiers]
     counts = Counts()
     # Read before anything changes: the rewrite clears what makes an unidentified call theirs.
-    unidentified = _unidentified_callers(session, scope, person, keys)
     own = own_interactions(scope, person, keys).subquery()
+    unidentified = _unidentified_callers(session, scope, person, keys, own)
     for ids in _own_batches(session, own, unidentified):
         _erase_own(
             session, scope, person, ids, VariableMode.MATCHING_WHOLE, counts, keyring=keyring, now=now, apply=apply
@@ -221,7 +221,7 @@ def linked_identifiers(session: Session, scope: Scope, person: Person, *, keyrin
     seen: dict[tuple[str, str | None, str], set[str]] = {}
     known = set(person.identifiers)
     named = set(person.variables)
-    for ids in _own_batches(session, own, _unidentified_callers(session, scope, person, keys)):
+    for ids in _own_batches(session, own, _unidentified_callers(session, scope, person, keys, own)):
         for iid, phone, email, variables in session.execute(
             select(
                 Interaction.id, Interaction.customer_phone_e164, Interaction.customer_email_norm, Interaction.variables
@@ -329,8 +329,14 @@ def own_interactions(scope: Scope, person: Person, keys: Sequence[str]) -> Selec
     return select(union(*selects).subquery().c.id)
 
 
-def _unidentified_callers(session: Session, scope: Scope, person: Person, keys: Sequence[str]) -> list[str]:
-    """Interactions whose caller is unidentified and one of whose variables holds the person's identifier."""
+def _unidentified_callers(
+    session: Session, scope: Scope, person: Person, keys: Sequence[str], own: Subquery
+) -> list[str]:
+    """Interactions whose caller is unidentified and one of whose variables holds the person's identifier.
+
+    Those ``own`` finds anyway (a customer number in ``also``) are left to it, so none is
+    counted twice.
+    """
     if not keys:
         return []
     candidates = list(
@@ -351,8 +357,10 @@ def _unidentified_callers(session: Session, scope: Scope, person: Person, keys: 
     )
     found: list[str] = []
     for start in range(0, len(candidates), BATCH):
+        chunk = candidates[start : start + BATCH]
+        taken = set(session.scalars(select(own.c.id).where(own.c.id.in_(chunk))))
         for iid, variables in session.execute(
-            select(Interaction.id, Interaction.variables).where(Interaction.id.in_(candidates[start : start + BATCH]))
+            select(Interaction.id, Interaction.variables).where(Interaction.id.in_(chunk), Interaction.id.not_in(taken))
         ):
             if any(mentions_any(text, person.identifiers, scope.country) for text in texts_of(variables)):
                 found.append(iid)
