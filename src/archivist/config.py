@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Where the erasure ledger lives (an fsspec URL); outside the database so that restoring
     # a backup does not roll it back. Default: a folder in the data dir.
     ledger_url: str | None = None
+    # PostgreSQL: rewrite the tables an erasure touched (VACUUM FULL, an exclusive lock) instead
+    # of a plain VACUUM, so not even the free space of the data files keeps erased bytes.
+    postgres_vacuum_full: bool = False
 
     # A JSON body larger than this is refused with 413 before it is parsed; a batch of
     # 1,000 chats with long logs fits comfortably.

@@ -157,13 +157,16 @@ ERASED_TABLES = (
 _CHECKPOINT_TRIES = 5
 
 
-def forget_freed_space(engine: Engine) -> dict[str, Any]:
+def forget_freed_space(engine: Engine, *, vacuum_full: bool = False) -> dict[str, Any]:
     """Make what committed erasures replaced unreadable in the database files; what was done.
 
     SQLite: ``secure_delete`` zeroes freed pages as they are freed, and a TRUNCATE checkpoint
     copies the WAL into the main file and empties it, so old page images do not linger there.
     PostgreSQL: VACUUM of the touched tables removes the dead row versions (and their TOAST)
-    from the heap. Neither reaches a PostgreSQL WAL archive or a backup; the receipt says so.
+    from the tables: no query can read them. It does not zero the space they leave, so their
+    bytes stay in the data files until PostgreSQL reuses it; ``vacuum_full`` rewrites the
+    tables instead (an exclusive lock for the duration: for maintenance windows or small
+    archives). Neither reaches a WAL archive or a backup; the receipt says so.
     """
     if engine.dialect.name == "sqlite":
         truncated = False
@@ -175,10 +178,11 @@ def forget_freed_space(engine: Engine) -> dict[str, Any]:
                     break
                 time.sleep(0.2 * (attempt + 1))
         return {"database": "sqlite", "secure_delete": True, "wal_checkpoint": "truncated" if truncated else "busy"}
+    command = "VACUUM (FULL)" if vacuum_full else "VACUUM"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ERASED_TABLES:
-            conn.exec_driver_sql(f"VACUUM {table}")
-    return {"database": "postgresql", "vacuumed": list(ERASED_TABLES)}
+            conn.exec_driver_sql(f"{command} {table}")
+    return {"database": "postgresql", "vacuumed": list(ERASED_TABLES), "vacuum_full": vacuum_full}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -132,10 +132,12 @@ class ErasureProof:
 
     signer: Signer
     ledger: Ledger
+    # PostgreSQL: VACUUM FULL rather than VACUUM after a run (ARCHIVIST_POSTGRES_VACUUM_FULL).
+    vacuum_full: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ErasureProof:
-        return cls(Signer.from_settings(settings), Ledger.from_settings(settings))
+        return cls(Signer.from_settings(settings), Ledger.from_settings(settings), settings.postgres_vacuum_full)
 
 
 @dataclass(frozen=True)
@@ -223,8 +225,6 @@ def _run_solution(
                 result = process_request(session, settings, request_id, now, keyring=keyring, ledger=ledger)
                 if result is not None:  # in the same transaction: done and audited, or neither
                     record_processed(session, solution_id, request_id, result.as_dict(), now)
-            if result is not None and ledger is not None:
-                ledger.commit(solution_id, request_id)
         except Exception as exc:  # noqa: BLE001 - one bad request must not stop the others
             # The type and where, never the text: a database error's text quotes the identifiers it was given.
             log.error(
@@ -239,6 +239,8 @@ def _run_solution(
         if result is None:
             summary.requests_skipped += 1
             continue
+        if ledger is not None:
+            _mark_committed(ledger, solution_id, request_id)
         summary.add(result)
         log.info(
             "nightly: request %s done: %d interactions, %d raw data rows, %d recordings, %d content deleted",
@@ -266,7 +268,11 @@ def _run_solution(
         with factory() as session:
             engine = session.get_bind()
         assert isinstance(engine, Engine)
-        summary.storage = {**forget_freed_space(engine), "recordings": "deleted in every version"}
+        vacuum_full = proof.vacuum_full if proof is not None else False
+        summary.storage = {
+            **forget_freed_space(engine, vacuum_full=vacuum_full),
+            "recordings": "deleted in every version",
+        }
     if proof is not None:
         with transaction(factory) as session:
             summary.receipts_issued = issue_receipts(session, solution_id, proof.signer, summary.storage)
@@ -383,6 +389,18 @@ def process_request(
     if rowcount(done) != 1:  # pragma: no cover - the claim holds the row
         raise RuntimeError("anonymization request changed while it was being processed")
     return result
+
+
+def _mark_committed(ledger: Ledger, solution_id: str, request_id: str) -> None:
+    try:
+        ledger.commit(solution_id, request_id)
+    except Exception as exc:  # noqa: BLE001 - the request is done; the next run writes the marker
+        log.warning(
+            "nightly: request %s is done but its ledger marker was not written (%s at %s); the next run writes it",
+            request_id,
+            type(exc).__name__,
+            where(exc),
+        )
 
 
 def _reconcile_ledger(factory: sessionmaker[Session], ledger: Ledger, solution_id: str) -> None:

@@ -50,7 +50,7 @@ class Services:
         session.commit()
         recordings.drain_pending_deletions(self.session_factory, self.blobs, self.clock())
         # What was erased must not stay readable in freed pages (CONTRACT §11).
-        forget_freed_space(self.engine)
+        forget_freed_space(self.engine, vacuum_full=self.settings.postgres_vacuum_full)
 
 
 def get_services(request: Request) -> Services:

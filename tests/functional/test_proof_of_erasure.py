@@ -1,0 +1,659 @@
+"""Proof of erasure (CONTRACT §11): nothing left in the database files, signed receipts, the ledger.
+
+A canary person — a phone number and an email address no other test uses, written in several
+forms in customer fields, chat messages, an email body, a subject and variables, and mentioned in
+someone else's interactions — is erased, and then looked for where a reader of the files, an
+auditor or a restored backup would find it.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.accounts.models import Role, Solution
+from archivist.anonymize import nightly
+from archivist.anonymize.ledger import Ledger
+from archivist.anonymize.models import AnonymizationRequest, RequestStatus
+from archivist.anonymize.nightly import ErasureProof, RunSummary, RunTrigger, run_nightly
+from archivist.anonymize.receipts import Signer, verify
+from archivist.anonymize.replay import ReplaySummary, replay_solution
+from archivist.blobs.memory import MemoryBlobStore
+from tests.conftest import KEYRING, Clock, TokenMaker, auth
+from tests.functional.anonymization_support import archive, archive_state, call, enter, oslo, record
+from tests.functional.test_mentions import chat_with
+
+PHONE = "93456781"
+EMAIL = "canary.person@example.org"
+# Every form the canary is written in; the E.164 form (+4793456781) contains PHONE.
+NEEDLES = ("93456781", "934 56 781", "93 45 67 81", "canary.person@example.org", "canary.person")
+
+ARCHIVED = oslo(2026, 3, 9, 9)
+ENTERED = oslo(2026, 3, 10, 12)
+NIGHT = oslo(2026, 3, 11, 2)
+# The tables an erasure rewrites, where the canary lives before the night.
+CANARY_TABLES = ("interactions", "chat_messages", "email_bodies", "raw_events", "anonymization_requests")
+
+
+def leaks(haystack: str | bytes) -> list[str]:
+    lowered = haystack.lower() if isinstance(haystack, str) else haystack.lower().decode("latin-1")
+    return [n for n in NEEDLES if n in lowered]
+
+
+def archive_canary(factory: sessionmaker[Session], solution: Solution) -> list[str]:
+    """The canary's interactions (and two of other people that mention it); their ids."""
+    bodies = [
+        call("+47 934 56 781", ARCHIVED, events=2, variables={"callback": PHONE, "note": "ring 93 45 67 81"}),
+        {
+            "channel": "chat",
+            "direction": "inbound",
+            "started_at": ARCHIVED.isoformat(),
+            "customer": {"email": "Canary.Person@Example.org", "name": "Kari"},
+            "messages": [
+                {"at": ARCHIVED.isoformat(), "from": "customer", "text": "Mitt nummer er 934 56 781"},
+                {"at": ARCHIVED.isoformat(), "from": "customer", "text": "eller skriv til canary.person@example.org"},
+            ],
+            "events": [{"at": ARCHIVED.isoformat(), "type": "chat-0"}],
+        },
+        {
+            "channel": "email",
+            "direction": "inbound",
+            "started_at": ARCHIVED.isoformat(),
+            "customer": {"email": EMAIL},
+            "subject": "Faktura for 93456781",
+            "body": "Hei, ring meg på 934 56 781 eller skriv til Canary.Person@Example.org.\nMvh",
+            "variables": {"contact": EMAIL},
+        },
+        chat_with(PHONE, "Kari Nordmann", ARCHIVED, "Hei, det er 93456781 igjen", variables={"ref": "934 56 781"}),
+        # Other people's interactions that name the canary.
+        chat_with("41234567", "Ola", ARCHIVED, "Min kollega har 934 56 781 og canary.person@example.org"),
+        call("41234568", ARCHIVED, name="Per", variables={"alt": PHONE}),
+    ]
+    return archive(factory, solution, *({**b, "external_id": f"canary-{n}"} for n, b in enumerate(bodies)))
+
+
+def proof_for(tmp_path: Path) -> ErasureProof:
+    return ErasureProof(Signer(Ed25519PrivateKey.generate()), Ledger(f"file://{tmp_path / 'ledger'}"))
+
+
+def night_with(
+    factory: sessionmaker[Session],
+    blobs: MemoryBlobStore,
+    solution: Solution,
+    proof: ErasureProof,
+    now: datetime = NIGHT,
+) -> RunSummary:
+    (summary,) = run_nightly(
+        factory, blobs, now, keyring=KEYRING, solution_id=solution.id, trigger=RunTrigger.CLI, proof=proof
+    )
+    return summary
+
+
+def tables_text(factory: sessionmaker[Session], tables: tuple[str, ...] = CANARY_TABLES) -> str:
+    """The tables' rows as text: what SQL shows, not what the API shows."""
+    with factory() as session:
+        return repr(
+            {
+                t: [dict(r) for r in session.execute(text(f"SELECT * FROM {t}")).mappings()]  # noqa: S608 - fixed names
+                for t in tables
+            }
+        )
+
+
+def sqlite_files(engine: Engine) -> list[Path]:
+    assert engine.url.database
+    main = Path(engine.url.database)
+    return [p for p in (main, main.with_name(main.name + "-wal")) if p.exists()]
+
+
+def file_bytes(engine: Engine) -> bytes:
+    return b"".join(p.read_bytes() for p in sqlite_files(engine))
+
+
+def require_sqlite(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("reads the SQLite database file; PostgreSQL has its own heap test")
+
+
+# 1. SQLite: the raw bytes of the files.
+
+
+@pytest.mark.parametrize("delete_content", [False, True], ids=["texts-rewritten", "content-deleted"])
+def test_sqlite_files_hold_no_byte_of_the_erased_canary(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+    delete_content: bool,
+) -> None:
+    require_sqlite(engine)
+    archive_canary(session_factory, solution)
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True, delete_content=delete_content)
+    # Control: the files do hold the canary, so the search below can fail.
+    assert set(leaks(file_bytes(engine))) == set(NEEDLES)
+
+    summary = night_with(session_factory, blobs, solution, proof_for(tmp_path))
+
+    assert summary.requests_processed == 1
+    assert summary.storage["database"] == "sqlite"
+    assert summary.storage["wal_checkpoint"] == "truncated"
+    assert leaks(tables_text(session_factory)) == []
+    # While the server would still have the database open (connections pooled)...
+    assert leaks(file_bytes(engine)) == []
+    # ...and once every connection is closed.
+    engine.dispose()
+    assert leaks(file_bytes(engine)) == []
+
+
+# 2. PostgreSQL: every tuple on every heap page, dead ones included.
+
+
+def heap_tuples(engine: Engine, table: str) -> bytes:
+    """The data of every line pointer on every page of ``table`` (pageinspect)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT t.t_data FROM generate_series(0, "
+                "(pg_relation_size(CAST(:t AS regclass)) / current_setting('block_size')::int) - 1) AS n, "
+                "LATERAL heap_page_items(get_raw_page(CAST(:t AS text), n::int)) AS t WHERE t.t_data IS NOT NULL"
+            ),
+            {"t": table},
+        ).scalars()
+        return b"".join(bytes(r) for r in rows)
+
+
+@pytest.fixture
+def pageinspect(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("reads PostgreSQL heap pages; SQLite has its own file test")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+    except Exception as exc:  # noqa: BLE001 - any refusal means the check cannot run here
+        pytest.skip(f"pageinspect unavailable: {type(exc).__name__}")
+
+
+@pytest.mark.usefixtures("pageinspect")
+@pytest.mark.parametrize("delete_content", [False, True], ids=["texts-rewritten", "content-deleted"])
+def test_postgresql_heap_holds_no_tuple_with_the_erased_canary(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+    delete_content: bool,
+) -> None:
+    archive_canary(session_factory, solution)
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True, delete_content=delete_content)
+    before = {t: leaks(heap_tuples(engine, t)) for t in CANARY_TABLES}
+    # Control: the canary is in the heap of every table it was written to.
+    assert all(before[t] for t in ("interactions", "chat_messages", "email_bodies", "raw_events")), before
+
+    summary = night_with(session_factory, blobs, solution, proof_for(tmp_path))
+
+    assert summary.requests_processed == 1
+    assert summary.storage["database"] == "postgresql"
+    assert leaks(tables_text(session_factory)) == []
+    assert {t: leaks(heap_tuples(engine, t)) for t in CANARY_TABLES} == {t: [] for t in CANARY_TABLES}
+
+
+def raw_pages(engine: Engine, table: str) -> bytes:
+    """Every byte of every page of ``table`` as the data file holds it, free space included."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT get_raw_page(CAST(:t AS text), n::int) FROM generate_series(0, "
+                "(pg_relation_size(CAST(:t AS regclass)) / current_setting('block_size')::int) - 1) AS n"
+            ),
+            {"t": table},
+        ).scalars()
+        return b"".join(bytes(r) for r in rows)
+
+
+@pytest.mark.usefixtures("pageinspect")
+def test_postgresql_vacuum_full_leaves_no_byte_of_the_erased_canary_in_the_data_pages(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+) -> None:
+    # A plain VACUUM makes the old rows unreadable by any query (the test above) but leaves their
+    # bytes in the pages' free space; ARCHIVIST_POSTGRES_VACUUM_FULL rewrites the tables.
+    archive_canary(session_factory, solution)
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True)
+    assert leaks(raw_pages(engine, "interactions"))  # control
+
+    proof = proof_for(tmp_path)
+    summary = night_with(session_factory, blobs, solution, replace(proof, vacuum_full=True))
+
+    assert summary.storage["vacuum_full"] is True
+    assert {t: leaks(raw_pages(engine, t)) for t in CANARY_TABLES} == {t: [] for t in CANARY_TABLES}
+
+
+# 3. Receipts through the API.
+
+URL = "/api/v1/anonymization-requests"
+RECEIPT_FIELDS = {
+    "request_id",
+    "solution_id",
+    "entered_at",
+    "entered_by",
+    "processed_at",
+    "cutoff",
+    "phone_masked",
+    "email_masked",
+    "raw_data",
+    "delete_content",
+    "result",
+    "storage",
+}
+
+
+@pytest.fixture
+def officer(make_token: TokenMaker, solution: Solution) -> dict[str, str]:
+    return auth(make_token(Role.PRIVACY_OFFICER, solution))
+
+
+@pytest.fixture
+def admin(make_token: TokenMaker, solution: Solution) -> dict[str, str]:
+    return auth(make_token(Role.ADMIN, solution))
+
+
+@pytest.fixture
+def done_request(
+    client: TestClient,
+    officer: dict[str, str],
+    admin: dict[str, str],
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    clock: Clock,
+) -> str:
+    """The canary's request, entered through the API and done by a run through the API."""
+    archive_canary(session_factory, solution)
+    clock.now = ENTERED
+    body = {"phone": "+47 934 56 781", "email": "Canary.Person@Example.org", "raw_data": True}
+    response = client.post(URL, json=body, headers=officer)
+    assert response.status_code == 201, response.text
+    clock.now = NIGHT
+    run = client.post("/api/v1/nightly-runs", headers=admin)
+    assert run.status_code == 200, run.text
+    assert run.json()["requests_processed"] == 1
+    return str(response.json()["id"])
+
+
+def published(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    response = client.get("/api/v1/signing-keys", headers=headers)
+    assert response.status_code == 200, response.text
+    keys = response.json()
+    for key in keys:
+        assert set(key) == {"key_id", "public_key"}
+        assert len(base64.b64decode(key["public_key"], validate=True)) == 32
+    return {k["key_id"]: k["public_key"] for k in keys}
+
+
+def altered(value: Any) -> Any:
+    """``value`` with one small change."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str) and value:
+        return value[:-1] + ("0" if value[-1] != "0" else "1")
+    if isinstance(value, dict) and value:
+        first = sorted(value)[0]
+        return {**value, first: altered(value[first])}
+    if isinstance(value, list) and value:
+        return [altered(value[0]), *value[1:]]
+    return "x" if value is None else None
+
+
+def test_receipt_of_a_done_request_is_signed_complete_and_free_of_personal_data(
+    engine: Engine,
+    client: TestClient,
+    officer: dict[str, str],
+    admin: dict[str, str],
+    done_request: str,
+    solution: Solution,
+) -> None:
+    response = client.get(f"{URL}/{done_request}/receipt", headers=officer)
+
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert set(document) == {"receipt", "key_id", "signature"}
+    receipt = document["receipt"]
+    assert set(receipt) == RECEIPT_FIELDS
+    assert (receipt["request_id"], receipt["solution_id"]) == (done_request, solution.id)
+    assert receipt["entered_at"] == "2026-03-10T11:00:00Z"
+    assert receipt["processed_at"] == "2026-03-11T01:00:00Z"
+    assert receipt["entered_by"].startswith("privacy_officer-")
+    assert (receipt["raw_data"], receipt["delete_content"]) == (True, False)
+    assert receipt["result"]["interactions"] == 4
+    assert receipt["storage"]["database"] == engine.dialect.name
+    assert receipt["storage"]["out_of_reach"]  # what no storage step reaches is said, not hidden
+    assert receipt["phone_masked"]
+    assert receipt["email_masked"]
+    assert leaks(response.text) == []
+    assert len(base64.b64decode(document["signature"], validate=True)) == 64
+    # An admin may read it too.
+    assert client.get(f"{URL}/{done_request}/receipt", headers=admin).json() == document
+
+    keys = published(client, officer)
+    assert document["key_id"] in keys
+    assert verify(document, keys)
+
+
+def test_a_receipt_with_any_field_changed_does_not_verify(
+    client: TestClient, officer: dict[str, str], done_request: str
+) -> None:
+    document = client.get(f"{URL}/{done_request}/receipt", headers=officer).json()
+    keys = published(client, officer)
+    assert verify(document, keys)
+
+    for field in sorted(RECEIPT_FIELDS):
+        changed = copy.deepcopy(document)
+        changed["receipt"][field] = altered(changed["receipt"][field])
+        assert not verify(changed, keys), field
+    counted = copy.deepcopy(document)
+    counted["receipt"]["result"]["interactions"] += 1
+    assert not verify(counted, keys)
+    added = copy.deepcopy(document)
+    added["receipt"]["note"] = "added"
+    assert not verify(added, keys)
+    signature = copy.deepcopy(document)
+    signature["signature"] = ("B" if document["signature"][0] != "B" else "C") + document["signature"][1:]
+    assert not verify(signature, keys)
+    other_key = Signer(Ed25519PrivateKey.generate())
+    assert not verify(document, {document["key_id"]: other_key.public_key})
+    assert not verify(other_key.sign(document["receipt"]), keys)
+
+
+def test_no_receipt_for_a_waiting_request_nor_for_another_solutions(
+    client: TestClient,
+    officer: dict[str, str],
+    done_request: str,
+    make_token: TokenMaker,
+    other_solution: Solution,
+) -> None:
+    waiting = client.post(URL, json={"phone": "41234569"}, headers=officer).json()["id"]
+    theirs = auth(make_token(Role.PRIVACY_OFFICER, other_solution))
+    their_admin = auth(make_token(Role.ADMIN, other_solution))
+    their_request = client.post(URL, json={"phone": "0701234567"}, headers=theirs).json()["id"]
+    assert client.post("/api/v1/nightly-runs", headers=their_admin).status_code == 200
+    assert client.get(f"{URL}/{their_request}/receipt", headers=theirs).status_code == 200
+
+    assert client.get(f"{URL}/{waiting}/receipt", headers=officer).status_code == 409
+    assert client.get(f"{URL}/{their_request}/receipt", headers=officer).status_code == 404
+    assert client.get(f"{URL}/{done_request}/receipt", headers=theirs).status_code == 404
+    assert client.get(f"{URL}/{'0' * 32}/receipt", headers=officer).status_code == 404
+    ours = client.get("/api/v1/receipts", headers=officer).json()
+    assert [d["receipt"]["request_id"] for d in ours] == [done_request]
+
+
+@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.INGEST])
+def test_receipts_are_for_privacy_officers_and_admins_only(
+    client: TestClient, done_request: str, make_token: TokenMaker, solution: Solution, role: Role
+) -> None:
+    headers = auth(make_token(role, solution))
+
+    assert client.get(f"{URL}/{done_request}/receipt", headers=headers).status_code == 403
+    assert client.get("/api/v1/receipts", headers=headers).status_code == 403
+
+
+def test_receipts_are_listed_by_time_and_outlive_the_request_rows_purge(
+    client: TestClient, officer: dict[str, str], admin: dict[str, str], done_request: str, clock: Clock
+) -> None:
+    document = client.get(f"{URL}/{done_request}/receipt", headers=officer).json()
+
+    def listed(**params: str) -> list[dict[str, Any]]:
+        response = client.get("/api/v1/receipts", params=params, headers=officer)
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    assert listed(**{"from": "2026-03-11T00:00:00Z", "to": "2026-03-12T00:00:00Z"}) == [document]
+    assert listed(**{"from": "2026-03-11T01:00:00+00:00"}) == [document]  # from is inclusive
+    assert listed(to="2026-03-11T01:00:00Z") == []  # to is exclusive
+    assert listed(**{"from": "2026-03-12T00:00:00Z"}) == []
+    for bad in ("yesterday", "2026-13-01T00:00:00Z"):
+        response = client.get("/api/v1/receipts", params={"from": bad}, headers=officer)
+        assert response.status_code == 422, (bad, response.text)
+    assert client.get("/api/v1/receipts", params={"to": "soon"}, headers=officer).status_code == 422
+
+    clock.now = oslo(2027, 4, 11, 2)
+    run = client.post("/api/v1/nightly-runs", headers=admin)
+    assert run.status_code == 200, run.text
+    assert run.json()["requests_purged"] == 1
+    assert client.get(f"{URL}/{done_request}", headers=officer).status_code == 404
+
+    assert client.get(f"{URL}/{done_request}/receipt", headers=officer).json() == document
+    assert listed(**{"from": "2026-03-11T00:00:00Z", "to": "2026-03-12T00:00:00Z"}) == [document]
+    assert verify(document, published(client, officer))
+
+
+# 4. The CLI.
+
+
+def test_cli_verifies_a_saved_receipt_and_refuses_one_changed_byte(
+    client: TestClient,
+    officer: dict[str, str],
+    done_request: str,
+    run: Any,
+    tmp_path: Path,
+) -> None:
+    response = client.get(f"{URL}/{done_request}/receipt", headers=officer)
+    saved = tmp_path / "receipt.json"
+    saved.write_bytes(response.content)
+    (public_key,) = published(client, officer).values()
+
+    ok = run("receipt", "verify", str(saved))
+    assert ok.returncode == 0, ok.stderr
+    assert done_request in ok.stdout
+    assert run("receipt", "verify", str(saved), "--public-key", public_key).returncode == 0
+
+    raw = bytearray(response.content)
+    at = raw.index(done_request.encode())  # the first hex digit of the request id
+    raw[at] = ord("a") if raw[at] != ord("a") else ord("b")
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(bytes(raw))
+    json.loads(tampered.read_bytes())  # still a well-formed receipt
+    bad = run("receipt", "verify", str(tampered))
+    assert bad.returncode == 1, (bad.stdout, bad.stderr)
+    assert "NOT valid" in bad.stderr
+    assert run("receipt", "verify", str(tampered), "--public-key", public_key).returncode == 1
+    stranger = Signer(Ed25519PrivateKey.generate()).public_key
+    assert run("receipt", "verify", str(saved), "--public-key", stranger).returncode == 1
+
+
+# 5. Restoring a backup, then replaying the ledger.
+
+
+def canary_rows(factory: sessionmaker[Session]) -> list[str]:
+    return leaks(tables_text(factory, ("interactions", "chat_messages", "email_bodies", "raw_events")))
+
+
+def replay(factory: sessionmaker[Session], blobs: MemoryBlobStore, ledger: Ledger, solution: Solution) -> ReplaySummary:
+    return replay_solution(factory, blobs, ledger, solution.id, oslo(2026, 3, 12, 9), keyring=KEYRING)
+
+
+@pytest.mark.parametrize("delete_content", [False, True], ids=["texts-rewritten", "content-deleted"])
+def test_restore_drill_replay_forgets_the_canary_again_and_a_second_replay_changes_nothing(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+    delete_content: bool,
+) -> None:
+    require_sqlite(engine)
+    ids = archive_canary(session_factory, solution)
+    record(session_factory, blobs, ids[0], ARCHIVED)
+    db = Path(str(engine.url.database))
+    engine.dispose()
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for path in sqlite_files(engine):
+        shutil.copyfile(path, backup / path.name)
+    proof = proof_for(tmp_path)
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True, delete_content=delete_content)
+    assert night_with(session_factory, blobs, solution, proof).requests_processed == 1
+    assert canary_rows(session_factory) == []
+    # The blob store is not restored with the database: the recording's audio stays gone.
+    assert len(blobs.list_keys("recordings/")) == (0 if delete_content else 1)
+
+    engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    for path in backup.iterdir():
+        shutil.copyfile(path, db.with_name(path.name))
+    # Control: the restore brought the canary back.
+    assert set(canary_rows(session_factory)) == set(NEEDLES)
+
+    first = replay(session_factory, blobs, proof.ledger, solution)
+
+    assert (first.entries, first.entries_applied) == (1, 1)
+    assert first.counts.interactions == 4
+    assert first.counts.recordings_deleted == (1 if delete_content else 0)
+    assert canary_rows(session_factory) == []
+    assert leaks(file_bytes(engine)) == []
+    state = archive_state(session_factory, blobs)
+
+    second = replay(session_factory, blobs, proof.ledger, solution)
+
+    assert (second.entries, second.entries_applied, second.blobs_deleted) == (1, 0, 0)
+    assert set(second.counts.as_dict().values()) == {0}
+    assert archive_state(session_factory, blobs) == state
+
+
+def test_replay_on_an_archive_where_nothing_came_back_changes_nothing(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, tmp_path: Path
+) -> None:
+    archive_canary(session_factory, solution)
+    proof = proof_for(tmp_path)
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True)
+    night_with(session_factory, blobs, solution, proof)
+    state = archive_state(session_factory, blobs)
+
+    summary = replay(session_factory, blobs, proof.ledger, solution)
+
+    assert (summary.entries, summary.entries_applied, summary.blobs_deleted) == (1, 0, 0)
+    assert set(summary.counts.as_dict().values()) == {0}
+    assert archive_state(session_factory, blobs) == state
+
+
+# 6. The ledger across a crash.
+
+
+class Died(BaseException):
+    """The process ending where it stands (not an error the run could catch)."""
+
+
+def status_of(factory: sessionmaker[Session], request_id: str) -> RequestStatus:
+    with factory() as session:
+        request = session.get(AnonymizationRequest, request_id)
+        assert request is not None
+        return request.status
+
+
+def test_a_done_request_whose_marker_a_crash_kept_from_being_written_is_reconciled_by_the_next_run(
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    archive_canary(session_factory, solution)
+    request_id = enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL)
+    proof = proof_for(tmp_path)
+
+    def die(_self: Ledger, _solution_id: str, _request_id: str) -> None:
+        raise Died
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Ledger, "commit", die)
+        with pytest.raises(Died):
+            night_with(session_factory, blobs, solution, proof)
+    # Committed in the database, prepared in the ledger, not marked.
+    assert status_of(session_factory, request_id) is RequestStatus.DONE
+    assert proof.ledger.uncommitted(solution.id) == [request_id]
+    assert list(proof.ledger.entries(solution.id)) == []
+
+    later = night_with(session_factory, blobs, solution, proof, oslo(2026, 3, 12, 2))
+
+    assert later.requests_processed == 0
+    assert proof.ledger.uncommitted(solution.id) == []
+    assert [e.request_id for e in proof.ledger.entries(solution.id)] == [request_id]
+    # The crashed run signed nothing; the next one signs it.
+    assert later.receipts_issued == 1
+
+
+def test_an_entry_prepared_for_a_rolled_back_request_is_never_replayed(
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    archive_canary(session_factory, solution)
+    request_id = enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL)
+    proof = proof_for(tmp_path)
+
+    def fail(*_args: Any, **_kwargs: Any) -> None:  # after the ledger entry, before the commit
+        raise RuntimeError("simulated failure")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(nightly, "record_processed", fail)
+        for night_at in (NIGHT, oslo(2026, 3, 12, 2)):  # the second run's reconcile must not mark it either
+            summary = night_with(session_factory, blobs, solution, proof, night_at)
+            assert summary.requests_failed == 1
+            assert status_of(session_factory, request_id) is RequestStatus.WAITING
+            assert proof.ledger.uncommitted(solution.id) == [request_id]
+            assert list(proof.ledger.entries(solution.id)) == []
+    assert set(canary_rows(session_factory)) == set(NEEDLES)  # rolled back: nothing was erased
+
+    done = night_with(session_factory, blobs, solution, proof, oslo(2026, 3, 13, 2))
+
+    assert done.requests_processed == 1
+    assert [e.request_id for e in proof.ledger.entries(solution.id)] == [request_id]
+
+
+# 7. What the ledger holds.
+
+
+def ledger_files(root: Path) -> Iterator[Path]:
+    return (p for p in sorted(root.rglob("*")) if p.is_file())
+
+
+def test_ledger_files_hold_no_personal_data(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, tmp_path: Path
+) -> None:
+    archive_canary(session_factory, solution)
+    proof = proof_for(tmp_path)
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True, delete_content=True)
+    night_with(session_factory, blobs, solution, proof)
+
+    files = list(ledger_files(tmp_path / "ledger"))
+    (entry,) = proof.ledger.entries(solution.id)
+    assert len(files) == 2  # the entry and its marker
+    # Not even an unkeyed hash of an identifier, which anyone could test numbers against.
+    plain = [hashlib.sha256(i.encode()).hexdigest() for i in ("+4793456781", PHONE, EMAIL)]
+    for path in files:
+        content = path.read_bytes()
+        assert leaks(content) == [], path
+        assert leaks(path.name) == [], path
+        assert not [h for h in plain if h.encode() in content], path
+    assert sorted(entry.keys) == sorted(KEYRING.key(solution.id, i) for i in ("+4793456781", EMAIL))
