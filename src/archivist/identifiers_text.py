@@ -634,7 +634,8 @@ def name_forms(name: str | None) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=4096)
 def _name_pattern(forms: tuple[str, ...]) -> re.Pattern[str] | None:
-    ordered = sorted({n for n in forms if n}, key=len, reverse=True)
+    # Read like the text is: a name stored decomposed or with a Unicode hyphen still matches.
+    ordered = sorted({read(n).text for n in forms if n}, key=len, reverse=True)
     if not ordered:
         return None
     # Whole words only, so "Ola" never eats into "Olav"; spaces inside a name match any run of
@@ -707,14 +708,17 @@ def replace_identifiers(
     whole words, case-insensitively, but never inside an email address (someone else's address
     may contain the same first name).
     """
-    chosen = identifier_spans(text, identifiers, country, names)
+    view = read(text)
+    chosen = [view.original_span(start, end) for start, end in _view_spans(view, identifiers, country, names)]
     if not chosen:
         return text, 0
     pieces: list[str] = []
     cursor = 0
     for start, end in chosen:
         pieces.append(text[cursor:start])
-        pieces.append(replacement)
+        # Tags the span reaches over stay ("<b>912</b> 34 567" keeps its "</b>"), so the
+        # replacement never breaks the markup around it.
+        pieces.append(replacement + view.markup_within(start, end))
         cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces), len(chosen)

@@ -34,13 +34,16 @@ __all__ = ["ReadingView", "read"]
 # Anything that makes the view differ from the text. A text without a match is its own view.
 _SPECIAL = re.compile(
     r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n|[(\[{]\s*(?:at|dot|@|punktum|prikk)\s*[)\]}]"
-    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]",
+    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->",
     re.IGNORECASE,
 )
 
 _ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
 # A start/end tag or a comment; "<kari@x.no>" is no tag (a tag name is followed by space, '/' or '>').
-_TAG = r"<!--.{0,2000}?-->|</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>"
+_TAG = r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>"
+# Comment markers and declarations take no room; what a comment holds is read like any text
+# (Outlook's "<!--[if mso]>…<![endif]-->" blocks carry whole paragraphs).
+_MARKUP = r"<!--|-->|<!\[?[A-Za-z][^<>]{0,200}>"
 _PERCENT = r"(?:%[0-9A-Fa-f]{2})+"
 # A line break with the spaces and quote markers around it.
 _BREAK = r"[ \t]*\r?\n(?:[ \t]*>)*[ \t]*"
@@ -57,12 +60,12 @@ _COMBINING = r"[^\W\d_][\u0300-\u036f]+"
 _SIP = r"(?<![A-Za-z])sips?:\+?[0-9][0-9\-.]{4,30}(?P<sipat>@)"
 _NON_ASCII = r"[^\x00-\x7f]+"
 _TOKEN = re.compile(
-    f"(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
+    f"(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
     f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})",
     re.IGNORECASE | re.DOTALL,
 )
 # Attribute values inside a tag stay readable: a link's href holds addresses and numbers.
-_ATTRIBUTE_VALUE = re.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_ATTRIBUTE_VALUE = re.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'<>=`]+))")
 # Tags that separate what stands on each side of them (a table cell, a line, a paragraph).
 _BLOCK_TAGS = frozenset(
     (
@@ -140,6 +143,21 @@ class ReadingView:
     text: str
     _view_starts: tuple[int, ...] = ()
     _segments: tuple[tuple[int, int, int, bool], ...] = ()
+    # Original ranges of tags and comment markers, in order: a replacement that spans one keeps it.
+    markup: tuple[tuple[int, int], ...] = ()
+
+    def markup_within(self, start: int, end: int) -> str:
+        """The tags and comment markers wholly inside ``original[start:end]``, as written."""
+        if not self.markup:
+            return ""
+        i = bisect.bisect_left(self.markup, (start, -1))
+        kept = []
+        while i < len(self.markup) and self.markup[i][0] < end:
+            tag_start, tag_end = self.markup[i]
+            if tag_end <= end:
+                kept.append(self.original[tag_start:tag_end])
+            i += 1
+        return "".join(kept)
 
     @property
     def is_identity(self) -> bool:
@@ -161,6 +179,7 @@ class _Builder:
         self.parts: list[str] = []
         self.length = 0
         self.segments: list[tuple[int, int, int, bool]] = []
+        self.markup: list[tuple[int, int]] = []
 
     def same(self, original: str, start: int, end: int) -> None:
         if end > start:
@@ -184,7 +203,9 @@ def read(text: str) -> ReadingView:
     builder = _Builder()
     _read_into(builder, text, 0, len(text), tags=True)
     segments = builder.segments
-    return ReadingView(text, "".join(builder.parts), tuple(s[0] for s in segments), tuple(segments))
+    return ReadingView(
+        text, "".join(builder.parts), tuple(s[0] for s in segments), tuple(segments), tuple(sorted(builder.markup))
+    )
 
 
 def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool) -> None:
@@ -195,10 +216,13 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
             continue
         builder.same(text, cursor, match.start())
         cursor = match.end()
-        if kind == "entity":
+        if kind == "markup":
+            builder.markup.append((match.start(), cursor))
+        elif kind == "entity":
             decoded = html.unescape(match.group())
             builder.read_as(_read_chars(decoded) if decoded != match.group() else decoded, match.start(), cursor)
         elif kind == "tag":
+            builder.markup.append((match.start(), cursor))
             _read_tag(builder, text, match)
         elif kind == "percent":
             _read_percent(builder, match)
@@ -227,7 +251,7 @@ def _read_tag(builder: _Builder, text: str, match: re.Match[str]) -> None:
     block = name is not None and name.group(1).lower() in _BLOCK_TAGS
     builder.read_as(" " if block else "", match.start(), match.start() + 1)
     for value in _ATTRIBUTE_VALUE.finditer(text, match.start(), match.end()):
-        group = 1 if value.group(1) is not None else 2
+        group = next(g for g in (1, 2, 3) if value.group(g) is not None)
         builder.read_as(" ", value.start(), value.start(group))
         _read_into(builder, text, value.start(group), value.end(group), tags=False)
         builder.read_as(" ", value.end(group), value.end())

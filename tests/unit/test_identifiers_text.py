@@ -209,3 +209,36 @@ def test_corpus_recall_and_precision(seed: int) -> None:
 def test_the_corpus_is_deterministic() -> None:
     first, second = generate_corpus(10, 20, seed=3), generate_corpus(10, 20, seed=3)
     assert [d.body for d in first.documents] == [d.body for d in second.documents]
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML: what a mail client shows is read, and the markup survives the replacement
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Outlook's conditional comment holds a whole paragraph.
+        ("<!--[if mso]><p>Ring 912 34 567</p><![endif]-->", f"<!--[if mso]><p>Ring {X}</p><![endif]-->"),
+        # An unquoted attribute value.
+        ("<a href=mailto:kari@x.no>Kari</a>", f"<a href=mailto:{X}>Kari</a>"),
+        # A tag inside the number stays, so the bold is closed.
+        ("<b>912</b> 34 567", f"<b>{X}</b>"),
+        # Two table cells that together spell the number stay two cells.
+        ("<td>912</td><td>34567</td>", f"<td>{X}</td><td></td>"),
+    ],
+)
+def test_html_is_read_as_shown_and_its_tags_survive_the_replacement(text: str, expected: str) -> None:
+    new, count = replace_identifiers(text, (NO, "kari@x.no"), "NO", X)
+    assert (new, count) == (expected, 1)
+
+
+def test_a_name_written_with_combining_marks_or_unicode_hyphens_is_replaced() -> None:
+    decomposed = "A\u030ase \u00d8deg\u00e5rd".replace("\u00e5", "a\u030a")  # Åse Ødegård, decomposed
+    text = f"Hei, dette er {decomposed} og Anne\u2010Lise Berg her"
+    new, count = replace_identifiers(text, (), "NO", X, (*name_forms("Åse Ødegård"), *name_forms("Anne-Lise Berg")))
+    assert (new, count) == (f"Hei, dette er {X} og {X} her", 2)
+    # The customer name itself stored decomposed, the text composed.
+    new, count = replace_identifiers("Hei Åse Ødegård", (), "NO", X, name_forms(decomposed))
+    assert (new, count) == (f"Hei {X}", 1)
