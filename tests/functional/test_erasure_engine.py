@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,10 +53,14 @@ def preview(
 
 
 def replaced(text: str, spans: list[tuple[int, int]]) -> str:
-    """``text`` with each span replaced by the solution's replacement."""
+    """``text`` with each span replaced by the solution's replacement; tags inside a span stay after it."""
     pieces, last = [], 0
     for start, end in sorted(spans):
-        pieces += [text[last:start], REPLACEMENT]
+        pieces += [
+            text[last:start],
+            REPLACEMENT,
+            "".join(re.findall(r"</?(?!at>|dot>)[A-Za-z][^<>]*>", text[start:end])),
+        ]
         last = end
     return "".join([*pieces, text[last:]])
 

@@ -35,7 +35,7 @@ from archivist.anonymize.replay import ReplaySummary, replay_solution
 from archivist.blobs.memory import MemoryBlobStore
 from tests.conftest import KEYRING, Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, archive_state, call, enter, oslo, record
-from tests.functional.test_mentions import chat_with
+from tests.functional.test_mentions import chat_with, messages
 
 PHONE = "93456781"
 EMAIL = "canary.person@example.org"
@@ -657,3 +657,42 @@ def test_ledger_files_hold_no_personal_data(
         assert leaks(path.name) == [], path
         assert not [h for h in plain if h.encode() in content], path
     assert sorted(entry.keys) == sorted(KEYRING.key(solution.id, i) for i in ("+4793456781", EMAIL))
+
+
+def test_replay_redoes_a_later_request_that_found_its_interactions_by_erased_identifiers(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+) -> None:
+    # Request 1 (phone) runs before the backup and clears the customer's address too; request 2
+    # (address, delete content) runs after it and finds the chat only by its erased identifier.
+    # After the restore no clear form of the address is left to find it by: replay must use the key.
+    require_sqlite(engine)
+    chat = chat_with("+47" + PHONE, "Canary Person", oslo(2026, 3, 1, 9), "Hei, det gjelder fakturaen")
+    chat["customer"]["email"] = EMAIL
+    (iid,) = archive(session_factory, solution, chat)
+    proof = proof_for(tmp_path)
+    enter(session_factory, solution, ENTERED, phone=PHONE)
+    night_with(session_factory, blobs, solution, proof)
+    db = Path(str(engine.url.database))
+    engine.dispose()
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for path in sqlite_files(engine):
+        shutil.copyfile(path, backup / path.name)
+    enter(session_factory, solution, oslo(2026, 3, 11, 12), email=EMAIL, delete_content=True)
+    assert night_with(session_factory, blobs, solution, proof, oslo(2026, 3, 12, 2)).content_deleted == 1
+
+    engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    for path in backup.iterdir():
+        shutil.copyfile(path, db.with_name(path.name))
+    assert messages(session_factory, iid) == ["Hei, det gjelder fakturaen"]  # control: the chat is back
+
+    summary = replay(session_factory, blobs, proof.ledger, solution)
+
+    assert summary.counts.content_deleted == 1
+    assert messages(session_factory, iid) == []

@@ -18,7 +18,7 @@ mention index) and the operators; nothing below imports it. Nothing here commits
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.operators import anonymize_raw_data_of_interactions, rewrite_interactions, rowcount
+from archivist.anonymize.operators import (
+    anonymize_raw_data_of_interactions,
+    raw_rows_to_anonymize,
+    rewrite_interactions,
+    rowcount,
+)
 from archivist.anonymize.requests import Also
 from archivist.archive.content import delete_content
 from archivist.archive.mentions import (
@@ -110,15 +115,27 @@ class Counts:
 
 
 def erase_person(
-    session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring, now: datetime, apply: bool
+    session: Session,
+    scope: Scope,
+    person: Person,
+    *,
+    keyring: MentionKeyring,
+    now: datetime,
+    apply: bool,
+    erased_keys: Sequence[str] = (),
 ) -> Counts:
-    """Erase (``apply``) or count what erasing ``person`` within ``scope`` changes."""
-    keys = [keyring.key(scope.solution_id, identifier) for identifier in person.identifiers]
+    """Erase (``apply``) or count what erasing ``person`` within ``scope`` changes.
+
+    ``erased_keys``: further keyed identifiers of the person whose clear value the archive no
+    longer holds (a ledger replay): the interactions that lost them are found by them.
+    """
+    keys = sorted({*(keyring.key(scope.solution_id, identifier) for identifier in person.identifiers), *erased_keys})
     counts = Counts()
-    # Read before anything changes: the rewrite clears what makes an unidentified call theirs.
     own = own_interactions(scope, person, keys).subquery()
-    unidentified = _unidentified_callers(session, scope, person, keys, own)
-    for ids in _own_batches(session, own, unidentified):
+    # Read once, before anything changes: the rewrite clears what made them the person's.
+    own_ids = _own_ids(session, scope, person, keys, own)
+    for start in range(0, len(own_ids), BATCH):
+        ids = own_ids[start : start + BATCH]
         _erase_own(
             session, scope, person, ids, VariableMode.MATCHING_WHOLE, counts, keyring=keyring, now=now, apply=apply
         )
@@ -131,8 +148,7 @@ def erase_person(
         scope.solution_id,
         Sweep(scope.country, scope.replacement, person.identifiers),
         before=scope.cutoff,
-        exclude=None if apply else Interaction.id.not_in(select(own.c.id)),
-        skip=frozenset() if apply else frozenset(unidentified),
+        skip=frozenset() if apply else frozenset(own_ids),
         apply=apply,
     )
     if scope.raw_data and person.identifiers:
@@ -217,11 +233,11 @@ MAX_LINKED = 50
 def linked_identifiers(session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring) -> list[Linked]:
     """The other phones, addresses and customer numbers in the person's own interactions, most used first."""
     keys = [keyring.key(scope.solution_id, identifier) for identifier in person.identifiers]
-    own = own_interactions(scope, person, keys).subquery()
+    own_ids = _own_ids(session, scope, person, keys, own_interactions(scope, person, keys).subquery())
     seen: dict[tuple[str, str | None, str], set[str]] = {}
     known = set(person.identifiers)
     named = set(person.variables)
-    for ids in _own_batches(session, own, _unidentified_callers(session, scope, person, keys, own)):
+    for ids in (own_ids[start : start + BATCH] for start in range(0, len(own_ids), BATCH)):
         for iid, phone, email, variables in session.execute(
             select(
                 Interaction.id, Interaction.customer_phone_e164, Interaction.customer_email_norm, Interaction.variables
@@ -259,14 +275,11 @@ def also_from(linked: Sequence[Linked]) -> Also:
     )
 
 
-def _own_batches(session: Session, own: Subquery, unidentified: list[str]) -> Iterator[list[str]]:
-    """The person's own interactions, BATCH ids at a time in id order; safe to rewrite between batches."""
-    last = ""
-    while ids := list(session.scalars(select(own.c.id).where(own.c.id > last).order_by(own.c.id).limit(BATCH))):
-        yield ids
-        last = ids[-1]
-    for start in range(0, len(unidentified), BATCH):
-        yield unidentified[start : start + BATCH]
+def _own_ids(session: Session, scope: Scope, person: Person, keys: Sequence[str], own: Subquery) -> list[str]:
+    """Every own interaction's id, read in one query (the union runs once, whatever the batches)."""
+    found = list(session.scalars(select(own.c.id).order_by(own.c.id)))
+    taken = set(found)
+    return found + [iid for iid in _unidentified_callers(session, scope, person, keys) if iid not in taken]
 
 
 def erase_interactions(
@@ -329,14 +342,8 @@ def own_interactions(scope: Scope, person: Person, keys: Sequence[str]) -> Selec
     return select(union(*selects).subquery().c.id)
 
 
-def _unidentified_callers(
-    session: Session, scope: Scope, person: Person, keys: Sequence[str], own: Subquery
-) -> list[str]:
-    """Interactions whose caller is unidentified and one of whose variables holds the person's identifier.
-
-    Those ``own`` finds anyway (a customer number in ``also``) are left to it, so none is
-    counted twice.
-    """
+def _unidentified_callers(session: Session, scope: Scope, person: Person, keys: Sequence[str]) -> list[str]:
+    """Interactions whose caller is unidentified and one of whose variables holds the person's identifier."""
     if not keys:
         return []
     candidates = list(
@@ -358,9 +365,8 @@ def _unidentified_callers(
     found: list[str] = []
     for start in range(0, len(candidates), BATCH):
         chunk = candidates[start : start + BATCH]
-        taken = set(session.scalars(select(own.c.id).where(own.c.id.in_(chunk))))
         for iid, variables in session.execute(
-            select(Interaction.id, Interaction.variables).where(Interaction.id.in_(chunk), Interaction.id.not_in(taken))
+            select(Interaction.id, Interaction.variables).where(Interaction.id.in_(chunk))
         ):
             if any(mentions_any(text, person.identifiers, scope.country) for text in texts_of(variables)):
                 found.append(iid)
@@ -433,7 +439,9 @@ def _erase_own(
         if apply:
             counts.raw_data_rows += anonymize_raw_data_of_interactions(session, ids, replacement=scope.replacement)
         else:
-            counts.raw_data_rows += _count(session, select(RawEvent.id).where(RawEvent.interaction_id.in_(ids)))
+            counts.raw_data_rows += _count(
+                session, select(RawEvent.id).where(raw_rows_to_anonymize(ids, scope.replacement))
+            )
     # Before the rewrite, which replaces the customer name the sweep looks for in the text.
     counts.mentions_replaced += sweep_interactions(
         session, ids, sweep, content=apply or not scope.delete_content, apply=apply

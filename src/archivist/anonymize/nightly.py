@@ -36,7 +36,7 @@ from archivist.archive.recordings import drain_pending_deletions
 from archivist.audit.events import chain_head, nightly_purge, record_processed
 from archivist.blobs import BlobStore
 from archivist.config import Settings
-from archivist.db import forget_freed_space, make_engine, make_session_factory, transaction, utcnow
+from archivist.db import chunks, forget_freed_space, make_engine, make_session_factory, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -409,13 +409,15 @@ def _reconcile_ledger(factory: sessionmaker[Session], ledger: Ledger, solution_i
     if not pending:
         return
     with factory() as session:
-        done = set(
-            session.scalars(
+        done = {
+            request_id
+            for chunk in chunks(pending)
+            for request_id in session.scalars(
                 select(AnonymizationRequest.id).where(
-                    AnonymizationRequest.id.in_(pending), AnonymizationRequest.status == RequestStatus.DONE
+                    AnonymizationRequest.id.in_(chunk), AnonymizationRequest.status == RequestStatus.DONE
                 )
             )
-        )
+        }
     for request_id in sorted(done):
         ledger.commit(solution_id, request_id)
 

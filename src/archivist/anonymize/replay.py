@@ -25,7 +25,7 @@ from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.archive.recordings import drain_pending_deletions
 from archivist.blobs import BlobStore
-from archivist.db import forget_freed_space, transaction
+from archivist.db import chunks, forget_freed_space, transaction
 
 # Rows streamed per fetch while the keys are matched: memory does not grow with the archive.
 _STREAM = 5_000
@@ -76,7 +76,9 @@ def replay_solution(
         found = _identifiers_for(session, keyring, solution_id, country, wanted) if wanted else {}
     for entry in entries:
         person = _person(entry, found)
-        if person.identifiers:
+        # Also without a clear identifier: what a later request erased by the keys an earlier one
+        # left (erased_identifiers) is found by them alone.
+        if person.identifiers or entry.keys:
             scope = Scope(
                 solution_id=solution_id,
                 country=country,
@@ -86,7 +88,9 @@ def replay_solution(
                 raw_data=entry.raw_data,
             )
             with transaction(factory) as session:
-                counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=True)
+                counts = erase_person(
+                    session, scope, person, keyring=keyring, now=now, apply=True, erased_keys=entry.keys
+                )
             if _changed(counts):
                 summary.entries_applied += 1
                 _add(summary.counts, counts)
@@ -137,14 +141,16 @@ def _identifiers_for(
     )
     # Identifiers nobody had as customer, written in texts: the index names where.
     missing = sorted(wanted - found.keys())
-    if missing:
-        ids = sorted(
-            set(
-                session.scalars(
-                    select(Mention.interaction_id).where(Mention.solution_id == solution_id, Mention.key.in_(missing))
-                )
+    ids = sorted(
+        {
+            iid
+            for chunk in chunks(missing)
+            for iid in session.scalars(
+                select(Mention.interaction_id).where(Mention.solution_id == solution_id, Mention.key.in_(chunk))
             )
-        )
+        }
+    )
+    if ids:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             texts: list[str | None] = []

@@ -248,17 +248,14 @@ def _sweep_fields(session: Session, ids: list[str], sweep: Sweep, apply: bool) -
     return replaced
 
 
-def mentioning(
-    solution_id: str, keys: Sequence[str], before: datetime, exclude: ColumnElement[bool] | None = None
-) -> ColumnElement[bool]:
+def mentioning(solution_id: str, keys: Sequence[str], before: datetime) -> ColumnElement[bool]:
     """Condition on Mention joined with Interaction: rows for ``keys`` in interactions started before ``before``."""
-    condition = and_(
+    return and_(
         Mention.solution_id == solution_id,
         Mention.key.in_(keys),
         Interaction.id == Mention.interaction_id,
         Interaction.started_at < before,
     )
-    return condition if exclude is None else and_(condition, exclude)
 
 
 def sweep_mentions(
@@ -268,7 +265,6 @@ def sweep_mentions(
     sweep: Sweep,
     *,
     before: datetime,
-    exclude: ColumnElement[bool] | None = None,
     skip: frozenset[str] = frozenset(),
     apply: bool = True,
 ) -> int:
@@ -277,13 +273,12 @@ def sweep_mentions(
     Only the interactions the index names are re-read, BATCH at a time in id order (so memory
     does not grow with how often the person is mentioned). With ``apply`` their index rows for
     these keys are deleted too; the index of interactions started later is left, like them.
-    ``exclude`` (a condition) and ``skip`` (ids) leave some interactions out (the preview counts
-    the person's own apart). Returns the occurrences replaced.
+    ``skip`` leaves some interactions out (the preview counts the person's own apart). Returns the occurrences replaced.
     """
     keys = [keyring.key(solution_id, identifier) for identifier in sweep.identifiers]
     if not keys:
         return 0
-    condition = mentioning(solution_id, keys, before, exclude)
+    condition = mentioning(solution_id, keys, before)
     replaced = 0
     last = ""
     while True:
