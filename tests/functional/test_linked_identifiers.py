@@ -137,10 +137,10 @@ def test_the_page_offers_linked_identifiers_as_ticks_that_carry_no_values_and_ad
     assert "48****93" in page
     assert "48211093" not in page
     assert "482 11 093" not in page
-    ticks = re.findall(r'name="linked" value="(\d+)"', page)
+    ticks = re.findall(r'name="linked" value="([0-9a-f]{64})"', page)
     assert len(ticks) >= 2
-    # Tick the work number (its place in the list), then Add.
-    labels = re.findall(r'name="linked" value="(\d+)">\s*(.*?)</label>', page, re.DOTALL)
+    # Tick the work number (its keyed token), then Add.
+    labels = re.findall(r'name="linked" value="([0-9a-f]{64})">\s*(.*?)</label>', page, re.DOTALL)
     work = next(index for index, label in labels if "48****93" in label)
     response = client.post("/archive/anonymize", data={**form, "linked": work}, follow_redirects=False)
 
@@ -170,3 +170,11 @@ def test_an_anonymous_call_found_both_by_its_callback_and_its_customer_number_co
 
     assert preview["interactions"] == summary.interactions == 1
     assert preview["variable_values"] == summary.variables_replaced == 2
+
+
+def test_a_variable_name_with_a_quote_is_refused(client: TestClient, officer: dict[str, str]) -> None:
+    # The name becomes a JSON path, which SQLite and PostgreSQL would read differently.
+    body = {"phone": "91234567", "also": {"variables": [{"name": 'crm"id', "value": "C-1"}]}}
+    response = client.post(URL, json=body, headers=officer)
+    assert response.status_code == 422
+    assert "also.variables[0]" in response.text

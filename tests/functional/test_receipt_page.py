@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
 from archivist.anonymize.receipts import verify
+from archivist.web.api import receipts as receipts_api
 from tests.conftest import Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, call, oslo
 from tests.functional.test_search_page_auth import login
@@ -42,3 +44,30 @@ def test_a_done_row_links_its_receipt_which_downloads_and_verifies_and_a_waiting
     assert document["receipt"]["request_id"] == done
     assert "93456781" not in response.text
     assert client.get(f"/archive/anonymize/{waiting}/receipt").status_code == 404
+
+
+def test_receipts_of_one_night_page_by_request_id(
+    client: TestClient,
+    make_token: TokenMaker,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One night's receipts share their time: paging by time alone would repeat the first page.
+    monkeypatch.setattr(receipts_api, "MAX_RECEIPTS", 1)
+    clock.now = oslo(2026, 3, 10, 12)
+    admin = auth(make_token(Role.ADMIN, solution))
+    for phone in ("93456781", "93456782", "93456783"):
+        client.post("/api/v1/anonymization-requests", json={"phone": phone}, headers=admin)
+    assert client.post("/api/v1/nightly-runs", headers=admin).status_code == 200
+
+    seen: list[str] = []
+    after: dict[str, str] = {}
+    while page := client.get("/api/v1/receipts", params=after, headers=admin).json():
+        assert len(page) == 1
+        seen.append(page[0]["receipt"]["request_id"])
+        after = {"after": seen[-1]}
+
+    assert len(seen) == len(set(seen)) == 3
+    assert client.get("/api/v1/receipts", params={"after": "nope"}, headers=admin).status_code == 422

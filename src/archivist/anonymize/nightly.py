@@ -29,7 +29,7 @@ from archivist.anonymize.erasure import Person, Scope, erase_person
 from archivist.anonymize.ledger import Ledger, LedgerEntry
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.operators import rowcount
-from archivist.anonymize.receipts import Signer, issue_receipts
+from archivist.anonymize.receipts import Signer, has_unsigned, issue_receipts
 from archivist.anonymize.requests import RETENTION_MONTHS, Also, months_before
 from archivist.archive.mentions import MentionKeyring, index_is_current
 from archivist.archive.recordings import drain_pending_deletions
@@ -263,8 +263,11 @@ def _run_solution(
     # `archivist audit verify --expect-head` shows whether entries were deleted from the end.
     log.info("nightly: audit chain head of solution %s: %s", solution_id, head or "-")
 
-    # After every commit of the run: what was erased must not stay readable in freed pages.
-    if summary.requests_processed or summary.blobs_deleted:
+    # After every commit of the run: what was erased must not stay readable in freed pages. Also
+    # when only receipts a crashed run left are to be signed: each says what its storage step did.
+    with factory() as session:
+        unsigned = proof is not None and has_unsigned(session, solution_id)
+    if summary.requests_processed or summary.blobs_deleted or unsigned:
         with factory() as session:
             engine = session.get_bind()
         assert isinstance(engine, Engine)

@@ -1,7 +1,8 @@
 """Signed receipts of done requests (CONTRACT §11): proof of an erasure that holds no personal data.
 
 A receipt is the canonical JSON of what a request did (masked identifiers, counts, the cutoff,
-who entered it, when it ran, what the storage step did), signed with Ed25519. The private key
+who entered it — the officer's username —, when it ran, what the storage step did), signed
+with Ed25519; nothing in it identifies the person erased. The private key
 comes from ``ARCHIVIST_SIGNING_KEY`` or is generated once into the data dir; the public key is
 published at ``GET /api/v1/signing-keys``, so anyone can check a receipt without trusting us.
 Receipts outlive the request row's 12-month purge.
@@ -13,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import and_, insert, select
+from sqlalchemy import Select, and_, insert, select
 from sqlalchemy.orm import Session
 
 from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, RequestStatus
@@ -70,16 +72,23 @@ class Signer:
         if settings.signing_key:
             return cls(_private_from_b64(settings.signing_key))
         path = settings.data_dir / "signing_key"
-        if path.exists():
-            return cls(_private_from_b64(path.read_text().strip()))
-        private = Ed25519PrivateKey.generate()
-        raw = private.private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-        )
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(base64.b64encode(raw).decode())
-        path.chmod(0o600)
-        return cls(private)
+        if not path.exists():
+            private = Ed25519PrivateKey.generate()
+            raw = private.private_bytes(
+                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+            )
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            # Created readable by the owner only, and only if absent: a server and the CLI starting
+            # at once must not each keep a key of their own (one of them could never be verified).
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write(base64.b64encode(raw).decode())
+                return cls(private)
+        return cls(_private_from_b64(path.read_text().strip()))
 
     def sign(self, receipt: Mapping[str, Any]) -> dict[str, Any]:
         signature = self._private.sign(canonical(receipt))
@@ -131,15 +140,8 @@ def receipt_of(request: AnonymizationRequest, storage: Mapping[str, Any]) -> dic
     }
 
 
-def issue_receipts(session: Session, solution_id: str, signer: Signer, storage: Mapping[str, Any]) -> int:
-    """Sign a receipt for every done request of the solution that has none yet; how many.
-
-    Called after the storage step, so ``storage`` says what it did. A run that died before
-    signing leaves its requests to the next run, which signs them with its own storage step.
-    """
-    database = str(storage.get("database", ""))
-    storage = {**storage, "out_of_reach": OUT_OF_REACH.get(database, [])}
-    unsigned = session.scalars(
+def _unsigned(solution_id: str) -> Select[AnonymizationRequest]:
+    return (
         select(AnonymizationRequest)
         .outerjoin(ErasureReceipt, ErasureReceipt.request_id == AnonymizationRequest.id)
         .where(
@@ -149,7 +151,24 @@ def issue_receipts(session: Session, solution_id: str, signer: Signer, storage: 
                 ErasureReceipt.request_id.is_(None),
             )
         )
-        .order_by(AnonymizationRequest.processed_at, AnonymizationRequest.id)
+    )
+
+
+def has_unsigned(session: Session, solution_id: str) -> bool:
+    """Whether a done request of the solution still waits for its receipt."""
+    return session.scalars(_unsigned(solution_id).limit(1)).first() is not None
+
+
+def issue_receipts(session: Session, solution_id: str, signer: Signer, storage: Mapping[str, Any]) -> int:
+    """Sign a receipt for every done request of the solution that has none yet; how many.
+
+    Called after the storage step, so ``storage`` says what it did. A run that died before
+    signing leaves its requests to the next run, which signs them with its own storage step.
+    """
+    database = str(storage.get("database", ""))
+    storage = {**storage, "out_of_reach": OUT_OF_REACH.get(database, [])}
+    unsigned = session.scalars(
+        _unsigned(solution_id).order_by(AnonymizationRequest.processed_at, AnonymizationRequest.id)
     ).all()
     rows = [
         {

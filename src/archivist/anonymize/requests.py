@@ -120,6 +120,11 @@ def parse_also(
             except InvalidIdentifier as exc:
                 raise RequestError(f"also.emails[{i}]", str(exc)) from None
     parsed_variables = [(name.strip(), value.strip()) for name, value in variables if name.strip() and value.strip()]
+    for i, (name, _) in enumerate(parsed_variables):
+        # A JSON path is built from the name; quotes and backslashes would read differently on
+        # SQLite and PostgreSQL.
+        if '"' in name or "\\" in name:
+            raise RequestError(f"also.variables[{i}]", "A variable name cannot contain quotes or backslashes")
     for kind, items in (("phones", parsed_phones), ("emails", parsed_emails), ("variables", parsed_variables)):
         if len(items) > MAX_ALSO:
             raise RequestError(f"also.{kind}", f"At most {MAX_ALSO} further entries of each kind")

@@ -49,7 +49,11 @@ class Services:
         """
         session.commit()
         recordings.drain_pending_deletions(self.session_factory, self.blobs, self.clock())
-        # What was erased must not stay readable in freed pages (CONTRACT §11).
+
+    def commit_erasure(self, session: Session) -> None:
+        """``commit_and_delete_blobs`` for a handler that erased text, then the storage step, so what
+        it replaced is not left readable in freed database pages (CONTRACT §11)."""
+        self.commit_and_delete_blobs(session)
         forget_freed_space(self.engine, vacuum_full=self.settings.postgres_vacuum_full)
 
 

@@ -109,7 +109,7 @@ def delete_content(
     if content_service.delete_content(session, [interaction.id]) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no content (or it was deleted)")
     record_for(session, principal, AuditAction.CONTENT_DELETED, interaction.id, at=services.clock())
-    session.commit()
+    services.commit_erasure(session)
 
 
 @router.put(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import ErasureReceipt, RequestStatus
@@ -45,8 +45,16 @@ def list_receipts(
         str | None, Query(alias="from", max_length=40, description="Processed at or after (ISO 8601)")
     ] = None,
     to: Annotated[str | None, Query(max_length=40, description="Processed before (ISO 8601)")] = None,
+    after: Annotated[
+        str | None,
+        Query(max_length=32, description=f"The request_id of the last receipt of a full page of {MAX_RECEIPTS}"),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """Receipts of the solution's done requests by the time they ran, oldest first (kept after the 12-month purge)."""
+    """Receipts of the solution's done requests by the time they ran, oldest first (kept after the 12-month purge).
+
+    At most ``MAX_RECEIPTS`` at a time; for the next ones pass the last one's ``request_id`` as
+    ``after`` (one night's receipts share their time, so a time alone cannot page them).
+    """
     try:
         start, end = parse_time("from", from_), parse_time("to", to)
     except FilterError as exc:
@@ -56,6 +64,20 @@ def list_receipts(
         query = query.where(ErasureReceipt.processed_at >= start)
     if end is not None:
         query = query.where(ErasureReceipt.processed_at < end)
+    if after is not None:
+        last = session.scalar(
+            select(ErasureReceipt.processed_at).where(
+                ErasureReceipt.request_id == after, ErasureReceipt.solution_id == solution.id
+            )
+        )
+        if last is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "after: not a receipt of this solution")
+        query = query.where(
+            or_(
+                ErasureReceipt.processed_at > last,
+                and_(ErasureReceipt.processed_at == last, ErasureReceipt.request_id > after),
+            )
+        )
     query = query.order_by(ErasureReceipt.processed_at, ErasureReceipt.request_id).limit(MAX_RECEIPTS)
     return list(session.scalars(query))
 

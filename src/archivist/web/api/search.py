@@ -151,7 +151,7 @@ def anonymize_and_delete(
         erasure_details(body.ids, body.raw_data, result),
         at=now,
     )
-    services.commit_and_delete_blobs(session)
+    services.commit_erasure(session)
     log.info("anonymize and delete: %d interactions, %d recordings", result.anonymized, result.recordings_deleted)
     return AnonymizeAndDeleteOut(
         anonymized=result.anonymized,

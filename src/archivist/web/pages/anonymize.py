@@ -57,8 +57,8 @@ class AnonymizeForm:
     email: str = ""
     raw_data: bool = False
     delete_content: bool = False
-    # Positions in the preview's list of linked identifiers the officer ticked (never the values).
-    linked: list[int] = field(default_factory=list)
+    # Tokens (keyed hashes) of the linked identifiers the officer ticked, never their values.
+    linked: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -67,7 +67,7 @@ def _posted_form(
     email: Annotated[str, Form(max_length=320)] = "",
     raw_data: Annotated[bool, Form()] = False,
     delete_content: Annotated[bool, Form()] = False,
-    linked: Annotated[list[int], Form(max_length=erasure.MAX_LINKED)] = [],  # noqa: B006 - FastAPI copies defaults
+    linked: Annotated[list[str], Form(max_length=erasure.MAX_LINKED)] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> AnonymizeForm:
     return AnonymizeForm(phone, email, raw_data, delete_content, linked)
 
@@ -75,15 +75,27 @@ def _posted_form(
 def _ticked_also(
     session: Session, solution: Solution, form: AnonymizeForm, now: datetime, keyring: MentionKeyring
 ) -> Also:
-    """The linked identifiers the officer ticked, read again from the archive: the page never
-    carries them, only their places in the list the preview showed."""
+    """The linked identifiers the officer ticked, read again from the archive: the page carries
+    only their keyed tokens, so a tick names the same value even if the list changed meanwhile."""
     if not form.linked:
         return Also()
+    ticked = set(form.linked)
+    items = _linked(session, solution, form, now, keyring)
+    return erasure.also_from([item for item in items if _token(keyring, solution, item) in ticked])
+
+
+def _linked(
+    session: Session, solution: Solution, form: AnonymizeForm, now: datetime, keyring: MentionKeyring
+) -> list[erasure.Linked]:
     ids = service.parse_identifiers(form.phone, form.email, solution.country)
     scope = erasure.Scope(solution.id, solution.country, solution.replacement, cutoff=now)
     person = erasure.Person.of(ids.phone_e164, ids.email_norm, Also())
-    items = erasure.linked_identifiers(session, scope, person, keyring=keyring)
-    return erasure.also_from([items[i] for i in sorted(set(form.linked)) if 0 <= i < len(items)])
+    return erasure.linked_identifiers(session, scope, person, keyring=keyring)
+
+
+def _token(keyring: MentionKeyring, solution: Solution, item: erasure.Linked) -> str:
+    """What a tick carries: a keyed hash of the linked value (nobody can read it back without the secret)."""
+    return keyring.key(solution.id, f"linked:{item.kind}:{item.name or ''}:{item.value}")
 
 
 # The form as posted to *Preview* and *Add*.
@@ -97,6 +109,8 @@ class ShownPreview:
     counts: Preview
     phone: str | None
     email: str | None
+    # One tick token per entry of counts.linked, in order.
+    tokens: tuple[str, ...] = ()
 
 
 def _next_run(solution: Solution, now: datetime) -> datetime | None:
@@ -206,10 +220,13 @@ def preview(
         }
         record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=now)
         session.commit()
+        # The same list as counts.linked (same archive, same moment), for the ticks' tokens.
+        linked = _linked(session, solution, form, now, services.keyring) if counts.linked else []
         shown = ShownPreview(
             counts,
             render_phone(ids.phone_e164, solution.country) if ids.phone_e164 else None,
             ids.email_norm,
+            tuple(_token(services.keyring, solution, item) for item in linked),
         )
     except service.RequestError as exc:
         form.errors[exc.field] = str(exc)

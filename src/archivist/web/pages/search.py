@@ -288,7 +288,7 @@ def delete_content(
         record_for(
             session, principal, AuditAction.CONTENT_DELETED, interaction.id, {"via": "page"}, at=services.clock()
         )
-    session.commit()
+    services.commit_erasure(session)
     session.refresh(interaction)
     message = f"The {what} was deleted." if deleted else f"This request had no {what} any more."
     return _details(request, session, solution, principal, interaction, flash=message)
@@ -318,7 +318,7 @@ def anonymize_and_delete(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
     details = {**erasure_details(ids, raw_data, result), "via": "page"}
     record_for(session, principal, AuditAction.ANONYMIZED_AND_DELETED, None, details, at=services.clock())
-    services.commit_and_delete_blobs(session)
+    services.commit_erasure(session)
     changed = [i for i in (content_service.get_interaction(session, solution.id, iid) for iid in ids) if i]
     message = (
         f"Anonymized {result.anonymized} request(s): {result.recordings_deleted} recording(s) and "
