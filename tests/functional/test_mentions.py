@@ -61,13 +61,14 @@ def test_ingestion_indexes_mentions_under_keyed_hashes_only(
     )
 
     assert mention_keys(session_factory, iid) == {
+        KEYRING.key(solution.id, OLA),  # the interaction's own customer
         KEYRING.key(solution.id, KARI),
         KEYRING.key(solution.id, "kari@example.com"),
     }
     with session_factory() as session:
         rows = [(m.key, m.kind.value) for m in session.scalars(select(Mention))]
-    assert all("91234567" not in key and "kari" not in key for key, _ in rows)
-    assert sorted(kind for _, kind in rows) == ["email", "phone"]
+    assert all("91234567" not in key and "kari" not in key and "98765432" not in key for key, _ in rows)
+    assert sorted(kind for _, kind in rows) == ["email", "phone", "phone"]
 
 
 def test_night_replaces_a_mention_in_another_persons_chat_and_keeps_that_customer(

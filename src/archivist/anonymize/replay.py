@@ -2,10 +2,10 @@
 
 A restored database holds again the people erased since the backup was made. Each committed
 ledger entry names its person by keyed hashes only, so replay first finds which identifiers
-of the restored archive have those keys — every distinct customer phone and address, every
-raw data customer, and every identifier written in a text the mention index names under one
-of the keys — then erases each entry's person through the same engine as the nightly run
-(``erasure.erase_person``), one transaction per entry. On an archive where nothing came back
+of the restored archive have those keys (the mention index, keyed the same way, names the
+interactions whose customer is or whose text writes one of them), then erases each entry's
+person through the same engine as the nightly run (``erasure.erase_person``), one
+transaction per entry. On an archive where nothing came back
 no key matches, and nothing is changed.
 """
 
@@ -114,7 +114,13 @@ def _person(entry: LedgerEntry, found: dict[str, str]) -> Person:
 def _identifiers_for(
     session: Session, keyring: MentionKeyring, solution_id: str, country: str, wanted: set[str]
 ) -> dict[str, str]:
-    """key -> identifier for the wanted keys that the archive holds in some form."""
+    """key -> identifier for the wanted keys that the archive holds in some form.
+
+    The mention index names every interaction whose customer is, or whose text writes, a
+    wanted identifier (index lookups); reading those back and keying what they hold recovers
+    the clear values. Raw data rows without an interaction are the one place the index does
+    not cover: they are read by the raw data's interaction index (``interaction_id IS NULL``).
+    """
     found: dict[str, str] = {}
 
     def match(values: Iterable[str | None]) -> None:
@@ -122,45 +128,43 @@ def _identifiers_for(
             if value is not None and (key := keyring.key(solution_id, value)) in wanted:
                 found[key] = value
 
-    for column in (Interaction.customer_phone_e164, Interaction.customer_email_norm):
-        match(
-            session.scalars(
-                select(column)
-                .where(Interaction.solution_id == solution_id, column.is_not(None))
-                .distinct()
-                .execution_options(yield_per=_STREAM)
-            )
-        )
-    match(
-        session.scalars(
-            select(RawEvent.customer_norm)
-            .where(RawEvent.solution_id == solution_id, RawEvent.customer_norm.is_not(None))
-            .distinct()
-            .execution_options(yield_per=_STREAM)
-        )
-    )
-    # Identifiers nobody had as customer, written in texts: the index names where.
-    missing = sorted(wanted - found.keys())
     ids = sorted(
         {
             iid
-            for chunk in chunks(missing)
+            for chunk in chunks(sorted(wanted))
             for iid in session.scalars(
                 select(Mention.interaction_id).where(Mention.solution_id == solution_id, Mention.key.in_(chunk))
             )
         }
     )
-    if ids:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            texts: list[str | None] = []
-            for subject, variables in session.execute(
-                select(Interaction.subject, Interaction.variables).where(Interaction.id.in_(chunk))
-            ):
-                texts += [subject, *texts_of(variables)]
-            texts += session.scalars(select(ChatMessage.text).where(ChatMessage.interaction_id.in_(chunk)))
-            texts += session.scalars(select(EmailBody.body).where(EmailBody.interaction_id.in_(chunk)))
-            match(value for _, value in identifiers_in(texts, country))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        texts: list[str | None] = []
+        for phone, email, subject, variables in session.execute(
+            select(
+                Interaction.customer_phone_e164,
+                Interaction.customer_email_norm,
+                Interaction.subject,
+                Interaction.variables,
+            ).where(Interaction.id.in_(chunk))
+        ):
+            match((phone, email))
+            texts += [subject, *texts_of(variables)]
+        texts += session.scalars(select(ChatMessage.text).where(ChatMessage.interaction_id.in_(chunk)))
+        texts += session.scalars(select(EmailBody.body).where(EmailBody.interaction_id.in_(chunk)))
+        match(value for _, value in identifiers_in(texts, country))
+    match(
+        session.scalars(
+            select(RawEvent.customer_norm)
+            .where(
+                RawEvent.solution_id == solution_id,
+                RawEvent.interaction_id.is_(None),
+                RawEvent.customer_norm.is_not(None),
+            )
+            .distinct()
+            .execution_options(yield_per=_STREAM)
+        )
+    )
     return found
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
-from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
+from archivist.archive.mentions import MentionKeyring, indexed_identifiers, texts_of
 from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.archive.schemas import InteractionIn
 from archivist.db import Base, new_ids, table_of
@@ -187,7 +187,7 @@ def prepare(
             texts.append(message.text)
         if body.body is not None:
             emails.append((iid, sid, body.body))
-        for kind, value in identifiers_in(texts, country):
+        for kind, value in indexed_identifiers(texts, country, phone_e164, email_norm):
             mentions.append((sid, iid, keyring.key(sid, value), kind.value))
         # A raw data row names the customer the way the interaction does: by phone for a
         # call, by address otherwise, so a request for either finds it.

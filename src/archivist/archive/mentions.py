@@ -1,7 +1,8 @@
 """The mention index: which interactions' text names a phone number or email address, and erasing it there.
 
-Ingestion records one ``Mention`` row per identifier found in an interaction's chat messages,
-email subject and body, and variable values, keyed by an HMAC of the normalised identifier.
+Ingestion records one ``Mention`` row per identifier of an interaction — its customer's phone
+and address, and each one found in its chat messages, email subject and body, and variable
+values — keyed by an HMAC of the normalised identifier.
 Erasure looks the rows up by key and re-reads only those interactions, never the archive.
 Helpers take a session and never commit.
 """
@@ -67,6 +68,20 @@ class MentionKeyring:
                 self._keys.clear()
             self._keys[(solution_id, identifier)] = cached
         return cached
+
+
+def indexed_identifiers(
+    texts: Iterable[str | None], country: str, phone_e164: str | None, email_norm: str | None
+) -> set[tuple[MentionKind, str]]:
+    """What the index holds for one interaction: its customer's phone and address, and every
+    identifier its texts write. The customer's are there so that a key alone (an erasure
+    ledger's) finds the interaction by an index lookup, never a scan of the archive."""
+    found = identifiers_in(texts, country)
+    if phone_e164 is not None:
+        found.add((MentionKind.PHONE, phone_e164))
+    if email_norm is not None:
+        found.add((MentionKind.EMAIL, email_norm))
+    return found
 
 
 def identifiers_in(texts: Iterable[str | None], country: str) -> set[tuple[MentionKind, str]]:
@@ -309,7 +324,7 @@ def sweep_mentions(
 def reindex_interactions(
     session: Session, keyring: MentionKeyring, solution_id: str, country: str, interaction_ids: Sequence[str]
 ) -> None:
-    """Rebuild the index rows of ``interaction_ids`` from the text they hold now.
+    """Rebuild the index rows of ``interaction_ids`` from the customer and text they hold now.
 
     For after an erasure that rewrote or deleted text wholesale (*Anonymize and delete*): what
     is gone leaves the index, what remains (another person's number in a subject) stays findable.
@@ -320,10 +335,18 @@ def reindex_interactions(
             delete(Mention).where(Mention.interaction_id.in_(ids)).execution_options(synchronize_session=False)
         )
         texts: dict[str, list[str]] = {iid: [] for iid in ids}
-        for iid, subject, variables in session.execute(
-            select(Interaction.id, Interaction.subject, Interaction.variables).where(Interaction.id.in_(ids))
+        customers: dict[str, tuple[str | None, str | None]] = {}
+        for iid, subject, variables, phone, email in session.execute(
+            select(
+                Interaction.id,
+                Interaction.subject,
+                Interaction.variables,
+                Interaction.customer_phone_e164,
+                Interaction.customer_email_norm,
+            ).where(Interaction.id.in_(ids))
         ):
             texts[iid].extend([subject or "", *texts_of(variables)])
+            customers[iid] = (phone, email)
         for iid, text in session.execute(
             select(ChatMessage.interaction_id, ChatMessage.text).where(ChatMessage.interaction_id.in_(ids))
         ):
@@ -335,7 +358,9 @@ def reindex_interactions(
         rows = [
             row
             for iid, found in texts.items()
-            for row in mention_rows(keyring, solution_id, iid, identifiers_in(found, country))
+            for row in mention_rows(
+                keyring, solution_id, iid, indexed_identifiers(found, country, *customers.get(iid, (None, None)))
+            )
         ]
         if rows:
             session.execute(insert(Mention), rows)

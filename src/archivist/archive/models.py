@@ -139,7 +139,7 @@ class MentionKind(enum.StrEnum):
 
 
 class Mention(Base):
-    """An identifier written somewhere in an interaction's text (chat, email, subject, variables).
+    """An identifier of an interaction: its customer's, or one written in its text (chat, email, subject, variables).
 
     ``key`` is an HMAC of the normalised identifier under a per-solution key derived from
     the server secret: the index finds the interactions to re-read for a request without
