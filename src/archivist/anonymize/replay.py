@@ -76,9 +76,10 @@ def replay_solution(
         found = _identifiers_for(session, keyring, solution_id, country, wanted) if wanted else {}
     for entry in entries:
         person = _person(entry, found)
-        # Also without a clear identifier: what a later request erased by the keys an earlier one
-        # left (erased_identifiers) is found by them alone.
-        if person.identifiers or entry.keys:
+        # Also without a clear identifier, if the entry deleted content or raw data: what a later
+        # request erased by the keys an earlier one left (erased_identifiers) is found by them
+        # alone. Without either, such an entry has nothing left to change.
+        if person.identifiers or (entry.keys and (entry.delete_content or entry.raw_data)):
             scope = Scope(
                 solution_id=solution_id,
                 country=country,
@@ -128,27 +129,29 @@ def _identifiers_for(
             if value is not None and (key := keyring.key(solution_id, value)) in wanted:
                 found[key] = value
 
-    ids = sorted(
-        {
-            iid
-            for chunk in chunks(sorted(wanted))
-            for iid in session.scalars(
-                select(Mention.interaction_id).where(Mention.solution_id == solution_id, Mention.key.in_(chunk))
-            )
-        }
-    )
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        texts: list[str | None] = []
-        for phone, email, subject, variables in session.execute(
-            select(
-                Interaction.customer_phone_e164,
-                Interaction.customer_email_norm,
-                Interaction.subject,
-                Interaction.variables,
-            ).where(Interaction.id.in_(chunk))
+    def mentioned(keys: Iterable[str]) -> list[str]:
+        return sorted(
+            {
+                iid
+                for chunk in chunks(sorted(keys))
+                for iid in session.scalars(
+                    select(Mention.interaction_id).where(Mention.solution_id == solution_id, Mention.key.in_(chunk))
+                )
+            }
+        )
+
+    # First the customers (a column read), then the texts only where a key is still unmatched
+    # (the scanner costs far more than a read).
+    for chunk in chunks(mentioned(wanted)):
+        for phone, email in session.execute(
+            select(Interaction.customer_phone_e164, Interaction.customer_email_norm).where(Interaction.id.in_(chunk))
         ):
             match((phone, email))
+    for chunk in chunks(mentioned(wanted - found.keys())):
+        texts: list[str | None] = []
+        for subject, variables in session.execute(
+            select(Interaction.subject, Interaction.variables).where(Interaction.id.in_(chunk))
+        ):
             texts += [subject, *texts_of(variables)]
         texts += session.scalars(select(ChatMessage.text).where(ChatMessage.interaction_id.in_(chunk)))
         texts += session.scalars(select(EmailBody.body).where(EmailBody.interaction_id.in_(chunk)))
