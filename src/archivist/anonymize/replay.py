@@ -156,17 +156,16 @@ def _identifiers_for(
         texts += session.scalars(select(ChatMessage.text).where(ChatMessage.interaction_id.in_(chunk)))
         texts += session.scalars(select(EmailBody.body).where(EmailBody.interaction_id.in_(chunk)))
         match(value for _, value in identifiers_in(texts, country))
+    # Only the interaction index may serve this: with the solution or the customer in the
+    # condition, SQLite walks the customer index instead, every raw row there is (ten per call).
     match(
-        session.scalars(
-            select(RawEvent.customer_norm)
-            .where(
-                RawEvent.solution_id == solution_id,
-                RawEvent.interaction_id.is_(None),
-                RawEvent.customer_norm.is_not(None),
-            )
-            .distinct()
+        customer
+        for customer, owner in session.execute(
+            select(RawEvent.customer_norm, RawEvent.solution_id)
+            .where(RawEvent.interaction_id.is_(None))
             .execution_options(yield_per=_STREAM)
         )
+        if owner == solution_id
     )
     return found
 
