@@ -157,6 +157,14 @@ ERASED_TABLES = (
 _CHECKPOINT_TRIES = 5
 
 
+def engine_of(factory: sessionmaker[Session]) -> Engine:
+    """The engine a session factory's sessions are bound to."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("the session factory is not bound to an engine")
+    return bind
+
+
 def forget_freed_space(engine: Engine, *, vacuum_full: bool = False) -> dict[str, Any]:
     """Make what committed erasures replaced unreadable in the database files; what was done.
 

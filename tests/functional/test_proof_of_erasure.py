@@ -186,6 +186,16 @@ def pageinspect(engine: Engine) -> None:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
     except Exception as exc:  # noqa: BLE001 - any refusal means the check cannot run here
         pytest.skip(f"pageinspect unavailable: {type(exc).__name__}")
+    # VACUUM keeps every row version a transaction still open in this database can see. The
+    # tests of a worker share one database, and a connection an earlier test left idle in a
+    # transaction would keep the canary's old rows (the receipt names that limit too).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )
+        )
 
 
 @pytest.mark.usefixtures("pageinspect")
@@ -486,6 +496,25 @@ def canary_rows(factory: sessionmaker[Session]) -> list[str]:
     return leaks(tables_text(factory, ("interactions", "chat_messages", "email_bodies", "raw_events")))
 
 
+def back_up(engine: Engine, folder: Path) -> Path:
+    """Copy the SQLite database files (engine disposed first, so the copy is consistent)."""
+    engine.dispose()
+    folder.mkdir()
+    for path in sqlite_files(engine):
+        shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+def restore(engine: Engine, backup: Path) -> None:
+    """Put a copy made by ``back_up`` back in place of the database files."""
+    db = Path(str(engine.url.database))
+    engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    for path in backup.iterdir():
+        shutil.copyfile(path, db.with_name(path.name))
+
+
 def replay(factory: sessionmaker[Session], blobs: MemoryBlobStore, ledger: Ledger, solution: Solution) -> ReplaySummary:
     return replay_solution(factory, blobs, ledger, solution.id, oslo(2026, 3, 12, 9), keyring=KEYRING)
 
@@ -502,12 +531,7 @@ def test_restore_drill_replay_forgets_the_canary_again_and_a_second_replay_chang
     require_sqlite(engine)
     ids = archive_canary(session_factory, solution)
     record(session_factory, blobs, ids[0], ARCHIVED)
-    db = Path(str(engine.url.database))
-    engine.dispose()
-    backup = tmp_path / "backup"
-    backup.mkdir()
-    for path in sqlite_files(engine):
-        shutil.copyfile(path, backup / path.name)
+    backup = back_up(engine, tmp_path / "backup")
     proof = proof_for(tmp_path)
     enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True, delete_content=delete_content)
     assert night_with(session_factory, blobs, solution, proof).requests_processed == 1
@@ -515,11 +539,7 @@ def test_restore_drill_replay_forgets_the_canary_again_and_a_second_replay_chang
     # The blob store is not restored with the database: the recording's audio stays gone.
     assert len(blobs.list_keys("recordings/")) == (0 if delete_content else 1)
 
-    engine.dispose()
-    for suffix in ("-wal", "-shm"):
-        db.with_name(db.name + suffix).unlink(missing_ok=True)
-    for path in backup.iterdir():
-        shutil.copyfile(path, db.with_name(path.name))
+    restore(engine, backup)
     # Control: the restore brought the canary back.
     assert set(canary_rows(session_factory)) == set(NEEDLES)
 
@@ -676,20 +696,11 @@ def test_replay_redoes_a_later_request_that_found_its_interactions_by_erased_ide
     proof = proof_for(tmp_path)
     enter(session_factory, solution, ENTERED, phone=PHONE)
     night_with(session_factory, blobs, solution, proof)
-    db = Path(str(engine.url.database))
-    engine.dispose()
-    backup = tmp_path / "backup"
-    backup.mkdir()
-    for path in sqlite_files(engine):
-        shutil.copyfile(path, backup / path.name)
+    backup = back_up(engine, tmp_path / "backup")
     enter(session_factory, solution, oslo(2026, 3, 11, 12), email=EMAIL, delete_content=True)
     assert night_with(session_factory, blobs, solution, proof, oslo(2026, 3, 12, 2)).content_deleted == 1
 
-    engine.dispose()
-    for suffix in ("-wal", "-shm"):
-        db.with_name(db.name + suffix).unlink(missing_ok=True)
-    for path in backup.iterdir():
-        shutil.copyfile(path, db.with_name(path.name))
+    restore(engine, backup)
     assert messages(session_factory, iid) == ["Hei, det gjelder fakturaen"]  # control: the chat is back
 
     summary = replay(session_factory, blobs, proof.ledger, solution)

@@ -113,6 +113,24 @@ class Counts:
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    def add(self, other: Counts) -> None:
+        for name, value in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + value)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was (or would be) changed; the per-channel split adds nothing to that."""
+        return any(
+            (
+                self.interactions,
+                self.recordings_deleted,
+                self.content_deleted,
+                self.raw_data_rows,
+                self.variables_replaced,
+                self.mentions_replaced,
+            )
+        )
+
 
 def erase_person(
     session: Session,
@@ -129,7 +147,7 @@ def erase_person(
     ``erased_keys``: further keyed identifiers of the person whose clear value the archive no
     longer holds (a ledger replay): the interactions that lost them are found by them.
     """
-    keys = sorted({*(keyring.key(scope.solution_id, identifier) for identifier in person.identifiers), *erased_keys})
+    keys = _keys(keyring, scope, person, erased_keys)
     counts = Counts()
     own = own_interactions(scope, person, keys).subquery()
     # Read once, before anything changes: the rewrite clears what made them the person's.
@@ -232,7 +250,7 @@ MAX_LINKED = 50
 
 def linked_identifiers(session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring) -> list[Linked]:
     """The other phones, addresses and customer numbers in the person's own interactions, most used first."""
-    keys = [keyring.key(scope.solution_id, identifier) for identifier in person.identifiers]
+    keys = _keys(keyring, scope, person)
     own_ids = _own_ids(session, scope, person, keys, own_interactions(scope, person, keys).subquery())
     seen: dict[tuple[str, str | None, str], set[str]] = {}
     known = set(person.identifiers)
@@ -273,6 +291,11 @@ def also_from(linked: Sequence[Linked]) -> Also:
         emails=tuple(item.value for item in linked if item.kind == "email"),
         variables=tuple((item.name, item.value) for item in linked if item.kind == "variable" and item.name),
     )
+
+
+def _keys(keyring: MentionKeyring, scope: Scope, person: Person, extra: Sequence[str] = ()) -> list[str]:
+    """The index keys of the person's identifiers (and of ``extra`` keyed ones), each once."""
+    return sorted({*(keyring.key(scope.solution_id, identifier) for identifier in person.identifiers), *extra})
 
 
 def _own_ids(session: Session, scope: Scope, person: Person, keys: Sequence[str], own: Subquery) -> list[str]:

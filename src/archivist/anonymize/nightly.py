@@ -15,17 +15,17 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.erasure import Person, Scope, erase_person
+from archivist.anonymize.erasure import Counts, Person, Scope, erase_person
 from archivist.anonymize.ledger import Ledger, LedgerEntry
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.operators import rowcount
@@ -36,7 +36,7 @@ from archivist.archive.recordings import drain_pending_deletions
 from archivist.audit.events import chain_head, nightly_purge, record_processed
 from archivist.blobs import BlobStore
 from archivist.config import Settings
-from archivist.db import chunks, forget_freed_space, make_engine, make_session_factory, transaction, utcnow
+from archivist.db import chunks, engine_of, forget_freed_space, make_engine, make_session_factory, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ class RequestResult:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    @classmethod
+    def of(cls, counts: Counts) -> RequestResult:
+        """The engine's counts without the per-channel split, which a request's result does not show."""
+        return cls(**{f.name: getattr(counts, f.name) for f in fields(cls)})
 
 
 @dataclass
@@ -268,12 +273,9 @@ def _run_solution(
     with factory() as session:
         unsigned = proof is not None and has_unsigned(session, solution_id)
     if summary.requests_processed or summary.blobs_deleted or unsigned:
-        with factory() as session:
-            engine = session.get_bind()
-        assert isinstance(engine, Engine)
         vacuum_full = proof.vacuum_full if proof is not None else False
         summary.storage = {
-            **forget_freed_space(engine, vacuum_full=vacuum_full),
+            **forget_freed_space(engine_of(factory), vacuum_full=vacuum_full),
             "recordings": "deleted in every version",
         }
     if proof is not None:
@@ -367,14 +369,7 @@ def process_request(
                 delete_content=scope.delete_content,
             )
         )
-    result = RequestResult(
-        interactions=counts.interactions,
-        recordings_deleted=counts.recordings_deleted,
-        content_deleted=counts.content_deleted,
-        raw_data_rows=counts.raw_data_rows,
-        variables_replaced=counts.variables_replaced,
-        mentions_replaced=counts.mentions_replaced,
-    )
+    result = RequestResult.of(counts)
     done = session.execute(
         update(AnonymizationRequest)
         .where(AnonymizationRequest.id == request_id, AnonymizationRequest.status == RequestStatus.WAITING)

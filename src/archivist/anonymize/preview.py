@@ -94,6 +94,34 @@ def preview_request(
     (``raw_data`` / ``delete_content``), so the preview reads as the result it predicts.
     Raises RequestError for input the request itself would refuse.
     """
+    preview, _ = preview_with_linked(
+        session,
+        solution,
+        phone=phone,
+        email=email,
+        raw_data=raw_data,
+        delete_content=delete_content,
+        now=now,
+        keyring=keyring,
+        also=also,
+    )
+    return preview
+
+
+def preview_with_linked(
+    session: Session,
+    solution: Solution,
+    *,
+    phone: str | None,
+    email: str | None,
+    raw_data: bool,
+    delete_content: bool,
+    now: datetime,
+    keyring: MentionKeyring,
+    also: Also | None = None,
+) -> tuple[Preview, list[Linked]]:
+    """``preview_request``, and its linked identifiers unmasked, in the order ``linked`` shows them
+    (for the page, which offers them as ticks; never for a response)."""
     ids = parse_identifiers(phone, email, solution.country)
     person = Person.of(ids.phone_e164, ids.email_norm, also or Also())
     scope = Scope(
@@ -134,4 +162,4 @@ def preview_request(
         warning=" ".join(warnings) or None,
         mention_index_current=current,
         linked=tuple(mask_linked(item, solution.country) for item in linked),
-    )
+    ), linked

@@ -33,6 +33,7 @@ OUT_OF_REACH = {
     "sqlite": ["database backups and copies of the data dir", "file-system blocks of deleted files"],
     "postgresql": [
         "database backups",
+        "old row versions a transaction that was already open can still see, until it ends and the next VACUUM",
         "the free space a plain VACUUM leaves in the data files, until PostgreSQL reuses it "
         "(not readable by any query; ARCHIVIST_POSTGRES_VACUUM_FULL rewrites the tables instead)",
         "PostgreSQL WAL segments until they are recycled (minutes to hours) and any WAL archive",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
@@ -25,7 +25,7 @@ from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.archive.recordings import drain_pending_deletions
 from archivist.blobs import BlobStore
-from archivist.db import chunks, forget_freed_space, transaction
+from archivist.db import chunks, engine_of, forget_freed_space, transaction
 
 # Rows streamed per fetch while the keys are matched: memory does not grow with the archive.
 _STREAM = 5_000
@@ -92,16 +92,13 @@ def replay_solution(
                 counts = erase_person(
                     session, scope, person, keyring=keyring, now=now, apply=True, erased_keys=entry.keys
                 )
-            if _changed(counts):
+            if counts.changed:
                 summary.entries_applied += 1
-                _add(summary.counts, counts)
+                summary.counts.add(counts)
         progress(1)
     summary.blobs_deleted = drain_pending_deletions(factory, blobs, now)
     if summary.entries_applied or summary.blobs_deleted:
-        with factory() as session:
-            engine = session.get_bind()
-        assert isinstance(engine, Engine)
-        forget_freed_space(engine)
+        forget_freed_space(engine_of(factory))
     return summary
 
 
@@ -168,21 +165,3 @@ def _identifiers_for(
         if owner == solution_id
     )
     return found
-
-
-def _changed(counts: Counts) -> bool:
-    return any(
-        (
-            counts.interactions,
-            counts.recordings_deleted,
-            counts.content_deleted,
-            counts.raw_data_rows,
-            counts.variables_replaced,
-            counts.mentions_replaced,
-        )
-    )
-
-
-def _add(total: Counts, counts: Counts) -> None:
-    for name, value in counts.as_dict().items():
-        setattr(total, name, getattr(total, name) + value)

@@ -23,7 +23,7 @@ from archivist.accounts.services import Principal
 from archivist.anonymize import erasure
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import ErasureReceipt, NightlyRun, RequestStatus
-from archivist.anonymize.preview import Preview, preview_request
+from archivist.anonymize.preview import Preview, preview_with_linked
 from archivist.anonymize.requests import Also
 from archivist.anonymize.scheduler import NightlyTrigger
 from archivist.anonymize.schemas import RequestOut
@@ -201,7 +201,7 @@ def preview(
     now = services.clock()
     shown = None
     try:
-        counts = preview_request(
+        counts, linked = preview_with_linked(
             session,
             solution,
             phone=form.phone,
@@ -220,8 +220,6 @@ def preview(
         }
         record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=now)
         session.commit()
-        # The same list as counts.linked (same archive, same moment), for the ticks' tokens.
-        linked = _linked(session, solution, form, now, services.keyring) if counts.linked else []
         shown = ShownPreview(
             counts,
             render_phone(ids.phone_e164, solution.country) if ids.phone_e164 else None,
