@@ -1,0 +1,23 @@
+"""retention rules and legal holds (CONTRACT §10)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-01 13:00:00
+
+Reserved so that work on several issues can add its schema in parallel; filled in by that work.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
