@@ -8,6 +8,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 
 from archivist.blobs import BlobNotFound, BlobStore, make_blob_store
 from archivist.blobs.fsspec_store import FsspecBlobStore
-from archivist.blobs.interfaces import CHUNK_SIZE
+from archivist.blobs.interfaces import CHUNK_SIZE, STAGING_MAX_AGE
 from archivist.blobs.memory import MemoryBlobStore
 
 BUCKET = "archivist-test"
@@ -373,6 +374,53 @@ def test_s3_failed_multipart_stream_is_aborted(s3_endpoint: str) -> None:
     # The aborted multipart upload must not linger (it would still hold the bytes).
     bucket_client: Any = store._fs  # type: ignore[attr-defined]
     uploads = bucket_client.call_s3("list_multipart_uploads", Bucket=BUCKET, Prefix=prefix)
+    assert uploads.get("Uploads", []) == []
+
+
+# ------------------------------------------- staging left by a killed put (issue 13)
+
+
+def test_sweep_staging_never_touches_complete_blobs(store: BlobStore) -> None:
+    store.put(KEY, b"RIFF....WAVE", "audio/wav")
+    # Even with every staged write counted as stale, a complete blob stays.
+    assert store.sweep_staging(timedelta(0), datetime.now(UTC) + timedelta(days=1)) == 0
+    assert _read(store, KEY) == b"RIFF....WAVE"
+    assert store.list_keys() == [KEY]
+
+
+def test_local_sweep_removes_only_stale_staging_files(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = FsspecBlobStore(root.as_uri())
+    store.put(KEY, b"ok", "audio/wav")
+    now = datetime.now(UTC)
+    # What kill -9 during a put leaves: a staging file nobody will rename or remove.
+    orphan = root / (KEY + ".tmp-0123abcd")
+    orphan.write_bytes(b"half a recording")
+    old = (now - STAGING_MAX_AGE - timedelta(minutes=1)).timestamp()
+    os.utime(orphan, (old, old))
+    # A put still running (staged a moment ago) must be left alone.
+    running = root / "recordings/sol-1/int-2/b.wav.tmp-feedbeef"
+    running.parent.mkdir(parents=True)
+    running.write_bytes(b"in progress")
+    assert store.sweep_staging(STAGING_MAX_AGE, now) == 1
+    assert not orphan.exists()
+    assert running.exists()
+    assert (root / KEY).read_bytes() == b"ok"
+    assert store.sweep_staging(STAGING_MAX_AGE, now) == 0
+
+
+def test_s3_sweep_aborts_stale_multipart_uploads(s3_endpoint: str) -> None:
+    prefix = uuid.uuid4().hex
+    store = make_blob_store(f"s3://{BUCKET}/{prefix}")
+    fs: Any = store._fs  # type: ignore[attr-defined]
+    # What a process killed mid-stream leaves on S3: an upload that was never completed or aborted.
+    fs.call_s3("create_multipart_upload", Bucket=BUCKET, Key=f"{prefix}/{KEY}")
+    # Times relative to the upload's own start (moto reports a fixed one).
+    (upload,) = fs.call_s3("list_multipart_uploads", Bucket=BUCKET, Prefix=prefix)["Uploads"]
+    started = upload["Initiated"]
+    assert store.sweep_staging(STAGING_MAX_AGE, started + timedelta(minutes=30)) == 0  # it may still finish
+    assert store.sweep_staging(STAGING_MAX_AGE, started + STAGING_MAX_AGE + timedelta(minutes=1)) == 1
+    uploads = fs.call_s3("list_multipart_uploads", Bucket=BUCKET, Prefix=prefix)
     assert uploads.get("Uploads", []) == []
 
 

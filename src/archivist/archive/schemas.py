@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from archivist.archive.models import Channel, Direction, Sender
+from archivist.nul import NUL_MESSAGE, has_nul
+from archivist.times import ArchiveTime
 
 MAX_VARIABLES = 200
 MAX_MESSAGES = 5_000
@@ -29,7 +31,7 @@ class CustomerIn(BaseModel):
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    at: AwareDatetime
+    at: ArchiveTime
     sender: Sender = Field(alias="from")
     text: Annotated[str, StringConstraints(max_length=100_000)]
 
@@ -37,11 +39,12 @@ class MessageIn(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    at: AwareDatetime
+    at: ArchiveTime
     type: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     queue: Short | None = None
     agent: Short | None = None
-    duration_s: Annotated[float, Field(ge=0)] | None = None
+    # Infinity and NaN are valid to Python's JSON reader, but no duration (and null in JSON out).
+    duration_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 
 class InteractionIn(BaseModel):
@@ -49,8 +52,8 @@ class InteractionIn(BaseModel):
 
     channel: Channel
     direction: Direction
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
+    started_at: ArchiveTime
+    ended_at: ArchiveTime | None = None
     queue: Short | None = None
     agent: Short | None = None
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
@@ -63,6 +66,14 @@ class InteractionIn(BaseModel):
     messages: Annotated[list[MessageIn], Field(max_length=MAX_MESSAGES)] | None = None
     body: Annotated[str, StringConstraints(max_length=2_000_000)] | None = None
     events: Annotated[list[EventIn], Field(max_length=MAX_EVENTS)] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        # The web refuses NUL for every request; this covers the other way in, `archivist import`.
+        if has_nul(data):
+            raise ValueError(NUL_MESSAGE)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from fsspec.core import url_to_fs
@@ -119,6 +120,51 @@ class FsspecBlobStore:
         keys = (path[cut:] for path in paths if path.startswith(self._root + "/"))
         # Staged local writes carry TEMP_MARKER, which real keys may not contain.
         return sorted(k for k in keys if k.startswith(prefix) and TEMP_MARKER not in k)
+
+    def sweep_staging(self, older_than: timedelta, now: datetime) -> int:
+        cutoff = now - older_than
+        if self._local:
+            return self._sweep_local(cutoff)
+        return self._sweep_s3(cutoff)
+
+    def _sweep_local(self, cutoff: datetime) -> int:
+        try:
+            paths: list[str] = self._fs.find(self._root)
+        except FileNotFoundError:
+            return 0
+        removed = 0
+        for path in paths:
+            if TEMP_MARKER not in path.rpartition("/")[2]:
+                continue
+            try:
+                modified = float(self._fs.info(path)["mtime"])
+                if modified < cutoff.timestamp():
+                    self._fs.rm_file(path)
+                    removed += 1
+            except FileNotFoundError:  # renamed into place or swept by another process meanwhile
+                continue
+        return removed
+
+    def _sweep_s3(self, cutoff: datetime) -> int:
+        # What a killed streamed upload leaves on S3 is an unfinished multipart upload: its
+        # parts are stored (and billed) until aborted, though no key shows them.
+        bucket, prefix, _ = self._fs.split_path(self._root)
+        removed = 0
+        markers: dict[str, str] = {}
+        while True:
+            page = self._fs.call_s3(
+                "list_multipart_uploads", Bucket=bucket, Prefix=f"{prefix}/" if prefix else "", **markers
+            )
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < cutoff:
+                    with contextlib.suppress(FileNotFoundError):
+                        self._fs.call_s3(
+                            "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                    removed += 1
+            if not page.get("IsTruncated"):
+                return removed
+            markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
 
     def _path(self, key: str) -> str:
         return f"{self._root}/{validate_key(key)}"

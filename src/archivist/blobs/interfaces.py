@@ -4,10 +4,12 @@ Implementations live beside this module; callers depend only on `BlobStore`."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol, runtime_checkable
 
 __all__ = [
     "CHUNK_SIZE",
+    "STAGING_MAX_AGE",
     "TEMP_MARKER",
     "BlobNotFound",
     "BlobStore",
@@ -21,6 +23,10 @@ CHUNK_SIZE = 64 * 1024
 # Stores that stage writes beside the final key use this marker; keys may not contain
 # it so a staged file can never be mistaken for (or collide with) a real blob.
 TEMP_MARKER = ".tmp-"
+
+# A write still staged after this long was cut off (kill -9, a full disk, a lost connection):
+# no upload of a recording takes an hour, so what is older is swept.
+STAGING_MAX_AGE = timedelta(hours=1)
 
 
 class BlobNotFound(KeyError):  # noqa: N818 - the name is part of the agreed API
@@ -95,4 +101,13 @@ class BlobStore(Protocol):
 
     def list_keys(self, prefix: str = "") -> list[str]:
         """Return the sorted keys that start with `prefix` (a plain string prefix)."""
+        ...
+
+    def sweep_staging(self, older_than: timedelta, now: datetime) -> int:
+        """Remove writes staged longer than `older_than` before `now` that never completed.
+
+        A process killed mid-`put` leaves its staging behind (a `TEMP_MARKER` file, an
+        unfinished multipart upload); `list_keys` never shows it, so only this removes it.
+        Returns how many were removed; never touches a complete blob.
+        """
         ...

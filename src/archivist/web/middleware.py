@@ -14,13 +14,28 @@ from archivist.identifiers import mask_identifier
 
 access_log = logging.getLogger("archivist.access")
 
-# Query parameters that may carry a person's identifier; their values are masked.
+# Query parameters that may carry a person's identifier (in any letter case: ``Phone``,
+# ``EMAIL``); their values are masked.
 SENSITIVE_PARAMS = frozenset({"phone", "email", "q", "customer"})
 
 
 def scrub_query(query: str) -> str:
+    """The query string with identifiers masked, re-encoded (so it holds no control characters)."""
     pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(k, mask_identifier(v) if k in SENSITIVE_PARAMS and v else v) for k, v in pairs])
+    return urlencode([(k, mask_identifier(v) if k.strip().lower() in SENSITIVE_PARAMS and v else v) for k, v in pairs])
+
+
+def escape_for_log(raw: bytes) -> str:
+    """Bytes as sent, for one log line: printable ASCII as is, anything else (CR, LF, NUL,
+    quotes, non-ASCII) as ``\\xNN``, so no input can forge a line or a field."""
+    return "".join(chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\x{b:02x}" for b in raw)
+
+
+def logged_target(scope: Scope) -> str:
+    """The request target as the access log writes it: the path as sent, the query masked."""
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return escape_for_log(raw_path) + ("?" + escape_for_log(scrub_query(query).encode()) if query else "")
 
 
 class AccessLogMiddleware:
@@ -45,13 +60,11 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            path = scope["path"] + ("?" + scrub_query(query) if query else "")
             access_log.info(
                 '%s "%s %s" %d %.1fms',
                 scope.get("client", ("-",))[0] if scope.get("client") else "-",
-                scope["method"],
-                path,
+                escape_for_log(scope["method"].encode("latin-1", "replace")),
+                logged_target(scope),
                 status_code,
                 (time.perf_counter() - started) * 1000,
             )

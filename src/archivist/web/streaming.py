@@ -17,6 +17,47 @@ from archivist.blobs import BlobNotFound, BlobStore
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
+# The recording's stored type is the uploader's word; it is served only if it is one of these
+# (what browsers play), else as opaque bytes, so no upload can make a browser render HTML or
+# script from our origin.
+PLAYABLE_AUDIO_TYPES = frozenset(
+    {
+        "audio/wav",
+        "audio/x-wav",
+        "audio/wave",
+        "audio/vnd.wave",
+        "audio/mpeg",
+        "audio/mp3",
+        "audio/ogg",
+        "audio/opus",
+        "audio/flac",
+        "audio/x-flac",
+        "audio/mp4",
+        "audio/x-m4a",
+        "audio/aac",
+        "audio/amr",
+        "audio/basic",
+        "audio/webm",
+    }
+)
+OPAQUE_TYPE = "application/octet-stream"
+# The column holds 100 characters; an upload's type is checked against this before any byte is stored.
+_UPLOAD_TYPE = re.compile(r"^audio/[a-z0-9][a-z0-9.+-]{0,93}$")
+
+UNSUPPORTED_TYPE = "Content-Type must be an audio type such as audio/wav (at most 100 characters)"
+
+
+def upload_type(header: str) -> str | None:
+    """The media type of an upload's ``Content-Type`` (lower case, no parameters), or None if unusable."""
+    media_type = header.split(";")[0].strip().lower()
+    return media_type if _UPLOAD_TYPE.match(media_type) else None
+
+
+def served_type(stored: str) -> str:
+    """The type a stored recording is served with: a playable audio type, or opaque bytes."""
+    return stored if stored in PLAYABLE_AUDIO_TYPES else OPAQUE_TYPE
+
+
 NO_RECORDING = "This interaction has no recording (or it was deleted)"
 
 
@@ -48,7 +89,7 @@ def recording_response(request: Request, recording: Recording | None, blobs: Blo
     if recording is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NO_RECORDING)
     size = recording.size_bytes
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     try:
         byte_range = parse_range(request.headers.get("range", ""), size) if "range" in request.headers else None
     except ValueError:
@@ -62,7 +103,7 @@ def recording_response(request: Request, recording: Recording | None, blobs: Blo
     if byte_range:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return StreamingResponse(
-        chunks, status_code=206 if byte_range else 200, media_type=recording.content_type, headers=headers
+        chunks, status_code=206 if byte_range else 200, media_type=served_type(recording.content_type), headers=headers
     )
 
 
