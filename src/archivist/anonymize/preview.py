@@ -74,6 +74,8 @@ class Preview:
     mention_index_current: bool = True
     # Other identifiers in the person's own interactions, most used first.
     linked: tuple[LinkedOut, ...] = ()
+    # Interactions a legal hold keeps as they are: the request would wait as "held" for them.
+    held: int = 0
 
 
 def preview_request(
@@ -144,6 +146,11 @@ def preview_with_linked(
             f"This request would anonymize {counts.interactions:,} of the {archive_size:,} interactions in the archive "
             f"({share:.1%}). Check the number or address: a switchboard number or a typo can match many people."
         )
+    if counts.held:
+        warnings.append(
+            f"{counts.held:,} interaction(s) are under a legal hold and stay as they are: the request does "
+            "everything else and waits as held until the hold is released."
+        )
     current = index_is_current(session, solution.id)
     if not current:
         warnings.append(INDEX_OUTDATED)
@@ -162,4 +169,5 @@ def preview_with_linked(
         warning=" ".join(warnings) or None,
         mention_index_current=current,
         linked=tuple(mask_linked(item, solution.country) for item in linked),
+        held=counts.held,
     ), linked
