@@ -232,8 +232,15 @@ def test_audit_page_filters_by_user_and_action(
 def _chain(session_factory: sessionmaker[Session], solution: Solution, clock: Clock, n: int = 5) -> list[int]:
     with session_factory() as session, session.begin():
         return [
+            # A state change: chained at once (a read's entry waits for chain_pending, tested elsewhere).
             record(
-                session, solution.id, "ola", AuditAction.SEARCH, None, {"n": i}, at=clock.now + timedelta(seconds=i)
+                session,
+                solution.id,
+                "ola",
+                AuditAction.SETTINGS_CHANGED,
+                None,
+                {"n": i},
+                at=clock.now + timedelta(seconds=i),
             ).id
             for i in range(n)
         ]
@@ -345,7 +352,9 @@ def test_concurrent_appends_never_fork_the_chain(
         try:
             for n in range(10):
                 with session_factory() as session, session.begin():
-                    record(session, solution.id, f"w{worker}", AuditAction.SEARCH, None, {"n": n}, at=clock.now)
+                    record(
+                        session, solution.id, f"w{worker}", AuditAction.SETTINGS_CHANGED, None, {"n": n}, at=clock.now
+                    )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 

@@ -119,7 +119,7 @@ def test_start_runs_a_missed_night_at_once(
 def test_a_failing_job_logs_the_error_type_only(scheduler: NightlyScheduler, caplog: pytest.LogCaptureFixture) -> None:
     scheduler.run_solution("no-such-solution")
 
-    assert "nightly run of solution no-such-solution failed (LookupError at nightly.py:" in caplog.text
+    assert "nightly run of solution no-such-solution failed (LookupError at lease.py:" in caplog.text
 
 
 def test_app_starts_the_scheduler_only_when_asked(

@@ -2,15 +2,17 @@
 
 One cron job per solution, in the solution's own time zone, so the run stays at 02:00 local
 across daylight-saving changes. The jobs are re-read from the database every few minutes,
-so a new solution or a changed ``nightly_at`` applies without a restart. Several servers may
-each run a scheduler: the run's row locks make the second one skip what the first has done.
+so a new solution or a changed ``nightly_at`` applies without a restart. Every worker of
+every server runs a scheduler; the nightly lease (``lease.py``) lets one of them start each
+night, and a watcher job takes over a night whose runner died.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,8 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
+from archivist.anonymize.lease import LeasePolicy, NightlyLease, run_leased
 from archivist.anonymize.models import NightlyRun
-from archivist.anonymize.nightly import ErasureProof, RunTrigger, run_nightly, where
+from archivist.anonymize.nightly import ErasureProof, RunTrigger, where
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.db import utcnow
@@ -62,6 +65,19 @@ class NightlyTrigger(CronTrigger):  # type: ignore[misc]  # APScheduler ships no
         )
         return super().get_next_fire_time(None, max(now, next_day))  # type: ignore[no-any-return]
 
+    def latest_due(self, now: datetime) -> datetime | None:
+        """The last time the run was due at or before ``now`` (None if never in the last two days)."""
+        due: datetime | None = self.get_next_fire_time(None, now - timedelta(days=2))
+        if due is None or due > now:
+            return None
+        while (following := self.get_next_fire_time(due, due)) is not None and following <= now:
+            due = following
+        return due
+
+    def night_of(self, due: datetime) -> date:
+        """The night a due time belongs to: its local calendar date (what the lease records)."""
+        return due.astimezone(ZoneInfo(self.zone_name)).date()
+
 
 class NightlyScheduler:
     """Keeps one job per solution in an APScheduler background scheduler."""
@@ -74,12 +90,16 @@ class NightlyScheduler:
         *,
         keyring: MentionKeyring,
         proof: ErasureProof | None = None,
+        policy: LeasePolicy | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.blobs = blobs
         self.clock = clock
         self.keyring = keyring
         self.proof = proof
+        self.policy = policy or LeasePolicy()
+        # Set on shutdown: a run in progress stops between requests and gives its lease up.
+        self.stop = threading.Event()
         self.scheduler = BackgroundScheduler(
             timezone=ZoneInfo("UTC"),
             job_defaults={
@@ -89,18 +109,23 @@ class NightlyScheduler:
             },
         )
 
+    @property
+    def watch_every(self) -> timedelta:
+        """How often the watcher looks for a missed night or a dead runner's lease."""
+        return max(timedelta(seconds=1), min(RESYNC_EVERY, self.policy.ttl / 2))
+
     def start(self) -> None:
         self.sync()
-        for solution_id, due in self.missed_runs(self.clock()):
-            log.info("nightly: the run of solution %s due at %s was missed; running it now", solution_id, due)
-            # A one-off job (no trigger: now), in the scheduler's thread like any other run.
-            self.scheduler.add_job(
-                self.run_solution,
-                args=[solution_id],
-                id=f"nightly-catch-up:{solution_id}",
-                name=f"missed nightly run of solution {solution_id}",
-                replace_existing=True,
-            )
+        # Now (a one-off job: no trigger), and then every watch_every: a night missed while no
+        # server ran, or one whose runner died (its lease expired), starts here.
+        self.scheduler.add_job(self.catch_up, id="nightly-catch-up", name="missed nightly runs")
+        self.scheduler.add_job(
+            self.catch_up,
+            IntervalTrigger(seconds=int(self.watch_every.total_seconds())),
+            id="nightly-watch",
+            name="missed nightly runs and dead runners",
+            replace_existing=True,
+        )
         self.scheduler.add_job(
             self.sync,
             IntervalTrigger(seconds=int(RESYNC_EVERY.total_seconds())),
@@ -111,9 +136,11 @@ class NightlyScheduler:
         log.info("nightly scheduler started with %d solution(s)", len(self.solution_jobs()))
 
     def shutdown(self) -> None:
+        """Stop: a run in progress finishes the request it is on, gives its lease up unfinished
+        (another server takes the night over at its next watch) and the scheduler waits for it."""
+        self.stop.set()
         if self.scheduler.running:
-            # Do not wait for a run in progress: it is crash-safe, and the next run finishes it.
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=True)
 
     def solution_jobs(self) -> dict[str, Any]:
         return {
@@ -121,13 +148,15 @@ class NightlyScheduler:
         }
 
     def missed_runs(self, now: datetime) -> list[tuple[str, datetime]]:
-        """(solution id, when it was due) for each run due at most ``MISFIRE_GRACE`` before
-        ``now`` that has not happened.
+        """(solution id, when it was due) for each night that should run now and is not running.
 
-        APScheduler catches up a run it missed while it was running (busy, paused) but knows
-        nothing of one that fell while no server ran — a restart at 02:30 would otherwise
-        leave the requests waiting a whole day more. Later than the grace they wait for the
-        next night, as a late run does.
+        A night that has not started: if it was due at most ``MISFIRE_GRACE`` before ``now``
+        and no run has happened since. APScheduler catches up a run it missed while it was
+        running (busy, paused) but knows nothing of one that fell while no server ran — a
+        restart at 02:30 would otherwise leave the requests waiting a whole day more. Later
+        than the grace they wait for the next night, as a late run does.
+        A night that started and did not finish, whose lease has expired (its runner died or
+        shut down): at any time until the next night, so that another server finishes it.
         """
         with self.session_factory() as session:
             schedules = session.execute(select(Solution.id, Solution.nightly_at, Solution.timezone)).all()
@@ -136,19 +165,39 @@ class NightlyScheduler:
                     select(NightlyRun.solution_id, func.max(NightlyRun.as_of)).group_by(NightlyRun.solution_id)
                 ).all()
             )
+            leases = {lease.solution_id: lease for lease in session.scalars(select(NightlyLease))}
         missed = []
         for solution_id, nightly_at, timezone in schedules:
             try:
                 trigger = NightlyTrigger(nightly_at, timezone)
             except (ValueError, KeyError):
                 continue  # sync() has logged it
-            due: datetime | None = trigger.get_next_fire_time(None, now - MISFIRE_GRACE)
-            if due is None or due > now:
+            due = trigger.latest_due(now)
+            if due is None:
+                continue
+            night = trigger.night_of(due).isoformat()
+            lease = leases.get(solution_id)
+            if lease is not None and lease.night == night:
+                if lease.night_finished_at is None and lease.expires_at <= now:
+                    missed.append((solution_id, due))  # started, and its runner is gone
                 continue
             last = last_runs.get(solution_id)
-            if last is None or last < due:
+            if now - due <= MISFIRE_GRACE and (last is None or last < due):
                 missed.append((solution_id, due))
         return missed
+
+    def catch_up(self) -> None:
+        """The watcher job: run (in this thread) each night ``missed_runs`` finds."""
+        try:
+            missed = self.missed_runs(self.clock())
+        except Exception as exc:  # noqa: BLE001 - try again at the next watch
+            log.warning("nightly scheduler: could not look for missed runs (%s)", type(exc).__name__)
+            return
+        for solution_id, due in missed:
+            if self.stop.is_set():
+                return
+            log.info("nightly: the run of solution %s due at %s has not finished; running it now", solution_id, due)
+            self.run_solution(solution_id)
 
     def sync(self) -> None:
         """Add, change and remove jobs to match the solutions in the database."""
@@ -190,17 +239,37 @@ class NightlyScheduler:
                 replace_existing=True,
             )
 
+    def night_due(self, solution_id: str, now: datetime) -> date:
+        """The night a run starting ``now`` belongs to: that of the latest due time, else today's date."""
+        with self.session_factory() as session:
+            schedule = session.execute(
+                select(Solution.nightly_at, Solution.timezone).where(Solution.id == solution_id)
+            ).first()
+        if schedule is None:
+            return now.date()  # run_leased says the solution is gone
+        trigger = NightlyTrigger(*schedule)
+        due = trigger.latest_due(now)
+        return trigger.night_of(due if due is not None else now)
+
     def run_solution(self, solution_id: str) -> None:
-        """The job: a thin call of ``run_nightly`` that never lets an exception text reach a log."""
+        """The job: a thin call of ``run_leased`` that never lets an exception text reach a log."""
         try:
-            run_nightly(
+            now = self.clock()
+            night = self.night_due(solution_id, now)
+            summary = run_leased(
                 self.session_factory,
                 self.blobs,
-                self.clock(),
+                now,
                 keyring=self.keyring,
                 solution_id=solution_id,
                 trigger=RunTrigger.SCHEDULER,
                 proof=self.proof,
+                night=night,
+                policy=self.policy,
+                clock=self.clock,
+                stop=self.stop,
             )
+            if summary is None:
+                log.info("nightly: night %s of solution %s is running elsewhere or done", night, solution_id)
         except Exception as exc:  # noqa: BLE001 - APScheduler would log the text, which may quote identifiers
             log.error("nightly run of solution %s failed (%s at %s)", solution_id, type(exc).__name__, where(exc))

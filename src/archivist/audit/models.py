@@ -13,7 +13,10 @@ from archivist.db import Base, BigIntId, UTCDateTime, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_time", "solution_id", "at", "id"),)
+    __table_args__ = (
+        Index("ix_audit_events_time", "solution_id", "at", "id"),
+        Index("ix_audit_events_chain", "solution_id", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
@@ -22,7 +25,12 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str | None] = mapped_column(String(100))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # Hash chain per solution: each entry's hash covers its content and the previous hash,
-    # so an edited or deleted entry breaks the chain.
+    # Hash chain per solution, in ``seq`` order: each entry's hash covers its content and the
+    # previous hash, so an edited or deleted entry breaks the chain. A read's entry is written
+    # without a place (``seq``, ``prev_hash`` NULL, ``hash`` empty) and takes no lock; the next
+    # chaining (a background pass of every server, any write's entry, the nightly purge,
+    # ``audit verify``) gives it one. Not ``id`` order: on PostgreSQL ids are handed out before
+    # commit, so an entry with a lower id can become visible after a higher one was chained.
+    seq: Mapped[int | None] = mapped_column(BigIntId)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,304 @@
+"""Benchmark: reads under load at 1, 16 and 64 concurrent clients, beside ``/healthz`` (issue 16).
+
+    python -m bench.load [--interactions 3000] [--seconds 10] [--clients 1,16,64]
+                         [--configs sqlite:1,postgresql:2] [--compare REF]
+
+For each configuration (database : worker processes): a fresh database with demo
+interactions (``archivist demo``), an admin token, then ``archivist serve --workers N
+--no-scheduler``. At each number of clients, for ``--seconds`` each and one after another on
+the same server: ``GET /healthz``, a search by phone (``GET /api/v1/interactions?phone=``),
+a details view (``GET /api/v1/interactions/{id}``) and a recording range read (``Range:
+bytes=0-65535``), each client a keep-alive connection sending its next request when the
+last one answered. Reported: requests/s, median and p99 latency of the answered requests,
+errors (not 2xx), timeouts (no answer within 2 s), and the throughput as a share of
+``/healthz`` at the same number of clients.
+
+``--compare REF`` measures the code of git commit REF the same way first (exported with
+``git archive`` into a temporary directory and put first on ``PYTHONPATH``; its own
+migrations make its database; served by its app factory under ``uvicorn --workers N``, as
+it had no ``--workers`` of its own), so that before and after come from the same run.
+The load generator is one asyncio process (httpx2) on the same machine as the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import random
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2 as httpx
+
+from bench.common import fresh_database, median, percentile, table, write_result
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 2.0
+KINDS = ("healthz", "search", "details", "recording")
+_CLI = "from archivist.cli import main; main()"
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    timeouts: int = 0
+    seconds: float = 0.0
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Targets:
+    token: str
+    phones: list[str]
+    ids: list[str]
+    recordings: list[str]
+
+
+def _env(code: Path | None, url: str, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIST_")}
+    env |= {"ARCHIVIST_DATABASE_URL": url, "ARCHIVIST_DATA_DIR": str(data_dir)}
+    if code is not None:
+        env["PYTHONPATH"] = str(code / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-c", _CLI, *args], env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+@contextmanager
+def _code_of(ref: str | None) -> Iterator[Path | None]:
+    if ref is None:
+        yield None
+        return
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], capture_output=True, check=True).stdout
+    with tempfile.TemporaryDirectory(prefix="archivist-bench-code-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        yield Path(tmp)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def _targets(url: str, token: str) -> Targets:
+    headers = {"Authorization": f"Bearer {token}"}
+    items = httpx.get(f"{url}/api/v1/interactions", params={"limit": 500}, headers=headers, timeout=30).json()["items"]
+    phones = sorted({i["customer"]["phone"] for i in items if (i.get("customer") or {}).get("phone")})
+    phones = [p for p in phones if p.isdigit() or p.startswith("00")] or phones
+    return Targets(
+        token=token,
+        phones=phones[:200],
+        ids=[i["id"] for i in items][:200],
+        recordings=[i["id"] for i in items if i.get("has_recording")][:200],
+    )
+
+
+def _request(kind: str, targets: Targets, rng: random.Random) -> tuple[str, dict[str, str], dict[str, str]]:
+    auth = {"Authorization": f"Bearer {targets.token}"}
+    if kind == "healthz":
+        return "/healthz", {}, {}
+    if kind == "search":
+        return "/api/v1/interactions", {"phone": rng.choice(targets.phones), "limit": "50"}, auth
+    if kind == "details":
+        return f"/api/v1/interactions/{rng.choice(targets.ids)}", {}, auth
+    return f"/api/v1/interactions/{rng.choice(targets.recordings)}/recording", {}, auth | {"Range": "bytes=0-65535"}
+
+
+async def _load(url: str, kind: str, targets: Targets, clients: int, seconds: float) -> Tally:
+    tally = Tally()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=limits) as client:
+        end = time.perf_counter() + seconds
+
+        async def one(n: int) -> None:
+            rng = random.Random(n)
+            while time.perf_counter() < end:
+                path, params, headers = _request(kind, targets, rng)
+                started = time.perf_counter()
+                try:
+                    response = await client.get(path, params=params, headers=headers)
+                except httpx.TimeoutException:
+                    tally.timeouts += 1
+                    continue
+                except httpx.HTTPError:
+                    tally.errors += 1
+                    continue
+                if response.status_code >= 300:
+                    tally.errors += 1
+                else:
+                    tally.latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(n) for n in range(clients)))
+        tally.seconds = time.perf_counter() - started
+    return tally
+
+
+def measure(
+    backend: str, workers: int, interactions: int, clients: list[int], seconds: float, code: Path | None
+) -> dict[tuple[int, str], Tally]:
+    database = fresh_database(backend) if code is None else _bare_database(backend)
+    with database as url, tempfile.TemporaryDirectory(prefix="archivist-bench-load-") as tmp:
+        env = _env(code, url, Path(tmp) / "var")
+        _cli(env, "init")
+        _cli(env, "demo", "--interactions", str(interactions))
+        _cli(env, "user", "create", "bench-admin", "--role", "admin")
+        token = _cli(env, "token", "create", "bench-admin").strip().splitlines()[-1]
+        port = _free_port()
+        server_url = f"http://127.0.0.1:{port}"
+        if code is None:
+            command = ["-c", _CLI, "serve", "--port", str(port), "--no-scheduler", "--workers", str(workers)]
+        else:
+            # Older code has no --workers: its app factory under uvicorn's own workers, no scheduler.
+            command = ["-m", "uvicorn", "--factory", "archivist.web.app:create_app", "--port", str(port)]
+            command += ["--workers", str(workers), "--no-access-log", "--timeout-worker-healthcheck", "30"]
+        with (Path(tmp) / "server.log").open("wb") as log:
+            process = subprocess.Popen([sys.executable, *command], env=env, stdout=log, stderr=log)
+        try:
+            _wait_ready(server_url, process)
+            targets = _targets(server_url, token)
+            asyncio.run(_load(server_url, "details", targets, 4, 1))  # warm every worker's pool
+            results = {}
+            for n in clients:
+                for kind in KINDS:
+                    results[(n, kind)] = asyncio.run(_load(server_url, kind, targets, n, seconds))
+                    tally = results[(n, kind)]
+                    print(
+                        f"  {backend}:{workers} {n:>3} clients {kind:<9} {tally.throughput:8.1f}/s "
+                        f"errors {tally.errors} timeouts {tally.timeouts}",
+                        file=sys.stderr,
+                    )
+            return results
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:  # a server still draining a backlog: the figures are taken
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def _bare_database(backend: str) -> Iterator[str]:
+    """An empty database (no schema) for older code, whose own ``archivist init`` migrates it."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="archivist-bench-") as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from bench.common import POSTGRES_SERVER
+
+    server = make_url(POSTGRES_SERVER)
+    name = f"archivist_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}" if seconds >= 0.01 else f"{seconds * 1000:.1f}"
+
+
+def rows_of(label: str, config: str, results: dict[tuple[int, str], Tally]) -> list[list[str]]:
+    rows = []
+    for (n, kind), tally in results.items():
+        healthz = results[(n, "healthz")].throughput
+        lat = tally.latencies
+        rows.append(
+            [
+                label,
+                config,
+                str(n),
+                f"`{kind}`",
+                f"{tally.throughput:.0f}",
+                _ms(median(lat)) if lat else "-",
+                _ms(percentile(lat, 99)) if lat else "-",
+                str(tally.errors),
+                str(tally.timeouts),
+                "1" if kind == "healthz" else (f"{tally.throughput / healthz:.2f}" if healthz else "-"),
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--interactions", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", default="1,16,64")
+    parser.add_argument("--configs", default="sqlite:1,postgresql:2")
+    parser.add_argument("--compare", default=None, help="also measure this git commit's code first")
+    args = parser.parse_args()
+    clients = [int(c) for c in args.clients.split(",")]
+    configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs.split(",")]
+    rows: list[list[str]] = []
+    load = os.getloadavg()[0]
+    for backend, workers in configs:
+        for ref in [args.compare, None] if args.compare else [None]:
+            label = f"before ({ref})" if ref else "this code"
+            with _code_of(ref) as code:
+                results = measure(backend, workers, args.interactions, clients, args.seconds, code)
+            rows += rows_of(label, f"{backend}, {workers} process{'es' if workers > 1 else ''}", results)
+    headers = [
+        "code",
+        "server",
+        "clients",
+        "request",
+        "requests/s",
+        "median ms",
+        "p99 ms",
+        "errors",
+        "timeouts",
+        "vs `/healthz`",
+    ]
+    text_ = table(headers, rows) + f"\n\nload average at the start: {load:.1f}"
+    print(text_)
+    print(f"written to {write_result('load', text_)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
