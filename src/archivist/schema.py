@@ -9,6 +9,13 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 
+class MigrationRefusedError(RuntimeError):
+    """A migration that cannot run on this archive's data until someone fixes it; the message says how.
+
+    Raised before the migration changes anything (and the upgrade's transaction rolls back).
+    """
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(files("archivist") / "migrations"))

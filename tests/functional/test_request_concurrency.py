@@ -25,7 +25,7 @@ def test_the_same_person_entered_twice_at_once_makes_one_request(
     # nothing and both add. With the lock the second entry cannot look until the first has
     # committed, so the first stops waiting after a moment and the second finds its request.
     barrier = threading.Barrier(2)
-    real_lookup = requests._waiting_request
+    real_lookup = requests.covering_request
 
     def lookup_then_wait(*args: Any) -> AnonymizationRequest | None:
         found = real_lookup(*args)
@@ -33,7 +33,7 @@ def test_the_same_person_entered_twice_at_once_makes_one_request(
             barrier.wait(timeout=2)
         return found
 
-    monkeypatch.setattr(requests, "_waiting_request", lookup_then_wait)
+    monkeypatch.setattr(requests, "covering_request", lookup_then_wait)
     results: list[tuple[str, bool]] = []
     errors: list[BaseException] = []
 

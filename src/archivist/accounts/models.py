@@ -6,8 +6,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
+from archivist.accounts.usernames import fold_username
 from archivist.db import Base, BigIntId, UTCDateTime, new_id, utcnow
 from archivist.enums import enum_column
 from archivist.identifiers_text import SCANNER_VERSION
@@ -47,13 +49,23 @@ class Solution(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+def _folded_username(context: DefaultExecutionContext) -> str:
+    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return fold_username(parameters["username"])
+
+
 class User(Base):
     __tablename__ = "users"
+    # An index, not a constraint: SQLite adds one without rebuilding the table (migration 0009).
+    __table_args__ = (Index("uq_users_username_key", "username_key", unique=True),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"), index=True)
     # Usernames are global so that the login page needs no solution picker.
     username: Mapped[str] = mapped_column(String(100), unique=True)
+    # fold_username(username): what makes ``ADMIN`` and ``admin`` one name (CONTRACT §14); login,
+    # throttling and uniqueness all go by it. Casefolding can lengthen a name (ß → ss).
+    username_key: Mapped[str] = mapped_column(String(300), default=_folded_username, server_default="")
     password_hash: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(enum_column(Role))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -16,10 +16,19 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "read_audit"
     ADMINISTER = "administer"
     INGEST = "ingest"
+    # Place and release legal holds; read retention rules (CONTRACT §10).
+    MANAGE_HOLDS = "manage_holds"
+    READ_RETENTION = "read_retention"
 
 
 _READERS = {Permission.SEARCH, Permission.READ_CONTENT, Permission.READ_RAW_DATA}
-_PRIVACY = _READERS | {Permission.DELETE_CONTENT, Permission.MANAGE_REQUESTS, Permission.READ_AUDIT}
+_PRIVACY = _READERS | {
+    Permission.DELETE_CONTENT,
+    Permission.MANAGE_REQUESTS,
+    Permission.READ_AUDIT,
+    Permission.MANAGE_HOLDS,
+    Permission.READ_RETENTION,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(_READERS),

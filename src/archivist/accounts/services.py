@@ -6,20 +6,19 @@ Helpers here take a session and never commit: the caller owns the transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import ApiToken, Role, Solution, User
 from archivist.accounts.passwords import hash_password
-from archivist.accounts.tokens import generate_token, hash_token
+from archivist.accounts.tokens import generate_token, hash_token, last_use
+from archivist.accounts.usernames import UsernameError, fold_username, validate_username
+from archivist.db import table_of
 
-# Writing last_used_at on every request would turn each read into a write; once a minute
-# is precise enough for "last used".
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 8
 # The audit trail must outlive the shortest review cycle (a month) and no data-protection
 # rule asks for more than ten years.
@@ -84,18 +83,69 @@ def get_solution(session: Session, solution_id: str) -> Solution | None:
     return session.get(Solution, solution_id)
 
 
+def checked_username(username: str) -> str:
+    """``validate_username`` with the error every caller here shows (AccountError)."""
+    try:
+        return validate_username(username)
+    except UsernameError as exc:
+        raise AccountError(str(exc)) from None
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The user a typed username names, case-insensitively (``ADMIN`` is ``admin``)."""
+    return session.scalars(select(User).where(User.username_key == fold_username(username))).first()
+
+
 def create_user(session: Session, *, solution_id: str, username: str, role: Role, password: str) -> User:
-    username = username.strip()
-    if not username or len(username) > 100:
-        raise AccountError("username must be 1 to 100 characters")
-    if session.scalars(select(User).where(User.username == username)).first():
-        raise AccountError("a user with that username exists already")
+    username = checked_username(username)
+    if find_user(session, username) is not None:
+        # Says nothing about which spelling exists, nor in which solution.
+        raise AccountError("a user with that username exists already (usernames ignore case)")
     user = User(
-        solution_id=solution_id, username=username, role=role, password_hash=hash_password(validate_password(password))
+        solution_id=solution_id,
+        username=username,
+        username_key=fold_username(username),
+        role=role,
+        password_hash=hash_password(validate_password(password)),
     )
     session.add(user)
     session.flush()
     return user
+
+
+@dataclass(frozen=True)
+class Renamed:
+    user_id: str
+    solution_id: str
+    old: str
+    new: str
+
+
+def rename_user(session: Session, old: str, new: str) -> Renamed:
+    """Rename the user called exactly ``old`` (or, failing that, the one it names ignoring case).
+
+    Written against the ``users`` table's columns of every schema version, because this is
+    how an archive whose upgrade refused to fold usernames together (two users differing only
+    in case, migration 0009) is repaired before the upgrade is run again: there is no
+    ``username_key`` yet, and a clash is then looked for among all names in Python.
+    """
+    users = table_of(User)
+    has_key = "username_key" in {c["name"] for c in inspect(session.connection()).get_columns("users")}
+    rows = session.execute(select(users.c.id, users.c.solution_id, users.c.username)).all()
+    target = next((r for r in rows if r.username == old.strip()), None)
+    if target is None:
+        folded = [r for r in rows if fold_username(r.username) == fold_username(old)]
+        if len(folded) > 1:
+            raise AccountError("more than one user has that name in another case: give the exact spelling")
+        target = folded[0] if folded else None
+    if target is None:
+        raise AccountError("no such user")
+    new = checked_username(new)
+    if any(r.id != target.id and fold_username(r.username) == fold_username(new) for r in rows):
+        raise AccountError("a user with that username exists already (usernames ignore case)")
+    values = {"username": new} | ({"username_key": fold_username(new)} if has_key else {})
+    session.execute(update(users).where(users.c.id == target.id).values(**values))
+    return Renamed(target.id, target.solution_id, target.username, new)
 
 
 def create_token(session: Session, user: User, label: str = "") -> str:
@@ -118,8 +168,7 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
     api_token, user = row
     if api_token.revoked_at is not None or user.disabled:
         return None
-    if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
-        session.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
+    last_use.note(session, api_token.id, api_token.last_used_at, now)
     return Principal(user_id=user.id, username=user.username, role=user.role, solution_id=user.solution_id)
 
 

@@ -14,14 +14,15 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import CursorResult, Result, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import ApiToken, LoginFailure, User, WebSession
 from archivist.accounts.passwords import hash_password, verify_password
-from archivist.accounts.services import Principal
+from archivist.accounts.services import Principal, find_user
+from archivist.accounts.usernames import fold_username
+from archivist.db import rowcount
 
 # A session left alone this long ends: an unlocked, walked-away-from screen stays open for
 # a coffee break, not an afternoon.
@@ -58,8 +59,12 @@ def session_id_of(token: str) -> str:
 
 
 def username_key(secret: str, username: str) -> str:
-    """What a failed login stores for its username: keyed, because people type passwords there."""
-    return hmac.new(secret.encode(), username.strip().lower().encode(), hashlib.sha256).hexdigest()
+    """What a failed login stores for its username: keyed, because people type passwords there.
+
+    Of the folded name, so that failures for ``ADMIN`` and ``admin`` count against the one
+    account they both name, and no other.
+    """
+    return hmac.new(secret.encode(), fold_username(username).encode(), hashlib.sha256).hexdigest()
 
 
 class LoginOutcome(enum.Enum):
@@ -87,7 +92,7 @@ def authenticate(
     key = username_key(secret, username)
     since = now - FAILURE_WINDOW
     address = address[:64]
-    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    user = find_user(session, username)
     by_account = session.scalar(
         select(func.count())
         .select_from(LoginFailure)
@@ -171,14 +176,15 @@ def end_session(session: Session, session_id: str, now: datetime) -> None:
     )
 
 
-def _rowcount(result: Result[Any]) -> int:
-    # Session.execute is typed as returning any Result; UPDATE and DELETE give a CursorResult.
-    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
+def clear_login_failures(session: Session, secret: str, username: str) -> int:
+    """Lift the per-account throttle of ``username`` (an administrator set a new password)."""
+    key = username_key(secret, username)
+    return rowcount(session.execute(delete(LoginFailure).where(LoginFailure.username_hash == key)))
 
 
 def end_all_sessions(session: Session, user_id: str, now: datetime) -> int:
     """End every live session of a user (disabled, password reset); returns how many."""
-    return _rowcount(
+    return rowcount(
         session.execute(
             update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None)).values(ended_at=now)
         )
@@ -186,7 +192,7 @@ def end_all_sessions(session: Session, user_id: str, now: datetime) -> int:
 
 
 def revoke_all_tokens(session: Session, user_id: str, now: datetime) -> int:
-    return _rowcount(
+    return rowcount(
         session.execute(
             update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
         )
@@ -201,10 +207,10 @@ def purge_stale(session: Session, solution_id: str, now: datetime) -> int:
     (``archivist nightly --as-of``), and that must not log out anyone working now.
     """
     now = now - PURGE_GRACE
-    sessions = _rowcount(
+    sessions = rowcount(
         session.execute(delete(WebSession).where(WebSession.solution_id == solution_id, WebSession.expires_at < now))
     )
-    failures = _rowcount(
+    failures = rowcount(
         session.execute(
             delete(LoginFailure).where(
                 LoginFailure.at < now - FAILURE_WINDOW,

@@ -5,11 +5,21 @@
 
   // hx-confirm questions are asked in a <dialog> rather than window.confirm(), so they can
   // say in full what will be lost, are styled, and keep keyboard focus sensibly (Cancel first).
+  function ask(source, text, proceed) {
+    var dialog = document.getElementById("confirm-dialog");
+    document.getElementById("confirm-text").textContent = text;
+    document.getElementById("confirm-ok").textContent = source.getAttribute("data-confirm-button") || "Yes, delete";
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function () {
+      if (dialog.returnValue === "confirm") proceed();
+      else if (source.focus) source.focus();
+    }, { once: true });
+    dialog.showModal();
+  }
   document.addEventListener("htmx:confirm", function (event) {
     var question = event.detail.question;
     if (!question) return;
     event.preventDefault();
-    var dialog = document.getElementById("confirm-dialog");
     var source = event.detail.elt;
     var text = question;
     var countFrom = source.getAttribute("data-confirm-count");
@@ -17,14 +27,18 @@
       var n = document.querySelectorAll(countFrom).length;
       text = (n === 1 ? "1 request is selected. " : n + " requests are selected. ") + question;
     }
-    document.getElementById("confirm-text").textContent = text;
-    document.getElementById("confirm-ok").textContent = source.getAttribute("data-confirm-button") || "Yes, delete";
-    dialog.returnValue = "";
-    dialog.addEventListener("close", function () {
-      if (dialog.returnValue === "confirm") event.detail.issueRequest(true);
-      else if (source.focus) source.focus();
-    }, { once: true });
-    dialog.showModal();
+    ask(source, text, function () { event.detail.issueRequest(true); });
+  });
+  // A plain form (not htmx) with data-confirm asks the same way before it is sent.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (!question || form.getAttribute("data-confirmed") === "yes") return;
+    event.preventDefault();
+    ask(form, question, function () {
+      form.setAttribute("data-confirmed", "yes");
+      form.submit();
+    });
   });
 
   // Enable bulk actions only while something is selected, and keep "select all" honest.
@@ -51,6 +65,16 @@
   });
   document.addEventListener("htmx:afterSettle", syncSelection);
   document.addEventListener("DOMContentLoaded", syncSelection);
+
+  // On a narrow screen the details come below the results: bring them into view when opened,
+  // rather than leaving them far below the fold.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "details" && window.matchMedia("(max-width: 1100px)").matches) {
+      target.scrollIntoView({ block: "start" });
+      target.focus({ preventScroll: true });
+    }
+  });
 
   // Mark the row whose details are open.
   document.addEventListener("htmx:beforeRequest", function (event) {

@@ -1,0 +1,39 @@
+"""What a username may be, and the folded key that makes usernames unique case-insensitively.
+
+One rule for the Users page, the CLI and the migration that introduced the key: ``ADMIN``
+and ``admin`` are one name, so nobody can create a look-alike of an account or lock it out
+by failing logins under another spelling (CONTRACT §14).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_USERNAME_LENGTH = 100
+# Besides letters and digits (any script): what logins usually hold (e-mail-like names,
+# first.last, initials-with-dash). No spaces, no markup, no quotes, no control characters.
+USERNAME_PUNCTUATION = frozenset("._-@+")
+USERNAME_RULE = f"a username is 1 to {MAX_USERNAME_LENGTH} letters, digits or . _ - @ + (no spaces or markup)"
+
+
+class UsernameError(ValueError):
+    """A username that cannot be used; the message is safe to show (it never repeats the input)."""
+
+
+def fold_username(username: str) -> str:
+    """The key two usernames share exactly when they are one name for a person logging in.
+
+    NFKC first, so that a full-width or composed look-alike folds with its plain form; then
+    ``casefold`` (not ``lower``), so that e.g. ``STRASSE`` and ``straße`` are one name too.
+    """
+    return unicodedata.normalize("NFKC", username.strip()).casefold()
+
+
+def validate_username(username: str) -> str:
+    """The username as it will be stored (trimmed), or UsernameError saying what is allowed."""
+    name = username.strip()
+    if not 1 <= len(name) <= MAX_USERNAME_LENGTH:
+        raise UsernameError(USERNAME_RULE)
+    if not all(ch.isalnum() or ch in USERNAME_PUNCTUATION for ch in name):
+        raise UsernameError(USERNAME_RULE)
+    return name
