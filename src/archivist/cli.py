@@ -5,26 +5,28 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
-from archivist.accounts.models import ApiToken, Role, Solution, User
+from archivist.accounts.models import ApiToken, Role, Solution
 from archivist.accounts.passwords import generate_password
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
 from archivist.audit.events import AuditAction, record
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
-from archivist.schema import upgrade
+from archivist.schema import MigrationRefusedError, upgrade
+from archivist.times import RANGE_MESSAGE, in_range
 
 app = typer.Typer(help="Archivist: a contact-centre archive that can forget.", no_args_is_help=True)
 solution_app = typer.Typer(help="Manage solutions (tenants).", no_args_is_help=True)
@@ -75,7 +77,10 @@ def init(
 
 def _init_schema(settings: Settings, name: str, country: str, timezone: str) -> tuple[sessionmaker[Session], str]:
     engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except MigrationRefusedError as exc:
+        raise _fail(f"the schema cannot be upgraded yet: {exc}") from None
     factory = make_session_factory(engine)
     with factory() as session, session.begin():
         solution = accounts.default_solution(session)
@@ -100,7 +105,7 @@ def quickstart(
     settings = get_settings()
     factory, solution_id = _init_schema(settings, "Demo contact centre", "NO", "Europe/Oslo")
     with factory() as session, session.begin():
-        admin = session.scalars(select(User).where(User.username == "admin")).first()
+        admin = accounts.find_user(session, "admin")
         credentials = None
         if admin is None:
             password = generate_password()
@@ -194,7 +199,7 @@ def token_create(
 ) -> None:
     """Create an API bearer token; it is printed once, as the last line."""
     with _factory(get_settings())() as session, session.begin():
-        user = session.scalars(select(User).where(User.username == username)).first()
+        user = accounts.find_user(session, username)
         if user is None:
             raise _fail("no such user")
         token = accounts.create_token(session, user, label)
@@ -214,7 +219,7 @@ def token_create(
 def token_list(username: Annotated[str, typer.Argument(help="Whose tokens.")]) -> None:
     """List a user's tokens: id, label, created, last used, revoked (never the token itself)."""
     with _factory(get_settings())() as session:
-        user = session.scalars(select(User).where(User.username == username)).first()
+        user = accounts.find_user(session, username)
         if user is None:
             raise _fail("no such user")
         for token in accounts.list_tokens(session, user):
@@ -252,7 +257,7 @@ def user_disable(username: Annotated[str, typer.Argument(help="Who.")]) -> None:
     from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
 
     with _factory(get_settings())() as session, session.begin():
-        user = session.scalars(select(User).where(User.username == username)).first()
+        user = accounts.find_user(session, username)
         if user is None:
             raise _fail("no such user")
         now = utcnow()
@@ -264,6 +269,60 @@ def user_disable(username: Annotated[str, typer.Argument(help="Who.")]) -> None:
         }
         record(session, user.solution_id, CLI_ACTOR, AuditAction.USER_DISABLED, user.id, details, at=now)
     typer.echo("disabled")
+
+
+@user_app.command("rename")
+def user_rename(
+    old: Annotated[str, typer.Argument(help="The current username, exactly as it is spelled.")],
+    new: Annotated[str, typer.Argument(help="The new username (unique whatever its case).")],
+) -> None:
+    """Rename a user; their password, role, sessions and tokens stay.
+
+    Also works on an archive whose upgrade refused because two usernames differ only in case.
+    """
+    with _factory(get_settings())() as session, session.begin():
+        try:
+            renamed = accounts.rename_user(session, old, new)
+        except accounts.AccountError as exc:
+            raise _fail(str(exc)) from None
+        details = {"from": renamed.old, "to": renamed.new}
+        record(session, renamed.solution_id, CLI_ACTOR, AuditAction.USER_RENAMED, renamed.user_id, details, at=utcnow())
+    typer.echo("renamed")
+
+
+def _read_new_password() -> str:
+    """From a prompt (typed twice, not echoed) at a terminal, else the first line of stdin; never argv."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\n")
+
+
+@user_app.command("set-password")
+def user_set_password(username: Annotated[str, typer.Argument(help="Whose password (any case).")]) -> None:
+    """Set a user's password (prompted, or one line on stdin) and lift their login throttle.
+
+    For an administrator who is locked out: their sessions end, so only the new password logs in.
+    """
+    from archivist.accounts.sessions import clear_login_failures, end_all_sessions
+
+    settings = get_settings()
+    password = _read_new_password()
+    with _factory(settings)() as session, session.begin():
+        user = accounts.find_user(session, username)
+        if user is None:
+            raise _fail("no such user")
+        try:
+            accounts.set_password(session, user, password)
+        except accounts.AccountError as exc:
+            raise _fail(str(exc)) from None
+        now = utcnow()
+        details = {
+            "username": user.username,
+            "sessions_ended": end_all_sessions(session, user.id, now),
+            "failures_cleared": clear_login_failures(session, settings.resolved_secret_key, user.username),
+        }
+        record(session, user.solution_id, CLI_ACTOR, AuditAction.USER_PASSWORD_RESET, user.id, details, at=now)
+    typer.echo("password set")
 
 
 @receipt_app.command("verify")
@@ -340,12 +399,14 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Check each solution's hash chain; exit 1 and name the entry where it breaks."""
-    from archivist.audit.events import verify_chain
+    from archivist.audit.events import chain_all, verify_chain
 
     if expect_head is not None and solution is None:
         raise typer.BadParameter("--expect-head needs --solution: a head belongs to one solution's chain")
     broken = False
-    with _factory(get_settings())() as session:
+    factory = _factory(get_settings())
+    chain_all(factory)  # reads' entries still waiting for their place, so that every entry is checked
+    with factory() as session:
         if solution is not None:
             _solution(session, solution)
             ids = [solution]
@@ -365,21 +426,108 @@ def audit_verify(
         raise typer.Exit(1)
 
 
+def port_in_use_hint(host: str, port: int) -> str | None:
+    """A message saying what to do if ``host:port`` is taken, else None.
+
+    uvicorn only logs "address already in use"; a first-time user needs the way out. (Checked
+    just before uvicorn binds: a port taken in between still fails, with uvicorn's message.)
+    """
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return None  # let uvicorn report anything else in its own words
+            return (
+                f"port {port} on {host} is already in use (another Archivist, or another server). Stop it, "
+                f"or serve on another port: archivist serve --port {port + 1} (with make: make run PORT={port + 1})"
+            )
+    return None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Do not run the nightly job.")] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes (each with its own database pool).")
+    ] = 1,
+    graceful_timeout: Annotated[
+        int,
+        typer.Option(
+            "--graceful-timeout", min=1, help="On SIGTERM, seconds a worker waits for requests in flight to finish."
+        ),
+    ] = 30,
 ) -> None:
     """Serve the web UI and the API (and the nightly job, unless --no-scheduler)."""
     import uvicorn
 
+    _configure_logging()
+    if no_scheduler:
+        # The workers build their app from the environment (served_app), so the choice goes there.
+        os.environ["ARCHIVIST_SCHEDULER"] = "false"
+    settings = get_settings()
+    if (busy := port_in_use_hint(host, port)) is not None:
+        raise _fail(busy)
+    # uvicorn would trust X-Forwarded-* from 127.0.0.1 by default; here only what the setting names.
+    trusted = settings.forwarded_allow_ips
+    uvicorn.run(
+        "archivist.cli:served_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=trusted is not None,
+        forwarded_allow_ips=trusted or "",
+        timeout_graceful_shutdown=graceful_timeout,
+        # A spawned worker imports the whole app before it can answer the supervisor's first
+        # health check; on a busy machine that took more than uvicorn's 5 s, and it was killed.
+        timeout_worker_healthcheck=30,
+        # Our own access log masks identifiers in query strings; uvicorn's would not.
+        access_log=False,
+        log_config=None,
+    )
+
+
+def served_app() -> FastAPI:
+    """The app of one `archivist serve` worker, built in that worker from the environment."""
     from archivist.web.app import create_app
 
     _configure_logging()
-    web_app = create_app(get_settings(), scheduler=not no_scheduler)
-    # Our own access log masks identifiers in query strings; uvicorn's would not.
-    uvicorn.run(web_app, host=host, port=port, access_log=False, log_config=None)
+    settings = get_settings()
+    return create_app(settings, scheduler=settings.scheduler, chain_audit=True)
+
+
+# An --as-of further ahead than this is refused unless --allow-future (CONTRACT §3): a run
+# "as of" next year would purge a year of audit entries, requests and sessions for real.
+MAX_AS_OF_AHEAD = timedelta(hours=48)
+# A time without an offset means each solution's local time: somewhere between these.
+_OFFSETS = (timedelta(hours=-14), timedelta(hours=12))
+
+
+def as_of_problem(moment: datetime, now: datetime, *, allow_future: bool) -> str | None:
+    """Why ``--as-of`` may not be ``moment`` at ``now`` (None if it may)."""
+    try:
+        # A naive time read in every zone a solution could have: the earliest and latest instants.
+        instants = (
+            [moment] if moment.tzinfo is not None else [moment.replace(tzinfo=UTC) + offset for offset in _OFFSETS]
+        )
+        if not all(in_range(instant) for instant in instants):
+            raise OverflowError
+    except OverflowError:
+        return f"--as-of {RANGE_MESSAGE}"
+    if not allow_future and max(instants) > now + MAX_AS_OF_AHEAD:
+        return (
+            f"--as-of is more than {int(MAX_AS_OF_AHEAD.total_seconds() // 3600)} hours ahead: a run then would purge "
+            "audit entries, requests and sessions that are not due; pass --allow-future for a drill on a copy"
+        )
+    return None
 
 
 @app.command()
@@ -393,6 +541,12 @@ def nightly(
             "(without an offset: each solution's local time).",
         ),
     ] = None,
+    allow_future: Annotated[
+        bool,
+        typer.Option(
+            "--allow-future", help="Allow an --as-of more than 48 hours ahead (a drill on a copy of the archive)."
+        ),
+    ] = False,
 ) -> None:
     """Run the nightly job once now (or as of a time) and print a summary; exit 1 if a request failed."""
     from archivist.anonymize.nightly import run_nightly_cli
@@ -404,6 +558,8 @@ def nightly(
             moment = datetime.fromisoformat(as_of.strip())
         except ValueError:
             raise typer.BadParameter("expected an ISO-8601 time such as 2026-03-10T02:00:00+01:00") from None
+        if (problem := as_of_problem(moment, utcnow(), allow_future=allow_future)) is not None:
+            raise _fail(problem)
     _configure_logging()
     code = run_nightly_cli(get_settings(), solution_id=solution, as_of=moment)
     if code:

@@ -39,6 +39,19 @@ class Settings(BaseSettings):
     # Recordings are streamed to the blob store; an hour of 8 kHz WAV is ~58 MB.
     max_recording_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
 
+    # Serving (CONTRACT §13). How long a nightly run's lease lasts without renewal: a runner
+    # that dies is taken over this long after; renewed between requests, so it must outlast
+    # the longest single request and any clock skew between servers.
+    nightly_lease_seconds: int = Field(default=120, gt=0)
+    # A pause after each request of a nightly run (0: none), so a long night leaves the
+    # database to daytime traffic; the serving tests also use it to kill a runner mid-run.
+    nightly_request_pause_ms: int = Field(default=0, ge=0, le=60_000)
+    # False: `archivist serve` does not run the nightly job (what --no-scheduler sets).
+    scheduler: bool = True
+    # Addresses of the proxies whose X-Forwarded-For/-Proto `archivist serve` believes
+    # (comma-separated IPs or networks, "*" for any); unset: none, the peer address is the client.
+    forwarded_allow_ips: str | None = None
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -11,7 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Engine, Integer, MetaData, Table, create_engine, event, text
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    MetaData,
+    Result,
+    Table,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -74,6 +87,11 @@ def table_of(model: type[Base]) -> Table:
 # Ids per ``IN (...)``: under SQLite's bound-parameter limit, and small enough that one
 # chunk's rows fit comfortably in memory.
 CHUNK = 500
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE touched (``Session.execute`` is typed as returning any Result)."""
+    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
 
 
 def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:

@@ -1,6 +1,8 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
+from archivist.access.models import SubjectExport
 from archivist.accounts.models import ApiToken, LoginFailure, Solution, User, WebSession
+from archivist.anonymize.lease import NightlyLease
 from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, NightlyRun
 from archivist.archive.models import (
     ChatMessage,
@@ -14,6 +16,7 @@ from archivist.archive.models import (
 )
 from archivist.audit.models import AuditEvent
 from archivist.db import Base
+from archivist.retention.models import LegalHold, LegalHoldInteraction, RetentionRule
 
 __all__ = [
     "AnonymizationRequest",
@@ -25,13 +28,18 @@ __all__ = [
     "ErasedIdentifier",
     "ErasureReceipt",
     "Interaction",
+    "LegalHold",
+    "LegalHoldInteraction",
     "LoginFailure",
     "Mention",
+    "NightlyLease",
     "NightlyRun",
     "PendingBlobDeletion",
     "RawEvent",
     "Recording",
+    "RetentionRule",
     "Solution",
+    "SubjectExport",
     "User",
     "WebSession",
 ]

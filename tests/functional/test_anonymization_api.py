@@ -158,6 +158,7 @@ def test_done_request_is_masked_with_counts_and_cannot_be_cancelled(
         "raw_data_rows": 2,
         "variables_replaced": 0,
         "mentions_replaced": 0,
+        "held": 0,
     }
     response = client.delete(f"{URL}/{request_id}", headers=officer)
     assert response.status_code == 409

@@ -49,9 +49,12 @@ class Objects:
     request: str
     user: str
     token: str
+    rule: str = ""
+    hold: str = ""
+    export: str = ""
 
     def ids(self) -> set[str]:
-        return {self.interaction, self.request, self.user, self.token}
+        return {self.interaction, self.request, self.user, self.token, self.rule, self.hold, self.export} - {""}
 
 
 Call = Callable[[Objects], dict[str, Any]]
@@ -136,7 +139,34 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/receipts"): Rule(P.MANAGE_REQUESTS, 200),
     ("GET", "/api/v1/signing-keys"): Rule(LOGGED_IN, 200),
     ("POST", "/api/v1/nightly-runs"): Rule(P.ADMINISTER, 200),
+    # --- retention rules and legal holds API
+    ("GET", "/api/v1/retention-rules"): Rule(P.READ_RETENTION, 200),
+    ("POST", "/api/v1/retention-rules"): Rule(
+        P.ADMINISTER,
+        201,
+        call=lambda _: {"json": {"queue": f"q-{secrets.token_hex(4)}", "what": "content", "keep_days": 7}},
+    ),
+    ("POST", "/api/v1/retention-rules/preview"): Rule(
+        P.ADMINISTER, 200, call=lambda _: {"json": {"what": "recording", "keep_days": 7}}
+    ),
+    ("DELETE", "/api/v1/retention-rules/{rule_id}"): Rule(P.ADMINISTER, 204, other=404),
+    ("POST", "/api/v1/legal-holds"): Rule(
+        P.MANAGE_HOLDS, 201, call=lambda o: {"json": {"reason": "matrix", "interaction_ids": [o.interaction]}}
+    ),
+    ("GET", "/api/v1/legal-holds"): Rule(P.MANAGE_HOLDS, 200),
+    ("GET", "/api/v1/legal-holds/{hold_id}"): Rule(P.MANAGE_HOLDS, 200, other=404),
+    ("DELETE", "/api/v1/legal-holds/{hold_id}"): Rule(P.MANAGE_HOLDS, 204, other=404),
     ("GET", "/api/v1/nightly-runs"): Rule(P.MANAGE_REQUESTS, 200),
+    # --- subject access and bulk intake API (CONTRACT §12)
+    ("POST", "/api/v1/anonymization-requests/bulk"): Rule(
+        P.MANAGE_REQUESTS,
+        200,
+        call=lambda _: {"content": b"phone,email\n98765432,\n", "headers": {"Content-Type": "text/csv"}},
+    ),
+    ("POST", "/api/v1/subject-exports"): Rule(P.MANAGE_REQUESTS, 201, call=lambda _: {"json": {"phone": "91234567"}}),
+    ("GET", "/api/v1/subject-exports"): Rule(P.MANAGE_REQUESTS, 200),
+    ("GET", "/api/v1/subject-exports/{export_id}"): Rule(P.MANAGE_REQUESTS, 200, other=404),
+    ("GET", "/api/v1/subject-exports/{export_id}/download"): Rule(P.MANAGE_REQUESTS, 200, other=404),
     # --- raw data and audit API
     ("GET", "/api/v1/raw-data"): Rule(P.READ_RAW_DATA, 200),
     ("GET", "/api/v1/audit-events"): Rule(P.READ_AUDIT, 200),
@@ -168,6 +198,20 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/archive/anonymize/{request_id}/cancel"): Rule(P.MANAGE_REQUESTS, 303, page=PAGE, other=303),
     # The matrix's request is waiting, so it has no receipt yet.
     ("GET", "/archive/anonymize/{request_id}/receipt"): Rule(P.MANAGE_REQUESTS, 404, page=PAGE, other=404),
+    ("POST", "/archive/anonymize/bulk/preview"): Rule(
+        P.MANAGE_REQUESTS,
+        200,
+        page=PAGE,
+        call=lambda _: {"files": {"file": ("people.csv", b"phone,email\n98765432,\n", "text/csv")}},
+    ),
+    ("POST", "/archive/anonymize/bulk"): Rule(
+        P.MANAGE_REQUESTS, 303, page=PAGE, call=form(csv="phone,email\n98765432,\n")
+    ),
+    # --- pages: Archive - Access
+    ("GET", "/archive/access"): Rule(P.MANAGE_REQUESTS, 200, page=PAGE),
+    ("POST", "/archive/access/preview"): Rule(P.MANAGE_REQUESTS, 200, page=PAGE, call=form(phone="91234567")),
+    ("POST", "/archive/access"): Rule(P.MANAGE_REQUESTS, 303, page=PAGE, call=form(phone="91234567")),
+    ("GET", "/archive/access/{export_id}/download"): Rule(P.MANAGE_REQUESTS, 200, page=PAGE, other=404),
     # --- pages: Raw data, Audit log
     ("GET", "/raw-data"): Rule(P.READ_RAW_DATA, 200, page=PAGE),
     ("GET", "/raw-data/export.csv"): Rule(P.READ_RAW_DATA, 200, page=PAGE),
@@ -189,6 +233,22 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/users/{user_id}/tokens/{token_id}/revoke"): Rule(P.ADMINISTER, 303, page=PAGE, other=404),
     ("GET", "/settings"): Rule(P.ADMINISTER, 200, page=PAGE),
     ("POST", "/settings"): Rule(P.ADMINISTER, 303, page=PAGE, call=lambda _: {"data": SETTINGS_FORM}),
+    ("POST", "/settings/retention-rules/preview"): Rule(
+        P.ADMINISTER, 200, page=PAGE, call=form(what="recording", keep_days="7")
+    ),
+    ("POST", "/settings/retention-rules"): Rule(
+        P.ADMINISTER,
+        303,
+        page=PAGE,
+        call=lambda _: {"data": {"queue": f"q-page-{secrets.token_hex(4)}", "what": "content", "keep_days": "7"}},
+    ),
+    ("POST", "/settings/retention-rules/{rule_id}/delete"): Rule(P.ADMINISTER, 303, page=PAGE, other=404),
+    # --- pages: Legal holds
+    ("GET", "/legal-holds"): Rule(P.MANAGE_HOLDS, 200, page=PAGE),
+    ("POST", "/legal-holds"): Rule(
+        P.MANAGE_HOLDS, 303, page=PAGE, call=lambda o: {"data": {"reason": "matrix", "interaction_ids": o.interaction}}
+    ),
+    ("POST", "/legal-holds/{hold_id}/release"): Rule(P.MANAGE_HOLDS, 303, page=PAGE, other=404),
 }
 
 # Static files are public by design: the login page needs its stylesheet.
@@ -264,7 +324,16 @@ class World:
             )
             accounts.create_token(session, user, "target")
             token = session.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id)).one()
-            return Objects(interaction, request, user.id, token)
+        rule = self.client.post(
+            "/api/v1/retention-rules",
+            json={"queue": f"q-{interaction}", "what": "recording", "keep_days": 30},
+            headers=auth(seeder),
+        ).json()["id"]
+        hold = self.client.post(
+            "/api/v1/legal-holds", json={"reason": "matrix", "queue": f"q-{interaction}"}, headers=auth(seeder)
+        ).json()["id"]
+        export = self.client.post("/api/v1/subject-exports", json={"phone": "91234567"}, headers=auth(seeder))
+        return Objects(interaction, request, user.id, token, rule, hold, export.json()["id"])
 
 
 def _caller(world: World, role: Role, solution: Solution, n: int) -> Caller:
@@ -306,6 +375,9 @@ def _path(template: str, objects: Objects) -> str:
         .replace("{request_id}", objects.request)
         .replace("{user_id}", objects.user)
         .replace("{token_id}", objects.token)
+        .replace("{rule_id}", objects.rule)
+        .replace("{hold_id}", objects.hold)
+        .replace("{export_id}", objects.export)
     )
 
 
@@ -357,7 +429,7 @@ def test_route_answers_each_caller_as_the_matrix_says(method: str, path: str, ru
         if rule.other is None or not _allowed(role, rule.permission):
             continue
         foreign = _send(world, method, _path(path, others), rule, caller, others)
-        nothing = Objects(MISSING, MISSING, MISSING, MISSING)
+        nothing = Objects(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, MISSING)
         missing = _send(world, method, _path(path, nothing), rule, caller, nothing)
         assert foreign.status_code == rule.other, (role, foreign.text[:300])
         assert (foreign.status_code, foreign.content) == (missing.status_code, missing.content), role

@@ -40,6 +40,7 @@ from archivist.archive.mentions import (
     MentionKeyring,
     Sweep,
     VariableMode,
+    mentioning,
     reindex_interactions,
     sweep_interactions,
     sweep_mentions,
@@ -48,16 +49,17 @@ from archivist.archive.mentions import (
 )
 from archivist.archive.models import Channel, ErasedIdentifier, Interaction, Mention, RawEvent, Recording
 from archivist.archive.recordings import delete_recordings
-from archivist.db import chunks
+from archivist.db import CHUNK, chunks
 from archivist.identifiers_text import find_emails, find_phones, mentions_any, name_forms
+from archivist.retention.holds import held_among, held_interactions, refuse_held
 
 # *Anonymize and delete* names at most this many interactions at once: a page of results is at
 # most 500, and a bound keeps one request's transaction short.
 MAX_IDS = 1_000
 
 # Interactions read and changed per step: memory does not grow with how many a person has, and
-# the ids stay well inside SQLite's bound-parameter limit.
-BATCH = 500
+# the ids stay well inside SQLite's bound-parameter limit (the one batch size, db.CHUNK).
+BATCH = CHUNK
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class Counts:
     variables_replaced: int = 0
     # Occurrences of the identifiers (and, in their own interactions, the name) replaced in text.
     mentions_replaced: int = 0
+    # Interactions left as they are because a legal hold covers them (CONTRACT §10).
+    held: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -152,6 +156,12 @@ def erase_person(
     own = own_interactions(scope, person, keys).subquery()
     # Read once, before anything changes: the rewrite clears what made them the person's.
     own_ids = _own_ids(session, scope, person, keys, own)
+    # Held interactions are left wholly as they are: their own, their text, their raw data rows.
+    held = held_interactions(session, scope.solution_id)
+    if held is not None:
+        held_own = held_among(session, scope.solution_id, own_ids)
+        own_ids = [iid for iid in own_ids if iid not in held_own]
+        counts.held = len(held_own | _held_mentioning(session, keyring, scope, person, held))
     for start in range(0, len(own_ids), BATCH):
         ids = own_ids[start : start + BATCH]
         _erase_own(
@@ -167,11 +177,29 @@ def erase_person(
         Sweep(scope.country, scope.replacement, person.identifiers),
         before=scope.cutoff,
         skip=frozenset() if apply else frozenset(own_ids),
+        leave=held,
         apply=apply,
     )
     if scope.raw_data and person.identifiers:
-        counts.raw_data_rows += _erase_raw_rows_without_own_interaction(session, scope, person, own.c.id, apply)
+        counts.raw_data_rows += _erase_raw_rows_without_own_interaction(session, scope, person, own.c.id, held, apply)
     return counts
+
+
+def _held_mentioning(
+    session: Session, keyring: MentionKeyring, scope: Scope, person: Person, held: Select[Any]
+) -> set[str]:
+    """Held interactions that write the person's identifiers (theirs or anybody's): left unswept."""
+    keys = [keyring.key(scope.solution_id, identifier) for identifier in person.identifiers]
+    if not keys:
+        return set()
+    return set(
+        session.scalars(
+            select(Mention.interaction_id)
+            .join(Interaction, Interaction.id == Mention.interaction_id)
+            .where(mentioning(scope.solution_id, keys, scope.cutoff), Mention.interaction_id.in_(held))
+            .group_by(Mention.interaction_id)
+        )
+    )
 
 
 class UnknownInteractionError(LookupError):
@@ -213,6 +241,8 @@ def anonymize_and_delete(
     )
     if known != len(ids):
         raise UnknownInteractionError
+    # A legal hold keeps them as they are: all or nothing (HeldError names the held ids).
+    refuse_held(session, solution.id, ids)
     scope = Scope(
         solution.id, solution.country, solution.replacement, cutoff=now, delete_content=True, raw_data=raw_data
     )
@@ -246,6 +276,13 @@ CUSTOMER_NUMBER_VARIABLE = re.compile(
 )
 # At most this many linked identifiers are listed (a switchboard number links thousands).
 MAX_LINKED = 50
+
+
+def own_interaction_ids(session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring) -> list[str]:
+    """The ids of the person's own interactions started before the scope's cutoff, by this module's
+    rule: what a subject access export hands over (``archivist.access``)."""
+    keys = _keys(keyring, scope, person)
+    return _own_ids(session, scope, person, keys, own_interactions(scope, person, keys).subquery())
 
 
 def linked_identifiers(session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring) -> list[Linked]:
@@ -524,14 +561,23 @@ def _count_whole_values(session: Session, ids: list[str], sweep: Sweep) -> int:
 
 
 def _erase_raw_rows_without_own_interaction(
-    session: Session, scope: Scope, person: Person, own_ids: ColumnElement[str], apply: bool
+    session: Session,
+    scope: Scope,
+    person: Person,
+    own_ids: ColumnElement[str],
+    held: Select[Any] | None,
+    apply: bool,
 ) -> int:
-    """Raw data rows naming the person that are not rows of their own interactions (rewritten with them)."""
+    """Raw data rows naming the person that are not rows of their own interactions (rewritten with them),
+    nor of a held interaction."""
+    elsewhere: ColumnElement[bool] = RawEvent.interaction_id.not_in(select(own_ids))
+    if held is not None:
+        elsewhere = and_(elsewhere, RawEvent.interaction_id.not_in(held))
     condition = and_(
         RawEvent.solution_id == scope.solution_id,
         RawEvent.customer_norm.in_(person.identifiers),
         RawEvent.at < scope.cutoff,
-        or_(RawEvent.interaction_id.is_(None), RawEvent.interaction_id.not_in(select(own_ids))),
+        or_(RawEvent.interaction_id.is_(None), elsewhere),
     )
     if not apply:
         return _count(session, select(RawEvent.id).where(condition))

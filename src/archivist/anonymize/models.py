@@ -15,6 +15,9 @@ from archivist.enums import enum_column
 
 class RequestStatus(enum.StrEnum):
     WAITING = "waiting"
+    # Processed for everything a legal hold does not cover; finished the night after the last
+    # hold is released (CONTRACT §10). Its identifiers are kept until then, and the row too.
+    HELD = "held"
     DONE = "done"
 
 
@@ -29,6 +32,11 @@ class AnonymizationRequest(Base):
     __table_args__ = (
         Index("ix_anonymization_requests_status", "solution_id", "status", "created_at"),
         Index("ix_anonymization_requests_created", "solution_id", "created_at", "id"),
+        # Entering a person looks for a waiting request with their phone or address; a bulk
+        # upload leaves thousands waiting, and without these each look-up scanned them all
+        # (migration 0008).
+        Index("ix_anonymization_requests_phone", "solution_id", "phone_e164"),
+        Index("ix_anonymization_requests_email", "solution_id", "email_norm"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

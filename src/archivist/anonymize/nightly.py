@@ -12,9 +12,12 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from archivist.access.export import purge_expired_exports
 from archivist.accounts.models import Solution
 from archivist.anonymize.erasure import Counts, Person, Scope, erase_person
 from archivist.anonymize.ledger import Ledger, LedgerEntry
@@ -33,12 +37,19 @@ from archivist.anonymize.receipts import Signer, has_unsigned, issue_receipts
 from archivist.anonymize.requests import RETENTION_MONTHS, Also, months_before
 from archivist.archive.mentions import MentionKeyring, index_is_current
 from archivist.archive.recordings import drain_pending_deletions
-from archivist.audit.events import chain_head, nightly_purge, record_processed
+from archivist.audit.events import SYSTEM_ACTOR, AuditAction, chain_head, nightly_purge, record, record_processed
 from archivist.blobs import BlobStore
+from archivist.blobs.interfaces import STAGING_MAX_AGE
 from archivist.config import Settings
 from archivist.db import chunks, engine_of, forget_freed_space, make_engine, make_session_factory, transaction, utcnow
+from archivist.retention.holds import release_expired
+from archivist.retention.rules import apply_retention
 
 log = logging.getLogger(__name__)
+
+
+# What a run takes up: requests not yet processed, and those a legal hold kept from finishing.
+PENDING = (RequestStatus.WAITING, RequestStatus.HELD)
 
 
 class RunTrigger(enum.StrEnum):
@@ -58,9 +69,22 @@ class RequestResult:
     variables_replaced: int = 0
     # Occurrences of the identifiers (and, in their own interactions, the name) replaced in text.
     mentions_replaced: int = 0
+    # Interactions a legal hold keeps as they are: while any, the request is "held" (CONTRACT §10).
+    held: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    def plus(self, earlier: dict[str, Any] | None) -> RequestResult:
+        """This run's counts added to what earlier (held) runs of the request did; ``held`` is this run's."""
+        if not earlier:
+            return self
+        return RequestResult(
+            **{
+                f.name: getattr(self, f.name) + (0 if f.name == "held" else int(earlier.get(f.name, 0)))
+                for f in fields(self)
+            }
+        )
 
     @classmethod
     def of(cls, counts: Counts) -> RequestResult:
@@ -98,9 +122,17 @@ class RunSummary:
     # What the storage step did after the commits (CONTRACT §11); empty if nothing was erased.
     storage: dict[str, Any] = field(default_factory=dict)
     receipts_issued: int = 0
+    # Requests processed but kept "held" by a legal hold, and holds whose `until` passed.
+    requests_held: int = 0
+    holds_released: int = 0
+    # Per retention rule: {rule_id, what, deleted} (CONTRACT §10).
+    retention: list[dict[str, Any]] = field(default_factory=list)
+    # Stopped between requests (shutdown, or the lease was taken over): the rest waits for the next runner.
+    stopped: bool = False
 
     def add(self, result: RequestResult) -> None:
         self.requests_processed += 1
+        self.requests_held += 1 if result.held else 0
         self.interactions += result.interactions
         self.raw_data_rows += result.raw_data_rows
         self.recordings_deleted += result.recordings_deleted
@@ -121,7 +153,9 @@ class RunSummary:
             f"{self.raw_data_rows} raw data rows, {self.recordings_deleted} recordings and "
             f"{self.content_deleted} chat logs/emails deleted, {self.variables_replaced} variable values replaced, "
             f"{self.mentions_replaced} mentions in text replaced, "
-            f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "
+            f"{self.requests_held} of them held by a legal hold, {self.holds_released} holds ended, "
+            + "".join(f"retention rule {r['rule_id']} deleted {r['deleted']} ({r['what']}), " for r in self.retention)
+            + f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "
             f"{self.receipts_issued} receipts signed, {self.duration_s:.2f}s"
             + (
                 ""
@@ -161,11 +195,14 @@ def run_nightly(
     solution_id: str | None = None,
     trigger: RunTrigger = RunTrigger.CLI,
     proof: ErasureProof | None = None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> list[RunSummary]:
     """Run the nightly job as of ``now`` for one solution (or every solution, oldest first).
 
     Raises LookupError for an unknown ``solution_id``. A request that fails is rolled
     back, counted in ``requests_failed`` and left waiting; the run goes on with the others.
+    ``keep_going`` is asked before each request (the lease renews itself there, see
+    ``lease.py``); False stops the run there, ``stopped`` in its summary.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -176,7 +213,27 @@ def run_nightly(
             solution_ids = [solution_id]
         else:
             solution_ids = list(session.scalars(select(Solution.id).order_by(Solution.created_at, Solution.id)))
-    return [_run_solution(session_factory, blobs, sid, now, trigger, keyring, proof) for sid in solution_ids]
+    summaries = [
+        _run_solution(session_factory, blobs, sid, now, trigger, keyring, proof, keep_going) for sid in solution_ids
+    ]
+    sweep_staging(blobs, utcnow())
+    return summaries
+
+
+def sweep_staging(blobs: BlobStore, wall_clock: datetime) -> int:
+    """Remove blob writes a killed process left staged (once a run, for the whole store).
+
+    By the wall clock, not the run's ``now``: staged files carry real times, and a drill
+    ``--as-of`` next year must not sweep an upload that is running right now.
+    """
+    try:
+        removed = blobs.sweep_staging(STAGING_MAX_AGE, wall_clock)
+    except Exception as exc:  # noqa: BLE001 - housekeeping; the next night tries again
+        log.error("nightly: sweeping staged blob writes failed (%s at %s)", type(exc).__name__, where(exc))
+        return 0
+    if removed:
+        log.info("nightly: removed %d staged blob writes left by interrupted uploads", removed)
+    return removed
 
 
 def _run_solution(
@@ -187,6 +244,7 @@ def _run_solution(
     trigger: RunTrigger,
     keyring: MentionKeyring,
     proof: ErasureProof | None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> RunSummary:
     clock_started = time.perf_counter()
     with transaction(factory) as session:
@@ -208,13 +266,20 @@ def _run_solution(
             solution_id,
         )
 
+    # Holds whose `until` has passed end first, so that the requests they kept finish tonight.
+    with transaction(factory) as session:
+        released = release_expired(session, session.get_one(Solution, solution_id), now)
+        for hold_id in released:
+            record(session, solution_id, SYSTEM_ACTOR, AuditAction.HOLD_RELEASED, hold_id, {"by": "until"}, at=now)
+    summary.holds_released = len(released)
+
     with factory() as session:
         waiting = list(
             session.scalars(
                 select(AnonymizationRequest.id)
                 .where(
                     AnonymizationRequest.solution_id == solution_id,
-                    AnonymizationRequest.status == RequestStatus.WAITING,
+                    AnonymizationRequest.status.in_(PENDING),
                     AnonymizationRequest.created_at <= now,
                 )
                 .order_by(AnonymizationRequest.created_at, AnonymizationRequest.id)
@@ -225,6 +290,9 @@ def _run_solution(
     if ledger is not None:
         _reconcile_ledger(factory, ledger, solution_id)
     for request_id in waiting:
+        if keep_going is not None and not keep_going():
+            summary.stopped = True
+            break
         try:
             with transaction(factory) as session:
                 result = process_request(session, settings, request_id, now, keyring=keyring, ledger=ledger)
@@ -256,11 +324,31 @@ def _run_solution(
             result.content_deleted,
         )
 
+    if summary.stopped:
+        # What is left (the other requests, blobs, purges, storage step, receipts) is the next runner's.
+        return _finish(factory, summary, clock_started)
+
+    # After the requests: retention rules, in chunks that each commit (a crash resumes them).
+    for outcome in apply_retention(factory, solution_id, now, keyring=keyring):
+        summary.retention.append(outcome.as_dict())
+        with transaction(factory) as session:
+            record(
+                session,
+                solution_id,
+                SYSTEM_ACTOR,
+                AuditAction.RETENTION_APPLIED,
+                outcome.rule_id,
+                outcome.as_dict(),
+                at=now,
+            )
+
     # After the commits: the blobs the requests let go of (and any a crashed run left).
     summary.blobs_deleted = drain_pending_deletions(factory, blobs, now)
 
     with transaction(factory) as session:
         summary.requests_purged = purge_requests(session, solution_id, now)
+        # Subject access exports past their 7 days forget whose data they were (CONTRACT §12).
+        purge_expired_exports(session, now, solution_id)
         # Audit entries past the solution's retention, and sessions and failed logins that ended.
         nightly_purge(session, solution_id, now)
         head = chain_head(session, solution_id)
@@ -282,6 +370,10 @@ def _run_solution(
         with transaction(factory) as session:
             summary.receipts_issued = issue_receipts(session, solution_id, proof.signer, summary.storage)
 
+    return _finish(factory, summary, clock_started)
+
+
+def _finish(factory: sessionmaker[Session], summary: RunSummary, clock_started: float) -> RunSummary:
     summary.duration_s = round(time.perf_counter() - clock_started, 3)
     with transaction(factory) as session:
         session.execute(
@@ -313,7 +405,7 @@ def _claim(session: Session, request_id: str, now: datetime) -> bool:
     database write lock before anything is read (a second runner waits here, then finds the
     request done and skips it), and on PostgreSQL it re-checks the status under the lock.
     """
-    waiting = (AnonymizationRequest.id == request_id, AnonymizationRequest.status == RequestStatus.WAITING)
+    waiting = (AnonymizationRequest.id == request_id, AnonymizationRequest.status.in_(PENDING))
     if session.get_bind().dialect.name == "postgresql":
         locked = session.scalar(select(AnonymizationRequest.id).where(*waiting).with_for_update(skip_locked=True))
         if locked is None:
@@ -369,19 +461,25 @@ def process_request(
                 delete_content=scope.delete_content,
             )
         )
-    result = RequestResult.of(counts)
+    # A request a hold kept from finishing comes again each night: this run's work adds to its result.
+    result = RequestResult.of(counts).plus(request.result if request.status is RequestStatus.HELD else None)
+    if result.held:
+        # Held: everything else is done; the identifiers stay until the holds are released.
+        values: dict[str, Any] = {"status": RequestStatus.HELD, "processed_at": now, "result": result.as_dict()}
+    else:
+        values = {
+            "status": RequestStatus.DONE,
+            "processed_at": now,
+            "result": result.as_dict(),
+            # Only the masked forms (made at entry) remain: the row no longer identifies anyone.
+            "phone_e164": None,
+            "email_norm": None,
+            "also": None,
+        }
     done = session.execute(
         update(AnonymizationRequest)
-        .where(AnonymizationRequest.id == request_id, AnonymizationRequest.status == RequestStatus.WAITING)
-        .values(
-            status=RequestStatus.DONE,
-            processed_at=now,
-            result=result.as_dict(),
-            # Only the masked forms (made at entry) remain: the row no longer identifies anyone.
-            phone_e164=None,
-            email_norm=None,
-            also=None,
-        )
+        .where(AnonymizationRequest.id == request_id, AnonymizationRequest.status.in_(PENDING))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if rowcount(done) != 1:  # pragma: no cover - the claim holds the row
@@ -412,7 +510,8 @@ def _reconcile_ledger(factory: sessionmaker[Session], ledger: Ledger, solution_i
             for chunk in chunks(pending)
             for request_id in session.scalars(
                 select(AnonymizationRequest.id).where(
-                    AnonymizationRequest.id.in_(chunk), AnonymizationRequest.status == RequestStatus.DONE
+                    AnonymizationRequest.id.in_(chunk),
+                    AnonymizationRequest.status.in_((RequestStatus.DONE, RequestStatus.HELD)),
                 )
             )
         }
@@ -448,6 +547,10 @@ def resolve_as_of(as_of: datetime | None, timezone: str) -> datetime:
     return as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=ZoneInfo(timezone))
 
 
+# `archivist nightly`'s exit code when another runner held a solution's lease (and nothing failed).
+NIGHTLY_BUSY = 3
+
+
 def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datetime | None) -> int:
     """``archivist nightly``: run, print one summary line per solution; the exit code."""
     from archivist.blobs import make_blob_store
@@ -466,9 +569,15 @@ def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datet
         if not targets:
             print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
             return 2
-        failed = 0
+        failed = busy = 0
+        # SIGTERM (a service manager stopping us) stops the run between requests, as a server's does.
+        stop = threading.Event()
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main else None
         for sid, timezone in targets:
-            (summary,) = run_nightly(
+            from archivist.anonymize.lease import LeasePolicy, run_leased
+
+            summary = run_leased(
                 factory,
                 blobs,
                 resolve_as_of(as_of, timezone),
@@ -476,9 +585,18 @@ def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datet
                 solution_id=sid,
                 trigger=RunTrigger.CLI,
                 proof=proof,
+                night=None,
+                policy=LeasePolicy.from_settings(settings),
+                stop=stop,
             )
+            if summary is None:
+                print(f"solution {sid}: another nightly run holds its lease; not started", file=sys.stderr)
+                busy += 1
+                continue
             print(summary.describe())
-            failed += summary.requests_failed
-        return 1 if failed else 0
+            failed += summary.requests_failed + int(summary.stopped)
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        return 1 if failed else NIGHTLY_BUSY if busy else 0
     finally:
         engine.dispose()

@@ -16,19 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from archivist.archive.models import Interaction, RawEvent
 from archivist.db import chunks
+from archivist.db import rowcount as rowcount  # re-exported for erasure and nightly; its home is db
 
 VariableRule = Callable[[str, str, Any], bool]
 """Decides, for one variable of one interaction (id, name, value), whether its value is replaced whole."""
-
-
-def rowcount(result: Result[Any]) -> int:
-    """Rows an UPDATE/DELETE touched (``Session.execute`` is typed as returning any Result)."""
-    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,20 @@ that transition). Helpers take a session and never commit; the caller owns the t
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
 
+from archivist import pagination
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.anonymize.operators import rowcount
-from archivist.db import serialize
+from archivist.audit.events import AuditAction, record
+from archivist.db import chunks, new_id, rowcount, serialize
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone, render_phone
 
 # GDPR Art. 12(3): a request must be answered "without undue delay and in any event within one
@@ -185,27 +184,138 @@ def parse_identifiers(phone: str | None, email: str | None, country: str) -> Ide
     return Identifiers(phone_e164, email_norm)
 
 
-def _same_identifiers(ids: Identifiers) -> ColumnElement[bool]:
-    def equal(column: InstrumentedAttribute[str | None], value: str | None) -> ColumnElement[bool]:
-        return column.is_(None) if value is None else column == value
+def audit_details(request: AnonymizationRequest, country: str) -> dict[str, object]:
+    """What the audit trail keeps of a request: masked identifiers and its options."""
+    return {
+        "phone": mask_phone_e164(request.phone_e164, country) if request.phone_e164 else request.phone_masked,
+        "email": mask_email(request.email_norm) if request.email_norm else request.email_masked,
+        "raw_data": request.raw_data,
+        "delete_content": request.delete_content,
+        # How many further identifiers, never which.
+        "also": Also.from_json(request.also).counts(),
+    }
 
-    return and_(
-        equal(AnonymizationRequest.phone_e164, ids.phone_e164),
-        equal(AnonymizationRequest.email_norm, ids.email_norm),
+
+def _covers(request: AnonymizationRequest, ids: Identifiers) -> bool:
+    """True if ``request`` already names every identifier in ``ids`` (as its own or in ``also``)."""
+    also = Also.from_json(request.also)
+    phone_ok = ids.phone_e164 is None or ids.phone_e164 in (request.phone_e164, *also.phones)
+    email_ok = ids.email_norm is None or ids.email_norm in (request.email_norm, *also.emails)
+    return phone_ok and email_ok
+
+
+def covering_request(session: Session, solution_id: str, ids: Identifiers) -> AnonymizationRequest | None:
+    """The waiting request that already names every identifier in ``ids``, if there is one.
+
+    The same identifiers are the plain case; a phone-only entry for a person whose waiting
+    request has the phone and the email is covered too, and a second row for it would end
+    *Done* with nothing left to anonymize. A request with exactly these identifiers comes
+    first, then the oldest.
+    """
+    matches = or_(
+        *([AnonymizationRequest.phone_e164 == ids.phone_e164] if ids.phone_e164 else []),
+        *([AnonymizationRequest.email_norm == ids.email_norm] if ids.email_norm else []),
     )
-
-
-def _waiting_request(session: Session, solution_id: str, ids: Identifiers) -> AnonymizationRequest | None:
-    return session.scalars(
+    candidates = session.scalars(
         select(AnonymizationRequest)
         .where(
             AnonymizationRequest.solution_id == solution_id,
             AnonymizationRequest.status == RequestStatus.WAITING,
-            _same_identifiers(ids),
+            matches,
         )
         .order_by(AnonymizationRequest.created_at, AnonymizationRequest.id)
-        .limit(1)
-    ).first()
+    ).all()
+    return _pick_covering(candidates, ids)
+
+
+def _pick_covering(candidates: Sequence[AnonymizationRequest], ids: Identifiers) -> AnonymizationRequest | None:
+    """Of the waiting requests sharing a phone or address with ``ids`` (oldest first), the one that covers it."""
+    # Identifiers that only sit in another request's ``also`` are not looked for: ``also`` is
+    # JSON, and a person is entered by their own identifiers first.
+    exact = [r for r in candidates if (r.phone_e164, r.email_norm) == (ids.phone_e164, ids.email_norm)]
+    covering = exact or [r for r in candidates if _covers(r, ids)]
+    return covering[0] if covering else None
+
+
+class _WaitingIndex:
+    """The waiting requests that share a phone or address with any of many people, read set-wise
+    (a bulk upload), answering ``covering_request``'s question for each without a query each."""
+
+    def __init__(self, session: Session, solution_id: str, people: Sequence[Identifiers]) -> None:
+        self.by_phone: dict[str, list[AnonymizationRequest]] = {}
+        self.by_email: dict[str, list[AnonymizationRequest]] = {}
+        waiting = (
+            AnonymizationRequest.solution_id == solution_id,
+            AnonymizationRequest.status == RequestStatus.WAITING,
+        )
+        phones = sorted({p.phone_e164 for p in people if p.phone_e164})
+        emails = sorted({p.email_norm for p in people if p.email_norm})
+        found: dict[str, AnonymizationRequest] = {}
+        for column, values in ((AnonymizationRequest.phone_e164, phones), (AnonymizationRequest.email_norm, emails)):
+            for chunk in chunks(values):
+                found.update(
+                    (r.id, r) for r in session.scalars(select(AnonymizationRequest).where(*waiting, column.in_(chunk)))
+                )
+        for request in sorted(found.values(), key=lambda r: (r.created_at, r.id)):
+            self.add(request)
+
+    def add(self, request: AnonymizationRequest) -> None:
+        if request.phone_e164:
+            self.by_phone.setdefault(request.phone_e164, []).append(request)
+        if request.email_norm:
+            self.by_email.setdefault(request.email_norm, []).append(request)
+
+    def covering(self, ids: Identifiers) -> AnonymizationRequest | None:
+        shared = {
+            r.id: r
+            for r in (*self.by_phone.get(ids.phone_e164 or "", ()), *self.by_email.get(ids.email_norm or "", ()))
+        }
+        return _pick_covering(sorted(shared.values(), key=lambda r: (r.created_at, r.id)), ids)
+
+
+def covering_requests(
+    session: Session, solution_id: str, people: Sequence[Identifiers]
+) -> list[AnonymizationRequest | None]:
+    """``covering_request`` for each of many people, in a few queries (a bulk upload's preview)."""
+    index = _WaitingIndex(session, solution_id, people)
+    return [index.covering(ids) for ids in people]
+
+
+def _widen(
+    session: Session,
+    request: AnonymizationRequest,
+    *,
+    raw_data: bool,
+    delete_content: bool,
+    also: Also,
+    actor: str,
+    country: str,
+    now: datetime,
+) -> None:
+    """Give a waiting request what a new entry for the same person asks for beyond it, audited.
+
+    Both entries are the privacy officer's instruction, so the wider one must not be lost; and
+    the audit trail must say the row changed, or it would still read ``raw_data: false``.
+    """
+    before_also = Also.from_json(request.also)
+    merged = before_also.merged(also)
+    widened = [
+        name
+        for name, grew in (
+            ("raw_data", raw_data and not request.raw_data),
+            ("delete_content", delete_content and not request.delete_content),
+            ("also", merged != before_also),
+        )
+        if grew
+    ]
+    if not widened:
+        return
+    request.raw_data = request.raw_data or raw_data
+    request.delete_content = request.delete_content or delete_content
+    request.also = merged.as_json()
+    session.flush()
+    details = {**audit_details(request, country), "widened": widened}
+    record(session, request.solution_id, actor, AuditAction.REQUEST_WIDENED, request.id, details, at=now)
 
 
 def create_request(
@@ -222,23 +332,47 @@ def create_request(
 ) -> tuple[AnonymizationRequest, bool]:
     """Enter a request, or return the waiting one for the same identifiers.
 
-    Returns ``(request, created)``. Entering the same person again while waiting does not
-    add a second row; if the new entry asks for more (raw data, deleting recordings and
-    content, further identifiers in ``also``) the waiting request is widened to include it,
-    because both entries are the privacy officer's instruction and the wider one must not be lost.
+    Returns ``(request, created)``. Entering the same person again while waiting (the same
+    identifiers, or fewer of the ones a waiting request names: see ``covering_request``) does
+    not add a second row; if the new entry asks for more (raw data, deleting recordings and
+    content, further identifiers in ``also``) the waiting request is widened to include it and
+    the widening is audited (``REQUEST_WIDENED``, as ``created_by``). Adding a new row is
+    audited by the caller, which knows how it was entered.
     """
     ids = parse_identifiers(phone, email, solution.country)
     also = also or Also()
     # Two officers entering the same person at once must not both find nothing and both add.
     serialize(session, f"requests:{solution.id}")
-    existing = _waiting_request(session, solution.id, ids)
+    existing = covering_request(session, solution.id, ids)
     if existing is not None:
-        existing.raw_data = existing.raw_data or raw_data
-        existing.delete_content = existing.delete_content or delete_content
-        existing.also = Also.from_json(existing.also).merged(also).as_json()
-        session.flush()
+        _widen(
+            session,
+            existing,
+            raw_data=raw_data,
+            delete_content=delete_content,
+            also=also,
+            actor=created_by,
+            country=solution.country,
+            now=now,
+        )
         return existing, False
-    request = AnonymizationRequest(
+    request = _new_request(solution, ids, raw_data, delete_content, also, created_by, now)
+    session.add(request)
+    session.flush()
+    return request, True
+
+
+def _new_request(
+    solution: Solution,
+    ids: Identifiers,
+    raw_data: bool,
+    delete_content: bool,
+    also: Also,
+    created_by: str,
+    now: datetime,
+) -> AnonymizationRequest:
+    return AnonymizationRequest(
+        id=new_id(),
         solution_id=solution.id,
         status=RequestStatus.WAITING,
         phone_e164=ids.phone_e164,
@@ -254,9 +388,49 @@ def create_request(
         created_by=created_by,
         cutoff=end_of_local_day(now, solution.timezone),
     )
-    session.add(request)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One person of a bulk upload, parsed: ``create_request``'s arguments."""
+
+    ids: Identifiers
+    raw_data: bool = False
+    delete_content: bool = False
+
+
+def create_requests(
+    session: Session, solution: Solution, entries: Sequence[Entry], *, created_by: str, now: datetime
+) -> list[tuple[AnonymizationRequest, bool]]:
+    """``create_request`` for each entry, in order, as if entered one after another, in a few queries.
+
+    The waiting requests are read set-wise and the new ones kept beside them, so an entry that a
+    row added earlier in the same batch covers is *existing* too, exactly as entered by hand.
+    """
+    serialize(session, f"requests:{solution.id}")
+    index = _WaitingIndex(session, solution.id, [entry.ids for entry in entries])
+    results: list[tuple[AnonymizationRequest, bool]] = []
+    for entry in entries:
+        existing = index.covering(entry.ids)
+        if existing is not None:
+            _widen(
+                session,
+                existing,
+                raw_data=entry.raw_data,
+                delete_content=entry.delete_content,
+                also=Also(),
+                actor=created_by,
+                country=solution.country,
+                now=now,
+            )
+            results.append((existing, False))
+            continue
+        request = _new_request(solution, entry.ids, entry.raw_data, entry.delete_content, Also(), created_by, now)
+        session.add(request)
+        index.add(request)
+        results.append((request, True))
     session.flush()
-    return request, True
+    return results
 
 
 def get_request(session: Session, solution_id: str, request_id: str) -> AnonymizationRequest:
@@ -293,21 +467,12 @@ def cancel_request(session: Session, solution_id: str, request_id: str) -> None:
 
 
 def encode_cursor(request: AnonymizationRequest) -> str:
-    raw = f"{request.created_at.astimezone(UTC).isoformat()}|{request.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pagination.encode_cursor(request.created_at, request.id)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, id) a cursor points after; ValueError if it was not made by us."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, request_id = raw.partition("|")
-        created_at = datetime.fromisoformat(stamp)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError("invalid cursor") from None
-    if not request_id or created_at.tzinfo is None:
-        raise ValueError("invalid cursor")
-    return created_at, request_id
+    """The (created_at, id) a cursor points after; ``CursorError`` (a ValueError) if we did not make it."""
+    return pagination.decode_cursor(cursor, str)
 
 
 def list_requests(
@@ -344,7 +509,7 @@ def list_requests(
 
 
 def is_overdue(request: AnonymizationRequest, now: datetime) -> bool:
-    """True for a request still waiting after the GDPR month."""
+    """True for a request still waiting after the GDPR month (a held one waits lawfully: Art. 17(3))."""
     return request.status is RequestStatus.WAITING and now > months_after(request.created_at, GDPR_RESPONSE_MONTHS)
 
 

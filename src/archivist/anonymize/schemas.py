@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
+from archivist.anonymize.nightly import RequestResult
 from archivist.anonymize.requests import MAX_ALSO, is_overdue, shown_email, shown_phone
 
 
@@ -47,14 +48,8 @@ class RequestIn(BaseModel):
         return self.also.phones, self.also.emails, [(v.name, v.value) for v in self.also.variables]
 
 
-class ResultOut(BaseModel):
-    interactions: int = 0
-    recordings_deleted: int = 0
-    content_deleted: int = 0
-    raw_data_rows: int = 0
-    variables_replaced: int = 0
-    # Occurrences of the identifiers (and, in their own interactions, the name) replaced in text.
-    mentions_replaced: int = 0
+# A done request's counts: the shape the nightly run stores (one definition, ``RequestResult``).
+ResultOut = RequestResult
 
 
 class RequestOut(BaseModel):
@@ -76,7 +71,8 @@ class RequestOut(BaseModel):
 
     @classmethod
     def of(cls, request: AnonymizationRequest, country: str, now: datetime) -> RequestOut:
-        done = request.status is RequestStatus.DONE
+        # A held request was processed too (for everything its holds do not cover).
+        done = request.status is not RequestStatus.WAITING
         return cls(
             id=request.id,
             status=request.status,
@@ -88,7 +84,8 @@ class RequestOut(BaseModel):
             created_at=request.created_at.astimezone(UTC),
             created_by=request.created_by,
             processed_at=request.processed_at.astimezone(UTC) if done and request.processed_at else None,
-            result=ResultOut.model_validate(request.result) if done and request.result is not None else None,
+            # The stored dict, validated into the dataclass by the field's type.
+            result=request.result if done else None,
             cutoff=request.cutoff.astimezone(UTC),
             overdue=is_overdue(request, now),
         )
@@ -122,6 +119,11 @@ class NightlyRunOut(BaseModel):
     # What the storage step did after the commits (CONTRACT §11); empty if nothing was erased.
     storage: dict[str, object] = Field(default_factory=dict)
     receipts_issued: int = 0
+    # Processed but kept "held" by a legal hold; holds released because their `until` passed.
+    requests_held: int = 0
+    holds_released: int = 0
+    # Per retention rule: what it deleted (CONTRACT §10).
+    retention: list[dict[str, object]] = Field(default_factory=list)
 
 
 class NightlyRunRecord(BaseModel):
@@ -131,3 +133,10 @@ class NightlyRunRecord(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     summary: dict[str, object] | None
+
+
+class BulkOut(BaseModel):
+    """What a bulk upload did: people added, and people who already had a waiting request."""
+
+    added: int
+    existing: int

@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
 from archivist.archive.mentions import MentionKeyring, indexed_identifiers, texts_of
-from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent
+from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent, fold_label
 from archivist.archive.schemas import InteractionIn
-from archivist.db import Base, new_ids, table_of
+from archivist.db import CHUNK, Base, new_ids, table_of
 from archivist.identifiers import normalize_caller, normalize_email_lenient
 
-# Keeps each IN (...) list well under SQLite's variable limit.
-_LOOKUP_CHUNK = 500
+# Keeps each IN (...) list well under SQLite's variable limit: the one batch size.
+_LOOKUP_CHUNK = CHUNK
 
 # The columns ``prepare`` fills, in the order of its row tuples, and where the interaction id
 # stands in them (so the rows of a body found already archived can be left out).
@@ -44,6 +44,8 @@ INTERACTION_COLUMNS = (
     "ended_at",
     "queue",
     "agent",
+    "queue_key",
+    "agent_key",
     "customer_phone",
     "customer_phone_e164",
     "customer_email",
@@ -166,6 +168,8 @@ def prepare(
                 time(body.ended_at),
                 body.queue,
                 body.agent,
+                fold_label(body.queue),
+                fold_label(body.agent),
                 customer.phone,
                 phone_e164,
                 customer.email,

@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, MentionKind
 from archivist.config import Settings
+from archivist.db import CHUNK
 from archivist.identifiers_text import SCANNER_VERSION, find_emails, find_phones, mentions_any, replace_identifiers
 
-# Interactions re-read per step, and ids per IN (...): under SQLite's bound-parameter limit.
-BATCH = 500
+# Interactions re-read per step, and ids per IN (...): the one batch size, db.CHUNK.
+BATCH = CHUNK
 # Distinct identifiers whose keys a keyring remembers; a bound, because ingestion of a large
 # archive meets millions of numbers.
 _KEY_CACHE = 200_000
@@ -281,6 +282,7 @@ def sweep_mentions(
     *,
     before: datetime,
     skip: frozenset[str] = frozenset(),
+    leave: Select[Any] | None = None,
     apply: bool = True,
 ) -> int:
     """Replace the identifiers wherever the index says they are mentioned, before ``before``.
@@ -288,12 +290,16 @@ def sweep_mentions(
     Only the interactions the index names are re-read, BATCH at a time in id order (so memory
     does not grow with how often the person is mentioned). With ``apply`` their index rows for
     these keys are deleted too; the index of interactions started later is left, like them.
-    ``skip`` leaves some interactions out (the preview counts the person's own apart). Returns the occurrences replaced.
+    ``skip`` leaves some interactions out (the preview counts the person's own apart); ``leave``
+    (a subquery of ids: held ones) leaves them out with their index rows, for a later sweep.
+    Returns the occurrences replaced.
     """
     keys = [keyring.key(solution_id, identifier) for identifier in sweep.identifiers]
     if not keys:
         return 0
     condition = mentioning(solution_id, keys, before)
+    if leave is not None:
+        condition = and_(condition, Mention.interaction_id.not_in(leave))
     replaced = 0
     last = ""
     while True:

@@ -8,10 +8,12 @@ lookups and never a scan.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from archivist.db import Base, BigIntId, UTCDateTime, new_id, utcnow
@@ -35,6 +37,26 @@ class Sender(enum.StrEnum):
     SYSTEM = "system"
 
 
+def fold_label(value: str | None) -> str | None:
+    """The search key of a queue or agent name: trimmed, NFKC, casefolded; None when blank.
+
+    What the *Queue* and *Agent* filters match, so that ``support`` finds ``Support`` through
+    an index on the key; the name itself is kept as it came, for display.
+    """
+    if value is None or not value.strip():
+        return None
+    return unicodedata.normalize("NFKC", value.strip()).casefold()
+
+
+def _folded(column: str) -> Any:
+    # For rows made through the ORM (ingestion writes the keys itself, by COPY or executemany).
+    def default(context: DefaultExecutionContext) -> str | None:
+        parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]
+        return fold_label(parameters.get(column))
+
+    return default
+
+
 class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (
@@ -42,8 +64,8 @@ class Interaction(Base):
         Index("ix_interactions_time", "solution_id", "started_at", "id"),
         Index("ix_interactions_phone", "solution_id", "customer_phone_e164", "started_at", "id"),
         Index("ix_interactions_email", "solution_id", "customer_email_norm", "started_at", "id"),
-        Index("ix_interactions_queue", "solution_id", "queue", "started_at", "id"),
-        Index("ix_interactions_agent", "solution_id", "agent", "started_at", "id"),
+        Index("ix_interactions_queue_key", "solution_id", "queue_key", "started_at", "id"),
+        Index("ix_interactions_agent_key", "solution_id", "agent_key", "started_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -55,6 +77,9 @@ class Interaction(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     queue: Mapped[str | None] = mapped_column(String(200))
     agent: Mapped[str | None] = mapped_column(String(200))
+    # fold_label(queue) and fold_label(agent): what the filters match (case-insensitively).
+    queue_key: Mapped[str | None] = mapped_column(String(600), default=_folded("queue"))
+    agent_key: Mapped[str | None] = mapped_column(String(600), default=_folded("agent"))
     customer_phone: Mapped[str | None] = mapped_column(String(64))
     customer_phone_e164: Mapped[str | None] = mapped_column(String(20))
     customer_email: Mapped[str | None] = mapped_column(String(320))

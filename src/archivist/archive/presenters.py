@@ -14,6 +14,12 @@ def shown_phone(interaction: Interaction, country: str) -> str | None:
     return interaction.customer_phone
 
 
+def shown_email(interaction: Interaction) -> str | None:
+    """The address as it came, without the spaces around it that some channels add (matching
+    ignores them too); the case is kept, as typed."""
+    return (interaction.customer_email or "").strip() or None
+
+
 def interaction_out(interaction: Interaction, country: str) -> InteractionOut:
     duration = None
     if interaction.ended_at is not None:
@@ -30,7 +36,7 @@ def interaction_out(interaction: Interaction, country: str) -> InteractionOut:
         agent=interaction.agent,
         customer=CustomerOut(
             phone=shown_phone(interaction, country),
-            email=interaction.customer_email,
+            email=shown_email(interaction),
             name=interaction.customer_name,
         ),
         service_number=interaction.service_number,

@@ -7,18 +7,17 @@ row however many arrive meanwhile.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from archivist import pagination
 from archivist.archive.models import RawEvent
 from archivist.archive.search import FilterError
 
@@ -38,19 +37,12 @@ class RawDataFilters:
 
 
 def encode_cursor(event: RawEvent) -> str:
-    raw = json.dumps([event.at.astimezone(UTC).isoformat(), event.id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return pagination.encode_cursor(event.at, event.id)
 
 
 def decode_cursor(text: str) -> tuple[datetime, int]:
-    try:
-        at_text, event_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        at = datetime.fromisoformat(at_text)
-        if at.tzinfo is None or not isinstance(event_id, int):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise FilterError("cursor", "Not a cursor from a previous page; start again without it") from None
-    return at, event_id
+    """Raises ``CursorError`` (422) for anything ``encode_cursor`` did not make."""
+    return pagination.decode_cursor(text, int)
 
 
 def page_of_rows(
@@ -85,7 +77,7 @@ def row_dict(event: RawEvent) -> dict[str, object]:
     }
 
 
-def _cell(value: object) -> str:
+def csv_cell(value: object) -> str:
     """A CSV cell that a spreadsheet will not run as a formula.
 
     A leading ``=``, ``@``, tab or CR (or ``+``/``-`` not followed by a number) would make
@@ -122,7 +114,7 @@ def stream_csv(
             size = EXPORT_BATCH if remaining is None else min(EXPORT_BATCH, remaining)
             rows, cursor = page_of_rows(session, solution_id, filters, size, cursor)
             for event in rows:
-                writer.writerow([_cell(v) for v in row_dict(event).values()])
+                writer.writerow([csv_cell(v) for v in row_dict(event).values()])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -131,3 +123,45 @@ def stream_csv(
                 remaining -= len(rows)
             if cursor is None:
                 return
+
+
+def _in_period(solution_id: str, filters: RawDataFilters) -> list[Any]:
+    conditions: list[Any] = [RawEvent.solution_id == solution_id]
+    if filters.started_from is not None:
+        conditions.append(RawEvent.at >= filters.started_from)
+    if filters.started_to is not None:
+        conditions.append(RawEvent.at < filters.started_to)
+    return conditions
+
+
+@dataclass(frozen=True)
+class PagePosition:
+    """Where a page of rows stands in its period, for *Previous* and "rows 101–200 of 1,234"."""
+
+    total: int
+    # How many rows of the period come before the page's first row.
+    before: int
+    # The cursor that reads the previous page ("" for the first page); None on the first page.
+    previous_cursor: str | None
+
+
+def page_position(
+    session: Session, solution_id: str, filters: RawDataFilters, first: RawEvent | None, limit: int
+) -> PagePosition:
+    """Counts over the period's index range, and the previous page found by reading backwards
+    from ``first`` (``limit`` + 1 rows): no cursor trail has to travel in the URL."""
+    period = _in_period(solution_id, filters)
+    total = int(session.scalar(select(func.count()).select_from(RawEvent).where(*period)) or 0)
+    if first is None:
+        return PagePosition(total, 0, None)
+    earlier = [*period, RawEvent.at <= first.at, or_(RawEvent.at < first.at, RawEvent.id < first.id)]
+    before = int(session.scalar(select(func.count()).select_from(RawEvent).where(*earlier)) or 0)
+    if before == 0:
+        return PagePosition(total, 0, None)
+    back = list(
+        session.scalars(
+            select(RawEvent).where(*earlier).order_by(RawEvent.at.desc(), RawEvent.id.desc()).limit(limit + 1)
+        )
+    )
+    # With more than a page before, the previous page starts after the row just beyond it.
+    return PagePosition(total, before, encode_cursor(back[limit]) if len(back) > limit else "")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import Interaction, PendingBlobDeletion, Recording
 from archivist.blobs import BlobStore
-from archivist.db import chunks
+from archivist.db import CHUNK, chunks
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 UPLOAD_GRACE = timedelta(hours=1)
 # Retries back off up to this interval between attempts.
 MAX_RETRY_DELAY = timedelta(hours=1)
-_DRAIN_BATCH = 500
+_DRAIN_BATCH = CHUNK  # the one batch size
 
 # Magic numbers of the audio containers a contact-centre platform records in.
 _AUDIO_MAGIC: tuple[tuple[int, bytes], ...] = (

@@ -8,24 +8,25 @@ the composite indexes ``(solution_id, <filter>, started_at, id)`` backwards and 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
-from archivist.archive.models import Channel, Direction, Interaction
+from archivist.archive.models import Channel, Direction, Interaction, fold_label
 from archivist.identifiers import InvalidIdentifier, parse_email, parse_phone
+from archivist.pagination import decode_cursor, encode_cursor
+from archivist.times import parse_time_text
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-
-DATETIME_HINT = "Enter a date and time in ISO 8601 with an offset, e.g. 2026-03-01T08:00:00+01:00"
+# The *Queue* and *Agent* choices come from this many newest interactions: a bounded read
+# of the time index on every page view, where DISTINCT over the whole archive would not be.
+CHOICES_FROM_NEWEST = 5_000
+MAX_CHOICES = 200
 
 
 class FilterError(ValueError):
@@ -63,20 +64,12 @@ class Cursor:
     id: str
 
     def encode(self) -> str:
-        raw = json.dumps([self.started_at.astimezone(UTC).isoformat(), self.id], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return encode_cursor(self.started_at, self.id)
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
-        try:
-            padded = text + "=" * (-len(text) % 4)
-            at, iid = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            started_at = datetime.fromisoformat(at)
-            if started_at.tzinfo is None or not isinstance(iid, str) or len(iid) > 64:
-                raise ValueError
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise FilterError("cursor", "Not a cursor from a previous page; start again without it") from None
-        return cls(started_at, iid)
+        """Raises ``CursorError`` (a 422 wherever it surfaces) for anything we did not make."""
+        return cls(*decode_cursor(text, str))
 
 
 @dataclass(frozen=True)
@@ -91,25 +84,14 @@ def _text(value: str | None) -> str | None:
 
 
 def parse_time(field: str, text: str | None) -> datetime | None:
-    """An ISO 8601 time with an offset, or None when empty.
-
-    Lenient about one thing: an unencoded ``+`` in a query string arrives as a space
-    (``…T08:00:00 01:00``); that is what the user meant, so it is read as ``+``.
-    """
+    """An ISO 8601 time with an offset within the accepted range (as UTC), or None when empty."""
     value = _text(text)
     if value is None:
         return None
-    if len(value) > 40:
-        raise FilterError(field, DATETIME_HINT)
-    if " " in value and value.count(" ") == 1 and "T" in value:
-        value = value.replace(" ", "+")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise FilterError(field, DATETIME_HINT) from None
-    if parsed.tzinfo is None:
-        raise FilterError(field, DATETIME_HINT)
-    return parsed.astimezone(UTC)
+        return parse_time_text(value)
+    except ValueError as exc:
+        raise FilterError(field, str(exc)) from None
 
 
 def make_filters(
@@ -161,9 +143,9 @@ def _filtered(solution_id: str, filters: SearchFilters) -> Select[Interaction]:
     if filters.direction is not None:
         conditions.append(Interaction.direction == filters.direction)
     if filters.queue is not None:
-        conditions.append(Interaction.queue == filters.queue)
+        conditions.append(Interaction.queue_key == fold_label(filters.queue))
     if filters.agent is not None:
-        conditions.append(Interaction.agent == filters.agent)
+        conditions.append(Interaction.agent_key == fold_label(filters.agent))
     if filters.started_from is not None:
         conditions.append(Interaction.started_at >= filters.started_from)
     if filters.started_to is not None:
@@ -202,3 +184,33 @@ def search_interactions(
         last = rows[-1]
         next_cursor = Cursor(last.started_at, last.id).encode()
     return SearchPage(items=rows, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """Queue and agent names to offer on the search form (a ``<datalist>``), sorted."""
+
+    queues: list[str]
+    agents: list[str]
+
+
+def filter_choices(session: Session, solution_id: str) -> FilterChoices:
+    """The queues and agents of the solution's newest interactions, one spelling per key."""
+    newest = (
+        select(Interaction.queue, Interaction.agent)
+        .where(Interaction.solution_id == solution_id)
+        .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+        .limit(CHOICES_FROM_NEWEST)
+    )
+    queues: dict[str, str] = {}
+    agents: dict[str, str] = {}
+    for queue, agent in session.execute(newest):
+        for value, seen in ((queue, queues), (agent, agents)):
+            key = fold_label(value)
+            if key is not None and value is not None:
+                seen.setdefault(key, value.strip())
+
+    def ordered(seen: dict[str, str]) -> list[str]:
+        return [seen[key] for key in sorted(seen)][:MAX_CHOICES]
+
+    return FilterChoices(ordered(queues), ordered(agents))

@@ -5,28 +5,35 @@ entry's hash, so editing or deleting an entry breaks the chain and ``verify_chai
 where. Entries hold ids, counts and masked identifiers only; callers pass nothing else.
 Helpers here take a session and never commit: the entry commits with the change it records,
 so an action that rolls back leaves no trace and one that commits cannot lose its entry.
+
+A read's entry (a search, a details view, a recording played: ``READ_ACTIONS``) is inserted
+without its place in the chain and takes no lock, so that readers never queue behind each
+other (CONTRACT §13); ``chain_pending`` gives such entries their place in batches, under the
+chain's lock: every other entry does it before its own, and each server runs it in the
+background (``AuditChainer``) every ``CHAIN_EVERY``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import hashlib
 import json
+import logging
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.accounts.services import Principal
 from archivist.accounts.sessions import purge_stale
 from archivist.audit.models import AuditEvent
-from archivist.db import serialize
+from archivist.db import rowcount, serialize
+from archivist.pagination import CursorError, decode_cursor, encode_cursor
 
 # The actor of entries the system writes on its own (the nightly run, the retention purge).
 SYSTEM_ACTOR = "system"
@@ -35,6 +42,11 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 500
 # How many entries ``verify_chain`` loads at a time: the chain may hold millions.
 VERIFY_BATCH = 5_000
+# How many waiting entries one ``chain_pending`` statement loads, and how often each server chains them.
+CHAIN_BATCH = 2_000
+CHAIN_EVERY = timedelta(seconds=1)
+
+log = logging.getLogger(__name__)
 
 
 class AuditAction(enum.StrEnum):
@@ -55,7 +67,12 @@ class AuditAction(enum.StrEnum):
     REQUEST_ADDED = "request.added"
     REQUEST_PREVIEWED = "request.previewed"
     REQUEST_CANCELLED = "request.cancelled"
+    REQUEST_WIDENED = "request.widened"
     REQUEST_PROCESSED = "request.processed"
+    REQUESTS_BULK_ADDED = "requests.bulk_added"
+    SUBJECT_EXPORT_CREATED = "subject_export.created"
+    SUBJECT_EXPORT_PREVIEWED = "subject_export.previewed"
+    SUBJECT_EXPORT_DOWNLOADED = "subject_export.downloaded"
     NIGHTLY_RUN_STARTED = "nightly.run_requested"
     RAW_DATA_READ = "raw_data.read"
     RAW_DATA_EXPORTED = "raw_data.exported"
@@ -64,10 +81,32 @@ class AuditAction(enum.StrEnum):
     USER_DISABLED = "user.disabled"
     USER_ENABLED = "user.enabled"
     USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - an action name, not a password
+    USER_RENAMED = "user.renamed"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an action name, not a secret
     SETTINGS_CHANGED = "settings.changed"
     AUDIT_PURGED = "audit.purged"
+    RETENTION_RULE_ADDED = "retention_rule.added"
+    RETENTION_RULE_DELETED = "retention_rule.deleted"
+    RETENTION_APPLIED = "retention.applied"
+    HOLD_PLACED = "legal_hold.placed"
+    HOLD_RELEASED = "legal_hold.released"
+
+
+# Entries of reads: written without a lock, chained by the next ``chain_pending``. Everything
+# that changes state is chained in its own transaction, after any reads waiting before it.
+READ_ACTIONS = frozenset(
+    {
+        AuditAction.SEARCH,
+        AuditAction.INTERACTION_VIEWED,
+        AuditAction.CONTENT_READ,
+        AuditAction.RECORDING_PLAYED,
+        AuditAction.RECORDING_DOWNLOADED,
+        AuditAction.RAW_DATA_READ,
+        AuditAction.RAW_DATA_EXPORTED,
+        AuditAction.REQUEST_PREVIEWED,
+    }
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,12 +173,12 @@ def record(
     *,
     at: datetime,
 ) -> AuditEvent:
-    """Append an entry to ``solution_id``'s chain in the caller's transaction.
+    """Append an entry to ``solution_id``'s trail in the caller's transaction.
 
     ``details`` must hold ids, counts, flags and masked identifiers only; it is stored as
-    given (JSON) and covered by the hash.
+    given (JSON) and covered by the hash. A read's entry (``READ_ACTIONS``) is only inserted,
+    without a lock; any other entry is chained at once, after the reads waiting before it.
     """
-    _lock_chain(session, solution_id)
     event = AuditEvent(
         solution_id=solution_id,
         at=at.astimezone(UTC),
@@ -150,21 +189,102 @@ def record(
         hash="",
     )
     session.add(event)
-    # Insert first (for the id), then read the head below our own id; the lock above keeps
-    # everyone else from appending between our read and our hash.
     session.flush()
-    event.prev_hash = chain_head(session, solution_id, below=event.id)
-    event.hash = _hash_of(event)
-    session.flush()
+    if action not in READ_ACTIONS:
+        _lock_chain(session, solution_id)
+        chain_pending(session, solution_id, locked=True)  # this entry last: it has the highest id we can see
     return event
 
 
-def chain_head(session: Session, solution_id: str, *, below: int | None = None) -> str | None:
-    """The hash of the newest entry of ``solution_id``'s chain (of those with an id under ``below``)."""
-    query = select(AuditEvent.hash).where(AuditEvent.solution_id == solution_id)
-    if below is not None:
-        query = query.where(AuditEvent.id < below)
-    return session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
+def _pending(solution_id: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return (AuditEvent.solution_id == solution_id, AuditEvent.seq.is_(None))
+
+
+def chain_pending(session: Session, solution_id: str, *, locked: bool = False) -> int:
+    """Give every entry still waiting (a read's) its place at the end of the chain, oldest
+    id first; returns how many. Takes the chain's lock unless the caller holds it (``locked``).
+
+    The order is that of ``seq``, not of ``id``: on PostgreSQL an entry whose transaction
+    commits late has a lower id than entries chained before it became visible.
+    """
+    if not locked:
+        if not session.scalar(select(exists().where(*_pending(solution_id)))):
+            return 0  # the usual case, without the lock
+        _lock_chain(session, solution_id)
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.solution_id == solution_id, AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    seq: int = (head[0] or 0) if head is not None else 0
+    prev_hash: str | None = head[1] if head is not None else None
+    chained = 0
+    while batch := session.scalars(
+        select(AuditEvent).where(*_pending(solution_id)).order_by(AuditEvent.id).limit(CHAIN_BATCH)
+    ).all():
+        for event in batch:
+            seq += 1
+            event.seq = seq
+            event.prev_hash = prev_hash
+            event.hash = prev_hash = _hash_of(event)
+        session.flush()
+        chained += len(batch)
+    return chained
+
+
+def chain_head(session: Session, solution_id: str) -> str | None:
+    """The hash of the newest chained entry of ``solution_id``'s chain."""
+    return session.scalar(
+        select(AuditEvent.hash)
+        .where(AuditEvent.solution_id == solution_id, AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+
+
+def chain_all(factory: sessionmaker[Session]) -> int:
+    """``chain_pending`` for every solution, one transaction each; returns entries chained."""
+    with factory() as session:
+        solution_ids = list(session.scalars(select(Solution.id)))
+    chained = 0
+    for solution_id in solution_ids:
+        with factory() as session, session.begin():
+            chained += chain_pending(session, solution_id)
+    return chained
+
+
+class AuditChainer:
+    """A server's background thread that chains read entries every ``CHAIN_EVERY``.
+
+    Every worker of every server runs one; they take the chain's lock per solution, so they
+    take turns, and one that finds nothing waiting takes no lock at all. On stop it chains
+    once more, so what this process wrote is chained before it exits.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], every: timedelta = CHAIN_EVERY) -> None:
+        self.factory = factory
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="audit-chainer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._pass()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every.total_seconds()):
+            self._pass()
+
+    def _pass(self) -> None:
+        try:
+            chain_all(self.factory)
+        except Exception as exc:  # noqa: BLE001 - the entries stay waiting; the next pass (anyone's) chains them
+            log.warning("audit: could not chain waiting entries (%s)", type(exc).__name__)
 
 
 def record_for(
@@ -199,6 +319,8 @@ class ChainReport:
     head: str | None
     broken_at: int | None = None
     problem: str | None = None
+    # Read entries not chained yet (``chain_pending`` gives them their place): not checked.
+    pending: int = 0
 
     @property
     def ok(self) -> bool:
@@ -206,18 +328,19 @@ class ChainReport:
 
 
 def _entries(session: Session, solution_id: str) -> Iterator[AuditEvent]:
-    last_id = 0
+    """The chained entries in chain order."""
+    last_seq = 0
     while True:
         batch = session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.solution_id == solution_id, AuditEvent.id > last_id)
-            .order_by(AuditEvent.id)
+            .where(AuditEvent.solution_id == solution_id, AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq)
             .limit(VERIFY_BATCH)
         ).all()
         if not batch:
             return
         yield from batch
-        last_id = batch[-1].id
+        last_seq = batch[-1].seq or 0
         session.expunge_all()  # keep memory flat over a long chain
 
 
@@ -243,6 +366,7 @@ def verify_chain(session: Session, solution_id: str, *, expect_head: str | None 
     of a retention purge): if it is gone, entries were removed from the end since.
     """
     anchors = _purge_anchors(session, solution_id)
+    pending = session.scalar(select(func.count()).select_from(AuditEvent).where(*_pending(solution_id))) or 0
     previous: str | None = None
     count = 0
     expected_seen = expect_head is None or expect_head in anchors
@@ -268,8 +392,9 @@ def verify_chain(session: Session, solution_id: str, *, expect_head: str | None 
             previous,
             problem="no entry has the expected head hash: entries were deleted from the end of the chain "
             "since it was noted (or the retention purge has since removed it with older entries)",
+            pending=pending,
         )
-    return ChainReport(solution_id, count, previous)
+    return ChainReport(solution_id, count, previous, pending=pending)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,19 +410,22 @@ def purge_expired(session: Session, solution: Solution, now: datetime) -> int:
     """
     cutoff = now - timedelta(days=solution.audit_retention_days)
     _lock_chain(session, solution.id)
-    # By id, not by time alone: the chain is ordered by id, and removing a prefix of it is
-    # what keeps the rest verifiable even if clocks ever made ``at`` non-monotonic.
+    chain_pending(session, solution.id, locked=True)
+    # By place, not by time alone: removing a prefix of the chain is what keeps the rest
+    # verifiable even if clocks ever made ``at`` non-monotonic.
     last = session.execute(
-        select(AuditEvent.id, AuditEvent.hash)
+        select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.solution_id == solution.id, AuditEvent.at < cutoff)
-        .order_by(AuditEvent.id.desc())
+        .order_by(AuditEvent.seq.desc())
         .limit(1)
     ).first()
     if last is None:
         return 0
-    last_id, last_hash = last
-    result = session.execute(delete(AuditEvent).where(AuditEvent.solution_id == solution.id, AuditEvent.id <= last_id))
-    removed = result.rowcount if isinstance(result, CursorResult) else 0
+    last_seq, last_hash = last
+    result = session.execute(
+        delete(AuditEvent).where(AuditEvent.solution_id == solution.id, AuditEvent.seq <= last_seq)
+    )
+    removed = rowcount(result)
     record(
         session,
         solution.id,
@@ -319,24 +447,16 @@ def purge_expired(session: Session, solution: Solution, now: datetime) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-class AuditCursorError(ValueError):
-    """A cursor this module did not make."""
+# A cursor this module did not make (the one codec's error, a 422 wherever it surfaces).
+AuditCursorError = CursorError
 
 
 def _encode_cursor(event: AuditEvent) -> str:
-    raw = _canonical([event.at.astimezone(UTC).isoformat(), event.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_cursor(event.at, event.id)
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        at_text, event_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        at = datetime.fromisoformat(at_text)
-        if at.tzinfo is None or not isinstance(event_id, int):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise AuditCursorError("not a cursor this API returned") from None
-    return at, event_id
+    return decode_cursor(cursor, int)
 
 
 @dataclass(frozen=True)

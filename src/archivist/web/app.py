@@ -8,39 +8,84 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine, text
 
+from archivist.audit.events import AuditChainer
 from archivist.blobs import BlobStore, make_blob_store
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
-from archivist.web import pages
-from archivist.web.api import anonymization, audit, interactions, raw_data, receipts, search
+from archivist.web import errors, pages
+from archivist.web.api import (
+    anonymization,
+    audit,
+    interactions,
+    raw_data,
+    receipts,
+    retention,
+    search,
+    subject_exports,
+)
 from archivist.web.deps import Services
 from archivist.web.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from archivist.web.pages import docs as api_docs
 
 log = logging.getLogger(__name__)
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
+# Added to every API operation where they can happen (routes declare the rest themselves).
+_EVERYWHERE = (503,)
+_AUTHENTICATED = (401, 403)
 
 
-def _validation_detail(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """A readable detail naming each field, and the errors without the offending input.
+def _error_schema(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
-    Pydantic echoes the rejected value in ``input``; that may be a phone number or an email
-    address, so it is dropped before anything leaves the process or reaches a log.
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document as the app really answers: our 422 shape, and the errors of each route.
+
+    FastAPI declares 422 as its own array ``detail``; ours is a string ``detail`` plus
+    ``errors`` (``archivist.web.errors``), so the declared schemas are replaced by those.
     """
-    clean: list[dict[str, Any]] = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")} for e in errors
-    ]
-    detail = "; ".join(f"{_field_name(tuple(e['loc']))}: {e['msg']}" for e in clean) or "Invalid input"
-    return detail, clean
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (errors.ErrorOut, errors.ValidationIssueOut, errors.ValidationErrorOut):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        schemas[model.__name__] = schema
+    # FastAPI's own names, still referenced by every operation's 422: point them at ours.
+    schemas["HTTPValidationError"] = _error_schema("ValidationErrorOut")
+    schemas["ValidationError"] = _error_schema("ValidationIssueOut")
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            statuses = operation.setdefault("responses", {})
+            codes = list(_EVERYWHERE)
+            if path.startswith("/api/"):
+                codes += _AUTHENTICATED
+            if "{" in path:
+                codes.append(404)
+            if "requestBody" in operation:
+                codes.append(413)
+            if operation.get("parameters") or "requestBody" in operation:
+                codes.append(422)
+            for code in codes:
+                statuses.setdefault(
+                    str(code),
+                    {
+                        "description": errors.responses(code)[code]["description"],
+                        "content": {
+                            "application/json": {
+                                "schema": _error_schema("ValidationErrorOut" if code == 422 else "ErrorOut")
+                            }
+                        },
+                    },
+                )
+    app.openapi_schema = document
+    return document
 
 
 def create_app(
@@ -50,8 +95,10 @@ def create_app(
     blobs: BlobStore | None = None,
     clock: Callable[[], datetime] = utcnow,
     scheduler: bool = False,
+    chain_audit: bool = False,
 ) -> FastAPI:
-    """Build the app. ``scheduler`` starts the in-process nightly scheduler with the app."""
+    """Build the app. ``scheduler`` starts the in-process nightly scheduler with the app, ``chain_audit``
+    the background chaining of read entries (both what `archivist serve` asks for)."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings.resolved_database_url)
     services = Services(
@@ -67,32 +114,45 @@ def create_app(
         # The nightly scheduler lives and dies with the server (only `archivist serve` asks for it).
         nightly = None
         if scheduler:
+            from archivist.anonymize.lease import LeasePolicy
             from archivist.anonymize.scheduler import NightlyScheduler
 
             nightly = NightlyScheduler(
-                services.session_factory, services.blobs, services.clock, keyring=services.keyring, proof=services.proof
+                services.session_factory,
+                services.blobs,
+                services.clock,
+                keyring=services.keyring,
+                proof=services.proof,
+                policy=LeasePolicy.from_settings(services.settings),
             )
             nightly.start()
         running_app.state.nightly_scheduler = nightly
+        # Reads' audit entries are chained in the background (CONTRACT §13; `archivist serve` asks for it).
+        chainer = AuditChainer(services.session_factory) if chain_audit else None
+        if chainer is not None:
+            chainer.start()
         try:
             yield
         finally:
             if nightly is not None:
                 nightly.shutdown()
+            if chainer is not None:
+                chainer.stop()
 
     app = FastAPI(
         lifespan=lifespan,
         title="Archivist",
         summary="A contact-centre archive that can forget.",
         version="0.1.0",
+        # /docs is served from our own static files (web/pages/docs.py), not from a CDN.
+        docs_url=None,
+        # One check for NUL characters in every request's path, query and body (PostgreSQL
+        # cannot store them), before any handler reads them.
+        dependencies=[Depends(errors.refuse_nul)],
     )
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.services = services
     app.state.run_scheduler = scheduler
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail, errors = _validation_detail(list(exc.errors()))
-        return JSONResponse(status_code=422, content=jsonable_encoder({"detail": detail, "errors": errors}))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -105,9 +165,14 @@ def create_app(
     app.include_router(interactions.router)
     app.include_router(anonymization.router)
     app.include_router(receipts.router)
+    app.include_router(retention.router)
     app.include_router(raw_data.router)
     app.include_router(audit.router)
+    app.include_router(subject_exports.router)
     pages.install(app)
+    app.include_router(api_docs.router)
+    # After pages.install, so that its page-specific handlers stay and ours answer the rest.
+    errors.install(app)
 
     app.add_middleware(
         BodyLimitMiddleware,

@@ -121,3 +121,5 @@ RequestManager = Annotated[Principal, Depends(require(Permission.MANAGE_REQUESTS
 RawDataReader = Annotated[Principal, Depends(require(Permission.READ_RAW_DATA))]
 AuditReader = Annotated[Principal, Depends(require(Permission.READ_AUDIT))]
 Administrator = Annotated[Principal, Depends(require(Permission.ADMINISTER))]
+HoldManager = Annotated[Principal, Depends(require(Permission.MANAGE_HOLDS))]
+RetentionReader = Annotated[Principal, Depends(require(Permission.READ_RETENTION))]

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from archivist.accounts.services import Principal
+from archivist.anonymize import bulk
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.preview import Preview, preview_request
 from archivist.anonymize.schemas import (
+    BulkOut,
     NightlyRunOut,
     NightlyRunRecord,
     RequestIn,
@@ -20,22 +26,15 @@ from archivist.anonymize.schemas import (
     RequestPage,
 )
 from archivist.audit.events import AuditAction, record_for
-from archivist.identifiers import mask_email, mask_phone_e164
+from archivist.web import errors
 from archivist.web.deps import Administrator, RequestManager, ServicesDep, SessionDep, SolutionDep
 
 router = APIRouter(prefix="/api/v1", tags=["anonymization"])
 
 
 def request_details(request: AnonymizationRequest, country: str) -> dict[str, object]:
-    """What the audit trail keeps of a request: masked identifiers and its options."""
-    return {
-        "phone": mask_phone_e164(request.phone_e164, country) if request.phone_e164 else request.phone_masked,
-        "email": mask_email(request.email_norm) if request.email_norm else request.email_masked,
-        "raw_data": request.raw_data,
-        "delete_content": request.delete_content,
-        # How many further identifiers, never which.
-        "also": service.Also.from_json(request.also).counts(),
-    }
+    """What the audit trail keeps of a request (one home: ``requests.audit_details``)."""
+    return service.audit_details(request, country)
 
 
 def _invalid(exc: service.RequestError) -> HTTPException:
@@ -109,6 +108,73 @@ def preview(
     return result
 
 
+def audit_bulk(
+    session: Session, principal: Principal, result: bulk.BulkResult, country: str, *, now: datetime, via: str
+) -> None:
+    """The audit trail of an upload: the new requests (masked, as one entry each would hold), in
+    entries of ``bulk.AUDIT_BATCH``; widened requests were audited by the request service."""
+    added = [{"id": row.id, **request_details(row, country)} for row in result.added]
+    parts = max(1, -(-len(added) // bulk.AUDIT_BATCH))
+    for part in range(parts):
+        details = {
+            "added": len(result.added),
+            "existing": len(result.existing),
+            "part": part + 1,
+            "of": parts,
+            "requests": added[part * bulk.AUDIT_BATCH : (part + 1) * bulk.AUDIT_BATCH],
+            "via": via,
+        }
+        record_for(session, principal, AuditAction.REQUESTS_BULK_ADDED, None, details, at=now)
+
+
+async def _csv_body(request: Request) -> bytes:
+    """The CSV upload, read up to ``bulk.MAX_BULK_BYTES`` (413 past it, whatever the header says)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() not in ("text/csv", "text/plain"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send the file as text/csv")
+    too_large = HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, f"The file is too large: at most {bulk.MAX_BULK_BYTES:,} bytes"
+    )
+    if int(request.headers.get("content-length") or 0) > bulk.MAX_BULK_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > bulk.MAX_BULK_BYTES:
+            raise too_large
+    return bytes(body)
+
+
+@router.post(
+    "/anonymization-requests/bulk",
+    response_model=BulkOut,
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses={422: {"description": "bad lines: errors [{line, detail}], nothing added"}, 413: {}},
+)
+def bulk_add(
+    data: Annotated[bytes, Depends(_csv_body)],
+    principal: RequestManager,
+    session: SessionDep,
+    solution: SolutionDep,
+    services: ServicesDep,
+) -> BulkOut | JSONResponse:
+    """A CSV ``phone,email,raw_data,delete_content``: every line checked first, then all added at once."""
+    now = services.clock()
+    try:
+        rows = bulk.parse_bulk(bulk.decode(data), solution.country)
+    except bulk.BulkInvalid as exc:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={
+                "detail": f"{exc.total} line(s) are invalid; nothing was added",
+                "errors": [{"line": e.line, "detail": e.detail} for e in exc.errors],
+            },
+        )
+    result = bulk.add_rows(session, solution, rows, created_by=principal.username, now=now)
+    audit_bulk(session, principal, result, solution.country, now=now, via="api")
+    session.commit()
+    return BulkOut(added=len(result.added), existing=len(result.existing))
+
+
 @router.get("/anonymization-requests", response_model=RequestPage)
 def list_requests(
     _: RequestManager,
@@ -120,10 +186,8 @@ def list_requests(
     status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
 ) -> RequestPage:
     """Requests newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
-    try:
-        rows, next_cursor = service.list_requests(session, solution.id, limit=limit, cursor=cursor, status=status_)
-    except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor: not a cursor this API returned") from None
+    # A bad cursor raises CursorError: a 422 from the app's one error handler (web/errors.py).
+    rows, next_cursor = service.list_requests(session, solution.id, limit=limit, cursor=cursor, status=status_)
     now = services.clock()
     return RequestPage(items=[RequestOut.of(r, solution.country, now) for r in rows], next_cursor=next_cursor)
 
@@ -139,7 +203,9 @@ def get_request(
     return RequestOut.of(request, solution.country, services.clock())
 
 
-@router.delete("/anonymization-requests/{request_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/anonymization-requests/{request_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors.responses(409)
+)
 def cancel_request(
     request_id: str, principal: RequestManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
@@ -152,7 +218,8 @@ def cancel_request(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Anonymization request not found") from None
     except service.RequestDoneError:
         raise HTTPException(
-            status.HTTP_409_CONFLICT, "The request is done: its anonymization cannot be cancelled"
+            status.HTTP_409_CONFLICT,
+            "The request has been processed (done, or held by a legal hold): it cannot be cancelled",
         ) from None
     record_for(session, principal, AuditAction.REQUEST_CANCELLED, request_id, details, at=services.clock())
     session.commit()

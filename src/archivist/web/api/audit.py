@@ -61,6 +61,4 @@ def list_audit_events(
         rows, next_cursor = events.list_events(session, solution.id, filters, limit, cursor)
     except FilterError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}") from None
-    except events.AuditCursorError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor: not a cursor this API returned") from None
     return AuditEventPage(items=[event_out(e) for e in rows], next_cursor=next_cursor)

@@ -16,6 +16,8 @@ from archivist.archive.models import Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
 from archivist.audit.events import AuditAction, record_for
+from archivist.retention.holds import HeldError, held_message, refuse_held
+from archivist.web import errors
 from archivist.web.deps import (
     ContentDeleter,
     ContentReader,
@@ -25,12 +27,19 @@ from archivist.web.deps import (
     SessionDep,
     SolutionDep,
 )
-from archivist.web.streaming import recording_response, starts_playback
+from archivist.web.streaming import OPAQUE_TYPE, UNSUPPORTED_TYPE, recording_response, starts_playback, upload_type
 
 router = APIRouter(prefix="/api/v1/interactions", tags=["interactions"])
 
 MAX_BATCH = 1_000
 _SPOOL_IN_MEMORY = 1024 * 1024
+
+
+def _refuse_held(session: SessionDep, solution_id: str, interaction_id: str) -> None:
+    try:
+        refuse_held(session, solution_id, [interaction_id])
+    except HeldError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, held_message(exc)) from None
 
 
 def _found(session: SessionDep, solution: SolutionDep, interaction_id: str) -> Interaction:
@@ -101,11 +110,12 @@ def get_content(
     return content
 
 
-@router.delete("/{interaction_id}/content", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{interaction_id}/content", status_code=status.HTTP_204_NO_CONTENT, responses=errors.responses(409))
 def delete_content(
     interaction_id: str, principal: ContentDeleter, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
     interaction = _found(session, solution, interaction_id)
+    _refuse_held(session, solution.id, interaction.id)
     if content_service.delete_content(session, [interaction.id]) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no content (or it was deleted)")
     record_for(session, principal, AuditAction.CONTENT_DELETED, interaction.id, at=services.clock())
@@ -116,6 +126,7 @@ def delete_content(
     "/{interaction_id}/recording",
     status_code=status.HTTP_204_NO_CONTENT,
     openapi_extra={"requestBody": {"content": {"audio/*": {"schema": {"type": "string", "format": "binary"}}}}},
+    responses=errors.responses(415),
 )
 async def put_recording(
     interaction_id: str,
@@ -126,11 +137,9 @@ async def put_recording(
     services: ServicesDep,
 ) -> None:
     """Store the request body as the interaction's recording (replacing any earlier one)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not content_type.startswith("audio/"):
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be an audio type such as audio/wav"
-        )
+    content_type = upload_type(request.headers.get("content-type", ""))
+    if content_type is None:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_TYPE)
     interaction = _found(session, solution, interaction_id)
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
         size = 0
@@ -151,7 +160,15 @@ async def put_recording(
     services.commit_and_delete_blobs(session)
 
 
-@router.get("/{interaction_id}/recording", response_class=StreamingResponse)
+@router.get(
+    "/{interaction_id}/recording",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"audio/*": {}, OPAQUE_TYPE: {}}, "description": "The whole recording"},
+        206: {"content": {"audio/*": {}, OPAQUE_TYPE: {}}, "description": "The requested byte range"},
+        416: {"description": "Range not satisfiable"},
+    },
+)
 def get_recording(
     interaction_id: str,
     request: Request,
@@ -169,11 +186,12 @@ def get_recording(
     return response
 
 
-@router.delete("/{interaction_id}/recording", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{interaction_id}/recording", status_code=status.HTTP_204_NO_CONTENT, responses=errors.responses(409))
 def delete_recording(
     interaction_id: str, principal: ContentDeleter, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
     interaction = _found(session, solution, interaction_id)
+    _refuse_held(session, solution.id, interaction.id)
     if recordings.delete_recordings(session, [interaction.id], services.clock()) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording (or it was deleted)")
     record_for(session, principal, AuditAction.RECORDING_DELETED, interaction.id, at=services.clock())

@@ -10,6 +10,7 @@ from sqlalchemy import and_, or_, select
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import ErasureReceipt, RequestStatus
 from archivist.archive.search import FilterError, parse_time
+from archivist.web import errors
 from archivist.web.deps import PrincipalDep, RequestManager, ServicesDep, SessionDep, SolutionDep
 
 router = APIRouter(prefix="/api/v1", tags=["proof of erasure"])
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["proof of erasure"])
 MAX_RECEIPTS = 1_000
 
 
-@router.get("/anonymization-requests/{request_id}/receipt")
+@router.get("/anonymization-requests/{request_id}/receipt", responses=errors.responses(409))
 def get_receipt(request_id: str, _: RequestManager, session: SessionDep, solution: SolutionDep) -> dict[str, Any]:
     """The signed receipt of a done request, exactly as ``archivist receipt verify`` takes it."""
     receipt = session.scalars(

@@ -25,6 +25,8 @@ from archivist.archive.search import (
     search_interactions,
 )
 from archivist.audit.events import AuditAction, filters_used, record_for
+from archivist.retention.holds import HeldError, held_message
+from archivist.web import errors
 from archivist.web.deps import ContentDeleter, Searcher, ServicesDep, SessionDep, SolutionDep
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class AnonymizeAndDeleteOut(BaseModel):
     recordings_deleted: int
     content_deleted: int
     raw_data_rows: int
+    # The customer's own phone, email or name replaced in the text that remains (the subject).
+    mentions_replaced: int = 0
 
 
 def erasure_details(ids: list[str], raw_data: bool, result: erasure.ErasureResult) -> dict[str, object]:
@@ -124,7 +128,7 @@ def list_interactions(
     )
 
 
-@router.post("/anonymize-and-delete", response_model=AnonymizeAndDeleteOut)
+@router.post("/anonymize-and-delete", response_model=AnonymizeAndDeleteOut, responses=errors.responses(404, 409))
 def anonymize_and_delete(
     body: AnonymizeAndDeleteIn,
     principal: ContentDeleter,
@@ -143,6 +147,8 @@ def anonymize_and_delete(
         )
     except erasure.UnknownInteractionError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
+    except HeldError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, held_message(exc)) from None
     record_for(
         session,
         principal,
@@ -158,4 +164,5 @@ def anonymize_and_delete(
         recordings_deleted=result.recordings_deleted,
         content_deleted=result.content_deleted,
         raw_data_rows=result.raw_data_rows,
+        mentions_replaced=result.mentions_replaced,
     )

@@ -17,7 +17,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -71,8 +71,10 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Archive - Search", "/archive/search", Permission.SEARCH),
     NavItem("Archive - Anonymize", "/archive/anonymize", Permission.MANAGE_REQUESTS),
+    NavItem("Archive - Access", "/archive/access", Permission.MANAGE_REQUESTS),
     NavItem("Raw data", "/raw-data", Permission.READ_RAW_DATA),
     NavItem("Audit log", "/audit", Permission.READ_AUDIT),
+    NavItem("Legal holds", "/legal-holds", Permission.MANAGE_HOLDS),
     NavItem("Settings", "/settings", Permission.ADMINISTER),
     NavItem("Users", "/users", Permission.ADMINISTER),
 )
@@ -156,29 +158,52 @@ PageSolution = Annotated[Solution, Depends(get_page_solution)]
 # Logged in: the token is an HMAC of the session's own csrf_secret, sent in every form (and,
 # for htmx, in a header) and checked against the session found server-side. It needs no
 # cookie, changes with every login, and is useless for any other session.
-# Not logged in (only the login form): a signed double-submit token, "nonce.signature", in an
-# HTTP-only cookie and in the form; a login POST must carry the same valid token in both, so a
-# foreign site cannot log a browser into an account of its choosing.
+# Not logged in (only the login form): a signed double-submit token, "nonce.issued.signature",
+# in an HTTP-only cookie and in the form; a login POST must carry the same valid token in both,
+# so a foreign site cannot log a browser into an account of its choosing. The signature binds
+# it to the client it was issued to and to its time, so a captured pair is no use elsewhere
+# or later.
 
 
 def session_csrf_token(secret: str, csrf_secret: str) -> str:
     return hmac.new(secret.encode(), f"csrf|session|{csrf_secret}".encode(), hashlib.sha256).hexdigest()
 
 
-def _sign(secret: str, nonce: str) -> str:
-    return hmac.new(secret.encode(), f"csrf|anonymous|{nonce}".encode(), hashlib.sha256).hexdigest()
+# A login form older than this must be reloaded: a captured pre-login pair stops working.
+LOGIN_CSRF_MAX_AGE = timedelta(hours=2)
 
 
-def new_csrf_token(secret: str) -> str:
+def _client_binding(request: Request) -> str:
+    """What ties a pre-login token to the client it was given to: its address and browser.
+
+    A pair copied from one client (cookie and field) is refused from another, and the
+    address is the proxy-resolved one only when the proxy is trusted (serve's setting).
+    """
+    address = request.client.host if request.client else "-"
+    agent = request.headers.get("user-agent", "")
+    return hashlib.sha256(f"{address}|{agent}".encode()).hexdigest()[:32]
+
+
+def _sign(secret: str, nonce: str, issued: int, binding: str) -> str:
+    message = f"csrf|anonymous|{nonce}|{issued}|{binding}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def new_csrf_token(secret: str, request: Request, now: datetime) -> str:
     nonce = secrets.token_urlsafe(18)
-    return f"{nonce}.{_sign(secret, nonce)}"
+    issued = int(now.timestamp())
+    return f"{nonce}.{issued}.{_sign(secret, nonce, issued, _client_binding(request))}"
 
 
-def _valid_anonymous(secret: str, token: str) -> bool:
-    nonce, _, signature = token.partition(".")
-    if not nonce or not signature:
+def _valid_anonymous(secret: str, token: str, request: Request, now: datetime) -> bool:
+    nonce, _, rest = token.partition(".")
+    issued_text, _, signature = rest.partition(".")
+    if not nonce or not signature or not issued_text.isdigit() or len(issued_text) > 12:
         return False
-    return hmac.compare_digest(signature, _sign(secret, nonce))
+    issued = int(issued_text)
+    if not 0 <= now.timestamp() - issued <= LOGIN_CSRF_MAX_AGE.total_seconds():
+        return False
+    return hmac.compare_digest(signature, _sign(secret, nonce, issued, _client_binding(request)))
 
 
 def csrf_token(request: Request, secret: str) -> str:
@@ -191,8 +216,9 @@ def csrf_token(request: Request, secret: str) -> str:
         current = session_csrf_token(secret, login.csrf_secret)
     else:
         current = request.cookies.get(CSRF_COOKIE, "")
-        if not (current and _valid_anonymous(secret, current)):
-            current = new_csrf_token(secret)
+        now = request.app.state.services.clock()
+        if not (current and _valid_anonymous(secret, current, request, now)):
+            current = new_csrf_token(secret, request, now)
             request.state.csrf_new = True
     request.state.csrf_token = current
     return current
@@ -237,7 +263,8 @@ async def check_login_csrf(request: Request, services: ServicesDep) -> None:
     secret = services.settings.resolved_secret_key
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = await _sent_token(request)
-    if not (cookie and sent and hmac.compare_digest(cookie, sent) and _valid_anonymous(secret, sent)):
+    now = services.clock()
+    if not (cookie and sent and hmac.compare_digest(cookie, sent) and _valid_anonymous(secret, sent, request, now)):
         raise CsrfFailed
 
 
@@ -347,7 +374,18 @@ def _login_redirect(request: Request) -> Response:
 def install(app: FastAPI) -> None:
     """Add the pages, their error handlers and ``/static`` to ``app``."""
     # The page modules import this package, so they are imported here, not at the top.
-    from archivist.web.pages import admin, anonymize, audit, auth, raw_data, search
+    from archivist.web.pages import (
+        access,
+        admin,
+        anonymize,
+        audit,
+        auth,
+        bulk_intake,
+        legal_holds,
+        raw_data,
+        retention_rules,
+        search,
+    )
 
     app.state.templates = make_templates()
 
@@ -355,12 +393,18 @@ def install(app: FastAPI) -> None:
     async def login_required(request: Request, _: LoginRequired) -> Response:
         return _login_redirect(request)
 
+    def _who(request: Request) -> Principal | None:
+        # Both are raised after the login was looked up, so the error page can show the navigation.
+        login = page_login(request)
+        return login.principal if login else None
+
     @app.exception_handler(PageForbidden)
     async def forbidden(request: Request, _: PageForbidden) -> Response:
         return render(
             request,
             "error.html",
             {"title": "Not allowed", "message": "Your role may not use this page or action."},
+            principal=_who(request),
             status_code=403,
         )
 
@@ -370,6 +414,7 @@ def install(app: FastAPI) -> None:
             request,
             "error.html",
             {"title": "Form expired", "message": "The form was too old or came from elsewhere. Reload the page."},
+            principal=_who(request),
             status_code=403,
         )
 
@@ -377,6 +422,10 @@ def install(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(search.router)
     app.include_router(anonymize.router)
+    app.include_router(access.router)
+    app.include_router(bulk_intake.router)
     app.include_router(raw_data.router)
     app.include_router(audit.router)
     app.include_router(admin.router)
+    app.include_router(retention_rules.router)
+    app.include_router(legal_holds.router)

@@ -20,9 +20,12 @@ from archivist.accounts.passwords import generate_password
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import AccountError, Principal
 from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
+from archivist.accounts.usernames import MAX_USERNAME_LENGTH
 from archivist.audit.events import AuditAction, record_for
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, render, require_page
+from archivist.web.pages.forms import too_long
+from archivist.web.pages.retention_rules import rules_section
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,7 +38,16 @@ NOTICES = {
     "enabled": "The user was enabled again. Their old API tokens stay revoked.",
     "revoked": "The token was revoked: it no longer works.",
     "settings": "The settings were saved.",
+    "rule_added": "The retention rule was saved. The nightly run applies it from the coming night.",
+    "rule_deleted": "The retention rule was deleted.",
 }
+
+MAX_TOKEN_LABEL = 100
+
+CONFIRM_DISABLE = (
+    "This user's sessions end and every API token of theirs is revoked at once; integrations using "
+    "those tokens stop working. You can enable the user again, but the tokens stay revoked."
+)
 
 ROLE_LABELS = {
     Role.SUPERVISOR: "Supervisor: search, play, read, raw data",
@@ -97,11 +109,12 @@ def create_user(
     solution: PageSolution,
     session: SessionDep,
     services: ServicesDep,
-    username: Annotated[str, Form(max_length=100)] = "",
-    role: Annotated[str, Form(max_length=30)] = "",
+    username: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a user with a generated password, shown once on the answer."""
-    form = {"username": username, "role": role}
+    # Over-long input is not echoed back into the form (the rule's message says what is allowed).
+    form = {"username": username if len(username) <= MAX_USERNAME_LENGTH else "", "role": role}
     try:
         chosen = Role(role)
     except ValueError:
@@ -141,6 +154,7 @@ def _user_page(
         "roles": list(Role),
         "role_labels": ROLE_LABELS,
         "is_self": user.id == principal.user_id,
+        "confirm_disable": CONFIRM_DISABLE,
         "notice": notice,
         "error": None,
         "new_password": None,
@@ -169,7 +183,7 @@ def change_role(
     solution: PageSolution,
     session: SessionDep,
     services: ServicesDep,
-    role: Annotated[str, Form(max_length=30)] = "",
+    role: Annotated[str, Form()] = "",
 ) -> Response:
     user = _user_or_404(session, solution, user_id)
     try:
@@ -275,7 +289,7 @@ def create_token(
     solution: PageSolution,
     session: SessionDep,
     services: ServicesDep,
-    label: Annotated[str, Form(max_length=100)] = "",
+    label: Annotated[str, Form()] = "",
 ) -> Response:
     """A new API token for the user, shown once on the answer."""
     user = _user_or_404(session, solution, user_id)
@@ -283,6 +297,9 @@ def create_token(
         return _user_page(
             request, session, solution, principal, user, 409, error="Enable the user before giving them a token."
         )
+    if len(label.strip()) > MAX_TOKEN_LABEL:
+        error = f"A token label is at most {MAX_TOKEN_LABEL} characters."
+        return _user_page(request, session, solution, principal, user, 422, error=error)
     token = accounts.create_token(session, user, label.strip())
     record_for(
         session,
@@ -334,16 +351,25 @@ def _settings_form(solution: Solution) -> dict[str, str]:
     }
 
 
-@router.get("/settings")
-def settings_page(request: Request, principal: Admin, solution: PageSolution) -> Response:
-    notice = NOTICES.get(request.query_params.get("notice", ""))
-    context = {
+def settings_context(
+    session: Session, solution: Solution, *, rules: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The *Settings* page: the solution's settings form and its retention rules section."""
+    return {
         "title": "Settings",
         "solution": solution,
         "form": _settings_form(solution),
         "errors": {},
-        "notice": notice,
+        "notice": None,
+        **(rules if rules is not None else rules_section(session, solution)),
+        **extra,
     }
+
+
+@router.get("/settings")
+def settings_page(request: Request, principal: Admin, solution: PageSolution, session: SessionDep) -> Response:
+    notice = NOTICES.get(request.query_params.get("notice", ""))
+    context = settings_context(session, solution, notice=notice)
     return render(request, "admin/settings.html", context, principal=principal)
 
 
@@ -369,6 +395,17 @@ def _validated(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     return values, errors
 
 
+# Bounds on what is read at all; the validators then say what form each value must have.
+SETTINGS_LIMITS = {
+    "country": 16,
+    "timezone": 64,
+    "nightly_at": 16,
+    "replacement": 100,
+    "preview_warn_percent": 16,
+    "audit_retention_days": 16,
+}
+
+
 @router.post("/settings", dependencies=[CsrfChecked])
 def save_settings(
     request: Request,
@@ -376,12 +413,12 @@ def save_settings(
     solution: PageSolution,
     session: SessionDep,
     services: ServicesDep,
-    country: Annotated[str, Form(max_length=2)] = "",
-    timezone: Annotated[str, Form(max_length=64)] = "",
-    nightly_at: Annotated[str, Form(max_length=5)] = "",
-    replacement: Annotated[str, Form(max_length=100)] = "",
-    preview_warn_percent: Annotated[str, Form(max_length=10)] = "",
-    audit_retention_days: Annotated[str, Form(max_length=6)] = "",
+    country: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "",
+    nightly_at: Annotated[str, Form()] = "",
+    replacement: Annotated[str, Form()] = "",
+    preview_warn_percent: Annotated[str, Form()] = "",
+    audit_retention_days: Annotated[str, Form()] = "",
 ) -> Response:
     form = {
         "country": country,
@@ -391,9 +428,16 @@ def save_settings(
         "preview_warn_percent": preview_warn_percent,
         "audit_retention_days": audit_retention_days,
     }
+    long = too_long(SETTINGS_LIMITS, form)
     values, errors = _validated(form)
+    # The page shows the share's error under its percent field (the template's error_key).
+    if "preview_warn_percent" in long:
+        long["preview_warn_share"] = long.pop("preview_warn_percent")
+    errors |= long
     if errors:
-        context = {"title": "Settings", "solution": solution, "form": form, "errors": errors, "notice": None}
+        for name in long:  # not echoed back: an over-long value would only be cut off in the field
+            form[name if name != "preview_warn_share" else "preview_warn_percent"] = ""
+        context = settings_context(session, solution, form=form, errors=errors)
         return render(request, "admin/settings.html", context, principal=principal, status_code=422)
     changed = {name: value for name, value in values.items() if getattr(solution, name) != value}
     if changed:

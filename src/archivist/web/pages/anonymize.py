@@ -33,6 +33,7 @@ from archivist.identifiers import render_phone
 from archivist.web.api.anonymization import request_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
+from archivist.web.pages.forms import too_long
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,14 +63,20 @@ class AnonymizeForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+# What each typed field may hold; longer is shown next to the field (never answered as JSON).
+FORM_LIMITS = {"phone": 64, "email": 320}
+
+
 def _posted_form(
-    phone: Annotated[str, Form(max_length=64)] = "",
-    email: Annotated[str, Form(max_length=320)] = "",
+    phone: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
     raw_data: Annotated[bool, Form()] = False,
     delete_content: Annotated[bool, Form()] = False,
     linked: Annotated[list[str], Form(max_length=erasure.MAX_LINKED)] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> AnonymizeForm:
-    return AnonymizeForm(phone, email, raw_data, delete_content, linked)
+    form = AnonymizeForm(phone, email, raw_data, delete_content, linked)
+    form.errors = too_long(FORM_LIMITS, {"phone": phone, "email": email})
+    return form
 
 
 def _ticked_also(
@@ -96,6 +103,15 @@ def _linked(
 def _token(keyring: MentionKeyring, solution: Solution, item: erasure.Linked) -> str:
     """What a tick carries: a keyed hash of the linked value (nobody can read it back without the secret)."""
     return keyring.key(solution.id, f"linked:{item.kind}:{item.name or ''}:{item.value}")
+
+
+class _FormInvalidError(Exception):
+    """The form failed its own checks (``form.errors`` says which): nothing is looked up."""
+
+
+def _typed_ids(form: AnonymizeForm, solution: Solution) -> tuple[str | None, str | None]:
+    ids = service.parse_identifiers(form.phone, form.email, solution.country)
+    return ids.phone_e164, ids.email_norm
 
 
 # The form as posted to *Preview* and *Add*.
@@ -200,7 +216,10 @@ def preview(
     """What the row would change if the night came now; the *Add* button comes with it."""
     now = services.clock()
     shown = None
+    covering = None
     try:
+        if form.errors:
+            raise _FormInvalidError
         counts, linked = preview_with_linked(
             session,
             solution,
@@ -226,9 +245,14 @@ def preview(
             ids.email_norm,
             tuple(_token(services.keyring, solution, item) for item in linked),
         )
+        # The row *Add* would not add: a waiting one names these identifiers already.
+        waiting = service.covering_request(session, solution.id, ids)
+        covering = RequestOut.of(waiting, solution.country, now) if waiting else None
     except service.RequestError as exc:
         form.errors[exc.field] = str(exc)
-    context = _context(session, solution, now, form=form, preview=shown)
+    except _FormInvalidError:
+        pass
+    context = _context(session, solution, now, form=form, preview=shown) | {"covering": covering}
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if form.errors else status.HTTP_200_OK
     template = FORM_AREA if is_htmx(request) else PAGE
     return render(request, template, context, principal=principal, status_code=status_code)
@@ -246,6 +270,8 @@ def add(
     """*Add*: the row is *Waiting* until the coming night."""
     now = services.clock()
     try:
+        if form.errors:
+            raise _FormInvalidError
         row, created = service.create_request(
             session,
             solution,
@@ -257,8 +283,9 @@ def add(
             now=now,
             also=_ticked_also(session, solution, form, now, services.keyring),
         )
-    except service.RequestError as exc:
-        form.errors[exc.field] = str(exc)
+    except (service.RequestError, _FormInvalidError) as exc:
+        if isinstance(exc, service.RequestError):
+            form.errors[exc.field] = str(exc)
         context = _context(session, solution, now, form=form)
         template = FORM_AREA if is_htmx(request) else PAGE
         return render(request, template, context, principal=principal, status_code=422)
@@ -266,11 +293,15 @@ def add(
         details = {**request_details(row, solution.country), "via": "page"}
         record_for(session, principal, AuditAction.REQUEST_ADDED, row.id, details, at=now)
     session.commit()
-    message = (
-        "Added. The row is Waiting and will be anonymized the coming night."
-        if created
-        else "This person already has a row that is Waiting; no second row was added."
-    )
+    if created:
+        message = "Added. The row is Waiting and will be anonymized the coming night."
+    elif (row.phone_e164, row.email_norm) == _typed_ids(form, solution):
+        message = "This person already has a row that is Waiting; no second row was added."
+    else:
+        message = (
+            "This person already has a Waiting row that includes what you entered (and more); "
+            "no second row was added. What you asked for beyond it was added to that row."
+        )
     if not is_htmx(request):
         return RedirectResponse("/archive/anonymize", status_code=status.HTTP_303_SEE_OTHER)
     context = _context(session, solution, now, form=AnonymizeForm()) | {"oob_requests": True}
@@ -313,7 +344,7 @@ def cancel(
     except service.RequestNotFoundError:
         message = "That row is no longer on the page."
     except service.RequestDoneError:
-        message = "That row is already Done: its anonymization cannot be cancelled."
+        message = "That row has been processed (Done, or Held by a legal hold): it cannot be cancelled."
     if not is_htmx(request):
         return RedirectResponse("/archive/anonymize", status_code=status.HTTP_303_SEE_OTHER)
     context = _context(session, solution, services.clock(), form=AnonymizeForm())

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from archivist.archive.search import FilterError
+from archivist.times import RANGE_MESSAGE, in_range
 
 
 def local_day_start(field_name: str, text: str, timezone: str) -> datetime | None:
@@ -16,7 +17,10 @@ def local_day_start(field_name: str, text: str, timezone: str) -> datetime | Non
         day = date.fromisoformat(text.strip())
     except ValueError:
         raise FilterError(field_name, "Enter a date as YYYY-MM-DD") from None
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+    start = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+    if not in_range(start):
+        raise FilterError(field_name, f"The date {RANGE_MESSAGE}")
+    return start
 
 
 def day_range(from_text: str, to_text: str, timezone: str) -> tuple[datetime | None, datetime | None]:
@@ -27,3 +31,26 @@ def day_range(from_text: str, to_text: str, timezone: str) -> tuple[datetime | N
     if started_from and started_to and started_to <= started_from:
         raise FilterError("to", "To must be the same day as From or later")
     return started_from, started_to
+
+
+def local_moment(field_name: str, text: str, timezone: str, *, end_of_day: bool = False) -> datetime | None:
+    """A local date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM, a datetime-local input's value).
+
+    A bare date is the start of that day, or with ``end_of_day`` the start of the next, so that
+    a *To* date includes the whole day as on the other pages. A time is read in ``timezone``.
+    """
+    value = text.strip()
+    if not value:
+        return None
+    if len(value) == 10:
+        start = local_day_start(field_name, value, timezone)
+        return start + timedelta(days=1) if start is not None and end_of_day else start
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise FilterError(field_name, "Enter a date as YYYY-MM-DD or a date and time as YYYY-MM-DD HH:MM") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    if not in_range(moment):
+        raise FilterError(field_name, f"The time {RANGE_MESSAGE}")
+    return moment

@@ -45,11 +45,14 @@ def raw_data_page(
     errors: dict[str, str] = {}
     rows: list[RawEvent] = []
     next_cursor = None
-    searched = bool(from_ or to or cursor)
+    position = None
+    # *Show* with no days (or *Previous* back to the first page of all rows) sends them empty.
+    searched = bool(from_ or to or cursor) or "from" in request.query_params or "to" in request.query_params
     if searched:
         try:
             filters = raw_data.RawDataFilters(*day_range(from_, to, solution.timezone))
             rows, next_cursor = raw_data.page_of_rows(session, solution.id, filters, PAGE_SIZE, cursor or None)
+            position = raw_data.page_position(session, solution.id, filters, rows[0] if rows else None, PAGE_SIZE)
         except FilterError as exc:
             errors[exc.field] = exc.message
         else:
@@ -70,6 +73,7 @@ def raw_data_page(
         "rows": rows,
         "searched": searched,
         "next_cursor": next_cursor,
+        "position": position,
     }
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK
     return render(request, "raw_data.html", context, principal=principal, status_code=code)

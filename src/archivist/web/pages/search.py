@@ -25,12 +25,14 @@ from archivist.archive import recordings
 from archivist.archive.models import Channel, Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import InteractionOut
-from archivist.archive.search import FilterError, SearchPage, make_filters, search_interactions
+from archivist.archive.search import FilterError, SearchPage, filter_choices, make_filters, search_interactions
 from archivist.audit.events import AuditAction, filters_used, record_for
+from archivist.retention.holds import HELD_NOTHING_DELETED, HeldError, held_among, held_message
 from archivist.web.api.search import erasure_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.dates import day_range
+from archivist.web.pages.forms import too_long
 from archivist.web.streaming import recording_response, starts_playback
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,18 @@ ContentViewer = Annotated[Principal, Depends(require_page(Permission.READ_CONTEN
 ContentRemover = Annotated[Principal, Depends(require_page(Permission.DELETE_CONTENT))]
 
 PAGE_SIZE = 50
+# What each field of the form may hold (a page re-renders the form instead of answering JSON).
+SEARCH_LIMITS = {
+    "phone": 64,
+    "email": 320,
+    "from": 20,
+    "to": 20,
+    "queue": 200,
+    "agent": 200,
+    "channel": 10,
+    "direction": 10,
+    "cursor": 200,
+}
 
 CONFIRM_DELETE_RECORDING = (
     "The recording of this call will be deleted from the archive for good. "
@@ -54,6 +68,8 @@ CONFIRM_DELETE_CHAT = (
 CONFIRM_DELETE_EMAIL = (
     "The body of this email will be deleted from the archive. The general information stays. This cannot be undone."
 )
+# Why the details view offers no deletion of a held interaction (the routes refuse it too).
+HELD_NOTE = "Under a legal hold: nothing of it can be deleted or anonymized until the hold is released (Legal holds)."
 CONFIRM_ANONYMIZE = (
     "Their recordings, chat logs and email bodies will be deleted, and the customer's phone number, "
     "email address, name and all variable values will be replaced with the replacement text. "
@@ -126,10 +142,9 @@ def _context(solution: Solution, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/archive/search")
-def search_page(request: Request, principal: SearchViewer, solution: PageSolution) -> Response:
-    return render(
-        request, "archive/search.html", _context(solution, form=SearchForm(), page=None, rows=[]), principal=principal
-    )
+def search_page(request: Request, principal: SearchViewer, solution: PageSolution, session: SessionDep) -> Response:
+    context = _context(solution, form=SearchForm(), page=None, rows=[], choices=filter_choices(session, solution.id))
+    return render(request, "archive/search.html", context, principal=principal)
 
 
 @router.post("/archive/search", dependencies=[CsrfChecked])
@@ -139,19 +154,21 @@ def search_results(
     solution: PageSolution,
     session: SessionDep,
     services: ServicesDep,
-    phone: Annotated[str, Form(max_length=64)] = "",
-    email: Annotated[str, Form(max_length=320)] = "",
-    from_: Annotated[str, Form(alias="from", max_length=20)] = "",
-    to: Annotated[str, Form(max_length=20)] = "",
-    queue: Annotated[str, Form(max_length=200)] = "",
-    agent: Annotated[str, Form(max_length=200)] = "",
-    channel: Annotated[str, Form(max_length=10)] = "",
-    direction: Annotated[str, Form(max_length=10)] = "",
-    cursor: Annotated[str, Form(max_length=200)] = "",
+    phone: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    from_: Annotated[str, Form(alias="from")] = "",
+    to: Annotated[str, Form()] = "",
+    queue: Annotated[str, Form()] = "",
+    agent: Annotated[str, Form()] = "",
+    channel: Annotated[str, Form()] = "",
+    direction: Annotated[str, Form()] = "",
+    cursor: Annotated[str, Form()] = "",
 ) -> Response:
     """Run the search. htmx gets the search area (form and results); a plain POST the page."""
     form = SearchForm(phone, email, from_, to, queue, agent, channel, direction)
-    page, form = _run_search(session, solution, form, cursor)
+    typed = {"phone": phone, "email": email, "from": from_, "to": to, "queue": queue, "agent": agent}
+    form.errors = too_long(SEARCH_LIMITS, typed | {"channel": channel, "direction": direction, "cursor": cursor})
+    page = None if form.errors else _run_search(session, solution, form, cursor)[0]
     if page is not None:
         used = filters_used(
             phone=phone,
@@ -171,8 +188,11 @@ def search_results(
         form=form,
         page=page,
         rows=_rows(page.items, solution) if page else [],
+        # The page's own ids only: one look-up for the marks, whatever the archive holds.
+        held=held_among(session, solution.id, [i.id for i in page.items]) if page else set(),
         searched=True,
         paged=bool(cursor),
+        choices=filter_choices(session, solution.id),
     )
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if form.errors else status.HTTP_200_OK
     template = "archive/_search_area.html" if is_htmx(request) else "archive/search.html"
@@ -200,6 +220,9 @@ def _details(
         "solution": solution,
         "item": interaction_out(interaction, solution.country),
         "content": content_service.read_content(session, interaction),
+        # A set of ids, as for the rows: the refreshed row reads it too.
+        "held": held_among(session, solution.id, [interaction.id]),
+        "held_note": HELD_NOTE,
         "confirm_delete_recording": CONFIRM_DELETE_RECORDING,
         "confirm_delete_content": CONFIRM_DELETE_CHAT if interaction.channel is Channel.CHAT else CONFIRM_DELETE_EMAIL,
         "refresh_row": flash is not None,
@@ -261,6 +284,8 @@ def delete_recording(
     services: ServicesDep,
 ) -> Response:
     interaction = _interaction(session, solution, interaction_id)
+    if held_among(session, solution.id, [interaction.id]):
+        return _details(request, session, solution, principal, interaction, flash=HELD_NOTHING_DELETED)
     deleted = recordings.delete_recordings(session, [interaction.id], services.clock())
     if deleted:
         record_for(
@@ -283,6 +308,8 @@ def delete_content(
 ) -> Response:
     interaction = _interaction(session, solution, interaction_id)
     what = "chat log" if interaction.channel is Channel.CHAT else "email content"
+    if held_among(session, solution.id, [interaction.id]):
+        return _details(request, session, solution, principal, interaction, flash=HELD_NOTHING_DELETED)
     deleted = content_service.delete_content(session, [interaction.id])
     if deleted:
         record_for(
@@ -316,6 +343,11 @@ def anonymize_and_delete(
         )
     except erasure.UnknownInteractionError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
+    except HeldError as exc:
+        return Response(
+            status_code=status.HTTP_204_NO_CONTENT,
+            headers={"HX-Trigger": json.dumps({"flash": held_message(exc) + "."})},
+        )
     details = {**erasure_details(ids, raw_data, result), "via": "page"}
     record_for(session, principal, AuditAction.ANONYMIZED_AND_DELETED, None, details, at=services.clock())
     services.commit_erasure(session)
