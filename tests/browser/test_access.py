@@ -10,12 +10,28 @@ from archivist.accounts.models import Role
 from tests.browser.conftest import LiveServer
 from tests.conftest import TEST_PASSWORD
 
-NAV = ("Archive - Search", "Archive - Anonymize", "Raw data", "Audit log", "Settings", "Users")
+NAV = (
+    "Archive - Search",
+    "Archive - Anonymize",
+    "Archive - Access",
+    "Raw data",
+    "Audit log",
+    "Legal holds",
+    "Settings",
+    "Users",
+)
 
-# Role -> the navigation it sees (CONTRACT §4 and §8).
+# Role -> the navigation it sees (CONTRACT §4, §8, §10 and §12).
 SEES = {
     Role.SUPERVISOR: ("Archive - Search", "Raw data"),
-    Role.PRIVACY_OFFICER: ("Archive - Search", "Archive - Anonymize", "Raw data", "Audit log"),
+    Role.PRIVACY_OFFICER: (
+        "Archive - Search",
+        "Archive - Anonymize",
+        "Archive - Access",
+        "Raw data",
+        "Audit log",
+        "Legal holds",
+    ),
     Role.ADMIN: NAV,
 }
 
