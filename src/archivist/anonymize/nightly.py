@@ -328,8 +328,9 @@ def _run_solution(
         # What is left (the other requests, blobs, purges, storage step, receipts) is the next runner's.
         return _finish(factory, summary, clock_started)
 
-    # After the requests: retention rules, in chunks that each commit (a crash resumes them).
-    for outcome in apply_retention(factory, solution_id, now, keyring=keyring):
+    # After the requests: retention rules, in chunks that each commit (a crash resumes them). A
+    # stop between chunks (shutdown, lease lost) leaves the rest to the next run, like requests.
+    for outcome in apply_retention(factory, solution_id, now, keyring=keyring, keep_going=keep_going):
         summary.retention.append(outcome.as_dict())
         with transaction(factory) as session:
             record(
@@ -341,6 +342,10 @@ def _run_solution(
                 outcome.as_dict(),
                 at=now,
             )
+
+    if keep_going is not None and not keep_going():
+        summary.stopped = True
+        return _finish(factory, summary, clock_started)
 
     # After the commits: the blobs the requests let go of (and any a crashed run left).
     summary.blobs_deleted = drain_pending_deletions(factory, blobs, now)

@@ -11,7 +11,7 @@ the next run) and one interaction is never half-deleted. Held interactions are n
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
@@ -290,6 +290,7 @@ def apply_retention(
     now: datetime,
     *,
     keyring: MentionKeyring,
+    keep_going: Callable[[], bool] | None = None,
 ) -> list[RuleOutcome]:
     """The nightly run's retention pass: every rule of the solution, CHUNK rows per transaction."""
     with factory() as session:
@@ -304,6 +305,9 @@ def apply_retention(
         failed = False
         after: tuple[Any, Any] | None = None
         while True:
+            if keep_going is not None and not keep_going():
+                failed = True  # stopped: the next run resumes where this chunk would have begun
+                break
             try:
                 # Each chunk in its own transaction, the holds read again for it: a crash resumes with
                 # the rows still there, and a hold placed during the run protects from the next chunk on.
