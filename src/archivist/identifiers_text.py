@@ -64,7 +64,7 @@ __all__ = [
 
 # Bumped whenever what the scanner reads changes: the mention index of an archive scanned by
 # an older version misses forms this one finds, and must be rebuilt (``reindex-mentions``).
-SCANNER_VERSION = 2
+SCANNER_VERSION = 3
 
 # Countries whose national forms are tried for a candidate that is not a valid home number:
 # the Nordic and nearby countries whose numbers turn up in a Nordic contact centre, plus the
@@ -84,9 +84,11 @@ _RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![0-9_@])")
 # slash, as in "912 34 567", "(+47) 912 34 567", "+44 (0)20 7946 0958", "0151/23456789", or a
 # dash with spaces around it ("912 - 34 - 567").
 _GAP = re.compile(r"[ \t]{0,2}[()/]?[ \t]{0,2}|[ \t]{1,2}-[ \t]{1,2}")
-# A date is never a phone number, and it ends the chain it stands in.
+# A date is never a phone number, and it ends the chain it stands in. Its year is two digits or
+# 19xx/20xx: "0000-1-01" is digits with dashes, not a day anybody wrote.
 _DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"
-_DATE = re.compile(rf"{_DAY}([.\-]){_DAY}\1[0-9]{{2,4}}|[0-9]{{4}}-(?:0?[1-9]|1[0-2])-{_DAY}")
+_YEAR = r"(?:19|20)[0-9]{2}"
+_DATE = re.compile(rf"{_DAY}([.\-]){_DAY}\1(?:{_YEAR}|[0-9]{{2}})|{_YEAR}-(?:0?[1-9]|1[0-2])-{_DAY}")
 # A date written without separators, 1990-2039: YYYYMMDD or DDMMYYYY.
 _COMPACT_DATE = re.compile(
     r"(?:199[0-9]|20[0-3][0-9])(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
