@@ -549,7 +549,7 @@ def nightly(
     ] = False,
 ) -> None:
     """Run the nightly job once now (or as of a time) and print a summary; exit 1 if a request failed."""
-    from archivist.anonymize.nightly import run_nightly_cli
+    from archivist.anonymize.lease import run_nightly_cli
 
     moment: datetime | None = None
     if as_of is not None:

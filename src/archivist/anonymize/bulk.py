@@ -21,10 +21,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
+from archivist.accounts.services import Principal
 from archivist.anonymize import requests as service
 from archivist.anonymize.erasure import Counts, Person, Scope, erase_person
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.archive.mentions import MentionKeyring
+from archivist.audit.events import AuditAction, record_for
 
 # A file of this many bytes holds some 50,000 lines; anything larger is refused with 413.
 MAX_BULK_BYTES = 4 * 1024 * 1024
@@ -241,3 +243,22 @@ def preview_rows(
         previewed=min(limit, len(rows)),
         totals=totals,
     )
+
+
+def audit_bulk(
+    session: Session, principal: Principal, result: BulkResult, country: str, *, now: datetime, via: str
+) -> None:
+    """The audit trail of an upload: the new requests (masked, as one entry each would hold), in
+    entries of ``AUDIT_BATCH``; widened requests were audited by the request service."""
+    added = [{"id": row.id, **service.audit_details(row, country)} for row in result.added]
+    parts = max(1, -(-len(added) // AUDIT_BATCH))
+    for part in range(parts):
+        details = {
+            "added": len(result.added),
+            "existing": len(result.existing),
+            "part": part + 1,
+            "of": parts,
+            "requests": added[part * AUDIT_BATCH : (part + 1) * AUDIT_BATCH],
+            "via": via,
+        }
+        record_for(session, principal, AuditAction.REQUESTS_BULK_ADDED, None, details, at=now)

@@ -29,8 +29,6 @@ from sqlalchemy.sql import Subquery
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.operators import (
-    anonymize_raw_data_of_interactions,
-    raw_rows_to_anonymize,
     rewrite_interactions,
     rowcount,
 )
@@ -48,6 +46,7 @@ from archivist.archive.mentions import (
     value_text,
 )
 from archivist.archive.models import Channel, ErasedIdentifier, Interaction, Mention, RawEvent, Recording
+from archivist.archive.raw_data import anonymize_raw_data_of_interactions, raw_rows_to_anonymize
 from archivist.archive.recordings import delete_recordings
 from archivist.db import CHUNK, chunks
 from archivist.identifiers_text import find_emails, find_phones, mentions_any, name_forms
@@ -216,6 +215,18 @@ class ErasureResult:
     raw_data_rows: int
     # The customer's own phone, email or name replaced in what text remains (the subject).
     mentions_replaced: int = 0
+
+
+def audit_details(ids: list[str], raw_data: bool, result: ErasureResult) -> dict[str, object]:
+    """What *Anonymize and delete* did, for the audit trail: ids and counts."""
+    return {
+        "ids": sorted(set(ids)),
+        "raw_data": raw_data,
+        "anonymized": result.anonymized,
+        "recordings_deleted": result.recordings_deleted,
+        "content_deleted": result.content_deleted,
+        "raw_data_rows": result.raw_data_rows,
+    }
 
 
 def anonymize_and_delete(

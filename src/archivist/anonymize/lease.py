@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -27,11 +29,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.nightly import ErasureProof, RunSummary, RunTrigger, run_nightly, where
+from archivist.anonymize.nightly import ErasureProof, RunSummary, RunTrigger, resolve_as_of, run_nightly, where
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.config import Settings
-from archivist.db import Base, UTCDateTime, rowcount, transaction, utcnow
+from archivist.db import Base, UTCDateTime, make_engine, make_session_factory, rowcount, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -258,3 +260,56 @@ def run_leased(
 
 def lease_of(session: Session, solution_id: str) -> NightlyLease | None:
     return session.scalars(select(NightlyLease).where(NightlyLease.solution_id == solution_id)).first()
+
+
+# `archivist nightly`'s exit code when another runner held a solution's lease (and nothing failed).
+NIGHTLY_BUSY = 3
+
+
+def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datetime | None) -> int:
+    """``archivist nightly``: run, print one summary line per solution; the exit code."""
+    from archivist.blobs import make_blob_store
+
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+    blobs = make_blob_store(settings.resolved_blob_url)
+    keyring = MentionKeyring.from_settings(settings)
+    proof = ErasureProof.from_settings(settings)
+    try:
+        with factory() as session:
+            query = select(Solution.id, Solution.timezone).order_by(Solution.created_at, Solution.id)
+            if solution_id is not None:
+                query = query.where(Solution.id == solution_id)
+            targets = list(session.execute(query))
+        if not targets:
+            print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
+            return 2
+        failed = busy = 0
+        # SIGTERM (a service manager stopping us) stops the run between requests, as a server's does.
+        stop = threading.Event()
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main else None
+        for sid, timezone in targets:
+            summary = run_leased(
+                factory,
+                blobs,
+                resolve_as_of(as_of, timezone),
+                keyring=keyring,
+                solution_id=sid,
+                trigger=RunTrigger.CLI,
+                proof=proof,
+                night=None,
+                policy=LeasePolicy.from_settings(settings),
+                stop=stop,
+            )
+            if summary is None:
+                print(f"solution {sid}: another nightly run holds its lease; not started", file=sys.stderr)
+                busy += 1
+                continue
+            print(summary.describe())
+            failed += summary.requests_failed + int(summary.stopped)
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        return 1 if failed else NIGHTLY_BUSY if busy else 0
+    finally:
+        engine.dispose()

@@ -12,9 +12,6 @@ from __future__ import annotations
 import enum
 import logging
 import os
-import signal
-import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -41,7 +38,7 @@ from archivist.audit.events import SYSTEM_ACTOR, AuditAction, chain_head, nightl
 from archivist.blobs import BlobStore
 from archivist.blobs.interfaces import STAGING_MAX_AGE
 from archivist.config import Settings
-from archivist.db import chunks, engine_of, forget_freed_space, make_engine, make_session_factory, transaction, utcnow
+from archivist.db import chunks, engine_of, forget_freed_space, transaction, utcnow
 from archivist.retention.holds import release_expired
 from archivist.retention.rules import apply_retention
 
@@ -550,58 +547,3 @@ def resolve_as_of(as_of: datetime | None, timezone: str) -> datetime:
     if as_of is None:
         return utcnow()
     return as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=ZoneInfo(timezone))
-
-
-# `archivist nightly`'s exit code when another runner held a solution's lease (and nothing failed).
-NIGHTLY_BUSY = 3
-
-
-def run_nightly_cli(settings: Settings, *, solution_id: str | None, as_of: datetime | None) -> int:
-    """``archivist nightly``: run, print one summary line per solution; the exit code."""
-    from archivist.blobs import make_blob_store
-
-    engine = make_engine(settings.resolved_database_url)
-    factory = make_session_factory(engine)
-    blobs = make_blob_store(settings.resolved_blob_url)
-    keyring = MentionKeyring.from_settings(settings)
-    proof = ErasureProof.from_settings(settings)
-    try:
-        with factory() as session:
-            query = select(Solution.id, Solution.timezone).order_by(Solution.created_at, Solution.id)
-            if solution_id is not None:
-                query = query.where(Solution.id == solution_id)
-            targets = list(session.execute(query))
-        if not targets:
-            print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
-            return 2
-        failed = busy = 0
-        # SIGTERM (a service manager stopping us) stops the run between requests, as a server's does.
-        stop = threading.Event()
-        main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if main else None
-        for sid, timezone in targets:
-            from archivist.anonymize.lease import LeasePolicy, run_leased
-
-            summary = run_leased(
-                factory,
-                blobs,
-                resolve_as_of(as_of, timezone),
-                keyring=keyring,
-                solution_id=sid,
-                trigger=RunTrigger.CLI,
-                proof=proof,
-                night=None,
-                policy=LeasePolicy.from_settings(settings),
-                stop=stop,
-            )
-            if summary is None:
-                print(f"solution {sid}: another nightly run holds its lease; not started", file=sys.stderr)
-                busy += 1
-                continue
-            print(summary.describe())
-            failed += summary.requests_failed + int(summary.stopped)
-        if main:
-            signal.signal(signal.SIGTERM, previous)
-        return 1 if failed else NIGHTLY_BUSY if busy else 0
-    finally:
-        engine.dispose()

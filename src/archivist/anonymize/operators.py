@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from archivist.archive.models import Interaction, RawEvent
+from archivist.archive.models import Interaction
 from archivist.db import chunks
 from archivist.db import rowcount as rowcount  # re-exported for erasure and nightly; its home is db
 
@@ -91,25 +91,3 @@ def _rewrite_variables(session: Session, ids: Sequence[str], replacement: str, r
             updates,
         )
     return replaced
-
-
-def raw_rows_to_anonymize(interaction_ids: Sequence[str], replacement: str) -> ColumnElement[bool]:
-    """Raw data rows of these interactions that still name a customer (an anonymized row is left as it is)."""
-    return and_(
-        RawEvent.interaction_id.in_(interaction_ids),
-        or_(RawEvent.customer_norm.is_not(None), RawEvent.customer.is_distinct_from(replacement)),
-    )
-
-
-def anonymize_raw_data_of_interactions(session: Session, interaction_ids: Sequence[str], *, replacement: str) -> int:
-    """Replace the customer of every raw data row that belongs to ``interaction_ids``."""
-    changed = 0
-    for chunk in chunks(interaction_ids):
-        result = session.execute(
-            update(RawEvent)
-            .where(raw_rows_to_anonymize(chunk, replacement))
-            .values(customer=replacement, customer_norm=None)
-            .execution_options(synchronize_session=False)
-        )
-        changed += rowcount(result)
-    return changed

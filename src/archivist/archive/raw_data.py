@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist import pagination
 from archivist.archive.models import RawEvent
 from archivist.archive.search import FilterError
+from archivist.db import chunks, rowcount
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -165,3 +166,25 @@ def page_position(
     )
     # With more than a page before, the previous page starts after the row just beyond it.
     return PagePosition(total, before, encode_cursor(back[limit]) if len(back) > limit else "")
+
+
+def raw_rows_to_anonymize(interaction_ids: Sequence[str], replacement: str) -> ColumnElement[bool]:
+    """Raw data rows of these interactions that still name a customer (an anonymized row is left as it is)."""
+    return and_(
+        RawEvent.interaction_id.in_(interaction_ids),
+        or_(RawEvent.customer_norm.is_not(None), RawEvent.customer.is_distinct_from(replacement)),
+    )
+
+
+def anonymize_raw_data_of_interactions(session: Session, interaction_ids: Sequence[str], *, replacement: str) -> int:
+    """Replace the customer of every raw data row that belongs to ``interaction_ids``."""
+    changed = 0
+    for chunk in chunks(interaction_ids):
+        result = session.execute(
+            update(RawEvent)
+            .where(raw_rows_to_anonymize(chunk, replacement))
+            .values(customer=replacement, customer_norm=None)
+            .execution_options(synchronize_session=False)
+        )
+        changed += rowcount(result)
+    return changed

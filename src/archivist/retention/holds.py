@@ -278,3 +278,15 @@ def release_expired(session: Session, solution: Solution, now: datetime) -> list
         )
     )
     return [hold.id for hold in expired if release_hold(session, hold, released_by=EXPIRY_ACTOR, now=now)]
+
+
+def audit_details(hold: LegalHold) -> dict[str, object]:
+    """What the audit trail keeps of a hold: its kind and reach, masked; never the reason's text."""
+    return {
+        "interactions": hold.interactions,
+        "phone": hold.phone_masked,
+        "email": hold.email_masked,
+        "queue": hold.queue,
+        "time_range": hold.from_at is not None or hold.to_at is not None,
+        "until": hold.until.isoformat() if hold.until else None,
+    }

@@ -21,10 +21,10 @@ from sqlalchemy import ColumnElement, and_, delete, false, func, not_, or_, sele
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.operators import anonymize_raw_data_of_interactions
 from archivist.archive.content import delete_content
 from archivist.archive.mentions import MentionKeyring, reindex_interactions
 from archivist.archive.models import Channel, Interaction, RawEvent
+from archivist.archive.raw_data import anonymize_raw_data_of_interactions
 from archivist.archive.recordings import delete_recordings
 from archivist.db import CHUNK, rowcount, transaction
 from archivist.retention.holds import held_interactions
@@ -358,3 +358,13 @@ def _delete(
     return rowcount(
         session.execute(delete(Interaction).where(Interaction.id.in_(ids)).execution_options(synchronize_session=False))
     )
+
+
+def audit_details(rule: RuleLike) -> dict[str, object]:
+    """What the audit trail keeps of a rule (a queue name is the centre's, not a person's)."""
+    return {
+        "channel": rule.channel.value if rule.channel else None,
+        "queue": rule.queue,
+        "what": rule.what.value,
+        "keep_days": rule.keep_days,
+    }

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from archivist.accounts.services import Principal
 from archivist.anonymize import bulk
 from archivist.anonymize import requests as service
-from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
+from archivist.anonymize.models import NightlyRun, RequestStatus
 from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.preview import Preview, preview_request
 from archivist.anonymize.schemas import (
@@ -30,11 +27,6 @@ from archivist.web import errors
 from archivist.web.deps import Administrator, RequestManager, ServicesDep, SessionDep, SolutionDep
 
 router = APIRouter(prefix="/api/v1", tags=["anonymization"])
-
-
-def request_details(request: AnonymizationRequest, country: str) -> dict[str, object]:
-    """What the audit trail keeps of a request (one home: ``requests.audit_details``)."""
-    return service.audit_details(request, country)
 
 
 def _invalid(exc: service.RequestError) -> HTTPException:
@@ -73,7 +65,7 @@ def create_request(
             principal,
             AuditAction.REQUEST_ADDED,
             request.id,
-            request_details(request, solution.country),
+            service.audit_details(request, solution.country),
             at=now,
         )
     session.commit()
@@ -106,25 +98,6 @@ def preview(
     record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=services.clock())
     session.commit()
     return result
-
-
-def audit_bulk(
-    session: Session, principal: Principal, result: bulk.BulkResult, country: str, *, now: datetime, via: str
-) -> None:
-    """The audit trail of an upload: the new requests (masked, as one entry each would hold), in
-    entries of ``bulk.AUDIT_BATCH``; widened requests were audited by the request service."""
-    added = [{"id": row.id, **request_details(row, country)} for row in result.added]
-    parts = max(1, -(-len(added) // bulk.AUDIT_BATCH))
-    for part in range(parts):
-        details = {
-            "added": len(result.added),
-            "existing": len(result.existing),
-            "part": part + 1,
-            "of": parts,
-            "requests": added[part * bulk.AUDIT_BATCH : (part + 1) * bulk.AUDIT_BATCH],
-            "via": via,
-        }
-        record_for(session, principal, AuditAction.REQUESTS_BULK_ADDED, None, details, at=now)
 
 
 async def _csv_body(request: Request) -> bytes:
@@ -170,7 +143,7 @@ def bulk_add(
             },
         )
     result = bulk.add_rows(session, solution, rows, created_by=principal.username, now=now)
-    audit_bulk(session, principal, result, solution.country, now=now, via="api")
+    bulk.audit_bulk(session, principal, result, solution.country, now=now, via="api")
     session.commit()
     return BulkOut(added=len(result.added), existing=len(result.existing))
 
@@ -212,7 +185,7 @@ def cancel_request(
     """Cancel a waiting request; a done one cannot be undone (409)."""
     try:
         request = service.get_request(session, solution.id, request_id)
-        details = request_details(request, solution.country)
+        details = service.audit_details(request, solution.country)
         service.cancel_request(session, solution.id, request_id)
     except service.RequestNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Anonymization request not found") from None

@@ -26,16 +26,6 @@ def _draft(body: RetentionRuleIn) -> rule_service.DraftRule:
     return rule_service.DraftRule(body.channel, (body.queue or "").strip() or None, body.what, body.keep_days)
 
 
-def rule_details(rule: rule_service.RuleLike) -> dict[str, object]:
-    """What the audit trail keeps of a rule (a queue name is the centre's, not a person's)."""
-    return {
-        "channel": rule.channel.value if rule.channel else None,
-        "queue": rule.queue,
-        "what": rule.what.value,
-        "keep_days": rule.keep_days,
-    }
-
-
 @router.get("/retention-rules", response_model=list[RetentionRuleOut])
 def list_rules(_: RetentionReader, session: SessionDep, solution: SolutionDep) -> list[RetentionRuleOut]:
     return [RetentionRuleOut.of(rule) for rule in rule_service.rules_of(session, solution.id)]
@@ -58,7 +48,7 @@ def create_rule(
         raise HTTPException(
             status.HTTP_409_CONFLICT, "A rule for this channel, queue and what exists already: delete it first"
         ) from None
-    record_for(session, principal, AuditAction.RETENTION_RULE_ADDED, rule.id, rule_details(rule), at=now)
+    record_for(session, principal, AuditAction.RETENTION_RULE_ADDED, rule.id, rule_service.audit_details(rule), at=now)
     session.commit()
     return RetentionRuleOut.of(rule)
 
@@ -78,7 +68,14 @@ def delete_rule(
     rule = session.get(RetentionRule, rule_id)
     if rule is None or rule.solution_id != solution.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Retention rule not found")
-    record_for(session, principal, AuditAction.RETENTION_RULE_DELETED, rule.id, rule_details(rule), at=services.clock())
+    record_for(
+        session,
+        principal,
+        AuditAction.RETENTION_RULE_DELETED,
+        rule.id,
+        rule_service.audit_details(rule),
+        at=services.clock(),
+    )
     session.delete(rule)
     session.commit()
 
@@ -86,18 +83,6 @@ def delete_rule(
 # ---------------------------------------------------------------------------------------------
 # Legal holds
 # ---------------------------------------------------------------------------------------------
-
-
-def hold_details(hold: LegalHold) -> dict[str, object]:
-    """What the audit trail keeps of a hold: its kind and reach, masked; never the reason's text."""
-    return {
-        "interactions": hold.interactions,
-        "phone": hold.phone_masked,
-        "email": hold.email_masked,
-        "queue": hold.queue,
-        "time_range": hold.from_at is not None or hold.to_at is not None,
-        "until": hold.until.isoformat() if hold.until else None,
-    }
 
 
 def _hold(session: SessionDep, solution_id: str, hold_id: str) -> LegalHold:
@@ -137,7 +122,7 @@ def place_hold(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc}") from None
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
-    record_for(session, principal, AuditAction.HOLD_PLACED, hold.id, hold_details(hold), at=now)
+    record_for(session, principal, AuditAction.HOLD_PLACED, hold.id, hold_service.audit_details(hold), at=now)
     session.commit()
     return LegalHoldOut.of(hold, list(criteria.interaction_ids) or None)
 

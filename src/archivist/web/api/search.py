@@ -57,18 +57,6 @@ class AnonymizeAndDeleteOut(BaseModel):
     mentions_replaced: int = 0
 
 
-def erasure_details(ids: list[str], raw_data: bool, result: erasure.ErasureResult) -> dict[str, object]:
-    """What *Anonymize and delete* did, for the audit trail: ids and counts."""
-    return {
-        "ids": sorted(set(ids)),
-        "raw_data": raw_data,
-        "anonymized": result.anonymized,
-        "recordings_deleted": result.recordings_deleted,
-        "content_deleted": result.content_deleted,
-        "raw_data_rows": result.raw_data_rows,
-    }
-
-
 def _unprocessable(exc: FilterError) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}")
 
@@ -154,7 +142,7 @@ def anonymize_and_delete(
         principal,
         AuditAction.ANONYMIZED_AND_DELETED,
         None,
-        erasure_details(body.ids, body.raw_data, result),
+        erasure.audit_details(body.ids, body.raw_data, result),
         at=now,
     )
     services.commit_erasure(session)

@@ -26,6 +26,7 @@ from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, render, require_page
 from archivist.web.pages.forms import too_long
 from archivist.web.pages.retention_rules import rules_section
+from archivist.web.pages.settings import settings_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -340,36 +341,10 @@ def revoke_token(
 # ---------------------------------------------------------------------------------------------
 
 
-def _settings_form(solution: Solution) -> dict[str, str]:
-    return {
-        "country": solution.country,
-        "timezone": solution.timezone,
-        "nightly_at": solution.nightly_at,
-        "replacement": solution.replacement,
-        "preview_warn_percent": f"{solution.preview_warn_share * 100:g}",
-        "audit_retention_days": str(solution.audit_retention_days),
-    }
-
-
-def settings_context(
-    session: Session, solution: Solution, *, rules: dict[str, Any] | None = None, **extra: Any
-) -> dict[str, Any]:
-    """The *Settings* page: the solution's settings form and its retention rules section."""
-    return {
-        "title": "Settings",
-        "solution": solution,
-        "form": _settings_form(solution),
-        "errors": {},
-        "notice": None,
-        **(rules if rules is not None else rules_section(session, solution)),
-        **extra,
-    }
-
-
 @router.get("/settings")
 def settings_page(request: Request, principal: Admin, solution: PageSolution, session: SessionDep) -> Response:
     notice = NOTICES.get(request.query_params.get("notice", ""))
-    context = settings_context(session, solution, notice=notice)
+    context = settings_context(solution, rules_section(session, solution), notice=notice)
     return render(request, "admin/settings.html", context, principal=principal)
 
 
@@ -437,7 +412,7 @@ def save_settings(
     if errors:
         for name in long:  # not echoed back: an over-long value would only be cut off in the field
             form[name if name != "preview_warn_share" else "preview_warn_percent"] = ""
-        context = settings_context(session, solution, form=form, errors=errors)
+        context = settings_context(solution, rules_section(session, solution), form=form, errors=errors)
         return render(request, "admin/settings.html", context, principal=principal, status_code=422)
     changed = {name: value for name, value in values.items() if getattr(solution, name) != value}
     if changed:

@@ -30,7 +30,6 @@ from archivist.anonymize.schemas import RequestOut
 from archivist.archive.mentions import MentionKeyring
 from archivist.audit.events import AuditAction, record_for
 from archivist.identifiers import render_phone
-from archivist.web.api.anonymization import request_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.forms import too_long
@@ -290,7 +289,7 @@ def add(
         template = FORM_AREA if is_htmx(request) else PAGE
         return render(request, template, context, principal=principal, status_code=422)
     if created:
-        details = {**request_details(row, solution.country), "via": "page"}
+        details = {**service.audit_details(row, solution.country), "via": "page"}
         record_for(session, principal, AuditAction.REQUEST_ADDED, row.id, details, at=now)
     session.commit()
     if created:
@@ -336,7 +335,7 @@ def cancel(
 ) -> Response:
     """Cancel a *Waiting* row; a *Done* one stays (its anonymization cannot be undone)."""
     try:
-        details = {**request_details(service.get_request(session, solution.id, request_id), solution.country)}
+        details = {**service.audit_details(service.get_request(session, solution.id, request_id), solution.country)}
         service.cancel_request(session, solution.id, request_id)
         record_for(session, principal, AuditAction.REQUEST_CANCELLED, request_id, details, at=services.clock())
         session.commit()

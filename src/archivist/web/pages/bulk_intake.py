@@ -16,7 +16,6 @@ from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize import bulk
 from archivist.audit.events import AuditAction, record_for
-from archivist.web.api.anonymization import audit_bulk
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 
@@ -85,6 +84,6 @@ def add_all(
         return _render(request, principal, _refused(exc), status.HTTP_422_UNPROCESSABLE_CONTENT)
     now = services.clock()
     result = bulk.add_rows(session, solution, rows, created_by=principal.username, now=now)
-    audit_bulk(session, principal, result, solution.country, now=now, via="page")
+    bulk.audit_bulk(session, principal, result, solution.country, now=now, via="page")
     session.commit()
     return RedirectResponse("/archive/anonymize", status_code=status.HTTP_303_SEE_OTHER)

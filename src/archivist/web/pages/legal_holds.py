@@ -1,7 +1,7 @@
 """The *Legal holds* page (CONTRACT §10): place a hold on interactions, a person or a queue; release it.
 
 What a hold covers and what it protects live in ``archivist.retention.holds``; this module adds
-the form, the list and the page login. Audit entries are the API's (``hold_details``): the
+the form, the list and the page login. Audit entries are the API's (``holds.audit_details``): the
 reason's text and the person's identifiers never go into them, only masked forms and counts.
 Identifiers travel only in POST bodies, never in a URL.
 """
@@ -25,7 +25,6 @@ from archivist.archive.search import FilterError, filter_choices
 from archivist.audit.events import AuditAction, record_for
 from archivist.retention import holds as hold_service
 from archivist.retention.models import LegalHold
-from archivist.web.api.retention import hold_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.dates import local_day_start, local_moment
@@ -233,7 +232,7 @@ def place_hold(
         session.rollback()
         form.errors["interaction_ids"] = UNKNOWN_IDS
         return _answer(request, session, solution, principal, form, now, status_code=422)
-    record_for(session, principal, AuditAction.HOLD_PLACED, hold.id, hold_details(hold), at=now)
+    record_for(session, principal, AuditAction.HOLD_PLACED, hold.id, hold_service.audit_details(hold), at=now)
     session.commit()
     if not is_htmx(request):
         return RedirectResponse("/legal-holds?notice=placed", status_code=status.HTTP_303_SEE_OTHER)

@@ -1,7 +1,7 @@
 """The *Retention rules* section of *Settings*: list, preview, save and delete rules (CONTRACT §10).
 
 What a rule is and what it deletes live in ``archivist.retention.rules``; this module adds the
-form, the preview before *Save* and the page login. Audit entries are the API's (``rule_details``).
+form, the preview before *Save* and the page login. Audit entries are the API's (``rules.audit_details``).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from archivist.archive.search import filter_choices
 from archivist.audit.events import AuditAction, record_for
 from archivist.retention import rules as rule_service
 from archivist.retention.models import RetentionRule, RetentionWhat
-from archivist.web.api.retention import rule_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.forms import too_long
+from archivist.web.pages.settings import settings_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -140,10 +140,7 @@ def _section(
     headers = {"HX-Trigger": json.dumps({"flash": flash})} if flash else None
     if is_htmx(request):
         return render(request, SECTION, rules, principal=principal, status_code=status_code, headers=headers)
-    # Imported here: the Settings page module includes this section (it imports this module).
-    from archivist.web.pages.admin import settings_context
-
-    context = settings_context(session, solution, rules=rules)
+    context = settings_context(solution, rules)
     return render(request, PAGE, context, principal=principal, status_code=status_code)
 
 
@@ -202,7 +199,7 @@ def save_rule(
     except rule_service.DuplicateRuleError:
         form.errors["rule"] = DUPLICATE_MESSAGE
         return _section(request, session, solution, principal, form=form, status_code=422)
-    record_for(session, principal, AuditAction.RETENTION_RULE_ADDED, rule.id, rule_details(rule), at=now)
+    record_for(session, principal, AuditAction.RETENTION_RULE_ADDED, rule.id, rule_service.audit_details(rule), at=now)
     session.commit()
     if not is_htmx(request):
         return RedirectResponse("/settings?notice=rule_added", status_code=status.HTTP_303_SEE_OTHER)
@@ -222,7 +219,14 @@ def delete_rule(
     rule = session.get(RetentionRule, rule_id)
     if rule is None or rule.solution_id != solution.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Retention rule not found")
-    record_for(session, principal, AuditAction.RETENTION_RULE_DELETED, rule.id, rule_details(rule), at=services.clock())
+    record_for(
+        session,
+        principal,
+        AuditAction.RETENTION_RULE_DELETED,
+        rule.id,
+        rule_service.audit_details(rule),
+        at=services.clock(),
+    )
     session.delete(rule)
     session.commit()
     if not is_htmx(request):

@@ -28,7 +28,6 @@ from archivist.archive.schemas import InteractionOut
 from archivist.archive.search import FilterError, SearchPage, filter_choices, make_filters, search_interactions
 from archivist.audit.events import AuditAction, filters_used, record_for
 from archivist.retention.holds import HELD_NOTHING_DELETED, HeldError, held_among, held_message
-from archivist.web.api.search import erasure_details
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.dates import day_range
@@ -348,7 +347,7 @@ def anonymize_and_delete(
             status_code=status.HTTP_204_NO_CONTENT,
             headers={"HX-Trigger": json.dumps({"flash": held_message(exc) + "."})},
         )
-    details = {**erasure_details(ids, raw_data, result), "via": "page"}
+    details = {**erasure.audit_details(ids, raw_data, result), "via": "page"}
     record_for(session, principal, AuditAction.ANONYMIZED_AND_DELETED, None, details, at=services.clock())
     services.commit_erasure(session)
     changed = [i for i in (content_service.get_interaction(session, solution.id, iid) for iid in ids) if i]
