@@ -1,0 +1,23 @@
+"""platform exports: re-delivery update times (CONTRACT §16)
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-07 05:15:00
+
+Reserved so that work on several issues can add its schema in parallel; filled in by that work.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
