@@ -6,6 +6,7 @@ from archivist.anonymize.lease import NightlyLease
 from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, NightlyRun
 from archivist.archive.models import (
     ChatMessage,
+    EmailAttachment,
     EmailBody,
     ErasedIdentifier,
     Interaction,
@@ -24,6 +25,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "ChatMessage",
+    "EmailAttachment",
     "EmailBody",
     "ErasedIdentifier",
     "ErasureReceipt",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,6 +46,9 @@ class Solution(Base):
     # The scanner version that built this solution's mention index; a new solution has an empty
     # index, so the current one. Archives indexed by an older one must be re-indexed.
     mention_scanner_version: Mapped[int] = mapped_column(Integer, default=SCANNER_VERSION, server_default="1")
+    # Domains whose mail is the centre's own (CONTRACT §15): a message from one of them is outbound,
+    # and its customer is the first recipient outside them. Lower-case, without "@".
+    own_email_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

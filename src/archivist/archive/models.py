@@ -119,6 +119,31 @@ class EmailBody(Base):
     interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
     solution_id: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
+    # A message that arrived as MIME (CONTRACT §15): its HTML part, sanitised, and its decoded
+    # address headers {"from", "to", "cc", "reply_to"}; None for an email posted as JSON.
+    html: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class EmailAttachment(Base):
+    """An attachment of an email (CONTRACT §15): metadata here, the bytes in the blob store.
+
+    ``mention_keys`` are the mention index's keys of the identifiers its text writes (text parts,
+    PDF text), so erasure knows which attachments write a person's number or address without
+    reading the files again — and deletes those, since a file cannot be rewritten faithfully.
+    """
+
+    __tablename__ = "email_attachments"
+
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    solution_id: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigIntId)
+    sha256: Mapped[str] = mapped_column(String(64))
+    blob_key: Mapped[str] = mapped_column(String(300))
+    mention_keys: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Recording(Base):
