@@ -595,66 +595,99 @@ def demo(
     typer.echo(f"added {report.created} interactions ({report.existing} already there), {report.recordings} recordings")
 
 
-# From this size on, starting worker processes (about a second each) pays for itself.
-_PARALLEL_IMPORT_BYTES = 4_000_000
-
-
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="NDJSON file, one interaction per line.", exists=True, dir_okay=False)],
+    source: Annotated[str, typer.Argument(help="A file or folder, or an fsspec URL such as s3://bucket/prefix.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="ndjson, amazon-connect, genesys, csv, eml, mbox or maildir.")
+    ] = "ndjson",
+    mapping: Annotated[
+        str | None, typer.Option("--mapping", help="Mapping file (csv: columns; genesys: queue and user names).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and count; write nothing.")] = False,
     solution: Annotated[str | None, typer.Option("--solution", help="Solution id (default: the default one).")] = None,
     workers: Annotated[
         int | None,
         typer.Option(
             "--workers",
             min=0,
-            help="Processes that validate and prepare lines while this one writes "
-            "(default: one per CPU core for files over 4 MB; 0: all in this process).",
+            help="Processes that validate and prepare records while this one writes "
+            "(ndjson; default: one per CPU core for files over 4 MB; 0: all in this process).",
         ),
     ] = None,
 ) -> None:
-    """Import interactions from NDJSON; bad lines are reported by number and skipped."""
-    from archivist.anonymize.nightly import where
-    from archivist.archive.importer import ImportStopped, import_lines
+    """Import interactions (CONTRACT §16); bad records are reported by position and skipped.
 
+    The last line of stdout is the JSON summary. Exit 0: all read; 1: some records bad;
+    2: the source cannot be read or the format is unknown.
+    """
+    import json
+
+    from archivist.anonymize.nightly import where
+    from archivist.blobs import make_blob_store
+    from archivist.importers import ImportFormat, ImportInterrupted, ImportJob, SourceUnreadable, run_import
+
+    try:
+        kind = ImportFormat(fmt)
+    except ValueError:
+        raise _fail(f"unknown format (expected one of {', '.join(f.value for f in ImportFormat)})") from None
     settings = get_settings()
     factory = _factory(settings)
     with factory() as session:
         target = _solution(session, solution)
-    columns = (TextColumn("import"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err) as bar, file.open("rb") as fh:
-        size = file.stat().st_size
-        task = bar.add_task("import", total=size)
-        keyring = MentionKeyring.from_settings(settings)
-        if workers is None:
-            workers = (os.cpu_count() or 1) if size > _PARALLEL_IMPORT_BYTES else 0
-        stopped: ImportStopped | None = None
+    # NDJSON advances by bytes of a file of known size; the other readers by records.
+    by_bytes = kind is ImportFormat.NDJSON
+    columns = (
+        (TextColumn("import"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+        if by_bytes
+        else (TextColumn("import"), BarColumn(), TextColumn("{task.completed} records"))
+    )
+    total = Path(source).stat().st_size if by_bytes and Path(source).is_file() else None
+    stopped: ImportInterrupted | None = None
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("import", total=total)
+        job = ImportJob(
+            source=source,
+            solution_id=target.id,
+            factory=factory,
+            blobs=make_blob_store(settings.resolved_blob_url),
+            keyring=MentionKeyring.from_settings(settings),
+            now=utcnow(),
+            dry_run=dry_run,
+            mapping=mapping,
+            progress=lambda n: bar.advance(task, n),
+            workers=workers,
+        )
         try:
-            report = import_lines(
-                factory, target, fh, utcnow(), lambda n: bar.advance(task, n), keyring=keyring, workers=workers
-            )
-        except ImportStopped as exc:
-            stopped, report = exc, exc.report
-    for number, message in report.errors:
-        err.print(f"line {number}: {message}", highlight=False, markup=False)
+            summary = run_import(kind, job)
+        except SourceUnreadable as exc:
+            raise _fail(f"cannot import: {exc}") from None
+        except ImportInterrupted as exc:
+            stopped, summary = exc, exc.summary
+    for position, reason in summary.bad:
+        err.print(f"{position}: {reason}", highlight=False, markup=False)
     if stopped is not None:
         cause = stopped.__cause__
         interrupted = cause is None or isinstance(cause, KeyboardInterrupt)
         # The type and where, never the text: a database error may quote the row it failed on.
         why = f"{type(cause).__name__} at {where(cause)}" if cause is not None and not interrupted else "interrupted"
         err.print(
-            f"import stopped at line {stopped.next_line} ({why}): {report.created} interactions before it are "
-            f"archived, {report.existing} already were; run the same command again for the rest "
-            "(it skips what is archived)",
+            f"import stopped at {stopped.position} ({why}): {summary.created} interactions before it are "
+            f"archived, {summary.unchanged + summary.updated} already were; run the same command again for the "
+            "rest (it skips what is archived)",
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
+        typer.echo(json.dumps(summary.as_json()))
         raise typer.Exit(130 if interrupted else 1)
     typer.echo(
-        f"imported {report.created} interactions, {report.existing} already archived, {len(report.errors)} bad lines"
+        f"{'would import' if dry_run else 'imported'} {summary.created} interactions, "
+        f"{summary.updated + summary.unchanged} already archived ({summary.updated} updated), "
+        f"{len(summary.bad)} bad records, {summary.erased_on_import} erased on import"
     )
-    if report.errors:
+    typer.echo(json.dumps(summary.as_json()))
+    if summary.bad:
         raise typer.Exit(1)
 
 

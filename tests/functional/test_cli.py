@@ -66,10 +66,21 @@ def test_import_keeps_good_lines_and_reports_bad_ones_by_number(  # type: ignore
     path.write_text("\n".join(lines) + "\n")
     result = run("import", str(path))
     assert result.returncode == 1
-    assert "line 2: channel" in result.stderr
-    assert "line 3:" in result.stderr
+    # CONTRACT §16: a bad record by file and 1-based line; the summary is stdout's last line.
+    assert "in.ndjson:2: channel" in result.stderr
+    assert "in.ndjson:3:" in result.stderr
     assert "99999999" not in result.stderr + result.stdout
     assert "imported 2 interactions" in result.stdout
+    assert json.loads(result.stdout.splitlines()[-1]) == {
+        "read": 4,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": {"bad_record": 2},
+        "erased_on_import": 0,
+        "recordings": 0,
+        "transcripts": 0,
+    }
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Interaction)) == 2
         assert session.scalar(select(func.count()).select_from(RawEvent)) == 2

@@ -239,7 +239,7 @@ def test_cli_import_stopped_by_a_database_failure_says_what_is_kept_and_a_rerun_
         assert conn.scalar(select(func.count()).select_from(Interaction.__table__)) == kept
     again = run("import", "--workers", "0", str(path))
     assert again.returncode == 0, again.stderr
-    assert f"imported {total - kept} interactions, {kept} already archived, 0 bad lines" in again.stdout
+    assert f"imported {total - kept} interactions, {kept} already archived (0 updated), 0 bad records" in again.stdout
 
 
 def test_cli_import_with_workers(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
@@ -248,8 +248,8 @@ def test_cli_import_with_workers(tmp_path: Path, run) -> None:  # type: ignore[n
     path.write_bytes(b"".join(_lines()))
     result = run("import", "--workers", "2", str(path))
     assert result.returncode == 1  # bad lines
-    assert f"line {IMPORT_BATCH + 8}:" in result.stderr
-    assert f"imported {N - 4} interactions, 1 already archived, 2 bad lines" in result.stdout
+    assert f"in.ndjson:{IMPORT_BATCH + 8}:" in result.stderr
+    assert f"imported {N - 4} interactions, 1 already archived (0 updated), 2 bad records" in result.stdout
     refused = run("import", "--workers", "-1", str(path))
     assert refused.returncode == 2
     assert "--workers" in refused.stderr

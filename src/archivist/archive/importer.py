@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.archive.ingest import PreparedBatch, prepare, write
+from archivist.archive.ingest import PreparedBatch, plan_write, prepare, write
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.schemas import InteractionIn
 
@@ -245,6 +245,7 @@ def import_lines(
     *,
     keyring: MentionKeyring,
     workers: int = 0,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Validate and ingest NDJSON ``lines``, committing every ``CHUNKS_PER_TRANSACTION`` chunks.
 
@@ -253,7 +254,7 @@ def import_lines(
     number of bytes written since the last call. A failure stops the import with
     ``ImportStopped``, and so does Ctrl-C once the transaction in progress has committed:
     the chunks committed before it stay, and importing the file again skips them (by
-    ``external_id``).
+    ``external_id``). ``dry_run`` reads, validates and counts, and writes nothing.
     """
     report = ImportReport()
     with factory() as session:
@@ -278,7 +279,10 @@ def import_lines(
                         session.execute(text("PRAGMA cache_size=-262144"))
                     for chunk in group:
                         if chunk.batch.bodies:
-                            results = write(session, solution.id, chunk.batch)
+                            if dry_run:
+                                results = plan_write(session, solution.id, chunk.batch).results
+                            else:
+                                results = write(session, solution.id, chunk.batch)
                             created += sum(r.created for r in results)
                             existing += sum(not r.created for r in results)
                 # Committed: only now does the group count.

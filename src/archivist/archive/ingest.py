@@ -227,8 +227,17 @@ def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -
     return found
 
 
-def write(session: Session, solution_id: str, batch: PreparedBatch) -> list[IngestResult]:
-    """Insert a prepared batch and return one result per body, in order. Does not commit.
+@dataclass
+class WritePlan:
+    """What writing a prepared batch does: one result per body, and the rows left out."""
+
+    batch: PreparedBatch
+    results: list[IngestResult]
+    skipped: set[str]
+
+
+def plan_write(session: Session, solution_id: str, batch: PreparedBatch) -> WritePlan:
+    """Which bodies of ``batch`` are new and which are archived already; reads only.
 
     A body whose ``external_id`` is already archived (or repeated earlier in the batch) is
     not written again: its result names the existing interaction with ``created=False``.
@@ -248,13 +257,26 @@ def write(session: Session, solution_id: str, batch: PreparedBatch) -> list[Inge
         if ext:
             known[ext] = iid
         results.append(IngestResult(iid, created=True))
+    return WritePlan(batch, results, skipped)
+
+
+def apply_write(session: Session, plan: WritePlan) -> list[IngestResult]:
+    """Insert what ``plan`` found new; returns its results. Does not commit."""
     for model, columns, id_at in _TABLES:
-        rows = batch.rows[table_of(model).name]
-        if skipped:
-            rows = [row for row in rows if row[id_at] not in skipped]
+        rows = plan.batch.rows[table_of(model).name]
+        if plan.skipped:
+            rows = [row for row in rows if row[id_at] not in plan.skipped]
         if rows:
             _bulk_insert(session, model, columns, rows)
-    return results
+    return plan.results
+
+
+def write(session: Session, solution_id: str, batch: PreparedBatch) -> list[IngestResult]:
+    """Insert a prepared batch and return one result per body, in order. Does not commit.
+
+    ``plan_write`` then ``apply_write``: see them for what is written.
+    """
+    return apply_write(session, plan_write(session, solution_id, batch))
 
 
 def _bulk_insert(session: Session, model: type[Base], columns: tuple[str, ...], rows: list[Row]) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RUNNERS",
     "ImportFormat",
+    "ImportInterrupted",
     "ImportJob",
     "ImportSummary",
     "Runner",
@@ -48,6 +49,19 @@ class SourceUnreadable(Exception):  # noqa: N818 - the agreed name (CONTRACT §1
 
     Its message names what failed, never a record's content: it is printed and may be logged.
     """
+
+
+class ImportInterrupted(Exception):  # noqa: N818 - not an error of the input: the import stopped
+    """An import stopped by a failure (its ``__cause__``) or Ctrl-C, not by bad records.
+
+    ``summary`` counts what was committed; ``position`` names the first record not imported
+    (``line 10001``). Its text holds positions only — the cause's text may quote data.
+    """
+
+    def __init__(self, summary: ImportSummary, position: str) -> None:
+        super().__init__(f"import stopped at {position}")
+        self.summary = summary
+        self.position = position
 
 
 def _no_progress(n: int) -> None:
@@ -98,8 +112,8 @@ class ImportJob:
     now: datetime
     dry_run: bool = False
     mapping: str | None = None
-    progress: Callable[[int], None] = _no_progress  # advance by n records
-    workers: int = 0  # processes that prepare records, where a runner can use them
+    progress: Callable[[int], None] = _no_progress  # advance by n records (ndjson: by n bytes)
+    workers: int | None = None  # processes preparing records where a runner can use them; None: its choice
 
 
 Runner = Callable[[ImportJob], ImportSummary]
