@@ -111,7 +111,14 @@ def test_email_body_and_subject_are_content(client: TestClient, ingest_token: st
     }
     iid = client.post("/api/v1/interactions", json=body, headers=auth(ingest_token)).json()["id"]
     content = client.get(f"/api/v1/interactions/{iid}/content", headers=auth(reader_token)).json()
-    assert content == {"subject": "Faktura", "body": "Hei,\nfakturaen er feil."}
+    # An email posted as JSON has no HTML, headers or attachments (those come with MIME, CONTRACT §15).
+    assert content == {
+        "subject": "Faktura",
+        "body": "Hei,\nfakturaen er feil.",
+        "html": None,
+        "headers": {"from": None, "to": None, "cc": None, "reply_to": None},
+        "attachments": [],
+    }
 
 
 def test_anonymous_caller_is_kept_as_sent(client: TestClient, ingest_token: str, reader_token: str) -> None:

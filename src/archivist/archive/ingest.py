@@ -23,9 +23,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
-from archivist.archive.mentions import MentionKeyring, indexed_identifiers, texts_of
-from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent, fold_label
-from archivist.archive.schemas import InteractionIn
+from archivist.archive.mentions import MentionKeyring, identifiers_in, indexed_identifiers, texts_of
+from archivist.archive.models import (
+    Channel,
+    ChatMessage,
+    EmailAttachment,
+    EmailBody,
+    Interaction,
+    Mention,
+    MentionKind,
+    RawEvent,
+    fold_label,
+)
+from archivist.archive.schemas import EmailIn, InteractionIn
 from archivist.db import CHUNK, Base, new_ids, table_of
 from archivist.identifiers import normalize_caller, normalize_email_lenient
 
@@ -60,7 +70,18 @@ INTERACTION_COLUMNS = (
     "created_at",
 )
 MESSAGE_COLUMNS = ("solution_id", "interaction_id", "seq", "at", "sender", "text")
-EMAIL_COLUMNS = ("interaction_id", "solution_id", "body")
+EMAIL_COLUMNS = ("interaction_id", "solution_id", "body", "html", "headers")
+ATTACHMENT_COLUMNS = (
+    "solution_id",
+    "interaction_id",
+    "seq",
+    "filename",
+    "content_type",
+    "size_bytes",
+    "sha256",
+    "blob_key",
+    "mention_keys",
+)
 EVENT_COLUMNS = (
     "solution_id",
     "interaction_id",
@@ -80,6 +101,7 @@ _TABLES: tuple[tuple[type[Base], tuple[str, ...], int], ...] = (
     (EmailBody, EMAIL_COLUMNS, 0),
     (RawEvent, EVENT_COLUMNS, 1),
     (Mention, MENTION_COLUMNS, 1),
+    (EmailAttachment, ATTACHMENT_COLUMNS, 1),
 )
 
 Row = tuple[Any, ...]
@@ -147,7 +169,9 @@ def prepare(
     """
     time: Callable[[datetime | None], Any] = _sqlite_time if dialect == "sqlite" else _same_time
     batch = PreparedBatch(dialect)
-    interactions, messages, emails, events, mentions = (batch.rows[table_of(m).name] for m, _, _ in _TABLES)
+    interactions, messages, emails, events, mentions, attachments = (
+        batch.rows[table_of(m).name] for m, _, _ in _TABLES
+    )
     created = time(now)
     sid = solution_id
 
@@ -189,9 +213,14 @@ def prepare(
         for seq, message in enumerate(body.messages or ()):
             messages.append((sid, iid, seq, time(message.at), message.sender.value, message.text))
             texts.append(message.text)
+        found: set[tuple[MentionKind, str]] = set()
+        if isinstance(body, EmailIn):  # arrived as MIME (CONTRACT §15): HTML, headers, attachments
+            texts += body.indexed_texts()
+            found = _email_attachment_rows(body, sid, iid, country, keyring, attachments)
         if body.body is not None:
-            emails.append((iid, sid, body.body))
-        for kind, value in indexed_identifiers(texts, country, phone_e164, email_norm):
+            extras = (body.html, _json(body.headers or None)) if isinstance(body, EmailIn) else (None, None)
+            emails.append((iid, sid, body.body, *extras))
+        for kind, value in indexed_identifiers(texts, country, phone_e164, email_norm) | found:
             mentions.append((sid, iid, keyring.key(sid, value), kind.value))
         # A raw data row names the customer the way the interaction does: by phone for a
         # call, by address otherwise, so a request for either finds it.
@@ -212,6 +241,35 @@ def prepare(
                 )
             )
     return batch
+
+
+def _email_attachment_rows(
+    body: EmailIn, sid: str, iid: str, country: str, keyring: MentionKeyring, rows: list[Row]
+) -> set[tuple[MentionKind, str]]:
+    """Rows of an email's attachments; returns the identifiers their texts write, for the index.
+
+    Each row keeps the keys of what its own text writes, so that erasure deletes exactly the
+    attachments that write a person's identifier (CONTRACT §15).
+    """
+    found: set[tuple[MentionKind, str]] = set()
+    for attachment in body.attachments:
+        written = identifiers_in([attachment.text], country)
+        keys = sorted({keyring.key(sid, value) for _, value in written})
+        rows.append(
+            (
+                sid,
+                iid,
+                attachment.index,
+                attachment.filename,
+                attachment.content_type,
+                attachment.size,
+                attachment.sha256,
+                attachment.blob_key,
+                json.dumps(keys) if keys else None,
+            )
+        )
+        found |= written
+    return found
 
 
 def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -> dict[str, str]:

@@ -5,19 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
 
 from archivist.archive.models import Channel, Direction, Sender
+from archivist.identifiers import EMAIL_HINT, read_customer
 from archivist.nul import NUL_MESSAGE, has_nul
 from archivist.times import ArchiveTime
 
 MAX_VARIABLES = 200
 MAX_MESSAGES = 5_000
 MAX_EVENTS = 1_000
+# The longest decoded text of an email that arrived as MIME: its whole 25 MiB (CONTRACT §15).
+MAX_EMAIL_TEXT = 25 * 1024 * 1024
 
-Short = Annotated[str, StringConstraints(max_length=200)]
+_NAME_MAX = 200
+Short = Annotated[str, StringConstraints(max_length=_NAME_MAX)]
 VariableName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 VariableValue = Annotated[str, StringConstraints(max_length=4_000)]
+
+
+# The validation context key an importer sets to a Counter: a customer email that is not an
+# address in any accepted form is then dropped and counted there, not refused (CONTRACT §16).
+IMPORT_SKIPPED = "import_skipped"
+UNREADABLE_EMAIL = "unreadable_email"
 
 
 class CustomerIn(BaseModel):
@@ -26,6 +36,20 @@ class CustomerIn(BaseModel):
     phone: Annotated[str, StringConstraints(max_length=64)] | None = None
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
     name: Short | None = None
+
+    @model_validator(mode="after")
+    def _platform_forms(self, info: ValidationInfo) -> Self:
+        # Identifiers at the edge (CONTRACT §16): `tel:`/`sip:`/`whatsapp:` numbers and
+        # `Name <addr>`/`mailto:` addresses are read once, here, for the API and every importer.
+        read = read_customer(self.phone, self.email, self.name)
+        if read.email_unreadable:
+            skipped = (info.context or {}).get(IMPORT_SKIPPED)
+            if skipped is None:
+                raise ValueError(f"customer.email: {EMAIL_HINT}")
+            skipped[UNREADABLE_EMAIL] += 1
+        self.phone, self.email = read.phone, read.email
+        self.name = read.name[:_NAME_MAX] if read.name else read.name
+        return self
 
 
 class MessageIn(BaseModel):
@@ -128,6 +152,59 @@ class ChatContentOut(BaseModel):
     messages: list[MessageOut]
 
 
+class EmailHeadersOut(BaseModel):
+    """An email's address headers, each one decoded string (addresses joined by ", "); None when absent."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    cc: str | None = None
+    reply_to: str | None = None
+
+
+class AttachmentOut(BaseModel):
+    index: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
 class EmailContentOut(BaseModel):
     subject: str | None
     body: str
+    # The HTML part, sanitised (CONTRACT §15); None for a message without one, or posted as JSON.
+    html: str | None = None
+    headers: EmailHeadersOut = Field(default_factory=EmailHeadersOut)
+    attachments: list[AttachmentOut] = Field(default_factory=list)
+
+
+class AttachmentIn(BaseModel):
+    """An attachment already written to the blob store, as ``archive.email_intake`` hands it to ingestion."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    blob_key: str
+    # What its text writes (text parts, PDF text), read for the mention index only, never stored.
+    text: str | None = None
+
+
+class EmailIn(InteractionIn):
+    """An email that arrived as MIME (CONTRACT §15), decoded: an interaction with its HTML, headers
+    and attachments. Made by ``archive.email_intake`` from a parsed message, never from JSON."""
+
+    # A whole decoded message may exceed the JSON body's bound; the 25 MiB message bound holds it.
+    body: Annotated[str, StringConstraints(max_length=MAX_EMAIL_TEXT)] | None = None
+    html: Annotated[str, StringConstraints(max_length=MAX_EMAIL_TEXT)] | None = None
+    headers: dict[str, str | None] = Field(default_factory=dict)
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+    def indexed_texts(self) -> list[str]:
+        """Its texts besides the subject and body, for the mention index: the HTML and the headers."""
+        return [text for text in (self.html, *self.headers.values()) if text]
