@@ -8,10 +8,10 @@ a body field, a query parameter, a cursor, ``archivist nightly --as-of`` — is 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 # Inclusive start and exclusive end of the accepted range.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,5 +63,21 @@ def parse_time_text(text: str) -> datetime:
     return check_time(parsed).astimezone(UTC)
 
 
+ISO_ONLY = "must be an ISO 8601 string, e.g. 2026-03-01T08:00:00+01:00"
+
+
+def iso_text_only(value: Any) -> Any:
+    """Refuse a number where a time or date is expected (CONTRACT §18).
+
+    Pydantic would read ``1767225600`` as Unix time: JSON times are strings. Values made in
+    Python (an importer's ``datetime``) pass unchanged.
+    """
+    if isinstance(value, bool | int | float):
+        raise ValueError(ISO_ONLY)
+    return value
+
+
 # The type of every time field of a request body.
-ArchiveTime = Annotated[AwareDatetime, AfterValidator(check_time)]
+ArchiveTime = Annotated[AwareDatetime, BeforeValidator(iso_text_only), AfterValidator(check_time)]
+# The type of every date field of a request body (a legal hold's ``until``).
+ArchiveDate = Annotated[date, BeforeValidator(iso_text_only)]

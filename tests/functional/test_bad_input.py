@@ -329,6 +329,9 @@ def test_recording_is_served_with_a_safe_type_and_nosniff(
         ("/api/v1/interactions/abc/recording", "GET, PUT, DELETE, OPTIONS"),  # three routes, one path
         ("/api/v1/interactions", "GET, POST, OPTIONS"),  # search and ingest
         ("/api/v1/anonymization-requests/abc", "GET, DELETE, OPTIONS"),  # read and cancel
+        ("/api/v1/anonymization-requests/preview", "POST, OPTIONS"),  # listed {id}'s GET and DELETE before
+        ("/api/v1/retention-rules/preview", "POST, OPTIONS"),  # likewise under /retention-rules/{id}
+        ("/openapi.json", "GET, HEAD, OPTIONS"),  # HEAD only where the route answers it
     ],
 )
 def test_options_and_405_list_every_method_of_the_path(client: TestClient, path: str, methods: str) -> None:
@@ -551,3 +554,76 @@ def test_as_of_rule_at_its_boundary() -> None:
     # Without an offset it is some solution's local time: as late as UTC-12.
     naive = (now + MAX_AS_OF_AHEAD - timedelta(hours=11)).replace(tzinfo=None)
     assert as_of_problem(naive, now, allow_future=False) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Strict types (CONTRACT §18): a JSON boolean is true/false, an integer an integer, a time a string
+# ---------------------------------------------------------------------------------------------
+
+STRICT_CASES = [
+    pytest.param(
+        "/api/v1/anonymization-requests", {"phone": "91234567", "raw_data": "yes"}, "raw_data", id="request-raw-yes"
+    ),  # ran a real erasure with raw data before
+    pytest.param(
+        "/api/v1/anonymization-requests", {"phone": "91234567", "delete_content": 1}, "delete_content", id="request-1"
+    ),  # 1 is not true
+    pytest.param(
+        "/api/v1/anonymization-requests/preview", {"phone": "91234567", "raw_data": "false"}, "raw_data", id="preview"
+    ),  # the preview reads the same body
+    pytest.param(
+        "/api/v1/interactions/anonymize-and-delete", {"ids": ["a" * 32], "raw_data": "yes"}, "raw_data", id="a-and-d"
+    ),  # Anonymize and delete
+    pytest.param(
+        "/api/v1/retention-rules", {"what": "recording", "keep_days": "5"}, "keep_days", id="rule-keep-days-text"
+    ),  # created a rule before
+    pytest.param(
+        "/api/v1/retention-rules", {"what": "recording", "keep_days": 5.0}, "keep_days", id="rule-keep-days-float"
+    ),  # 5.0 is a float
+    pytest.param(
+        "/api/v1/retention-rules/preview", {"what": "recording", "keep_days": True}, "keep_days", id="rule-true"
+    ),  # true is not 1
+    pytest.param(
+        "/api/v1/legal-holds", {"reason": "case", "until": 20000, "queue": "x"}, "until", id="hold-until-number"
+    ),  # a date is an ISO string
+    pytest.param(
+        "/api/v1/legal-holds", {"reason": "case", "from": 1767225600, "queue": "x"}, "from", id="hold-from-unix"
+    ),  # a time is an ISO string
+    pytest.param("/api/v1/interactions", call(started_at=1767225600), "started_at", id="ingest-unix-time"),
+    # was read as Unix time
+    pytest.param("/api/v1/interactions", call(ended_at=1767225600.5), "ended_at", id="ingest-float-time"),  # likewise
+    pytest.param(
+        "/api/v1/interactions",
+        call(events=[{"at": AT, "type": "offered", "duration_s": "3"}]),
+        "events.0.duration_s",
+        id="duration-text",
+    ),  # a number is a JSON number
+]
+
+
+@pytest.mark.parametrize(("url", "body", "field"), STRICT_CASES)
+def test_strict_types_are_refused_and_nothing_is_stored(
+    client: TestClient, admin: str, session_factory: sessionmaker[Session], url: str, body: dict[str, Any], field: str
+) -> None:
+    response = client.post(url, json=body, headers=auth(admin))
+    assert_clean_refusal(response)
+    assert field in response.json()["detail"]
+    with session_factory() as session:
+        from archivist.anonymize.models import AnonymizationRequest
+        from archivist.retention.models import LegalHold, RetentionRule
+
+        for model in (Interaction, AnonymizationRequest, RetentionRule, LegalHold):
+            assert session.scalar(select(func.count()).select_from(model)) == 0, model.__name__
+
+
+def test_strict_types_still_take_what_the_contract_says(client: TestClient, admin: str) -> None:
+    # The strict types refuse look-alikes, not the values themselves.
+    assert (
+        client.post(
+            "/api/v1/retention-rules", json={"what": "recording", "keep_days": 5}, headers=auth(admin)
+        ).status_code
+        == 201
+    )
+    request = {"phone": "91234567", "raw_data": True, "delete_content": False}
+    assert client.post("/api/v1/anonymization-requests", json=request, headers=auth(admin)).status_code == 201
+    hold = {"reason": "case", "until": "2030-01-01", "from": "2026-01-01T00:00:00+01:00", "queue": "x"}
+    assert client.post("/api/v1/legal-holds", json=hold, headers=auth(admin)).status_code == 201

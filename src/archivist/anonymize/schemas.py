@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.anonymize.nightly import RequestResult
@@ -38,8 +38,8 @@ class RequestIn(BaseModel):
 
     phone: Annotated[str, StringConstraints(max_length=64)] | None = None
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
-    raw_data: bool = False
-    delete_content: bool = False
+    raw_data: StrictBool = False
+    delete_content: StrictBool = False
     also: AlsoIn | None = None
 
     def also_lists(self) -> tuple[list[str], list[str], list[tuple[str, str]]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
 
 from archivist.archive.models import Channel, Direction, Sender
+from archivist.identifiers import EMAIL_HINT, read_customer
 from archivist.nul import NUL_MESSAGE, has_nul
 from archivist.times import ArchiveTime
 
@@ -17,9 +18,16 @@ MAX_EVENTS = 1_000
 # The longest decoded text of an email that arrived as MIME: its whole 25 MiB (CONTRACT §15).
 MAX_EMAIL_TEXT = 25 * 1024 * 1024
 
-Short = Annotated[str, StringConstraints(max_length=200)]
+_NAME_MAX = 200
+Short = Annotated[str, StringConstraints(max_length=_NAME_MAX)]
 VariableName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 VariableValue = Annotated[str, StringConstraints(max_length=4_000)]
+
+
+# The validation context key an importer sets to a Counter: a customer email that is not an
+# address in any accepted form is then dropped and counted there, not refused (CONTRACT §16).
+IMPORT_SKIPPED = "import_skipped"
+UNREADABLE_EMAIL = "unreadable_email"
 
 
 class CustomerIn(BaseModel):
@@ -28,6 +36,20 @@ class CustomerIn(BaseModel):
     phone: Annotated[str, StringConstraints(max_length=64)] | None = None
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
     name: Short | None = None
+
+    @model_validator(mode="after")
+    def _platform_forms(self, info: ValidationInfo) -> Self:
+        # Identifiers at the edge (CONTRACT §16): `tel:`/`sip:`/`whatsapp:` numbers and
+        # `Name <addr>`/`mailto:` addresses are read once, here, for the API and every importer.
+        read = read_customer(self.phone, self.email, self.name)
+        if read.email_unreadable:
+            skipped = (info.context or {}).get(IMPORT_SKIPPED)
+            if skipped is None:
+                raise ValueError(f"customer.email: {EMAIL_HINT}")
+            skipped[UNREADABLE_EMAIL] += 1
+        self.phone, self.email = read.phone, read.email
+        self.name = read.name[:_NAME_MAX] if read.name else read.name
+        return self
 
 
 class MessageIn(BaseModel):
@@ -46,7 +68,7 @@ class EventIn(BaseModel):
     queue: Short | None = None
     agent: Short | None = None
     # Infinity and NaN are valid to Python's JSON reader, but no duration (and null in JSON out).
-    duration_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    duration_s: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = None
 
 
 class InteractionIn(BaseModel):

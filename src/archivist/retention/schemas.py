@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from archivist.archive.models import Channel
 from archivist.retention.holds import MAX_HOLD_IDS, MAX_REASON
 from archivist.retention.models import LegalHold, RetentionRule, RetentionWhat
 from archivist.retention.rules import MAX_KEEP_DAYS
-from archivist.times import ArchiveTime
+from archivist.times import ArchiveDate, ArchiveTime
 
 
 class RetentionRuleIn(BaseModel):
@@ -20,7 +20,7 @@ class RetentionRuleIn(BaseModel):
     channel: Channel | None = None
     queue: Annotated[str, StringConstraints(max_length=200)] | None = None
     what: RetentionWhat
-    keep_days: Annotated[int, Field(ge=1, le=MAX_KEEP_DAYS)]
+    keep_days: Annotated[StrictInt, Field(ge=1, le=MAX_KEEP_DAYS)]
 
 
 class RetentionRuleOut(BaseModel):
@@ -59,7 +59,7 @@ class LegalHoldIn(BaseModel):
 
     reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON)]
     # Within the archive's time range (times.py), like every time that comes in.
-    until: Annotated[date, Field(ge=date(1970, 1, 1), lt=date(2100, 1, 1))] | None = None
+    until: Annotated[ArchiveDate, Field(ge=date(1970, 1, 1), lt=date(2100, 1, 1))] | None = None
     interaction_ids: Annotated[
         list[Annotated[str, StringConstraints(min_length=1, max_length=32)]], Field(max_length=MAX_HOLD_IDS)
     ] = []

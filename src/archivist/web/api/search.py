@@ -10,7 +10,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from archivist.anonymize import erasure
 from archivist.archive.models import Channel, Direction
@@ -45,7 +45,7 @@ class AnonymizeAndDeleteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ids: Annotated[list[InteractionId], Field(min_length=1, max_length=erasure.MAX_IDS)]
-    raw_data: bool = False
+    raw_data: StrictBool = False
 
 
 class AnonymizeAndDeleteOut(BaseModel):
