@@ -64,6 +64,8 @@ def test_unsatisfiable_range_is_416(client: TestClient, admin: str, iid: str) ->
     response = client.get(f"/api/v1/interactions/{iid}/recording", headers={**auth(admin), "Range": "bytes=99999-"})
     assert response.status_code == 416
     assert response.headers["content-range"] == f"bytes */{len(WAV)}"
+    # Every 4xx says why (CONTRACT §18): a player's console shows it.
+    assert response.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -202,6 +202,18 @@ def test_page_player_streams_with_range(
     assert response.content == WAV[44:]
 
 
+def test_page_player_unsatisfiable_range_is_416_with_a_page(
+    client: TestClient, make_token: TokenMaker, solution: Solution, seeded: dict[str, str]
+) -> None:
+    # A 4xx on a page is an HTML page that says why (CONTRACT §18), never an empty answer.
+    as_role(client, make_token, solution, Role.SUPERVISOR)
+    response = client.get(f"/archive/recordings/{seeded['call']}", headers={"Range": "bytes=999999-"})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{len(WAV)}"
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<html" in response.text
+
+
 def test_supervisor_sees_no_delete_actions_and_may_not_post_them(
     client: TestClient, make_token: TokenMaker, solution: Solution, seeded: dict[str, str]
 ) -> None:

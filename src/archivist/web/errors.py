@@ -14,7 +14,7 @@ import errno
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,6 @@ from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from archivist.nul import NUL_MESSAGE, has_nul
@@ -59,6 +58,8 @@ _PAGE_TITLES = {
     405: "Not allowed",
     409: "Conflict",
     413: "Too large",
+    414: "Address too long",
+    416: "Range not available",
     415: "Unsupported type",
     422: "Check the input",
     429: "Too many attempts",
@@ -186,6 +187,21 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _TEXT_TYPES = frozenset({"application/json", "text/csv", "text/plain"})
 
 
+# The longest request target (path and query) taken: what common proxies accept, and far more
+# than any form or filter here writes. Longer answers 414 with a body, not a dropped connection.
+MAX_TARGET_BYTES = 8 * 1024
+# What the server's HTTP parser buffers for a request line and headers (uvicorn's h11 default is
+# 16 KiB, and past it the connection was dropped with no answer): room for a 414 to be sent.
+MAX_HEAD_BYTES = 1024 * 1024
+
+
+async def refuse_overlong_target(request: Request) -> None:
+    """An app-wide dependency: a request target over ``MAX_TARGET_BYTES`` is a 414 (CONTRACT §18)."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    if len(raw_path) + len(request.scope.get("query_string", b"")) > MAX_TARGET_BYTES:
+        raise HTTPException(414, f"The address is too long: at most {MAX_TARGET_BYTES} bytes of path and query")
+
+
 async def refuse_nul(request: Request) -> None:
     """An app-wide dependency: a NUL in the path, the query or a JSON/form/text body is a 422.
 
@@ -218,17 +234,37 @@ async def refuse_nul(request: Request) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route of the app, the included routers' flattened (their paths are already whole)."""
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            yield from _routes(original.routes)
+        else:
+            yield route
 
 
 def allowed_methods(app: Any, scope: Scope) -> list[str]:
-    """Every method some route of ``app`` takes at this path (Starlette names only the first route's)."""
-    methods = [
-        method
-        for method in _METHODS
-        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in app.router.routes)
+    """The methods of this path's own routes (CONTRACT §18), with OPTIONS.
+
+    A path is matched by every template that fits it (``/requests/preview`` by ``/requests/{id}``
+    too); its own routes are those of the most literal template, so ``Allow`` never lists a
+    method that only a parameter route would take. HEAD only where the route answers it.
+    """
+    path = scope["path"]
+    fitting = [
+        route
+        for route in _routes(app.router.routes)
+        if getattr(route, "methods", None) and route.path_regex.match(path) is not None
     ]
-    return [*methods, "OPTIONS"] if methods else []
+    if not fitting:
+        return []
+    fewest = min(len(route.param_convertors) for route in fitting)
+    own = {method for route in fitting if len(route.param_convertors) == fewest for method in route.methods}
+    return [*(method for method in _METHODS if method in own), "OPTIONS"]
 
 
 def _cached_principal(request: Request) -> Any:

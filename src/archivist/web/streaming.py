@@ -93,7 +93,12 @@ def recording_response(request: Request, recording: Recording | None, blobs: Blo
     try:
         byte_range = parse_range(request.headers.get("range", ""), size) if "range" in request.headers else None
     except ValueError:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        # Raised, not returned: the one error handler gives it a body (JSON or a page, CONTRACT §18).
+        raise HTTPException(
+            status.HTTP_416_RANGE_NOT_SATISFIABLE,
+            f"The requested range is not within the recording ({size} bytes)",
+            headers={**headers, "Content-Range": f"bytes */{size}"},
+        ) from None
     start, end = byte_range if byte_range else (0, size - 1)
     try:
         chunks: Iterator[bytes] = blobs.open_range(recording.blob_key, start, end)
