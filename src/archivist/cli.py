@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -45,6 +48,7 @@ app.add_typer(erasures_app, name="erasures")
 # The actor of audit entries made from the command line (whoever runs it has the database).
 CLI_ACTOR = "cli"
 
+log = logging.getLogger("archivist.serve")
 err = Console(stderr=True)
 
 
@@ -468,6 +472,8 @@ def serve(
     """Serve the web UI and the API (and the nightly job, unless --no-scheduler)."""
     import uvicorn
 
+    from archivist.web.errors import MAX_HEAD_BYTES
+
     _configure_logging()
     if no_scheduler:
         # The workers build their app from the environment (served_app), so the choice goes there.
@@ -475,6 +481,9 @@ def serve(
     settings = get_settings()
     if (busy := port_in_use_hint(host, port)) is not None:
         raise _fail(busy)
+    if workers > 1:
+        # Each worker watches this process and stops when it is gone (served_app).
+        os.environ[_SUPERVISOR_ENV] = str(os.getpid())
     # uvicorn would trust X-Forwarded-* from 127.0.0.1 by default; here only what the setting names.
     trusted = settings.forwarded_allow_ips
     uvicorn.run(
@@ -489,10 +498,37 @@ def serve(
         # A spawned worker imports the whole app before it can answer the supervisor's first
         # health check; on a busy machine that took more than uvicorn's 5 s, and it was killed.
         timeout_worker_healthcheck=30,
+        # Room for an over-long address to reach the app and be answered 414 (web/errors.py).
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         # Our own access log masks identifiers in query strings; uvicorn's would not.
         access_log=False,
         log_config=None,
     )
+
+
+# The supervisor's pid, passed to the workers it spawns.
+_SUPERVISOR_ENV = "ARCHIVIST_SUPERVISOR_PID"
+# How often a worker checks that its supervisor is still there.
+SUPERVISOR_WATCH_S = 1.0
+
+
+def watch_supervisor(supervisor_pid: int, interval: float = SUPERVISOR_WATCH_S) -> threading.Thread:
+    """Stop this worker (SIGTERM to itself: requests in flight finish) once its supervisor is gone.
+
+    A supervisor killed with SIGKILL runs no shutdown code, and its workers would go on serving
+    (and scheduling nights) unsupervised — one was seen running 54 minutes later. Its children are
+    then re-parented, so a changed parent pid means it is gone.
+    """
+
+    def watch() -> None:
+        while os.getppid() == supervisor_pid:
+            time.sleep(interval)
+        log.warning("the server's supervisor process is gone; this worker stops")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="supervisor-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def served_app() -> FastAPI:
@@ -500,6 +536,8 @@ def served_app() -> FastAPI:
     from archivist.web.app import create_app
 
     _configure_logging()
+    if (supervisor := os.environ.get(_SUPERVISOR_ENV)) and supervisor.isdigit():
+        watch_supervisor(int(supervisor))
     settings = get_settings()
     return create_app(settings, scheduler=settings.scheduler, chain_audit=True)
 

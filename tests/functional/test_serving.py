@@ -8,6 +8,9 @@ tests count the statements a read sends.
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -324,3 +327,49 @@ def test_a_search_and_a_details_view_write_one_row_and_take_no_solution_lock(
         statements.close()
     # One INSERT of the audit entry each; no UPDATE (neither the token nor the lock's no-op UPDATE).
     assert [s.split(" (", 1)[0] for s in statements.writes] == ["INSERT INTO audit_events"] * 2
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+def test_workers_stop_when_their_supervisor_is_killed(
+    database_url: str, solution: Solution, tmp_path: Path, servers: list[Server]
+) -> None:
+    # SIGKILL to the supervisor alone (a crash, the OOM killer): its workers must not go on serving.
+    server = Server(server_env(database_url, tmp_path / "var", scheduler="false"), tmp_path / "server.log")
+    servers.append(server.start())
+    server.wait_ready()
+    assert server.process is not None
+    workers = server.pids - {server.process.pid}
+    assert len(workers) >= 2
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers), server.log.read_text()[-2000:]
+
+
+def test_an_overlong_address_is_answered_414_by_a_real_server(
+    database_url: str, solution: Solution, tmp_path: Path, servers: list[Server]
+) -> None:
+    # Over uvicorn's default 16 KiB head the connection was dropped with no answer at all.
+    server = Server(server_env(database_url, tmp_path / "var", scheduler="false"), tmp_path / "server.log", workers=1)
+    servers.append(server.start())
+    server.wait_ready()
+    # Raw bytes: HTTP clients refuse to send such an address at all.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(f"GET /api/v1/interactions?agent={'a' * 200_000} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 414 "), answer[:200]
+    assert b'"detail"' in answer

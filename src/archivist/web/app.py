@@ -146,9 +146,9 @@ def create_app(
         version="0.1.0",
         # /docs is served from our own static files (web/pages/docs.py), not from a CDN.
         docs_url=None,
-        # One check for NUL characters in every request's path, query and body (PostgreSQL
-        # cannot store them), before any handler reads them.
-        dependencies=[Depends(errors.refuse_nul)],
+        # One check of every request's target length, and one for NUL characters in its path,
+        # query and body (PostgreSQL cannot store them), before any handler reads them.
+        dependencies=[Depends(errors.refuse_overlong_target), Depends(errors.refuse_nul)],
     )
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.services = services
