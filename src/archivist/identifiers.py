@@ -6,8 +6,13 @@ Finding identifiers written in free text is ``identifiers_text``'s job (the one 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+from dataclasses import dataclass
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from urllib.parse import unquote
 
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
@@ -20,6 +25,7 @@ from phonenumbers import (
 )
 
 __all__ = [
+    "CustomerRead",
     "InvalidIdentifier",
     "mask_email",
     "mask_identifier",
@@ -29,6 +35,9 @@ __all__ = [
     "normalize_email_lenient",
     "parse_email",
     "parse_phone",
+    "platform_email",
+    "platform_phone",
+    "read_customer",
     "render_phone",
 ]
 
@@ -193,7 +202,8 @@ def parse_phone(text: str, country: str) -> str:
 def normalize_caller(raw: str | None, country: str) -> str | None:
     """Lenient normalisation of a number from the telephony platform or archive data: E.164 or None.
 
-    Accepts everything parse_phone accepts. In addition, a bare digit string that is not a possible
+    Accepts everything parse_phone accepts, also in the forms platforms write (``platform_phone``:
+    ``tel:``, ``sip:``, ``whatsapp:``). In addition, a bare digit string that is not a possible
     national number is retried with a ``+`` in front, because platforms commonly deliver the calling
     line identity as E.164 without the plus (``4791234567``). ``anonymous``, ``unknown``, empty and
     anything unparseable give None; this function never raises.
@@ -204,6 +214,7 @@ def normalize_caller(raw: str | None, country: str) -> str | None:
         region = _region(country)
     except ValueError:
         return None
+    raw = platform_phone(raw)
     number = _parse(raw, region)
     if number is None:
         s = raw.strip()
@@ -315,3 +326,107 @@ def normalize_email_lenient(raw: str | None) -> str | None:
         return parse_email(raw)
     except InvalidIdentifier:
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Identifiers as platforms write them (CONTRACT §16, amends §5)
+# ---------------------------------------------------------------------------------------------
+
+# A URI scheme a telephony or messaging platform writes a number with (RFC 3966 tel:, RFC 3261
+# sip:/sips:, Twilio's and Meta's whatsapp:).
+_PHONE_URI = re.compile(r"\s*(?:tel|sips?|whatsapp):(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
+# ``"Kari" <sip:+47…@host>``: SIP's name-addr form, the URI in angle brackets.
+_NAME_ADDR = re.compile(r'\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>[^<>"]*?))\s*<(?P<inner>[^<>]*)>\s*')
+_MAILTO = re.compile(r"\s*mailto:(?P<rest>[^?#]*)(?:[?#].*)?", re.IGNORECASE | re.DOTALL)
+
+
+def platform_phone(raw: str) -> str:
+    """The number in a platform's form of it, or ``raw`` unchanged when it holds none.
+
+    ``tel:+4791234567;phone-context=…`` -> ``+4791234567``; ``sip:+4791234567@pbx.example.com;user=phone``
+    and ``<sips:4791234567@…>`` -> their user part; ``whatsapp:+4791234567`` -> ``+4791234567``. A user
+    part that is not written with phone characters only (``sip:anonymous@…``, ``tel:+47abc``) leaves
+    ``raw`` as it came: §5 keeps what cannot be a number as it arrived, matching nothing.
+    """
+    text = raw
+    name_addr = _NAME_ADDR.fullmatch(text)
+    if name_addr is not None:
+        text = name_addr["inner"]
+    match = _PHONE_URI.fullmatch(text)
+    if match is None:
+        return raw
+    user = match["rest"].partition("@")[0].partition(";")[0]
+    user = unquote(user).strip()
+    if not user or not _PHONE_CHARS.fullmatch(user) or not _NON_DIGITS.sub("", user):
+        return raw
+    return user
+
+
+def _display_name(quoted: str | None, plain: str | None) -> str | None:
+    name = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else plain or ""
+    if "=?" in name:
+        # RFC 2047, as mail systems write a name outside ASCII.
+        with contextlib.suppress(HeaderParseError, UnicodeError, LookupError):
+            name = str(make_header(decode_header(name)))
+    name = " ".join(name.split())
+    return name or None
+
+
+def platform_email(raw: str) -> tuple[str, str | None] | None:
+    """(the address as written, the display name) from a platform's form of an address, or None.
+
+    ``Kari Nordmann <kari@example.com>``, ``"Nordmann, Kari" <kari@example.com>``,
+    ``<kari@example.com>``, ``mailto:kari@example.com`` and the bare address all read; whatever
+    is not one address in one of these forms is None. The address is validated (``parse_email``).
+    """
+    name: str | None = None
+    address = raw.strip()
+    name_addr = _NAME_ADDR.fullmatch(address)
+    if name_addr is not None:
+        name = _display_name(name_addr["quoted"], name_addr["plain"])
+        address = name_addr["inner"].strip()
+    mailto = _MAILTO.fullmatch(address)
+    if mailto is not None:
+        address = unquote(mailto["rest"]).strip()
+    try:
+        parse_email(address)
+    except InvalidIdentifier:
+        return None
+    return address, name
+
+
+@dataclass(frozen=True)
+class CustomerRead:
+    """A customer as it will be stored: the number and address without scheme or display name.
+
+    ``email_unreadable``: an address was given that is not an address in any accepted form
+    (the API refuses it; an import keeps the record without it and counts it).
+    """
+
+    phone: str | None
+    email: str | None
+    name: str | None
+    email_unreadable: bool = False
+
+
+def read_customer(phone: str | None, email: str | None, name: str | None) -> CustomerRead:
+    """Read a customer's identifiers in whatever form a platform or an integration wrote them.
+
+    The one home of the rule (CONTRACT §16): the API's bodies and every importer pass through it.
+    The phone keeps its number only (``normalize_caller`` then makes it E.164 in the solution's
+    country); the address is validated and a display name fills an empty ``name``.
+    """
+    if phone is not None:
+        phone = platform_phone(phone).strip() or None
+    unreadable = False
+    if email is not None and email.strip():
+        read = platform_email(email)
+        if read is None:
+            email, unreadable = None, True
+        else:
+            email, display = read
+            if not (name and name.strip()):
+                name = display
+    else:
+        email = None
+    return CustomerRead(phone=phone, email=email, name=name, email_unreadable=unreadable)

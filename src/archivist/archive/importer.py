@@ -14,7 +14,7 @@ import multiprocessing.connection
 import os
 import signal
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager, closing, contextmanager
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.archive.ingest import PreparedBatch, plan_write, prepare, write
 from archivist.archive.mentions import MentionKeyring
-from archivist.archive.schemas import InteractionIn
+from archivist.archive.schemas import IMPORT_SKIPPED, InteractionIn
 
 IMPORT_BATCH = 1_000
 CHUNKS_PER_TRANSACTION = 10
@@ -47,6 +47,8 @@ class ImportReport:
     created: int = 0
     existing: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    # Fields left out of records that were kept (an unreadable customer email), by reason.
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
 class ImportStopped(Exception):  # noqa: N818 - it is not an error of the input: the import stopped
@@ -80,6 +82,7 @@ class _Chunk:
     errors: list[tuple[int, str]]
     batch: PreparedBatch
     size: int  # bytes of the lines, for the progress bar
+    skipped: Counter[str]
 
 
 def describe(exc: ValidationError) -> str:
@@ -94,15 +97,19 @@ def describe(exc: ValidationError) -> str:
 def _prepare_chunk(job: _Job, first: int, lines: list[bytes]) -> _Chunk:
     errors: list[tuple[int, str]] = []
     bodies: list[InteractionIn] = []
+    skipped: Counter[str] = Counter()
     for number, line in enumerate(lines, start=first):
         if not line.strip():
             continue
+        seen: Counter[str] = Counter()
         try:
-            bodies.append(InteractionIn.model_validate_json(line))
+            bodies.append(InteractionIn.model_validate_json(line, context={IMPORT_SKIPPED: seen}))
         except ValidationError as exc:
             errors.append((number, describe(exc)))
+        else:
+            skipped.update(seen)
     batch = prepare(bodies, job.solution_id, job.country, job.now, keyring=job.keyring, dialect=job.dialect)
-    return _Chunk(first, len(lines), errors, batch, sum(len(line) for line in lines))
+    return _Chunk(first, len(lines), errors, batch, sum(len(line) for line in lines), skipped)
 
 
 # The job of a worker process, set once by ``_start_worker``.
@@ -290,6 +297,7 @@ def import_lines(
                 report.existing += existing
                 for chunk in group:
                     report.errors.extend(chunk.errors)
+                    report.skipped.update(chunk.skipped)
                     progress(chunk.size)
                 next_line = group[-1].first + group[-1].count
                 if interrupted():

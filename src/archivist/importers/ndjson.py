@@ -7,6 +7,7 @@ processes and writes them in file order), reporting through the §16 summary.
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 from archivist.accounts.models import Solution
 from archivist.archive.importer import ImportReport, ImportStopped, import_lines
@@ -52,7 +53,7 @@ def run(job: ImportJob) -> ImportSummary:
 
 
 def _summary(name: str, report: ImportReport) -> ImportSummary:
-    summary = ImportSummary(created=report.created, unchanged=report.existing)
+    summary = ImportSummary(created=report.created, unchanged=report.existing, skipped=Counter(report.skipped))
     for number, reason in report.errors:
         summary.add_bad(f"{name}:{number}", reason)
     summary.read = summary.created + summary.unchanged + len(report.errors)
