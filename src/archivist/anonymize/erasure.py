@@ -498,7 +498,7 @@ def _erase_own(
             # Content and recordings first, so nothing is left that the replacement would no
             # longer let anyone find (the seed: delete the recordings before anonymizing).
             counts.recordings_deleted += delete_recordings(session, ids, now)
-            counts.content_deleted += delete_content(session, ids)
+            counts.content_deleted += delete_content(session, ids, now=now)
         else:
             counts.recordings_deleted += _count(
                 session, select(Recording.interaction_id).where(Recording.interaction_id.in_(ids))

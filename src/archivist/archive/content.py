@@ -1,14 +1,16 @@
-"""Reading and deleting an interaction's content: the chat log or the email body."""
+"""Reading and deleting an interaction's content: the chat log, or the email with its attachments."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from archivist.archive.attachments import delete_attachments, list_attachments
 from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction
-from archivist.archive.schemas import ChatContentOut, EmailContentOut, MessageOut
+from archivist.archive.schemas import AttachmentOut, ChatContentOut, EmailContentOut, EmailHeadersOut, MessageOut
 from archivist.db import chunks
 
 
@@ -32,15 +34,26 @@ def read_content(session: Session, interaction: Interaction) -> ChatContentOut |
         email = session.get(EmailBody, interaction.id)
         if email is None:
             return None
-        return EmailContentOut(subject=interaction.subject, body=email.body)
+        return EmailContentOut(
+            subject=interaction.subject,
+            body=email.body,
+            html=email.html,
+            headers=EmailHeadersOut.model_validate(email.headers or {}),
+            attachments=[
+                AttachmentOut(
+                    index=a.seq, filename=a.filename, content_type=a.content_type, size=a.size_bytes, sha256=a.sha256
+                )
+                for a in list_attachments(session, interaction.id)
+            ],
+        )
     return None
 
 
-def delete_content(session: Session, interaction_ids: Sequence[str]) -> int:
-    """Delete the chat logs and email bodies of ``interaction_ids``; returns how many had some.
+def delete_content(session: Session, interaction_ids: Sequence[str], *, now: datetime) -> int:
+    """Delete the chat logs and emails (with their attachments) of ``interaction_ids``; returns how many had some.
 
     Set-wise and chunked, so that *Anonymize and delete* and the nightly run can pass
-    thousands of ids.
+    thousands of ids. Attachments' blobs are queued for deletion at ``now`` (CONTRACT §15).
     """
     deleted = 0
     for chunk in chunks(interaction_ids):
@@ -51,6 +64,7 @@ def delete_content(session: Session, interaction_ids: Sequence[str]) -> int:
             continue
         session.execute(delete(ChatMessage).where(ChatMessage.interaction_id.in_(with_content)))
         session.execute(delete(EmailBody).where(EmailBody.interaction_id.in_(with_content)))
+        delete_attachments(session, with_content, now)
         session.execute(update(Interaction).where(Interaction.id.in_(with_content)).values(has_content=False))
         deleted += len(with_content)
     return deleted

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
@@ -36,7 +36,7 @@ from archivist.archive.models import (
     fold_label,
 )
 from archivist.archive.schemas import EmailIn, InteractionIn
-from archivist.db import CHUNK, Base, new_ids, table_of
+from archivist.db import CHUNK, Base, chunks, new_ids, table_of
 from archivist.identifiers import normalize_caller, normalize_email_lenient
 
 # Keeps each IN (...) list well under SQLite's variable limit: the one batch size.
@@ -68,6 +68,12 @@ INTERACTION_COLUMNS = (
     "has_content",
     "anonymized_at",
     "created_at",
+    "source_updated_at",
+)
+# Set by a re-delivery from what the platform delivered; the rest of the row is kept as it is
+# (its id, recording, anonymization, when it was first archived).
+_REDELIVERED = tuple(
+    c for c in INTERACTION_COLUMNS if c not in ("id", "solution_id", "has_recording", "anonymized_at", "created_at")
 )
 MESSAGE_COLUMNS = ("solution_id", "interaction_id", "seq", "at", "sender", "text")
 EMAIL_COLUMNS = ("interaction_id", "solution_id", "body", "html", "headers")
@@ -111,17 +117,26 @@ Row = tuple[Any, ...]
 class IngestResult:
     id: str
     created: bool
+    # A re-delivery newer than what was archived replaced the stored fields (CONTRACT §16).
+    updated: bool = False
+    # Stored already erased: the record is of a person erased before (CONTRACT §16).
+    erased: bool = False
 
 
 @dataclass
 class PreparedBatch:
     """Rows for every table, values already converted for ``dialect``; picklable, no session needed.
 
-    ``bodies`` holds (external id, new interaction id) per body, in the order given.
+    ``bodies`` holds (external id, new interaction id) per body, in the order given, and
+    ``updated`` the platform's update time of each (None: not a re-deliverable record).
+    ``identifiers`` maps each mention key of the batch to its clear identifier: the erasure
+    check (``anonymize.replay.write_checked``) needs the person a matching key names.
     """
 
     dialect: str
     bodies: list[tuple[str | None, str]] = field(default_factory=list)
+    updated: list[datetime | None] = field(default_factory=list)
+    identifiers: dict[str, str] = field(default_factory=dict)
     rows: dict[str, list[Row]] = field(default_factory=lambda: {table_of(m).name: [] for m, _, _ in _TABLES})
 
 
@@ -160,8 +175,11 @@ def prepare(
     *,
     keyring: MentionKeyring,
     dialect: str,
+    updated_at: Sequence[datetime | None] | None = None,
 ) -> PreparedBatch:
     """Turn validated ``bodies`` into rows, each with a new interaction id; pure (no I/O).
+
+    ``updated_at``: per body, the time the platform last changed the record (re-delivery).
 
     Every phone number and email address written in a chat message, the email subject or
     body, or a variable value becomes a mention row keyed by ``keyring``, so that erasure
@@ -175,8 +193,10 @@ def prepare(
     created = time(now)
     sid = solution_id
 
-    for body, iid in zip(bodies, new_ids(len(bodies)), strict=True):
+    for index, (body, iid) in enumerate(zip(bodies, new_ids(len(bodies)), strict=True)):
+        updated = updated_at[index] if updated_at is not None else None
         batch.bodies.append((body.external_id, iid))
+        batch.updated.append(updated)
         customer = body.customer
         phone_e164 = _caller(customer.phone, country) if customer.phone else None
         email_norm = _email(customer.email) if customer.email else None
@@ -206,6 +226,7 @@ def prepare(
                 has_content,
                 None,
                 created,
+                time(updated),
             )
         )
         texts: list[str | None] = [body.body, body.subject]
@@ -221,7 +242,9 @@ def prepare(
             extras = (body.html, _json(body.headers or None)) if isinstance(body, EmailIn) else (None, None)
             emails.append((iid, sid, body.body, *extras))
         for kind, value in indexed_identifiers(texts, country, phone_e164, email_norm) | found:
-            mentions.append((sid, iid, keyring.key(sid, value), kind.value))
+            key = keyring.key(sid, value)
+            mentions.append((sid, iid, key, kind.value))
+            batch.identifiers[key] = value
         # A raw data row names the customer the way the interaction does: by phone for a
         # call, by address otherwise, so a request for either finds it.
         raw_customer = customer.phone if customer.phone else customer.email
@@ -254,7 +277,7 @@ def _email_attachment_rows(
     found: set[tuple[MentionKind, str]] = set()
     for attachment in body.attachments:
         written = identifiers_in([attachment.text], country)
-        keys = sorted({keyring.key(sid, value) for _, value in written})
+        keys = dict(sorted({keyring.key(sid, value): kind.value for kind, value in written}.items()))
         rows.append(
             (
                 sid,
@@ -272,61 +295,142 @@ def _email_attachment_rows(
     return found
 
 
-def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class _Archived:
+    id: str
+    updated: datetime | None
+    anonymized: bool
+
+
+def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -> dict[str, _Archived]:
+    found: dict[str, _Archived] = {}
     for start in range(0, len(external_ids), _LOOKUP_CHUNK):
         chunk = external_ids[start : start + _LOOKUP_CHUNK]
         rows = session.execute(
-            select(Interaction.external_id, Interaction.id).where(
-                Interaction.solution_id == solution_id, Interaction.external_id.in_(chunk)
-            )
+            select(
+                Interaction.external_id, Interaction.id, Interaction.source_updated_at, Interaction.anonymized_at
+            ).where(Interaction.solution_id == solution_id, Interaction.external_id.in_(chunk))
         )
-        found.update({ext: id_ for ext, id_ in rows if ext is not None})
+        found.update({ext: _Archived(id_, upd, anon is not None) for ext, id_, upd, anon in rows if ext is not None})
     return found
+
+
+def _newer(candidate: datetime | None, than: datetime | None) -> bool:
+    return candidate is not None and (than is None or candidate > than)
 
 
 @dataclass
 class WritePlan:
-    """What writing a prepared batch does: one result per body, and the rows left out."""
+    """What writing a prepared batch does: one result per body, the rows left out, and the
+    re-deliveries (prepared id -> the archived interaction whose fields they replace)."""
 
     batch: PreparedBatch
     results: list[IngestResult]
     skipped: set[str]
+    replaces: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def written(self) -> list[str]:
+        """The ids of the interactions this plan writes (created or replaced)."""
+        return [r.id for r in self.results if r.created or r.updated]
 
 
 def plan_write(session: Session, solution_id: str, batch: PreparedBatch) -> WritePlan:
-    """Which bodies of ``batch`` are new and which are archived already; reads only.
+    """Which bodies of ``batch`` are new, which replace an archived one, which change nothing; reads only.
 
-    A body whose ``external_id`` is already archived (or repeated earlier in the batch) is
-    not written again: its result names the existing interaction with ``created=False``.
+    Re-delivery (CONTRACT §16): a body whose ``external_id`` is archived replaces the stored
+    fields when its update time is newer than the stored one, and changes nothing when it is
+    older, equal or absent — nor when the archived interaction was anonymized: it stays so.
+    Of bodies repeating an ``external_id`` within the batch, the newest counts (the first of
+    equals); the others change nothing.
     """
     dialect = session.connection().dialect.name
     if dialect != batch.dialect:
         raise ValueError(f"batch prepared for {batch.dialect}, written to {dialect}")
     external_ids = sorted({ext for ext, _ in batch.bodies if ext})
     known = _existing_ids(session, solution_id, external_ids) if external_ids else {}
+    chosen: dict[str, int] = {}
+    for index, (ext, _) in enumerate(batch.bodies):
+        if ext and (ext not in chosen or _newer(batch.updated[index], batch.updated[chosen[ext]])):
+            chosen[ext] = index
+    final: dict[str, IngestResult] = {}  # external id -> the result of the body that counts
+    replaces: dict[str, str] = {}
+    for ext, index in chosen.items():
+        iid, archived = batch.bodies[index][1], known.get(ext)
+        if archived is None:
+            final[ext] = IngestResult(iid, created=True)
+        elif not archived.anonymized and _newer(batch.updated[index], archived.updated):
+            final[ext] = IngestResult(archived.id, created=False, updated=True)
+            replaces[iid] = archived.id
+        else:
+            final[ext] = IngestResult(archived.id, created=False)
     results: list[IngestResult] = []
     skipped: set[str] = set()
-    for ext, iid in batch.bodies:
-        if ext and ext in known:
-            results.append(IngestResult(known[ext], created=False))
+    for index, (ext, iid) in enumerate(batch.bodies):
+        if not ext:
+            results.append(IngestResult(iid, created=True))
+        elif chosen[ext] == index:
+            results.append(final[ext])
+            if not (final[ext].created or final[ext].updated):
+                skipped.add(iid)
+        else:
+            results.append(IngestResult(final[ext].id, created=False))
             skipped.add(iid)
-            continue
-        if ext:
-            known[ext] = iid
-        results.append(IngestResult(iid, created=True))
-    return WritePlan(batch, results, skipped)
+    return WritePlan(batch, results, skipped, replaces)
 
 
 def apply_write(session: Session, plan: WritePlan) -> list[IngestResult]:
-    """Insert what ``plan`` found new; returns its results. Does not commit."""
+    """Insert what ``plan`` found new and replace what it found re-delivered; returns its
+    results. Does not commit."""
+    if plan.replaces:
+        _clear_replaced(session, sorted(plan.replaces.values()))
     for model, columns, id_at in _TABLES:
         rows = plan.batch.rows[table_of(model).name]
         if plan.skipped:
             rows = [row for row in rows if row[id_at] not in plan.skipped]
+        if plan.replaces:
+            if model is Interaction:
+                _update_replaced(session, [row for row in rows if row[0] in plan.replaces], plan.replaces)
+                rows = [row for row in rows if row[0] not in plan.replaces]
+            elif model is EmailAttachment:
+                # Attachments are blobs of a MIME message, which is never re-delivered: kept as they are.
+                rows = [row for row in rows if row[id_at] not in plan.replaces]
+            else:
+                rows = [_moved(row, id_at, plan.replaces) for row in rows]
         if rows:
             _bulk_insert(session, model, columns, rows)
     return plan.results
+
+
+def _moved(row: Row, id_at: int, replaces: dict[str, str]) -> Row:
+    target = replaces.get(row[id_at])
+    return row if target is None else (*row[:id_at], target, *row[id_at + 1 :])
+
+
+def _clear_replaced(session: Session, ids: list[str]) -> None:
+    """Remove what a re-delivery brings anew: the chat log, the email text, raw data rows, index rows."""
+    for chunk in chunks(ids):
+        for model in (ChatMessage, EmailBody, RawEvent, Mention):
+            session.execute(delete(model).where(model.interaction_id.in_(chunk)))
+
+
+def _update_replaced(session: Session, rows: list[Row], replaces: dict[str, str]) -> None:
+    """Set an archived interaction's fields to those of its newer delivery (values converted as for insert)."""
+    if not rows:
+        return
+    at = {name: i for i, name in enumerate(INTERACTION_COLUMNS)}
+    connection = session.connection()
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    assignments = ", ".join(f'"{c}" = {mark}' for c in _REDELIVERED)
+    statement = f'UPDATE "interactions" SET {assignments} WHERE "id" = {mark}'  # noqa: S608 - our columns
+    values = [(*(row[at[c]] for c in _REDELIVERED), replaces[row[0]]) for row in rows]
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(statement, values)
+    finally:
+        cursor.close()
 
 
 def write(session: Session, solution_id: str, batch: PreparedBatch) -> list[IngestResult]:

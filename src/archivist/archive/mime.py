@@ -35,6 +35,7 @@ from typing import Any
 import nh3
 
 from archivist.archive.models import Direction
+from archivist.times import in_range
 
 # The largest message the archive takes (CONTRACT §15): larger is a 413, or a skipped record.
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
@@ -263,7 +264,7 @@ def _date(message: Message, received_at: datetime) -> datetime:
         return received_at
     if value.tzinfo is None:  # "-0000": UTC with no claim about the local zone (RFC 5322 3.3)
         value = value.replace(tzinfo=UTC)
-    if not datetime(1970, 1, 2, tzinfo=UTC) <= value <= datetime(9999, 1, 1, tzinfo=UTC):
+    if not in_range(value):  # a Date of year 2999 is as unreadable as none
         return received_at
     return value.astimezone(UTC)
 

@@ -92,6 +92,9 @@ class Interaction(Base):
     has_content: Mapped[bool] = mapped_column(Boolean, default=False)
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the platform last changed the record it was imported from: a re-delivery replaces the
+    # stored fields only if it is newer (CONTRACT §16). None for what came without one (the API).
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # Rows that belong to an interaction (chat messages, email bodies, raw data, mentions) carry
@@ -143,7 +146,8 @@ class EmailAttachment(Base):
     size_bytes: Mapped[int] = mapped_column(BigIntId)
     sha256: Mapped[str] = mapped_column(String(64))
     blob_key: Mapped[str] = mapped_column(String(300))
-    mention_keys: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    # index key -> kind ("phone"/"email") of each identifier its text writes; None when it writes none.
+    mention_keys: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Recording(Base):

@@ -346,14 +346,14 @@ def _delete(
     if what is RetentionWhat.RECORDING:
         return delete_recordings(session, ids, now)
     if what is RetentionWhat.CONTENT:
-        deleted = delete_content(session, ids)
+        deleted = delete_content(session, ids, now=now)
         # The index must not point at text that is gone.
         reindex_interactions(session, keyring, solution.id, solution.country, ids)
         return deleted
     # The whole interaction: its blobs through the pending-deletion path, its raw data rows
     # kept for the statistics with the customer replaced; the rest goes with the row.
     delete_recordings(session, ids, now)
-    delete_content(session, ids)
+    delete_content(session, ids, now=now)
     anonymize_raw_data_of_interactions(session, ids, replacement=solution.replacement)
     return rowcount(
         session.execute(delete(Interaction).where(Interaction.id.in_(ids)).execution_options(synchronize_session=False))

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Body, HTTPException, Request, Response, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
 from archivist.archive import recordings
-from archivist.archive.ingest import ingest
-from archivist.archive.models import Interaction, Recording
+from archivist.archive.email_intake import Archived, archive_emails
+from archivist.anonymize.replay import ingest_checked
+from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, feed_parser, parse_fed
+from archivist.archive.models import Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
 from archivist.audit.events import AuditAction, record_for
+from archivist.blobs import BlobNotFound
 from archivist.retention.holds import HeldError, held_message, refuse_held
 from archivist.web import errors
 from archivist.web.deps import (
@@ -60,12 +68,12 @@ def create_interaction(
 ) -> InteractionOut:
     """Archive one interaction; an ``external_id`` seen before returns the existing one (200)."""
     try:
-        (result,) = ingest(session, solution, [body], services.clock(), keyring=services.keyring)
+        (result,) = ingest_checked(session, solution, [body], services.clock(), keyring=services.keyring)
         session.commit()
     except IntegrityError:
         # Two posts of the same external_id raced; the other one won, so answer with it.
         session.rollback()
-        (result,) = ingest(session, solution, [body], services.clock(), keyring=services.keyring)
+        (result,) = ingest_checked(session, solution, [body], services.clock(), keyring=services.keyring)
         if result.created:
             raise
     if not result.created:
@@ -82,9 +90,88 @@ def create_batch(
     services: ServicesDep,
 ) -> BatchOut:
     """Archive up to 1,000 interactions at once, all or nothing."""
-    results = ingest(session, solution, bodies, services.clock(), keyring=services.keyring)
+    results = ingest_checked(session, solution, bodies, services.clock(), keyring=services.keyring)
     session.commit()
     return BatchOut(ids=[r.id for r in results])
+
+
+MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
+NOT_MESSAGE_TYPE = "Content-Type must be message/rfc822: one complete email message (RFC 5322)"
+MESSAGE_TOO_LARGE = f"The message is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MiB"
+_FEED = 64 * 1024
+
+
+@router.post(
+    "/email",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InteractionOut,
+    openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}}},
+    responses=errors.responses(413, 415),
+)
+async def create_email(
+    request: Request,
+    response: Response,
+    _: Ingester,
+    session: SessionDep,
+    solution: SolutionDep,
+    services: ServicesDep,
+    queue: Annotated[str | None, Query(max_length=200)] = None,
+    direction: Direction | None = None,
+) -> InteractionOut:
+    """Archive one email as it arrived (CONTRACT §15); a Message-ID archived before returns the existing one (200)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() not in MESSAGE_TYPES:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, NOT_MESSAGE_TYPE)
+    # Spooled to disk past 1 MiB and parsed in a worker thread: a 25 MiB message neither sits
+    # in memory twice nor holds up the event loop.
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_MESSAGE_BYTES:
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, MESSAGE_TOO_LARGE)
+            spool.write(chunk)
+        spool.seek(0)
+        archived = await run_in_threadpool(
+            _archive_spooled, spool, solution.id, solution.own_email_domains, direction, queue, services
+        )
+    if not archived.created:
+        response.status_code = status.HTTP_200_OK
+    return interaction_out(_found(session, solution, archived.id), solution.country)
+
+
+def _archive_spooled(
+    spool: tempfile.SpooledTemporaryFile[bytes],
+    solution_id: str,
+    own_domains: list[str],
+    direction: Direction | None,
+    queue: str | None,
+    services: ServicesDep,
+) -> Archived:
+    parser = feed_parser()
+    digest = hashlib.sha256()
+    while chunk := spool.read(_FEED):
+        digest.update(chunk)
+        parser.feed(chunk)
+    now = services.clock()
+    try:
+        parsed = parse_fed(parser, digest, received_at=now, own_domains=own_domains, direction=direction)
+        (archived,) = archive_emails(
+            services.session_factory,
+            services.blobs,
+            solution_id,
+            [parsed],
+            keyring=services.keyring,
+            now=now,
+            queue=queue,
+        )
+    except NotAMessageError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except ValidationError as exc:
+        fields = sorted({".".join(map(str, errors.safe_loc(e["loc"]))) for e in exc.errors()})
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"The message cannot be archived: invalid {', '.join(fields)}"
+        ) from None
+    return archived
 
 
 @router.get("/{interaction_id}", response_model=InteractionOut)
@@ -116,10 +203,59 @@ def delete_content(
 ) -> None:
     interaction = _found(session, solution, interaction_id)
     _refuse_held(session, solution.id, interaction.id)
-    if content_service.delete_content(session, [interaction.id]) == 0:
+    if content_service.delete_content(session, [interaction.id], now=services.clock()) == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no content (or it was deleted)")
     record_for(session, principal, AuditAction.CONTENT_DELETED, interaction.id, at=services.clock())
     services.commit_erasure(session)
+
+
+# What an attachment is served as: its own type only where a browser shows it as inert data;
+# anything else (HTML, SVG, script, XML) as opaque bytes, so no email can run code on our origin.
+_INERT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"})
+
+
+@router.get(
+    "/{interaction_id}/attachments/{index}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {OPAQUE_TYPE: {}}, "description": "The attachment, as a download"}},
+)
+def get_attachment(
+    interaction_id: str,
+    index: Annotated[int, Path(ge=0, le=100_000)],
+    principal: ContentReader,
+    session: SessionDep,
+    solution: SolutionDep,
+    services: ServicesDep,
+) -> Response:
+    """Download one attachment of an email (CONTRACT §15); 404 once deleted."""
+    interaction = _found(session, solution, interaction_id)
+    attachment = attachment_service.get_attachment(session, interaction.id, index)
+    gone = HTTPException(status.HTTP_404_NOT_FOUND, "This email has no such attachment (or it was deleted)")
+    if attachment is None:
+        raise gone
+    try:
+        stream = services.blobs.open_range(attachment.blob_key)
+    except BlobNotFound:
+        raise gone from None
+    record_for(session, principal, AuditAction.CONTENT_READ, interaction.id, {"attachment": index}, at=services.clock())
+    session.commit()
+    media_type = attachment.content_type if attachment.content_type in _INERT_TYPES else OPAQUE_TYPE
+    return StreamingResponse(
+        stream,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": content_disposition(attachment.filename),
+            "Content-Length": str(attachment.size_bytes),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with the name in ASCII (RFC 6266) and, when it has more, in UTF-8 (RFC 5987)."""
+    fallback = "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\;' else "_" for c in filename) or "attachment"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @router.put(

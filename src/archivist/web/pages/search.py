@@ -309,7 +309,7 @@ def delete_content(
     what = "chat log" if interaction.channel is Channel.CHAT else "email content"
     if held_among(session, solution.id, [interaction.id]):
         return _details(request, session, solution, principal, interaction, flash=HELD_NOTHING_DELETED)
-    deleted = content_service.delete_content(session, [interaction.id])
+    deleted = content_service.delete_content(session, [interaction.id], now=services.clock())
     if deleted:
         record_for(
             session, principal, AuditAction.CONTENT_DELETED, interaction.id, {"via": "page"}, at=services.clock()
