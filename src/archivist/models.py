@@ -3,7 +3,7 @@
 from archivist.access.models import SubjectExport
 from archivist.accounts.models import ApiToken, LoginFailure, Solution, User, WebSession
 from archivist.anonymize.lease import NightlyLease
-from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, NightlyRun
+from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, LedgerKey, NightlyRun
 from archivist.archive.models import (
     ChatMessage,
     EmailAttachment,
@@ -30,6 +30,7 @@ __all__ = [
     "ErasedIdentifier",
     "ErasureReceipt",
     "Interaction",
+    "LedgerKey",
     "LegalHold",
     "LegalHoldInteraction",
     "LoginFailure",

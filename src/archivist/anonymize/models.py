@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archivist.db import Base, UTCDateTime, new_id, utcnow
+from archivist.db import Base, BigIntId, UTCDateTime, new_id, utcnow
 from archivist.enums import enum_column
 
 
@@ -57,6 +57,33 @@ class AnonymizationRequest(Base):
     # Further identifiers of the same person, normalised ({"phones": [...], "emails": [...],
     # "variables": [{"name", "value"}]}); like phone_e164/email_norm, forgotten when done.
     also: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class LedgerKey(Base):
+    """A keyed hash of an identifier a done request erased, with that erasure's cutoff and options.
+
+    The database's copy of the erasure ledger (CONTRACT §11), for the check every write makes
+    (§16: a record of a person erased before is stored already erased): one indexed look-up per
+    batch, where the ledger itself is a folder of files. Written with the ledger entry, in the
+    request's transaction; kept after the request row's purge, as the ledger is; and refilled
+    from the ledger by ``anonymize.replay.sync_ledger_keys`` (a replay, every import), so a
+    restored database holds it again.
+    """
+
+    __tablename__ = "ledger_keys"
+    __table_args__ = (
+        Index("ix_ledger_keys_key", "solution_id", "key"),
+        UniqueConstraint("request_id", "key", name="uq_ledger_keys_request_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str] = mapped_column(String(32))
+    # No key to the request: the request row is purged after 12 months, the ledger is not.
+    request_id: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    cutoff: Mapped[datetime] = mapped_column(UTCDateTime())
+    raw_data: Mapped[bool] = mapped_column(Boolean)
+    delete_content: Mapped[bool] = mapped_column(Boolean)
 
 
 class NightlyRun(Base):

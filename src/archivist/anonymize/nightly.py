@@ -31,6 +31,7 @@ from archivist.anonymize.ledger import Ledger, LedgerEntry
 from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
 from archivist.anonymize.operators import rowcount
 from archivist.anonymize.receipts import Signer, has_unsigned, issue_receipts
+from archivist.anonymize.replay import remember_erasure
 from archivist.anonymize.requests import RETENTION_MONTHS, Also, months_before
 from archivist.archive.mentions import MentionKeyring, index_is_current
 from archivist.archive.recordings import drain_pending_deletions
@@ -463,6 +464,19 @@ def process_request(
                 delete_content=scope.delete_content,
             )
         )
+    # The database's copy of the ledger entry: every later write is held against it (CONTRACT §16).
+    remember_erasure(
+        session,
+        LedgerEntry(
+            solution_id=solution.id,
+            request_id=request_id,
+            processed_at=now,
+            cutoff=scope.cutoff,
+            keys=tuple(keyring.key(solution.id, identifier) for identifier in person.identifiers),
+            raw_data=scope.raw_data,
+            delete_content=scope.delete_content,
+        ),
+    )
     # A request a hold kept from finishing comes again each night: this run's work adds to its result.
     result = RequestResult.of(counts).plus(request.result if request.status is RequestStatus.HELD else None)
     if result.held:

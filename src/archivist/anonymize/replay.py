@@ -11,21 +11,25 @@ no key matches, and nothing is changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.erasure import Counts, Person, Scope, erase_person
 from archivist.anonymize.ledger import Ledger, LedgerEntry
+from archivist.anonymize.models import LedgerKey
+from archivist.archive.ingest import IngestResult, PreparedBatch, WritePlan, apply_write, plan_write, prepare
 from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.archive.recordings import drain_pending_deletions
+from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore
-from archivist.db import chunks, engine_of, forget_freed_space, transaction
+from archivist.db import chunks, engine_of, forget_freed_space, table_of, transaction
 
 # Rows streamed per fetch while the keys are matched: memory does not grow with the archive.
 _STREAM = 5_000
@@ -165,3 +169,137 @@ def _identifiers_for(
         if owner == solution_id
     )
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Every write held against the ledger (CONTRACT §16): an erased person never comes back
+# ---------------------------------------------------------------------------------------------
+
+
+class _Solution(Protocol):
+    id: str
+    country: str
+    replacement: str
+
+
+def remember_erasure(session: Session, entry: LedgerEntry) -> None:
+    """Copy a ledger entry's keys, cutoff and options into ``ledger_keys`` (idempotent). Does not commit."""
+    if not entry.keys:
+        return
+    have = set(
+        session.scalars(
+            select(LedgerKey.key).where(LedgerKey.request_id == entry.request_id, LedgerKey.key.in_(entry.keys))
+        )
+    )
+    new = sorted(set(entry.keys) - have)
+    if new:
+        session.execute(
+            insert(LedgerKey),
+            [
+                {
+                    "solution_id": entry.solution_id,
+                    "request_id": entry.request_id,
+                    "key": key,
+                    "cutoff": entry.cutoff,
+                    "raw_data": entry.raw_data,
+                    "delete_content": entry.delete_content,
+                }
+                for key in new
+            ],
+        )
+
+
+def sync_ledger_keys(session: Session, ledger: Ledger, solution_id: str) -> int:
+    """Copy in the committed ledger entries ``ledger_keys`` lacks (a restored database, an
+    erasure done before migration 0011); returns how many. Does not commit."""
+    have = set(session.scalars(select(LedgerKey.request_id).where(LedgerKey.solution_id == solution_id).distinct()))
+    added = 0
+    for entry in ledger.entries(solution_id):
+        if entry.request_id not in have and entry.keys:
+            remember_erasure(session, entry)
+            added += 1
+    return added
+
+
+@dataclass(frozen=True)
+class _Erasure:
+    request_id: str
+    cutoff: datetime
+    raw_data: bool
+    delete_content: bool
+
+
+def _erasures_of(session: Session, solution_id: str, keys: set[str]) -> dict[_Erasure, set[str]]:
+    """The erasures whose keys are among ``keys``, each with the keys it matched: one look-up (chunked)."""
+    found: dict[_Erasure, set[str]] = {}
+    for chunk in chunks(sorted(keys)):
+        for key, request_id, cutoff, raw_data, delete_content in session.execute(
+            select(
+                LedgerKey.key, LedgerKey.request_id, LedgerKey.cutoff, LedgerKey.raw_data, LedgerKey.delete_content
+            ).where(LedgerKey.solution_id == solution_id, LedgerKey.key.in_(chunk))
+        ):
+            found.setdefault(_Erasure(request_id, cutoff, raw_data, delete_content), set()).add(key)
+    return found
+
+
+def write_checked(
+    session: Session,
+    solution: _Solution,
+    batch: PreparedBatch,
+    now: datetime,
+    *,
+    keyring: MentionKeyring,
+    attach: Callable[[Session, WritePlan], None] | None = None,
+) -> list[IngestResult]:
+    """Write ``batch`` (``archive.ingest``'s plan and apply), held against the erasure ledger.
+
+    Every identifier the written records hold — customer or written in their texts, as the
+    mention index keys them — is looked up in ``ledger_keys`` once for the batch. For each
+    erasure that matches, its person is erased again through the one engine (``erase_person``,
+    as a replay does), with that erasure's cutoff and options: a record of theirs that started
+    before the cutoff is stored already erased (``erased`` in its result), their identifiers in
+    anybody's text replaced, and with *Delete recordings and content* no recording or content
+    kept. ``attach`` runs between the write and the check (an importer's recordings). Does not commit.
+    """
+    plan = plan_write(session, solution.id, batch)
+    written_prepared = {iid for _, iid in batch.bodies if iid not in plan.skipped}
+    keys = {row[2] for row in batch.rows[table_of(Mention).name] if row[1] in written_prepared}
+    matches = _erasures_of(session, solution.id, keys) if keys else {}
+    results = apply_write(session, plan)
+    if attach is not None:
+        attach(session, plan)
+    if not matches:
+        return results
+    for erasure, matched in sorted(matches.items(), key=lambda item: (item[0].cutoff, item[0].request_id)):
+        identifiers = sorted({batch.identifiers[key] for key in matched if key in batch.identifiers})
+        person = Person(
+            phones=tuple(i for i in identifiers if "@" not in i), emails=tuple(i for i in identifiers if "@" in i)
+        )
+        scope = Scope(
+            solution_id=solution.id,
+            country=solution.country,
+            replacement=solution.replacement,
+            cutoff=erasure.cutoff,
+            delete_content=erasure.delete_content,
+            raw_data=erasure.raw_data,
+        )
+        erase_person(session, scope, person, keyring=keyring, now=now, apply=True)
+    written = plan.written
+    erased = {
+        iid
+        for chunk in chunks(written)
+        for iid in session.scalars(
+            select(Interaction.id).where(Interaction.id.in_(chunk), Interaction.anonymized_at.is_not(None))
+        )
+    }
+    return [replace(r, erased=True) if (r.created or r.updated) and r.id in erased else r for r in results]
+
+
+def ingest_checked(
+    session: Session, solution: _Solution, bodies: Sequence[InteractionIn], now: datetime, *, keyring: MentionKeyring
+) -> list[IngestResult]:
+    """``archive.ingest.ingest`` held against the erasure ledger (``write_checked``): what the API
+    writes. Does not commit."""
+    dialect = session.connection().dialect.name
+    batch = prepare(bodies, solution.id, solution.country, now, keyring=keyring, dialect=dialect)
+    return write_checked(session, solution, batch, now, keyring=keyring)

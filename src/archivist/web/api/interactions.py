@@ -13,11 +13,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from archivist.anonymize.replay import ingest_checked
 from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
 from archivist.archive import recordings
 from archivist.archive.email_intake import Archived, archive_emails
-from archivist.anonymize.replay import ingest_checked
 from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, feed_parser, parse_fed
 from archivist.archive.models import Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
