@@ -270,7 +270,7 @@ def test_criteria_are_sealed_in_the_row_and_open_only_with_the_server_secret(
             CriteriaBox(TEST_SECRET_KEY).open(solution.id, "0" * 32, row.criteria)
 
 
-def test_an_erasure_after_the_export_is_respected_by_a_later_download(
+def test_anonymize_and_delete_of_the_persons_interaction_purges_their_export(
     client: TestClient,
     officer: dict[str, str],
     world: dict[str, Any],
@@ -278,18 +278,56 @@ def test_an_erasure_after_the_export_is_respected_by_a_later_download(
     session_factory: sessionmaker[Session],
     blobs: MemoryBlobStore,
 ) -> None:
+    # The export names +4791234567; erasing that customer's call makes it stale (CONTRACT §18).
     export_id = client.post(URL, json={"phone": PHONE}, headers=officer).json()["id"]
+    other_export = client.post(URL, json={"phone": OTHER_PHONE}, headers=officer).json()["id"]
     client.post(
         "/api/v1/interactions/anonymize-and-delete", json={"ids": [world["mine"][0]]}, headers=officer
     ).raise_for_status()
-    archive_ = _zip(client.get(f"{URL}/{export_id}/download", headers=officer))
+    gone = client.get(f"{URL}/{export_id}/download", headers=officer)
+    assert gone.status_code == 410
+    assert "erasure" in gone.json()["detail"]
+    assert client.get(f"{URL}/{export_id}", headers=officer).json()["status"] == "erased"
+    # Somebody else's export is not touched.
+    assert client.get(f"{URL}/{other_export}/download", headers=officer).status_code == 200
+
+
+def test_an_export_made_before_the_night_is_gone_after_it_and_a_new_one_lists_nothing_anonymized(
+    client: TestClient,
+    officer: dict[str, str],
+    world: dict[str, Any],
+    clock: Clock,
+    session_factory: sessionmaker[Session],
+    blobs: MemoryBlobStore,
+    solution: Solution,
+) -> None:
+    before = client.post(URL, json={"phone": PHONE, "email": ADDRESS}, headers=officer).json()["id"]
+    # With raw data: without it the raw rows keep the number, and they are still the person's.
+    request = {"phone": PHONE, "email": ADDRESS, "raw_data": True}
+    assert client.post("/api/v1/anonymization-requests", json=request, headers=officer).status_code == 201
+    clock.advance(days=1)
+    night(session_factory, blobs, clock.now, solution)
+
+    # The probe's finding: the old export still answered 200 and named the person.
+    assert client.get(f"{URL}/{before}/download", headers=officer).status_code == 410
+    with session_factory() as session:
+        row = session.get(SubjectExport, before)
+        assert row is not None
+        assert (row.criteria, row.keys, row.phone_masked, row.email_masked) == (None, None, None, None)
+
+    # A new export for the same person: the anonymized interactions hold none of their data.
+    made = client.post(URL, json={"phone": PHONE, "email": ADDRESS}, headers=officer).json()
+    assert made["counts"] == {"calls": 0, "chats": 0, "emails": 0, "recordings": 0, "raw_data_rows": 0}
+    assert made["anonymized"]["interactions"] == len(world["mine"])
+    assert made["anonymized"]["last_at"] is not None
+    archive_ = _zip(client.get(f"{URL}/{made['id']}/download", headers=officer))
     document = json.loads(archive_.read("interactions.json"))
-    # Anonymized and its recording deleted: what is left of it is still the person's, without audio.
-    shown = {i["id"]: i for i in document["interactions"]}
-    assert world["mine"][0] in shown
-    assert shown[world["mine"][0]]["recording"] is None
-    assert f"recordings/{world['mine'][0]}.wav" not in archive_.namelist()
-    _verified_manifest(archive_)
+    assert document["interactions"] == []
+    # (The ZIP names whose copy it is; it hands back nothing the erasure took.)
+    for name in archive_.namelist():
+        text = archive_.read(name)
+        for iid in world["mine"]:
+            assert iid.encode() not in text, (name, iid)
 
 
 # 40 recordings of 5 MB through the real file store: 200 MB the export must never hold.

@@ -17,7 +17,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from archivist.access.zipstream import Entry, Written, stream_zip
 from archivist.accounts.models import Solution
 from archivist.anonymize.erasure import Person, Scope, own_interaction_ids
 from archivist.anonymize.operators import rowcount
-from archivist.anonymize.requests import Also, parse_identifiers
+from archivist.anonymize.requests import Also, Anonymized, anonymized_for, parse_identifiers
 from archivist.archive.mentions import MentionKeyring, mentioning
 from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent, Recording
 from archivist.archive.presenters import interaction_out
@@ -60,6 +60,10 @@ class ExportNotFoundError(LookupError):
 
 class ExportExpiredError(Exception):
     """The export's time is over: its criteria are (or are about to be) deleted."""
+
+
+class ExportErasedError(ExportExpiredError):
+    """An erasure since forgot an identifier the export was made for (CONTRACT §18)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class ExportPlan:
     raw_row_ids: tuple[int, ...]  # oldest first
     mention_ids: tuple[str, ...]  # other people's interactions that mention them, oldest first
     counts: ExportCounts
+    # What erasures took from the person already: said, never listed (CONTRACT §18).
+    anonymized: Anonymized
 
 
 def person_of(criteria: Criteria) -> Person:
@@ -159,11 +165,18 @@ def plan_export(
         mentioned_in=len(mentions),
     )
     return ExportPlan(
+        anonymized=anonymized_for(session, solution.id, keys),
         interaction_ids=tuple(iid for _, iid, _ in timed),
         raw_row_ids=tuple(rid for rid, _ in sorted(raw.items(), key=lambda item: (item[1], item[0]))),
         mention_ids=tuple(iid for _, iid in mentions),
         counts=counts,
     )
+
+
+def anonymized_json(anonymized: Anonymized) -> dict[str, object]:
+    """``anonymized`` as the export row stores it and the API shows it: a count and a time."""
+    last = anonymized.last_at
+    return {"interactions": anonymized.interactions, "last_at": last.astimezone(UTC).isoformat() if last else None}
 
 
 def masked(criteria: Criteria, country: str) -> tuple[str | None, str | None]:
@@ -196,12 +209,14 @@ def create_export(
         cutoff=now,
         phone_masked=phone_masked,
         email_masked=email_masked,
-        counts=plan.counts.as_dict(),
+        counts={**plan.counts.as_dict(), "anonymized": anonymized_json(plan.anonymized)},
         downloads=0,
     )
     session.add(export)
     session.flush()  # the id is the sealed value's associated data
     export.criteria = box.seal(solution.id, export.id, criteria)
+    # What an erasure of the person matches to purge this export (``access.purge``).
+    export.keys = sorted(keyring.key(solution.id, identifier) for identifier in person_of(criteria).identifiers)
     session.flush()
     return export
 
@@ -228,7 +243,9 @@ def list_exports(session: Session, solution_id: str, limit: int = MAX_LISTED) ->
 
 
 def status_at(export: SubjectExport, now: datetime) -> ExportStatus:
-    """Expired from ``expires_at`` on, whether or not the purge has run yet."""
+    """Expired from ``expires_at`` on, whether or not the purge has run yet; erased once an erasure purged it."""
+    if export.status is ExportStatus.ERASED:
+        return ExportStatus.ERASED
     if export.status is ExportStatus.EXPIRED or now >= export.expires_at or export.criteria is None:
         return ExportStatus.EXPIRED
     return ExportStatus.READY
@@ -239,7 +256,10 @@ def open_for_download(
 ) -> tuple[SubjectExport, Criteria]:
     """The export and its criteria, counted as downloaded; ExportExpiredError once its time is over."""
     export = get_export(session, solution.id, export_id)
-    if status_at(export, now) is ExportStatus.EXPIRED or export.criteria is None:
+    state = status_at(export, now)
+    if state is ExportStatus.ERASED:
+        raise ExportErasedError(export_id)
+    if state is ExportStatus.EXPIRED or export.criteria is None:
         raise ExportExpiredError(export_id)
     criteria = box.open(solution.id, export.id, export.criteria)
     export.downloads += 1
@@ -264,7 +284,7 @@ def purge_expired_exports(session: Session, now: datetime, solution_id: str | No
     return rowcount(
         session.execute(
             query.values(
-                status=ExportStatus.EXPIRED, criteria=None, phone_masked=None, email_masked=None
+                status=ExportStatus.EXPIRED, criteria=None, keys=None, phone_masked=None, email_masked=None
             ).execution_options(synchronize_session=False)
         )
     )

@@ -16,6 +16,8 @@ from archivist.enums import enum_column
 class ExportStatus(enum.StrEnum):
     READY = "ready"
     EXPIRED = "expired"
+    # An erasure forgot an identifier the export was made for (CONTRACT §18): gone, like expired.
+    ERASED = "erased"
 
 
 class SubjectExport(Base):
@@ -42,6 +44,9 @@ class SubjectExport(Base):
     # Interactions that started before this instant are in the export (its creation time).
     cutoff: Mapped[datetime] = mapped_column(UTCDateTime())
     criteria: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The mention-index keys of the criteria's identifiers (keyed hashes, never the values): what
+    # an erasure matches to purge the export (``access.purge``). Deleted with the criteria.
+    keys: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     phone_masked: Mapped[str | None] = mapped_column(String(40))
     email_masked: Mapped[str | None] = mapped_column(String(40))
     # {calls, chats, emails, recordings, raw_data_rows, mentions}: counts only.

@@ -28,6 +28,13 @@ class ExportCountsOut(BaseModel):
     raw_data_rows: int
 
 
+class AnonymizedOut(BaseModel):
+    """How many of the person's interactions were anonymized before the export, and when last."""
+
+    interactions: int
+    last_at: datetime | None
+
+
 class SubjectExportOut(BaseModel):
     id: str
     status: ExportStatus
@@ -40,6 +47,8 @@ class SubjectExportOut(BaseModel):
     counts: ExportCountsOut
     # Other people's interactions that mention the person, listed in the ZIP as references only.
     mentioned_in: int
+    # Interactions erasures already took from the person: neither listed nor counted above.
+    anonymized: AnonymizedOut
     downloads: int
     last_downloaded_at: datetime | None
 
@@ -56,6 +65,7 @@ class SubjectExportOut(BaseModel):
             email=export.email_masked,
             counts=ExportCountsOut(**{name: int(counts.get(name, 0)) for name in ExportCountsOut.model_fields}),
             mentioned_in=int(counts.get("mentioned_in", 0)),
+            anonymized=AnonymizedOut.model_validate(counts.get("anonymized") or {"interactions": 0, "last_at": None}),
             downloads=export.downloads,
             last_downloaded_at=export.last_downloaded_at,
         )

@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, func, insert, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
+from archivist.access.purge import purge_exports_naming
 from archivist.accounts.models import Solution
 from archivist.anonymize.operators import (
     rewrite_interactions,
@@ -181,6 +182,9 @@ def erase_person(
     )
     if scope.raw_data and person.identifiers:
         counts.raw_data_rows += _erase_raw_rows_without_own_interaction(session, scope, person, own.c.id, held, apply)
+    if apply:
+        # An export made for the person would hand them back after this commits (CONTRACT §18).
+        purge_exports_naming(session, scope.solution_id, keys)
     return counts
 
 
@@ -290,10 +294,14 @@ MAX_LINKED = 50
 
 
 def own_interaction_ids(session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring) -> list[str]:
-    """The ids of the person's own interactions started before the scope's cutoff, by this module's
-    rule: what a subject access export hands over (``archivist.access``)."""
+    """The ids of the person's own interactions started before the scope's cutoff that still hold
+    their data: what a subject access export hands over (``archivist.access``).
+
+    Unlike an erasure, it never looks an interaction up by the keyed hashes of identifiers it
+    lost (CONTRACT §18): those serve erasure alone, and an anonymized interaction is nobody's.
+    """
     keys = _keys(keyring, scope, person)
-    return _own_ids(session, scope, person, keys, own_interactions(scope, person, keys).subquery())
+    return _own_ids(session, scope, person, keys, own_interactions(scope, person, ()).subquery())
 
 
 def linked_identifiers(session: Session, scope: Scope, person: Person, *, keyring: MentionKeyring) -> list[Linked]:
@@ -556,6 +564,8 @@ def _record_erased(
             insert(ErasedIdentifier),
             [{"solution_id": solution_id, "interaction_id": iid, "key": key} for iid, key in new],
         )
+    # *Anonymize and delete* erases customers no request named: their exports go too.
+    purge_exports_naming(session, solution_id, {key for _, key in wanted})
 
 
 def _count_whole_values(session: Session, ids: list[str], sweep: Sweep) -> int:

@@ -13,12 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from archivist import pagination
 from archivist.accounts.models import Solution
-from archivist.anonymize.models import AnonymizationRequest, RequestStatus
+from archivist.anonymize.models import AnonymizationRequest, RequestKey, RequestStatus
 from archivist.audit.events import AuditAction, record
 from archivist.db import chunks, new_id, rowcount, serialize
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone, render_phone
@@ -522,3 +522,43 @@ def shown_phone(request: AnonymizationRequest, country: str) -> str | None:
 
 def shown_email(request: AnonymizationRequest) -> str | None:
     return request.email_norm if request.email_norm is not None else request.email_masked
+
+
+def record_request_keys(session: Session, solution_id: str, request_id: str, keys: Sequence[str]) -> None:
+    """Keep the keyed hashes of what a processed request erased (a held one comes again: once each)."""
+    have = set(session.scalars(select(RequestKey.key).where(RequestKey.request_id == request_id)))
+    new = sorted(set(keys) - have)
+    if new:
+        session.execute(
+            insert(RequestKey), [{"solution_id": solution_id, "request_id": request_id, "key": key} for key in new]
+        )
+
+
+@dataclass(frozen=True)
+class Anonymized:
+    """How many of a person's interactions their processed requests anonymized, and when last."""
+
+    interactions: int
+    last_at: datetime | None
+
+
+def anonymized_for(session: Session, solution_id: str, keys: Sequence[str]) -> Anonymized:
+    """What the requests that erased any of ``keys`` anonymized (CONTRACT §18), from their results.
+
+    Read from the requests (by their keys), never from the interactions' erased identifiers:
+    those serve erasure alone. Requests are kept 12 months, so this covers that long.
+    """
+    if not keys:
+        return Anonymized(0, None)
+    requests = session.execute(
+        select(AnonymizationRequest.result, AnonymizationRequest.processed_at)
+        .where(
+            AnonymizationRequest.id.in_(
+                select(RequestKey.request_id).where(RequestKey.solution_id == solution_id, RequestKey.key.in_(keys))
+            ),
+            AnonymizationRequest.processed_at.is_not(None),
+        )
+        .order_by(AnonymizationRequest.processed_at)
+    ).all()
+    total = sum(int((result or {}).get("interactions", 0)) for result, _ in requests)
+    return Anonymized(total, requests[-1].processed_at if requests else None)

@@ -21,6 +21,10 @@ from archivist.web.deps import RequestManager, Services, ServicesDep, SessionDep
 router = APIRouter(prefix="/api/v1", tags=["subject access"])
 
 NOT_FOUND = "Subject export not found"
+ERASED = (
+    "This export is gone: an erasure since forgot the person it was made for, so it would hand "
+    "their data back. Make a new export to see what is still held."
+)
 EXPIRED = (
     f"This export has expired ({service.EXPORT_DAYS} days after it was made) and whose data it was is no "
     "longer stored: make a new export"
@@ -47,6 +51,8 @@ def download_response(
         )
     except service.ExportNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
+    except service.ExportErasedError:
+        raise HTTPException(status.HTTP_410_GONE, ERASED) from None
     except service.ExportExpiredError:
         raise HTTPException(status.HTTP_410_GONE, EXPIRED) from None
     details = {**export_details(export), "download": export.downloads, "via": via}

@@ -21,7 +21,7 @@ from archivist.access.schemas import SubjectExportOut
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
-from archivist.anonymize.requests import RequestError
+from archivist.anonymize.requests import Anonymized, RequestError
 from archivist.audit.events import AuditAction, record_for
 from archivist.identifiers import render_phone
 from archivist.web.api.subject_exports import create, download_response
@@ -59,6 +59,7 @@ class ShownPreview:
     counts: ExportCounts
     phone: str | None
     email: str | None
+    anonymized: Anonymized
 
 
 def _context(
@@ -101,7 +102,7 @@ def preview(
         record_for(session, principal, AuditAction.SUBJECT_EXPORT_PREVIEWED, None, details, at=now)
         session.commit()
         phone = render_phone(criteria.phone_e164, solution.country) if criteria.phone_e164 else None
-        shown = ShownPreview(plan.counts, phone, criteria.email_norm)
+        shown = ShownPreview(plan.counts, phone, criteria.email_norm, plan.anonymized)
     except RequestError as exc:
         form.errors[exc.field] = str(exc)
     context = _context(session, solution, now, form=form, preview=shown)
