@@ -79,6 +79,7 @@ def test_call_one_minute_before_cutoff_is_anonymized_one_minute_after_is_not(
             "variables_replaced": 0,
             "mentions_replaced": 0,
             "held": 0,
+            "attachments_deleted": 0,
         }
 
 
@@ -360,6 +361,7 @@ def test_delete_content_removes_recordings_and_chat_logs_then_their_blobs(
         "variables_replaced": 0,
         "mentions_replaced": 0,
         "held": 0,
+        "attachments_deleted": 0,
     }
     assert the_chat
 

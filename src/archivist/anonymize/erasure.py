@@ -34,8 +34,10 @@ from archivist.anonymize.operators import (
     rowcount,
 )
 from archivist.anonymize.requests import Also
+from archivist.archive.attachments import count_attachments
 from archivist.archive.content import delete_content
 from archivist.archive.mentions import (
+    AttachmentSweep,
     MentionKeyring,
     Sweep,
     VariableMode,
@@ -113,6 +115,9 @@ class Counts:
     mentions_replaced: int = 0
     # Interactions left as they are because a legal hold covers them (CONTRACT §10).
     held: int = 0
+    # Email attachments deleted: those that write an erased identifier, and with *Delete
+    # recordings and content* every attachment of the person's own emails (CONTRACT §15).
+    attachments_deleted: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -132,6 +137,7 @@ class Counts:
                 self.raw_data_rows,
                 self.variables_replaced,
                 self.mentions_replaced,
+                self.attachments_deleted,
             )
         )
 
@@ -170,16 +176,18 @@ def erase_person(
     # Everybody else's interactions that write the person's identifiers, from the index. Applied,
     # the person's own come by again (already clean) so their index rows go; counted, they are
     # left out, having been counted above.
-    counts.mentions_replaced += sweep_mentions(
+    swept = sweep_mentions(
         session,
         keyring,
         scope.solution_id,
-        Sweep(scope.country, scope.replacement, person.identifiers),
+        Sweep(scope.country, scope.replacement, person.identifiers, attachments=_attachment_sweep(keyring, scope, now)),
         before=scope.cutoff,
         skip=frozenset() if apply else frozenset(own_ids),
         leave=held,
         apply=apply,
     )
+    counts.mentions_replaced += swept.mentions
+    counts.attachments_deleted += swept.attachments
     if scope.raw_data and person.identifiers:
         counts.raw_data_rows += _erase_raw_rows_without_own_interaction(session, scope, person, own.c.id, held, apply)
     if apply:
@@ -203,6 +211,11 @@ def _held_mentioning(
             .group_by(Mention.interaction_id)
         )
     )
+
+
+def _attachment_sweep(keyring: MentionKeyring, scope: Scope, now: datetime) -> AttachmentSweep:
+    """Attachments that write a swept identifier go (CONTRACT §15): found by their index keys."""
+    return AttachmentSweep(key=lambda identifier: keyring.key(scope.solution_id, identifier), now=now)
 
 
 class UnknownInteractionError(LookupError):
@@ -489,6 +502,7 @@ def _erase_own(
         own_identifiers={row.id: _customer_identifiers(row) for row in rows},
         variables=variables,
         named_values=frozenset(person.variables),
+        attachments=_attachment_sweep(keyring, scope, now),
     )
     # An interaction an earlier erasure anonymized is found again (to delete what this request
     # adds, its raw data), but it is not anonymized twice.
@@ -502,6 +516,16 @@ def _erase_own(
         else:
             counts.emails += 1
     if scope.delete_content:
+        # The person's own emails lose every attachment with their content: the same selection
+        # that ``delete_content`` deletes, counted before it goes.
+        counts.attachments_deleted += count_attachments(
+            session,
+            list(
+                session.scalars(
+                    select(Interaction.id).where(Interaction.id.in_(ids), Interaction.has_content.is_(True))
+                )
+            ),
+        )
         if apply:
             # Content and recordings first, so nothing is left that the replacement would no
             # longer let anyone find (the seed: delete the recordings before anonymizing).
@@ -522,9 +546,9 @@ def _erase_own(
                 session, select(RawEvent.id).where(raw_rows_to_anonymize(ids, scope.replacement))
             )
     # Before the rewrite, which replaces the customer name the sweep looks for in the text.
-    counts.mentions_replaced += sweep_interactions(
-        session, ids, sweep, content=apply or not scope.delete_content, apply=apply
-    )
+    swept = sweep_interactions(session, ids, sweep, content=apply or not scope.delete_content, apply=apply)
+    counts.mentions_replaced += swept.mentions
+    counts.attachments_deleted += swept.attachments
     if apply:
         _record_erased(session, keyring, scope.solution_id, person, rows)
         rewritten = rewrite_interactions(

@@ -69,6 +69,9 @@ class RequestResult:
     mentions_replaced: int = 0
     # Interactions a legal hold keeps as they are: while any, the request is "held" (CONTRACT §10).
     held: int = 0
+    # Email attachments deleted: those that wrote an erased identifier, and with delete_content all
+    # of the person's own (CONTRACT §15).
+    attachments_deleted: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

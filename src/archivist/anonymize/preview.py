@@ -76,6 +76,8 @@ class Preview:
     linked: tuple[LinkedOut, ...] = ()
     # Interactions a legal hold keeps as they are: the request would wait as "held" for them.
     held: int = 0
+    # Email attachments the request would delete (CONTRACT §15): the result's attachments_deleted.
+    attachments: int = 0
 
 
 def preview_request(
@@ -170,4 +172,5 @@ def preview_with_linked(
         mention_index_current=current,
         linked=tuple(mask_linked(item, solution.country) for item in linked),
         held=counts.held,
+        attachments=counts.attachments_deleted,
     ), linked

@@ -9,9 +9,11 @@ Helpers take a session and never commit.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import hmac
+import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +23,9 @@ from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, delete, in
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, MentionKind
+from archivist.archive.attachments import delete_attachments_writing
+from archivist.archive.mime import sanitize_html
+from archivist.archive.models import ChatMessage, EmailAttachment, EmailBody, Interaction, Mention, MentionKind
 from archivist.config import Settings
 from archivist.db import CHUNK
 from archivist.identifiers_text import SCANNER_VERSION, find_emails, find_phones, mentions_any, replace_identifiers
@@ -142,6 +146,27 @@ class VariableMode(enum.Enum):
 
 
 @dataclass(frozen=True)
+class AttachmentSweep:
+    """How a sweep treats attachments: those whose text writes a swept identifier are deleted
+    (CONTRACT §15), their blobs queued at ``now``. ``key`` is the mention index key of an identifier."""
+
+    key: Callable[[str], str]
+    now: datetime
+
+
+@dataclass
+class Swept:
+    """What a sweep replaced (occurrences in text) and deleted (attachments), or would."""
+
+    mentions: int = 0
+    attachments: int = 0
+
+    def add(self, other: Swept) -> None:
+        self.mentions += other.mentions
+        self.attachments += other.attachments
+
+
+@dataclass(frozen=True)
 class Sweep:
     """What to replace in text: normalised identifiers (and, per interaction, its customer's name)."""
 
@@ -155,6 +180,8 @@ class Sweep:
     variables: VariableMode = VariableMode.IN_PLACE
     # (name, value) pairs the request names (a customer number): replaced whole where they stand.
     named_values: frozenset[tuple[str, str]] = frozenset()
+    # None: attachments are left as they are (nothing erases identifiers without this).
+    attachments: AttachmentSweep | None = None
 
     def identifiers_of(self, interaction_id: str) -> tuple[str, ...]:
         return self.identifiers + self.own_identifiers.get(interaction_id, ())
@@ -180,20 +207,30 @@ class Sweep:
 
 def sweep_interactions(
     session: Session, interaction_ids: Sequence[str], sweep: Sweep, *, content: bool = True, apply: bool = True
-) -> int:
-    """Replace the identifiers in the chat messages, email bodies, subjects and variables of ``interaction_ids``.
+) -> Swept:
+    """Replace the identifiers in the chat messages, emails (body, HTML, headers), subjects and variables
+    of ``interaction_ids``, and delete the attachments that write them.
 
-    Returns how many occurrences were (``apply``) or would be replaced. ``content=False`` leaves
-    chat logs and email bodies out (the preview of a request that deletes them).
+    Returns how many occurrences were (``apply``) or would be replaced, and attachments deleted.
+    ``content=False`` leaves chat logs and emails out (the preview of a request that deletes them).
     """
-    replaced = 0
+    swept = Swept()
     for start in range(0, len(interaction_ids), BATCH):
         ids = list(interaction_ids[start : start + BATCH])
         if content:
-            replaced += _sweep_messages(session, ids, sweep, apply)
-            replaced += _sweep_bodies(session, ids, sweep, apply)
-        replaced += _sweep_fields(session, ids, sweep, apply)
-    return replaced
+            swept.mentions += _sweep_messages(session, ids, sweep, apply)
+            swept.mentions += _sweep_bodies(session, ids, sweep, apply)
+            if sweep.attachments is not None:
+                swept.attachments += _sweep_attachments(session, ids, sweep, sweep.attachments, apply)
+        swept.mentions += _sweep_fields(session, ids, sweep, apply)
+    return swept
+
+
+def _sweep_attachments(session: Session, ids: list[str], sweep: Sweep, how: AttachmentSweep, apply: bool) -> int:
+    def keys_of(interaction_id: str) -> frozenset[str]:
+        return frozenset(how.key(identifier) for identifier in sweep.identifiers_of(interaction_id))
+
+    return delete_attachments_writing(session, ids, keys_of, how.now, apply=apply)
 
 
 def _sweep_messages(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
@@ -214,18 +251,42 @@ def _sweep_messages(session: Session, ids: list[str], sweep: Sweep, apply: bool)
 
 
 def _sweep_bodies(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
-    rows = session.execute(select(EmailBody.interaction_id, EmailBody.body).where(EmailBody.interaction_id.in_(ids)))
+    rows = session.execute(
+        select(EmailBody.interaction_id, EmailBody.body, EmailBody.html, EmailBody.headers).where(
+            EmailBody.interaction_id.in_(ids)
+        )
+    )
+    # In HTML the replacement is text: escaped, so a replacement such as "<slettet>" stays text.
+    in_html = dataclasses.replace(sweep, replacement=html.escape(sweep.replacement))
     updates: list[dict[str, Any]] = []
     replaced = 0
-    for iid, body in rows:
+    for iid, body, html_text, headers in rows:
         new, count = sweep.replace(iid, body)
+        new_html = html_text
+        if html_text:
+            new_html, n = in_html.replace(iid, html_text)
+            if n:
+                # The replacement keeps the tags around it; sanitising again keeps the HTML well formed.
+                new_html = sanitize_html(new_html)
+            count += n
+        new_headers = headers
+        if headers:
+            new_headers = {}
+            for name, value in headers.items():
+                if isinstance(value, str):
+                    value, n = sweep.replace(iid, value)
+                    count += n
+                new_headers[name] = value
         if count:
             replaced += count
-            updates.append({"b_id": iid, "b_body": new})
+            updates.append({"b_id": iid, "b_body": new, "b_html": new_html, "b_headers": new_headers})
     if apply and updates:
         table = cast(Table, EmailBody.__table__)
         session.execute(
-            update(table).where(table.c.interaction_id == bindparam("b_id")).values(body=bindparam("b_body")), updates
+            update(table)
+            .where(table.c.interaction_id == bindparam("b_id"))
+            .values(body=bindparam("b_body"), html=bindparam("b_html"), headers=bindparam("b_headers")),
+            updates,
         )
     return replaced
 
@@ -284,7 +345,7 @@ def sweep_mentions(
     skip: frozenset[str] = frozenset(),
     leave: Select[Any] | None = None,
     apply: bool = True,
-) -> int:
+) -> Swept:
     """Replace the identifiers wherever the index says they are mentioned, before ``before``.
 
     Only the interactions the index names are re-read, BATCH at a time in id order (so memory
@@ -292,15 +353,15 @@ def sweep_mentions(
     these keys are deleted too; the index of interactions started later is left, like them.
     ``skip`` leaves some interactions out (the preview counts the person's own apart); ``leave``
     (a subquery of ids: held ones) leaves them out with their index rows, for a later sweep.
-    Returns the occurrences replaced.
+    Returns the occurrences replaced and attachments deleted.
     """
     keys = [keyring.key(solution_id, identifier) for identifier in sweep.identifiers]
+    replaced = Swept()
     if not keys:
-        return 0
+        return replaced
     condition = mentioning(solution_id, keys, before)
     if leave is not None:
         condition = and_(condition, Mention.interaction_id.not_in(leave))
-    replaced = 0
     last = ""
     while True:
         ids = list(
@@ -315,7 +376,7 @@ def sweep_mentions(
         )
         if not ids:
             return replaced
-        replaced += sweep_interactions(session, [i for i in ids if i not in skip], sweep, apply=apply)
+        replaced.add(sweep_interactions(session, [i for i in ids if i not in skip], sweep, apply=apply))
         if apply:
             session.execute(
                 delete(Mention)
@@ -357,10 +418,12 @@ def reindex_interactions(
             select(ChatMessage.interaction_id, ChatMessage.text).where(ChatMessage.interaction_id.in_(ids))
         ):
             texts[iid].append(text)
-        for iid, body in session.execute(
-            select(EmailBody.interaction_id, EmailBody.body).where(EmailBody.interaction_id.in_(ids))
+        for iid, body, html_text, headers in session.execute(
+            select(EmailBody.interaction_id, EmailBody.body, EmailBody.html, EmailBody.headers).where(
+                EmailBody.interaction_id.in_(ids)
+            )
         ):
-            texts[iid].append(body)
+            texts[iid] += [body, html_text or "", *texts_of(headers)]
         rows = [
             row
             for iid, found in texts.items()
@@ -368,6 +431,19 @@ def reindex_interactions(
                 keyring, solution_id, iid, indexed_identifiers(found, country, *customers.get(iid, (None, None)))
             )
         ]
+        # Attachments keep the keys of what they write (their files are not read again here).
+        indexed = {(row["interaction_id"], row["key"]) for row in rows}
+        for iid, keys in session.execute(
+            select(EmailAttachment.interaction_id, EmailAttachment.mention_keys).where(
+                EmailAttachment.interaction_id.in_(ids), EmailAttachment.mention_keys.is_not(None)
+            )
+        ):
+            for key, kind in (keys or {}).items():
+                if (iid, key) not in indexed:
+                    indexed.add((iid, key))
+                    rows.append(
+                        {"solution_id": solution_id, "interaction_id": iid, "key": key, "kind": MentionKind(kind)}
+                    )
         if rows:
             session.execute(insert(Mention), rows)
 

@@ -1,0 +1,220 @@
+"""Erasure of emails that arrived as MIME (CONTRACT §15, §9): subject, body, HTML, headers and attachments.
+
+End to end on the real database: messages archived through the intake task, a request entered,
+the nightly run, then every stored form of the email read back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.accounts.models import Solution
+from archivist.anonymize.models import AnonymizationRequest
+from archivist.anonymize.preview import preview_request
+from archivist.archive.email_intake import archive_emails
+from archivist.archive.mime import parse_message
+from archivist.archive.models import EmailAttachment, EmailBody, Interaction
+from archivist.blobs.memory import MemoryBlobStore
+from tests import mail_samples as samples
+from tests.conftest import KEYRING
+from tests.functional.anonymization_support import enter, night, oslo
+
+ENTERED = oslo(2026, 3, 10, 12, 0)
+NIGHT = oslo(2026, 3, 11, 2, 0)
+WRITTEN_FORMS = ("912 34 567", "91234567", "912 3", "kari.nordmann@example.no", "kari.nord")
+
+
+def unrelated() -> bytes:
+    message = EmailMessage()
+    message["From"] = "Ole Olsen <ole@example.com>"
+    message["To"] = "post@centre.example"
+    message["Subject"] = f"Ring meg på {samples.OTHER_PHONE}"
+    message["Date"] = "Mon, 02 Mar 2026 10:00:00 +0100"
+    message["Message-ID"] = "<unrelated-1@example.com>"
+    message.set_content(f"Nummeret mitt er {samples.OTHER_PHONE}.\n")
+    message.add_alternative(f"<p>Nummeret mitt er <b>{samples.OTHER_PHONE}</b>.</p>", subtype="html")
+    message.add_attachment(samples.pdf_with_text(f"Ole {samples.OTHER_PHONE}"), "application", "pdf", filename="o.pdf")
+    return message.as_bytes(policy=SMTP)
+
+
+@pytest.fixture
+def archived(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> dict[str, str]:
+    """Kari's own mails, Per's mail about her, an agent's forward of her complaint, and Ole's mail."""
+    with session_factory() as session, session.begin():
+        stored = session.get(Solution, solution.id)
+        assert stored is not None
+        stored.own_email_domains = ["centre.example"]
+    messages = {
+        "own": samples.with_attachments(),
+        "own_qp": samples.quoted_printable_soft_breaks(),
+        "per": samples.other_persons_mail(),
+        "forward": samples.forwarded(),
+        "ole": unrelated(),
+    }
+    parsed = [
+        parse_message(data, received_at=datetime(2026, 3, 9, tzinfo=ENTERED.tzinfo), own_domains=["centre.example"])
+        for data in messages.values()
+    ]
+    results = archive_emails(session_factory, blobs, solution.id, parsed, keyring=KEYRING, now=ENTERED)
+    return {name: result.id for name, result in zip(messages, results, strict=True)}
+
+
+def email_state(factory: sessionmaker[Session], interaction_id: str) -> dict[str, Any]:
+    with factory() as session:
+        interaction = session.get(Interaction, interaction_id)
+        body = session.get(EmailBody, interaction_id)
+        assert interaction is not None
+        attachments = session.scalars(
+            select(EmailAttachment).where(EmailAttachment.interaction_id == interaction_id).order_by(EmailAttachment.seq)
+        ).all()
+        return {
+            "subject": interaction.subject,
+            "customer": (interaction.customer_email, interaction.customer_name),
+            "body": body.body if body else None,
+            "html": body.html if body else None,
+            "headers": body.headers if body else None,
+            "attachments": [(a.filename, a.blob_key, a.sha256) for a in attachments],
+        }
+
+
+def texts(state: dict[str, Any]) -> list[str]:
+    return [t for t in (state["subject"], state["body"], state["html"], *(state["headers"] or {}).values()) if t]
+
+
+class _WellFormed(HTMLParser):
+    """Counts open and closed elements; a sanitised fragment closes everything it opens."""
+
+    VOID = frozenset({"br", "img", "hr", "col"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack, f"</{tag}> closes nothing"
+        assert self.stack.pop() == tag
+
+
+def assert_well_formed(html: str) -> None:
+    parser = _WellFormed()
+    parser.feed(html)
+    parser.close()
+    assert parser.stack == []
+
+
+def test_the_night_erases_the_person_from_every_part_of_every_email_and_deletes_attachments_that_write_them(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
+) -> None:
+    before = {name: email_state(session_factory, iid) for name, iid in archived.items()}
+    assert any("912 34 567" in t for t in texts(before["per"]))
+    with session_factory() as session:
+        preview = preview_request(
+            session,
+            solution,
+            phone=samples.PHONE,
+            email=samples.ADDRESS,
+            raw_data=False,
+            delete_content=False,
+            now=ENTERED,
+            keyring=KEYRING,
+        )
+    request_id = enter(session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS)
+
+    night(session_factory, blobs, NIGHT)
+
+    after = {name: email_state(session_factory, iid) for name, iid in archived.items()}
+    for name in ("own", "own_qp", "per", "forward"):
+        for text in texts(after[name]):
+            for form in WRITTEN_FORMS:
+                assert form not in text, (name, form)
+        if after[name]["html"]:
+            assert_well_formed(after[name]["html"])
+    assert "Anonymized" in after["per"]["body"]
+    assert "Anonymized" in after["per"]["html"]
+    # Her own mail: the header names her no more, by address or by name.
+    assert after["own"]["headers"]["from"] == "Anonymized <Anonymized>"
+    assert after["own"]["customer"] == ("Anonymized", "Anonymized")
+    # Attachments that write her number went; those that do not stayed, bytes and all.
+    assert [a[0] for a in after["own"]["attachments"]] == ["logo.png", "ordre.csv"]
+    assert [a[0] for a in after["per"]["attachments"]] == ["mine.txt"]
+    assert after["forward"]["attachments"] == []
+    # Somebody else's number in Per's mail, and Ole's mail, are exactly as they were.
+    assert samples.OTHER_PHONE in after["per"]["body"]
+    assert samples.OTHER_PHONE in after["per"]["html"]
+    assert after["ole"] == before["ole"]
+    kept = {key for state in after.values() for _, key, _ in state["attachments"]}
+    gone = {key for state in before.values() for _, key, _ in state["attachments"]} - kept
+    assert len(gone) == 4
+    assert set(blobs.list_keys()) == kept
+    with session_factory() as session:
+        request = session.get(AnonymizationRequest, request_id)
+        assert request is not None
+        assert request.result is not None
+        assert request.result["attachments_deleted"] == 4
+    # The preview said so before Add.
+    assert preview.attachments == 4
+
+
+def test_delete_content_takes_every_attachment_of_her_own_emails_and_the_writing_ones_elsewhere(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
+) -> None:
+    with session_factory() as session:
+        preview = preview_request(
+            session,
+            solution,
+            phone=samples.PHONE,
+            email=samples.ADDRESS,
+            raw_data=False,
+            delete_content=True,
+            now=ENTERED,
+            keyring=KEYRING,
+        )
+    request_id = enter(
+        session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS, delete_content=True
+    )
+
+    night(session_factory, blobs, NIGHT)
+
+    after = {name: email_state(session_factory, iid) for name, iid in archived.items()}
+    assert after["own"]["body"] is None
+    assert after["own"]["attachments"] == []
+    assert after["own_qp"]["body"] is None
+    assert [a[0] for a in after["per"]["attachments"]] == ["mine.txt"]
+    with session_factory() as session:
+        request = session.get(AnonymizationRequest, request_id)
+        assert request is not None
+        assert request.result is not None
+        # own: 3 with the content; Per's kari.txt and kari.pdf; the forward's notat.txt.
+        assert request.result["attachments_deleted"] == 6
+    assert preview.attachments == 6
+    assert len(blobs.list_keys()) == 2  # Per's mine.txt and Ole's o.pdf
+
+
+def test_a_second_night_changes_nothing_more(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
+) -> None:
+    enter(session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS)
+    night(session_factory, blobs, NIGHT)
+    once = {name: email_state(session_factory, iid) for name, iid in archived.items()}
+    request_id = enter(session_factory, solution, oslo(2026, 3, 11, 12, 0), phone=samples.PHONE)
+    night(session_factory, blobs, oslo(2026, 3, 12, 2, 0))
+    assert {name: email_state(session_factory, iid) for name, iid in archived.items()} == once
+    with session_factory() as session:
+        request = session.get(AnonymizationRequest, request_id)
+        assert request is not None
+        assert request.result is not None
+        assert request.result["attachments_deleted"] == 0
