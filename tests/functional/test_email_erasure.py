@@ -46,9 +46,7 @@ def unrelated() -> bytes:
 
 
 @pytest.fixture
-def archived(
-    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
-) -> dict[str, str]:
+def archived(session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore) -> dict[str, str]:
     """Kari's own mails, Per's mail about her, an agent's forward of her complaint, and Ole's mail."""
     with session_factory() as session, session.begin():
         stored = session.get(Solution, solution.id)
@@ -75,7 +73,9 @@ def email_state(factory: sessionmaker[Session], interaction_id: str) -> dict[str
         body = session.get(EmailBody, interaction_id)
         assert interaction is not None
         attachments = session.scalars(
-            select(EmailAttachment).where(EmailAttachment.interaction_id == interaction_id).order_by(EmailAttachment.seq)
+            select(EmailAttachment)
+            .where(EmailAttachment.interaction_id == interaction_id)
+            .order_by(EmailAttachment.seq)
         ).all()
         return {
             "subject": interaction.subject,
