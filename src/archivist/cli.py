@@ -673,6 +673,14 @@ def import_(
     factory = _factory(settings)
     with factory() as session:
         target = _solution(session, solution)
+    if not dry_run:
+        from archivist.anonymize.ledger import Ledger
+        from archivist.anonymize.replay import sync_ledger_keys
+
+        # Every write is held against the erasure ledger (CONTRACT §16): its database copy first
+        # takes in what the ledger holds and the database does not (a restored backup).
+        with factory() as session, session.begin():
+            sync_ledger_keys(session, Ledger.from_settings(settings), target.id)
     # NDJSON advances by bytes of a file of known size; the other readers by records.
     by_bytes = kind is ImportFormat.NDJSON
     columns = (

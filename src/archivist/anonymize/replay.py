@@ -71,6 +71,9 @@ def replay_solution(
     summary = ReplaySummary(solution_id)
     entries = list(ledger.entries(solution_id))
     summary.entries = len(entries)
+    with transaction(factory) as session:
+        # A restored database lacks the keys of erasures done since its backup: every write checks them.
+        sync_ledger_keys(session, ledger, solution_id)
     with factory() as session:
         solution = session.get(Solution, solution_id)
         if solution is None:

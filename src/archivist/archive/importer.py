@@ -20,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from types import FrameType
 
@@ -28,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.archive.ingest import PreparedBatch, plan_write, prepare, write
+from archivist.archive.ingest import IngestResult, PreparedBatch, plan_write, prepare, write
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.schemas import IMPORT_SKIPPED, InteractionIn
 
@@ -42,10 +43,20 @@ CHUNKS_PER_TRANSACTION = 10
 _GC_THRESHOLD = 50_000
 
 
+# Writes a prepared batch in a transaction; ``ingest.write`` unless the caller holds writes
+# against something first (the erasure ledger: ``anonymize.replay.write_checked``).
+Writer = Callable[[Session, PreparedBatch], list[IngestResult]]
+
+
+def _write(session: Session, batch: PreparedBatch, solution_id: str) -> list[IngestResult]:
+    return write(session, solution_id, batch)
+
+
 @dataclass
 class ImportReport:
     created: int = 0
     existing: int = 0
+    erased: int = 0  # stored already erased (CONTRACT §16)
     errors: list[tuple[int, str]] = field(default_factory=list)
     # Fields left out of records that were kept (an unreadable customer email), by reason.
     skipped: Counter[str] = field(default_factory=Counter)
@@ -253,6 +264,7 @@ def import_lines(
     keyring: MentionKeyring,
     workers: int = 0,
     dry_run: bool = False,
+    writer: Writer | None = None,
 ) -> ImportReport:
     """Validate and ingest NDJSON ``lines``, committing every ``CHUNKS_PER_TRANSACTION`` chunks.
 
@@ -261,8 +273,10 @@ def import_lines(
     number of bytes written since the last call. A failure stops the import with
     ``ImportStopped``, and so does Ctrl-C once the transaction in progress has committed:
     the chunks committed before it stay, and importing the file again skips them (by
-    ``external_id``). ``dry_run`` reads, validates and counts, and writes nothing.
+    ``external_id``). ``dry_run`` reads, validates and counts, and writes nothing. ``writer``
+    writes each chunk (default: ``ingest.write``).
     """
+    writer = writer or partial(_write, solution_id=solution.id)
     report = ImportReport()
     with factory() as session:
         dialect = session.get_bind().dialect.name
@@ -278,7 +292,7 @@ def import_lines(
             closing(_prepared(job, lines, workers)) as chunks,
         ):
             while group := list(islice(chunks, CHUNKS_PER_TRANSACTION)):
-                created = existing = 0
+                created = existing = erased = 0
                 with factory() as session, session.begin():
                     if dialect == "sqlite":
                         # Index pages stay in memory across chunks: 256 MB for this bulk writer
@@ -289,12 +303,14 @@ def import_lines(
                             if dry_run:
                                 results = plan_write(session, solution.id, chunk.batch).results
                             else:
-                                results = write(session, solution.id, chunk.batch)
+                                results = writer(session, chunk.batch)
                             created += sum(r.created for r in results)
                             existing += sum(not r.created for r in results)
+                            erased += sum(r.erased for r in results)
                 # Committed: only now does the group count.
                 report.created += created
                 report.existing += existing
+                report.erased += erased
                 for chunk in group:
                     report.errors.extend(chunk.errors)
                     report.skipped.update(chunk.skipped)

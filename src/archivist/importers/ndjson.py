@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from archivist.accounts.models import Solution
 from archivist.archive.importer import ImportReport, ImportStopped, import_lines
 from archivist.importers import ImportInterrupted, ImportJob, ImportSummary, SourceUnreadable
+from archivist.importers.pipeline import checked_writer, solution_of
 from archivist.importers.sources import open_source
 
 # From this size on, starting worker processes (about a second each) pays for itself.
@@ -28,11 +28,7 @@ def run(job: ImportJob) -> ImportSummary:
     workers = job.workers
     if workers is None:
         workers = (os.cpu_count() or 1) if size > PARALLEL_IMPORT_BYTES else 0
-    with job.factory() as session:
-        solution = session.get(Solution, job.solution_id)
-        if solution is None:
-            raise SourceUnreadable("no such solution")
-        session.expunge(solution)
+    solution = solution_of(job)
     try:
         with source.open(name) as lines:
             report = import_lines(
@@ -44,6 +40,7 @@ def run(job: ImportJob) -> ImportSummary:
                 keyring=job.keyring,
                 workers=workers,
                 dry_run=job.dry_run,
+                writer=checked_writer(job, solution),
             )
     except ImportStopped as stopped:
         raise ImportInterrupted(_summary(name, stopped.report), f"line {stopped.next_line}") from stopped.__cause__
@@ -53,7 +50,12 @@ def run(job: ImportJob) -> ImportSummary:
 
 
 def _summary(name: str, report: ImportReport) -> ImportSummary:
-    summary = ImportSummary(created=report.created, unchanged=report.existing, skipped=Counter(report.skipped))
+    summary = ImportSummary(
+        created=report.created,
+        unchanged=report.existing,
+        erased_on_import=report.erased,
+        skipped=Counter(report.skipped),
+    )
     for number, reason in report.errors:
         summary.add_bad(f"{name}:{number}", reason)
     summary.read = summary.created + summary.unchanged + len(report.errors)
