@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.anonymize.preview import preview_request
-from archivist.archive.email_intake import archive_emails
 from archivist.archive.mime import parse_message
 from archivist.archive.models import EmailAttachment, EmailBody, Interaction
 from archivist.blobs.memory import MemoryBlobStore
+from archivist.importers.mail import archive_emails
 from tests import mail_samples as samples
 from tests.conftest import KEYRING
 from tests.functional.anonymization_support import enter, night, oslo

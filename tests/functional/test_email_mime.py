@@ -263,9 +263,9 @@ def test_a_failed_attachment_write_leaves_nothing_that_the_drain_does_not_delete
     keyring,
     clock,  # type: ignore[no-untyped-def]
 ) -> None:
-    from archivist.archive.email_intake import archive_emails
     from archivist.archive.mime import parse_message
     from archivist.archive.recordings import UPLOAD_GRACE, drain_pending_deletions
+    from archivist.importers.mail import archive_emails
 
     store = FailingStore()
     parsed = parse_message(samples.with_attachments(), received_at=clock())

@@ -181,7 +181,7 @@ class EmailContentOut(BaseModel):
 
 
 class AttachmentIn(BaseModel):
-    """An attachment already written to the blob store, as ``archive.email_intake`` hands it to ingestion."""
+    """An attachment already written to the blob store, as ``importers.mail`` hands it to ingestion."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -197,7 +197,7 @@ class AttachmentIn(BaseModel):
 
 class EmailIn(InteractionIn):
     """An email that arrived as MIME (CONTRACT §15), decoded: an interaction with its HTML, headers
-    and attachments. Made by ``archive.email_intake`` from a parsed message, never from JSON."""
+    and attachments. Made by ``importers.mail`` from a parsed message, never from JSON."""
 
     # A whole decoded message may exceed the JSON body's bound; the 25 MiB message bound holds it.
     body: Annotated[str, StringConstraints(max_length=MAX_EMAIL_TEXT)] | None = None

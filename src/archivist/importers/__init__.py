@@ -124,6 +124,9 @@ RUNNERS: dict[ImportFormat, str] = {
     ImportFormat.AMAZON_CONNECT: "archivist.importers.amazon_connect:run",
     ImportFormat.GENESYS: "archivist.importers.genesys:run",
     ImportFormat.CSV: "archivist.importers.csv:run",
+    ImportFormat.EML: "archivist.importers.mail:run_eml",
+    ImportFormat.MBOX: "archivist.importers.mail:run_mbox",
+    ImportFormat.MAILDIR: "archivist.importers.mail:run_maildir",
 }
 
 

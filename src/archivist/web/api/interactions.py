@@ -17,13 +17,13 @@ from archivist.anonymize.replay import ingest_checked
 from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
 from archivist.archive import recordings
-from archivist.archive.email_intake import Archived, archive_emails
 from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, feed_parser, parse_fed
 from archivist.archive.models import Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
 from archivist.audit.events import AuditAction, record_for
 from archivist.blobs import BlobNotFound
+from archivist.importers.mail import Archived, archive_emails
 from archivist.retention.holds import HeldError, held_message, refuse_held
 from archivist.web import errors
 from archivist.web.deps import (
