@@ -296,3 +296,35 @@ def test_every_message_of_the_standard_library_corpus_is_archived_or_refused_wit
             f"/api/v1/interactions/{iid}/attachments/{attachment['index']}", headers=auth(reader_token)
         )
         assert hashlib.sha256(download.content).hexdigest() == attachment["sha256"]
+
+
+def test_a_subject_export_holds_the_persons_attachments_with_manifest_entries(
+    client: TestClient, ingest_token: str, make_token: TokenMaker, solution: Solution
+) -> None:
+    import io
+    import json
+    import zipfile
+
+    item = post(client, ingest_token, samples.with_attachments()).json()
+    post(client, ingest_token, samples.other_persons_mail())  # Per's: his attachments are not hers
+    officer = auth(make_token(Role.PRIVACY_OFFICER, solution))
+    export = client.post("/api/v1/subject-exports", json={"email": samples.ADDRESS}, headers=officer).json()
+    download = client.get(f"/api/v1/subject-exports/{export['id']}/download", headers=officer)
+    archive_ = zipfile.ZipFile(io.BytesIO(download.content))
+    iid = item["id"]
+    # The attachment named "../../etc/logo.png" lies where its name says, inside its folder.
+    names = [n for n in archive_.namelist() if n.startswith("attachments/")]
+    assert names == [
+        f"attachments/{iid}/0-faktura.pdf",
+        f"attachments/{iid}/1-logo.png",
+        f"attachments/{iid}/2-ordre.csv",
+    ]
+    pdf = samples.pdf_with_text("Faktura 2026-117", f"Kunde: Kari, tlf {samples.PHONE_WRITTEN}")
+    assert archive_.read(f"attachments/{iid}/0-faktura.pdf") == pdf
+    manifest = json.loads(archive_.read("manifest.json"))
+    entries = {f["name"]: f for f in manifest["files"]}
+    assert entries[f"attachments/{iid}/0-faktura.pdf"]["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert manifest["attachments_missing"] == []
+    (mine,) = json.loads(archive_.read("interactions.json"))["interactions"]
+    assert mine["content"]["headers"]["from"] == "Kari Nordmann <kari.nordmann@example.no>"
+    assert [a["file"] for a in mine["content"]["attachments"]] == names

@@ -130,7 +130,14 @@ def test_export_holds_the_persons_interactions_raw_data_and_recordings_and_nobod
     assert by_id[world["mine"][2]]["content"] == {
         "messages": [{"at": "2026-03-03T08:00:00+00:00", "from": "customer", "text": "Hei, det er Kari"}]
     }
-    assert by_id[world["mine"][3]]["content"] == {"subject": "Faktura", "body": "Hei, se vedlegg."}
+    # An email as GET …/content shows it (CONTRACT §15); posted as JSON, it has no HTML, headers or attachments.
+    assert by_id[world["mine"][3]]["content"] == {
+        "subject": "Faktura",
+        "body": "Hei, se vedlegg.",
+        "html": None,
+        "headers": {"from": None, "to": None, "cc": None, "reply_to": None},
+        "attachments": [],
+    }
     # Another customer's chat that names the person: its id, time and channel, nothing more.
     assert document["mentioned_in"] == [
         {"interaction_id": world["other"][0], "started_at": "2026-03-06T08:00:00+00:00", "channel": "chat"}

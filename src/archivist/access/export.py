@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
@@ -31,8 +31,19 @@ from archivist.accounts.models import Solution
 from archivist.anonymize.erasure import Person, Scope, own_interaction_ids
 from archivist.anonymize.operators import rowcount
 from archivist.anonymize.requests import Also, Anonymized, anonymized_for, parse_identifiers
+from archivist.archive.content import read_content
 from archivist.archive.mentions import MentionKeyring, mentioning
-from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, Mention, RawEvent, Recording
+from archivist.archive.mime import safe_filename
+from archivist.archive.models import (
+    Channel,
+    ChatMessage,
+    EmailAttachment,
+    EmailBody,
+    Interaction,
+    Mention,
+    RawEvent,
+    Recording,
+)
 from archivist.archive.presenters import interaction_out
 from archivist.archive.raw_data import CSV_COLUMNS, csv_cell, row_dict
 from archivist.blobs import BlobStore
@@ -321,7 +332,23 @@ def stream_export(
                 ).where(Recording.interaction_id.in_(chunk))
             ):
                 recordings[iid] = (key, content_type, size)
+        # Email attachments (CONTRACT §15): interaction id -> [(index, zip path, blob key, size)].
+        attachments: dict[str, list[tuple[int, str, str, int]]] = {}
+        for chunk in chunks(plan.interaction_ids):
+            for iid, seq, filename, key, size in session.execute(
+                select(
+                    EmailAttachment.interaction_id,
+                    EmailAttachment.seq,
+                    EmailAttachment.filename,
+                    EmailAttachment.blob_key,
+                    EmailAttachment.size_bytes,
+                )
+                .where(EmailAttachment.interaction_id.in_(chunk))
+                .order_by(EmailAttachment.interaction_id, EmailAttachment.seq)
+            ):
+                attachments.setdefault(iid, []).append((seq, attachment_path(iid, seq, filename), key, size))
         missing: list[str] = []
+        missing_attachments: list[str] = []
 
         def file_name(iid: str, key: str) -> str:
             # The stored blob's own extension (``.wav``, ``.mp3``, …), given when it was uploaded.
@@ -341,7 +368,7 @@ def stream_export(
             yield json.dumps(header, ensure_ascii=False)[:-1].encode() + b', "interactions": ['
             first = True
             for batch in _batches(plan.interaction_ids):
-                for item in _own_items(session, batch, country, recordings, file_name):
+                for item in _own_items(session, batch, country, recordings, file_name, attachments):
                     yield (b"" if first else b",\n") + json.dumps(item, ensure_ascii=False).encode()
                     first = False
                 session.expunge_all()
@@ -391,8 +418,19 @@ def stream_export(
                     continue
                 yield Entry(file_name(iid, key), functools.partial(audio, key), compress=False, size_hint=size)
 
+        def attachment_entries() -> Iterator[Entry]:
+            # Like recordings: one deleted since the plan is named in the manifest, not written empty.
+            for iid in plan.interaction_ids:
+                for _, path, key, size in attachments.get(iid, ()):
+                    if not blobs.exists(key):
+                        missing_attachments.append(path)
+                        continue
+                    yield Entry(path, functools.partial(audio, key), size_hint=size)
+
         entries = itertools.chain(
-            [Entry(INTERACTIONS_FILE, interactions_json), Entry(RAW_DATA_FILE, raw_data_csv)], recording_entries()
+            [Entry(INTERACTIONS_FILE, interactions_json), Entry(RAW_DATA_FILE, raw_data_csv)],
+            recording_entries(),
+            attachment_entries(),
         )
 
         def manifest(written: list[Written]) -> Iterable[Entry]:
@@ -403,6 +441,7 @@ def stream_export(
                 "files": [{"name": w.name, "size": w.size, "sha256": w.sha256} for w in written],
                 # Recordings the archive listed but the store no longer had (deleted meanwhile).
                 "recordings_missing": sorted(missing),
+                "attachments_missing": sorted(missing_attachments),
             }
             body = json.dumps(document, indent=2).encode()
             return [Entry(MANIFEST_FILE, lambda: [body])]
@@ -416,12 +455,18 @@ def _batches(ids: Sequence[T], size: int = BATCH) -> Iterator[list[T]]:
         yield list(ids[start : start + size])
 
 
+def attachment_path(interaction_id: str, index: int, filename: str) -> str:
+    """Where an email attachment lies in the ZIP (CONTRACT §15): no path, control or reserved character."""
+    return f"attachments/{interaction_id}/{index}-{safe_filename(filename) or 'attachment'}"
+
+
 def _own_items(
     session: Session,
     batch: list[str],
     country: str,
     recordings: dict[str, tuple[str, str, int]],
     file_name: Callable[[str, str], str],
+    attachments: dict[str, list[tuple[int, str, str, int]]],
 ) -> Iterator[dict[str, object]]:
     """The person's own interactions of one batch, in the batch's order, each with its content."""
     rows = {i.id: i for i in session.scalars(select(Interaction).where(Interaction.id.in_(batch)))}
@@ -446,7 +491,14 @@ def _own_items(
         if interaction.has_content and interaction.channel is Channel.CHAT:
             content = {"messages": messages.get(iid, [])}
         elif interaction.has_content and interaction.channel is Channel.EMAIL and iid in bodies:
-            content = {"subject": interaction.subject, "body": bodies[iid]}
+            # The email as GET …/content shows it (HTML, headers, attachments), each attachment
+            # with the file that holds it in this ZIP.
+            shown = read_content(session, interaction)
+            mail: dict[str, Any] = shown.model_dump(mode="json", by_alias=True) if shown else {}
+            files = {index: path for index, path, _, _ in attachments.get(iid, ())}
+            for attachment in mail.get("attachments", []):
+                attachment["file"] = files.get(attachment["index"])
+            content = mail
         item["content"] = content
         recording = recordings.get(iid)
         item["recording"] = file_name(iid, recording[0]) if recording else None
