@@ -328,3 +328,55 @@ def test_a_subject_export_holds_the_persons_attachments_with_manifest_entries(
     (mine,) = json.loads(archive_.read("interactions.json"))["interactions"]
     assert mine["content"]["headers"]["from"] == "Kari Nordmann <kari.nordmann@example.no>"
     assert [a["file"] for a in mine["content"]["attachments"]] == names
+
+
+def xss_mail() -> bytes:
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    from tests.unit.test_mime import XSS
+
+    message = EmailMessage()
+    message["From"] = "Mallory <mallory@evil.example>"
+    message["To"] = "post@centre.example"
+    message["Subject"] = '<script>alert("subject")</script>'
+    message["Date"] = "Mon, 02 Mar 2026 13:00:00 +0100"
+    message["Message-ID"] = "<xss-1@evil.example>"
+    message.set_content("See the HTML part.\n")
+    message.add_alternative("<p>Hello <b>there</b></p>" + "".join(XSS), subtype="html")
+    message.add_attachment(b"<script>alert(1)</script>", maintype="text", subtype="html", filename="x.html")
+    return message.as_bytes(policy=SMTP)
+
+
+def test_the_email_view_shows_sanitised_html_in_a_sandboxed_frame_with_headers_and_attachment_links(
+    client: TestClient, ingest_token: str, make_token: TokenMaker, solution: Solution
+) -> None:
+    import html as html_module
+    import re
+
+    from tests.functional.test_search_page_auth import login
+
+    item = post(client, ingest_token, xss_mail()).json()
+    login(client, make_token(Role.SUPERVISOR, solution))
+    page = client.get(f"/archive/interactions/{item['id']}", headers={"HX-Request": "true"}).text
+    # The subject is text on the page, never markup.
+    assert "&lt;script&gt;alert(&#34;subject&#34;)&lt;/script&gt;" in page
+    frames = re.findall(r"<iframe([^>]*)>", page)
+    assert len(frames) == 1
+    (frame,) = frames
+    assert 'sandbox=""' in frame
+    srcdoc = html_module.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1))  # type: ignore[union-attr]
+    assert "<b>there</b>" in srcdoc
+    assert "default-src 'none'; img-src data:; style-src 'unsafe-inline'" in srcdoc
+    body = srcdoc.split("<body>", 1)[1].lower()
+    for forbidden in ("<script", "onerror", "onload", "javascript:", "evil.example", "url(", "<iframe", "<form"):
+        assert forbidden not in body, forbidden
+    assert "Mallory &lt;mallory@evil.example&gt;" in page
+    link = f"/archive/interactions/{item['id']}/attachments/0"
+    assert f'href="{link}"' in page
+    download = client.get(link)
+    assert download.status_code == 200
+    # An HTML attachment is a download of opaque bytes, never a page on our origin.
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert download.headers["x-content-type-options"] == "nosniff"

@@ -550,6 +550,8 @@ _INLINE_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+
 def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
     if attribute == "src":
         return value if _INLINE_IMAGE.match(value.strip()) else None
+    if attribute == "href" and value.strip().lower().startswith("data:"):
+        return None  # a data: URL is for inline images, never a document to open
     if attribute == "style":
         return None if _LOADS.search(value) else value
     return value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -22,10 +21,10 @@ from archivist.archive.models import Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
 from archivist.audit.events import AuditAction, record_for
-from archivist.blobs import BlobNotFound
 from archivist.importers.mail import Archived, archive_emails
 from archivist.retention.holds import HeldError, held_message, refuse_held
 from archivist.web import errors
+from archivist.web.attachments import attachment_response
 from archivist.web.deps import (
     ContentDeleter,
     ContentReader,
@@ -209,11 +208,6 @@ def delete_content(
     services.commit_erasure(session)
 
 
-# What an attachment is served as: its own type only where a browser shows it as inert data;
-# anything else (HTML, SVG, script, XML) as opaque bytes, so no email can run code on our origin.
-_INERT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"})
-
-
 @router.get(
     "/{interaction_id}/attachments/{index}",
     response_class=StreamingResponse,
@@ -229,33 +223,10 @@ def get_attachment(
 ) -> Response:
     """Download one attachment of an email (CONTRACT §15); 404 once deleted."""
     interaction = _found(session, solution, interaction_id)
-    attachment = attachment_service.get_attachment(session, interaction.id, index)
-    gone = HTTPException(status.HTTP_404_NOT_FOUND, "This email has no such attachment (or it was deleted)")
-    if attachment is None:
-        raise gone
-    try:
-        stream = services.blobs.open_range(attachment.blob_key)
-    except BlobNotFound:
-        raise gone from None
+    response = attachment_response(attachment_service.get_attachment(session, interaction.id, index), services.blobs)
     record_for(session, principal, AuditAction.CONTENT_READ, interaction.id, {"attachment": index}, at=services.clock())
     session.commit()
-    media_type = attachment.content_type if attachment.content_type in _INERT_TYPES else OPAQUE_TYPE
-    return StreamingResponse(
-        stream,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": content_disposition(attachment.filename),
-            "Content-Length": str(attachment.size_bytes),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
-
-
-def content_disposition(filename: str) -> str:
-    """``attachment`` with the name in ASCII (RFC 6266) and, when it has more, in UTF-8 (RFC 5987)."""
-    fallback = "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\;' else "_" for c in filename) or "attachment"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return response
 
 
 @router.put(

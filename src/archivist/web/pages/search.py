@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -20,14 +20,16 @@ from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize import erasure
+from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
 from archivist.archive import recordings
 from archivist.archive.models import Channel, Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
-from archivist.archive.schemas import InteractionOut
+from archivist.archive.schemas import EmailContentOut, InteractionOut
 from archivist.archive.search import FilterError, SearchPage, filter_choices, make_filters, search_interactions
 from archivist.audit.events import AuditAction, filters_used, record_for
 from archivist.retention.holds import HELD_NOTHING_DELETED, HeldError, held_among, held_message
+from archivist.web.attachments import attachment_response, frame_document
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.dates import day_range
@@ -215,10 +217,13 @@ def _details(
     flash: str | None = None,
 ) -> Response:
     """The details panel, with the row refreshed out of band (its marks may have changed)."""
+    content = content_service.read_content(session, interaction)
     context = {
         "solution": solution,
         "item": interaction_out(interaction, solution.country),
-        "content": content_service.read_content(session, interaction),
+        "content": content,
+        # An email's HTML, sanitised at ingestion, as the document of a sandboxed frame (CONTRACT §15).
+        "email_frame": frame_document(content.html) if isinstance(content, EmailContentOut) and content.html else None,
         # A set of ids, as for the rows: the refreshed row reads it too.
         "held": held_among(session, solution.id, [interaction.id]),
         "held_note": HELD_NOTE,
@@ -270,6 +275,30 @@ def play_recording(
     if starts_playback(request, response):
         record_for(session, principal, AuditAction.RECORDING_PLAYED, interaction.id, at=services.clock())
         session.commit()
+    return response
+
+
+@router.get("/archive/interactions/{interaction_id}/attachments/{index}")
+def download_attachment(
+    interaction_id: str,
+    index: Annotated[int, Path(ge=0, le=100_000)],
+    principal: ContentViewer,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+) -> Response:
+    """One attachment of an email, as a download (never shown on our origin)."""
+    interaction = _interaction(session, solution, interaction_id)
+    response = attachment_response(attachment_service.get_attachment(session, interaction.id, index), services.blobs)
+    record_for(
+        session,
+        principal,
+        AuditAction.CONTENT_READ,
+        interaction.id,
+        {"via": "page", "attachment": index},
+        at=services.clock(),
+    )
+    session.commit()
     return response
 
 

