@@ -372,6 +372,9 @@ def test_the_email_view_shows_sanitised_html_in_a_sandboxed_frame_with_headers_a
     for forbidden in ("<script", "onerror", "onload", "javascript:", "evil.example", "url(", "<iframe", "<form"):
         assert forbidden not in body, forbidden
     assert "Mallory &lt;mallory@evil.example&gt;" in page
+    # A direct link (the whole search page with the details open) shows the same frame.
+    whole = client.get(f"/archive/interactions/{item['id']}").text
+    assert re.findall(r"<iframe([^>]*)>", whole) == frames
     link = f"/archive/interactions/{item['id']}/attachments/0"
     assert f'href="{link}"' in page
     download = client.get(link)
