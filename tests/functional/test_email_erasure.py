@@ -218,3 +218,74 @@ def test_a_second_night_changes_nothing_more(
         assert request is not None
         assert request.result is not None
         assert request.result["attachments_deleted"] == 0
+
+
+def _attachment_count(factory: sessionmaker[Session]) -> int:
+    from sqlalchemy import func
+
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(EmailAttachment)) or 0
+
+
+@pytest.mark.parametrize("what", ["content", "interaction"])
+def test_retention_of_email_content_takes_the_attachments_and_their_blobs(
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    archived: dict[str, str],
+    what: str,
+) -> None:
+    from archivist.archive.models import Channel
+    from archivist.retention.models import RetentionWhat
+    from archivist.retention.rules import DraftRule, add_rule
+
+    assert _attachment_count(session_factory) == 8
+    with session_factory() as session, session.begin():
+        add_rule(
+            session,
+            solution.id,
+            DraftRule(Channel.EMAIL, None, RetentionWhat(what), 1, id="email-rule"),
+            created_by="admin",
+            now=NIGHT,
+        )
+    night(session_factory, blobs, NIGHT)
+    assert _attachment_count(session_factory) == 0
+    assert blobs.list_keys() == []
+
+
+def test_anonymize_and_delete_takes_the_attachments(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
+) -> None:
+    from archivist.anonymize.erasure import anonymize_and_delete
+    from archivist.archive.recordings import drain_pending_deletions
+
+    with session_factory() as session, session.begin():
+        result = anonymize_and_delete(session, solution, [archived["own"]], raw_data=False, now=NIGHT, keyring=KEYRING)
+    drain_pending_deletions(session_factory, blobs, NIGHT)
+    assert result.content_deleted == 1
+    assert email_state(session_factory, archived["own"])["attachments"] == []
+    assert _attachment_count(session_factory) == 5  # everybody else's stay
+    assert len(blobs.list_keys()) == 5
+
+
+def test_mail_of_a_person_erased_before_is_stored_already_erased_without_the_attachments_that_write_them(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> None:
+    from tests.functional.anonymization_support import archive, call
+
+    archive(session_factory, solution, call(samples.PHONE, oslo(2026, 3, 1, 9, 0)))
+    enter(session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS)
+    night(session_factory, blobs, NIGHT)
+
+    # Her mail from before the erasure arrives late (a re-import, a restored mailbox).
+    parsed = parse_message(samples.with_attachments("late-1@example.no"), received_at=NIGHT)
+    (late,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=NIGHT)
+
+    assert late.erased
+    state = email_state(session_factory, late.id)
+    assert state["customer"] == ("Anonymized", "Anonymized")
+    for text in texts(state):
+        for form in WRITTEN_FORMS:
+            assert form not in text
+    assert [a[0] for a in state["attachments"]] == ["logo.png", "ordre.csv"]
+    assert {key for _, key, _ in state["attachments"]} == set(blobs.list_keys())

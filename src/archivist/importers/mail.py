@@ -33,7 +33,7 @@ from archivist.archive.importer import describe
 from archivist.archive.ingest import IngestResult
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, ParsedEmail, parse_message, readable_text
-from archivist.archive.models import Channel, Interaction, PendingBlobDeletion
+from archivist.archive.models import Channel, EmailAttachment, Interaction, PendingBlobDeletion
 from archivist.archive.recordings import drain_pending_deletions, register_upload
 from archivist.archive.schemas import AttachmentIn, CustomerIn, EmailIn
 from archivist.blobs import BlobStore
@@ -148,13 +148,16 @@ def archive_emails(
             written = ingest_checked(session, solution, bodies, now, keyring=keyring)
             for body, result in zip(bodies, written, strict=True):
                 results[body.external_id or ""] = result
-        # Created rows own their blobs now; a message another writer archived first (a race) leaves
-        # its copies registered, and the drain removes them.
+        # The attachment rows written own their blobs now. A message another writer archived first
+        # (a race), or an attachment the erasure check deleted at once, leaves its blob registered,
+        # and the drain removes it.
+        created = [result.id for result in results.values() if result.created]
         owned = [
             key
-            for body in bodies
-            if results[body.external_id or ""].created
-            for key in (a.blob_key for a in body.attachments)
+            for chunk in chunks(created)
+            for key in session.scalars(
+                select(EmailAttachment.blob_key).where(EmailAttachment.interaction_id.in_(chunk))
+            )
         ]
         for chunk in chunks(owned):
             session.execute(delete(PendingBlobDeletion).where(PendingBlobDeletion.blob_key.in_(chunk)))
