@@ -108,3 +108,21 @@ def test_an_import_takes_in_the_ledger_a_restored_database_lacks(  # type: ignor
     with session_factory() as session:
         stored = session.scalars(select(Interaction)).one()
         assert (stored.customer_phone_e164, stored.anonymized_at is not None) == (None, True)
+
+
+def test_the_readme_worked_examples_run(run) -> None:  # type: ignore[no-untyped-def]
+    import re
+    import shlex
+
+    root = Path(__file__).resolve().parents[2]
+    section = (root / "README.md").read_text().split("## Importing from contact-centre platforms", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(archivist import [^\n]+)\n```", section)
+    assert len(commands) == 3
+    run("init")
+    for command in commands:
+        args = [a if not a.startswith("docs/") else str(root / a) for a in shlex.split(command)[1:]]
+        result = run(*args)
+        assert result.returncode == 0, (command, result.stderr)
+        summary = json.loads(result.stdout.splitlines()[-1])
+        assert summary["created"] > 0
