@@ -14,6 +14,7 @@ Every decoding step falls back rather than fails; only a body that is not a mess
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import hashlib
 import html
@@ -407,7 +408,40 @@ def _extension(content_type: str) -> str:
     return known.get(content_type, ".bin")
 
 
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=]+")
+_BASE64_SLICE = 1 << 20
+
+
+def _base64_bytes(text: str) -> bytes | None:
+    """Base64 text decoded a slice at a time: the standard library's decoder holds several copies of
+    the whole text (about 4.5 times an attachment's size); None when it is not plain base64."""
+    out = bytearray()
+    carry = ""
+    for start in range(0, len(text), _BASE64_SLICE):
+        piece = carry + _NOT_BASE64.sub("", text[start : start + _BASE64_SLICE])
+        cut = len(piece) - len(piece) % 4
+        if "=" in piece[: max(0, cut - 4)]:
+            return None  # padding before the end: concatenated blocks, left to the lenient decoder
+        try:
+            out += binascii.a2b_base64(piece[:cut].encode("ascii"))
+        except (binascii.Error, ValueError):
+            return None
+        carry = piece[cut:]
+    if carry.strip("="):
+        return None  # a dangling group: the lenient decoder knows what to make of it
+    return bytes(out)
+
+
 def _payload_bytes(part: Message) -> bytes:
+    raw_text = part.get_payload()
+    try:
+        encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+    except Exception:  # noqa: BLE001 - a malformed header: the standard decoder below decides
+        encoding = ""
+    if isinstance(raw_text, str) and encoding == "base64":
+        fast = _base64_bytes(raw_text)
+        if fast is not None:
+            return fast
     try:
         data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001 - a transfer encoding the decoder chokes on: keep the text as it came
@@ -628,7 +662,8 @@ def readable_text(content_type: str, data: bytes) -> str | None:
         if content_type == "text/html":
             text = html_to_text(text)
         return text[:MAX_ATTACHMENT_TEXT]
-    if content_type == "application/pdf" or data[:5] == b"%PDF-":
+    # A PDF says so in its first kilobyte; anything else labelled PDF is not handed to the reader.
+    if content_type in ("application/pdf", "application/octet-stream") and b"%PDF-" in data[:1024]:
         return pdf_text(data)
     if content_type in ("message/rfc822", "message/global"):
         return decode_text(data[: MAX_ATTACHMENT_TEXT * 4], None)[:MAX_ATTACHMENT_TEXT]
