@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import functools
 import hashlib
 import html
 import io
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry
 from email.message import Message
 from email.parser import BytesFeedParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -112,9 +113,36 @@ class ParsedEmail:
     attachments: list[Attachment]
 
 
+_STRUCTURE_HEADERS = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
+
+
+class _RememberedHeaders(HeaderRegistry):
+    """``policy.default``'s header parsing, remembering what it parsed.
+
+    The parser and the reader ask a part for its Content-Type many times, and ``policy.default``
+    parses the header again each time: two thirds of the time spent on a typical message. A
+    parsed header is an immutable string, and most values repeat from part to part and message
+    to message (``text/plain; charset="utf-8"``), so a bounded cache returns the same object.
+    """
+
+    def __call__(self, name: str, value: str) -> Any:
+        # Only the structure of a message is remembered, never who wrote to whom about what.
+        if name.lower() in _STRUCTURE_HEADERS:
+            return self._remembered(name, value)
+        return super().__call__(name, value)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one instance for the process (POLICY)
+    def _remembered(self, name: str, value: str) -> Any:
+        return super().__call__(name, value)
+
+
+# The standard library's modern policy (RFC 2047 words decoded, addresses parsed), with the cache.
+POLICY = policy.default.clone(header_factory=_RememberedHeaders())
+
+
 def feed_parser() -> BytesFeedParser:
     """A parser to feed a message to in chunks (``parse_fed`` finishes it)."""
-    return BytesFeedParser(policy=policy.default)
+    return BytesFeedParser(policy=POLICY)
 
 
 def parse_message(
