@@ -86,6 +86,11 @@ def interaction_body(_: Objects) -> dict[str, Any]:
     }
 
 
+def email_message() -> dict[str, Any]:
+    message = f"From: kari@example.com\r\nMessage-ID: <{secrets.token_hex(8)}@example.com>\r\n\r\nHei\r\n"
+    return {"content": message.encode(), "headers": {"Content-Type": "message/rfc822"}}
+
+
 def form(**values: Any) -> Call:
     return lambda _: {"data": values}
 
@@ -124,6 +129,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/interactions/{interaction_id}/recording"): Rule(P.READ_CONTENT, 200, other=404),
     ("DELETE", "/api/v1/interactions/{interaction_id}/recording"): Rule(P.DELETE_CONTENT, 204, other=404),
+    # An email as it arrives (CONTRACT §15); the matrix's interaction is a chat: no attachment 0.
+    ("POST", "/api/v1/interactions/email"): Rule(P.INGEST, 201, call=lambda _: email_message()),
+    ("GET", "/api/v1/interactions/{interaction_id}/attachments/{index}"): Rule(P.READ_CONTENT, 404, other=404),
     # --- anonymization API
     ("POST", "/api/v1/anonymization-requests"): Rule(
         P.MANAGE_REQUESTS, 201, call=lambda _: {"json": {"email": f"new-{secrets.token_hex(4)}@example.com"}}
@@ -181,6 +189,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/archive/search"): Rule(P.SEARCH, 200, page=PAGE, call=form(queue="Support")),
     ("GET", "/archive/interactions/{interaction_id}"): Rule(P.READ_CONTENT, 200, page=PAGE, other=404),
     ("GET", "/archive/recordings/{interaction_id}"): Rule(P.READ_CONTENT, 200, page=PAGE, other=404),
+    ("GET", "/archive/interactions/{interaction_id}/attachments/{index}"): Rule(
+        P.READ_CONTENT, 404, page=PAGE, other=404
+    ),
     ("POST", "/archive/interactions/{interaction_id}/recording/delete"): Rule(
         P.DELETE_CONTENT, 200, page=PAGE, other=404
     ),
@@ -378,6 +389,7 @@ def _path(template: str, objects: Objects) -> str:
         .replace("{rule_id}", objects.rule)
         .replace("{hold_id}", objects.hold)
         .replace("{export_id}", objects.export)
+        .replace("{index}", "0")
     )
 
 
