@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # PostgreSQL: rewrite the tables an erasure touched (VACUUM FULL, an exclusive lock) instead
     # of a plain VACUUM, so not even the free space of the data files keeps erased bytes.
     postgres_vacuum_full: bool = False
+    # PostgreSQL: how long the storage step waits for transactions older than itself (their
+    # snapshots keep erased row versions alive through any VACUUM) before it goes on and says
+    # so in the receipt (`gave_up`, CONTRACT §18).
+    storage_wait_s: float = Field(default=60.0, ge=0, le=3600)
 
     # A JSON body larger than this is refused with 413 before it is parsed; a batch of
     # 1,000 chats with long logs fits comfortably.

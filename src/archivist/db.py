@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    inspect,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -170,6 +171,10 @@ ERASED_TABLES = (
     "mentions",
     "recordings",
     "anonymization_requests",
+    # Attachment names can write an identifier (CONTRACT §15).
+    "email_attachments",
+    # A purged export's sealed criteria and masked identifiers (CONTRACT §18).
+    "subject_exports",
 )
 # A WAL checkpoint cannot truncate the log while a reader holds an old snapshot: try a few times.
 _CHECKPOINT_TRIES = 5
@@ -183,16 +188,16 @@ def engine_of(factory: sessionmaker[Session]) -> Engine:
     return bind
 
 
-def forget_freed_space(engine: Engine, *, vacuum_full: bool = False) -> dict[str, Any]:
+def forget_freed_space(
+    engine: Engine, *, vacuum_full: bool = False, wait_s: float | None = None
+) -> dict[str, Any]:
     """Make what committed erasures replaced unreadable in the database files; what was done.
 
     SQLite: ``secure_delete`` zeroes freed pages as they are freed, and a TRUNCATE checkpoint
     copies the WAL into the main file and empties it, so old page images do not linger there.
-    PostgreSQL: VACUUM of the touched tables removes the dead row versions (and their TOAST)
-    from the tables: no query can read them. It does not zero the space they leave, so their
-    bytes stay in the data files until PostgreSQL reuses it; ``vacuum_full`` rewrites the
-    tables instead (an exclusive lock for the duration: for maintenance windows or small
-    archives). Neither reaches a WAL archive or a backup; the receipt says so.
+    PostgreSQL: ``freed_space.postgres_storage_step`` waits (at most ``wait_s``) for transactions
+    older than the step, vacuums the erasable tables and rewrites their indexes, or with
+    ``vacuum_full`` rewrites the tables too, and says what it rewrote and what stays out of reach.
     """
     if engine.dialect.name == "sqlite":
         truncated = False
@@ -204,11 +209,13 @@ def forget_freed_space(engine: Engine, *, vacuum_full: bool = False) -> dict[str
                     break
                 time.sleep(0.2 * (attempt + 1))
         return {"database": "sqlite", "secure_delete": True, "wal_checkpoint": "truncated" if truncated else "busy"}
-    command = "VACUUM (FULL)" if vacuum_full else "VACUUM"
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ERASED_TABLES:
-            conn.exec_driver_sql(f"{command} {table}")
-    return {"database": "postgresql", "vacuumed": list(ERASED_TABLES), "vacuum_full": vacuum_full}
+    from archivist.freed_space import DEFAULT_WAIT_S, postgres_storage_step
+
+    existing = set(inspect(engine).get_table_names())
+    tables = [table for table in ERASED_TABLES if table in existing]
+    return postgres_storage_step(
+        engine, tables, vacuum_full=vacuum_full, wait_s=DEFAULT_WAIT_S if wait_s is None else wait_s
+    )
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -707,3 +707,135 @@ def test_replay_redoes_a_later_request_that_found_its_interactions_by_erased_ide
 
     assert summary.counts.content_deleted == 1
     assert messages(session_factory, iid) == []
+
+
+# 2b. PostgreSQL: every relation file of the database, read from disk (CONTRACT §18).
+
+
+def relation_files(engine: Engine) -> dict[tuple[str, str], bytes]:
+    """(relation, relkind) -> the bytes of its main fork on disk, every segment."""
+    with engine.connect() as conn:
+        data_dir = Path(str(conn.execute(text("SHOW data_directory")).scalar()))
+        rows = conn.execute(
+            text(
+                "SELECT c.oid::regclass::text, c.relkind, pg_relation_filepath(c.oid) FROM pg_class c "
+                "WHERE pg_relation_filepath(c.oid) IS NOT NULL"
+            )
+        ).all()
+    files: dict[tuple[str, str], bytes] = {}
+    for name, kind, path in rows:
+        main = data_dir / path
+        segments = [main, *sorted(main.parent.glob(main.name + ".[0-9]*"))]
+        files[(name, kind)] = b"".join(p.read_bytes() for p in segments if p.exists())
+    return files
+
+
+def file_leaks(files: dict[tuple[str, str], bytes], kinds: str = "rtim") -> dict[str, list[str]]:
+    return {name: found for (name, kind), data in files.items() if kind in kinds and (found := leaks(data))}
+
+
+@pytest.fixture
+def data_files(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("reads PostgreSQL's relation files; SQLite has its own file test")
+    with engine.connect() as conn:
+        data_dir = Path(str(conn.execute(text("SHOW data_directory")).scalar()))
+    try:
+        next(data_dir.joinpath("base").iterdir())
+    except (PermissionError, FileNotFoundError, StopIteration):
+        pytest.skip("the PostgreSQL data directory is not readable here (the test runs as root in CI)")
+
+
+@pytest.fixture
+def quiet_database(engine: Engine) -> None:
+    """No transaction that an earlier test left open (they would hold the canary's old rows)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )
+        )
+
+
+@pytest.mark.usefixtures("data_files", "quiet_database")
+@pytest.mark.parametrize("vacuum_full", [False, True], ids=["vacuum", "vacuum-full"])
+@pytest.mark.parametrize("idle_connection", [False, True], ids=["alone", "idle-connection-open"])
+def test_postgresql_relation_files_hold_no_erased_canary(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+    vacuum_full: bool,
+    idle_connection: bool,
+) -> None:
+    archive_canary(session_factory, solution)
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("CHECKPOINT")
+    before = file_leaks(relation_files(engine))
+    # Control: the canary is on disk in the tables and in their indexes before the night.
+    assert any(name == "interactions" for name in before), before
+    assert any(name.startswith("ix_") for name in before), before
+
+    # An idle connection (a pooled one, a psql left open) holds no snapshot: it must not matter.
+    idle = engine.connect() if idle_connection else None
+    try:
+        if idle is not None:
+            idle.execute(text("SELECT 1")).scalar()
+            idle.commit()
+        summary = night_with(session_factory, blobs, solution, replace(proof_for(tmp_path), vacuum_full=vacuum_full))
+    finally:
+        if idle is not None:
+            idle.close()
+
+    storage = summary.storage
+    assert storage["gave_up"] is False
+    assert storage["not_rewritten"] == []
+    assert storage["checkpoint"] is True
+    after = relation_files(engine)
+    # Indexes (and TOAST indexes) are rewritten in both modes: no erased key survives in them.
+    assert file_leaks(after, kinds="i") == {}
+    assert any(name.startswith("ix_interactions") for name in storage["rewritten"])
+    if vacuum_full:
+        # Tables, TOAST and indexes rewritten after no older transaction was left: nothing anywhere.
+        assert file_leaks(after) == {}
+        assert storage["free_space_overwritten"] is True
+        assert "interactions" in storage["rewritten"]
+    else:
+        # Plain VACUUM leaves the bytes in the tables' free space, and the receipt says so.
+        assert storage["free_space_overwritten"] is False
+
+
+@pytest.mark.usefixtures("data_files", "quiet_database")
+def test_postgresql_storage_step_waits_for_an_older_transaction_and_says_when_it_gave_up(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+) -> None:
+    # A reader that took its snapshot before the erasure can still see the canary's old rows:
+    # VACUUM FULL would copy them into the new files. The step waits, then names what it could not do.
+    archive_canary(session_factory, solution)
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True)
+    reader = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    try:
+        reader.execute(text("SELECT count(*) FROM interactions")).scalar()  # the snapshot is taken
+        proof = replace(proof_for(tmp_path), vacuum_full=True, storage_wait_s=0.5)
+        summary = night_with(session_factory, blobs, solution, proof)
+    finally:
+        reader.close()
+    storage = summary.storage
+    assert storage["gave_up"] is True
+    assert storage["older_transactions"] >= 1
+    assert storage["free_space_overwritten"] is False
+    assert "row versions an older open transaction could still see" in storage["out_of_reach"]
+
+    # Once the reader is gone, the next storage step finishes the job.
+    from archivist.db import forget_freed_space
+
+    again = forget_freed_space(engine, vacuum_full=True, wait_s=5)
+    assert again["gave_up"] is False
+    assert file_leaks(relation_files(engine)) == {}

@@ -174,10 +174,17 @@ class ErasureProof:
     ledger: Ledger
     # PostgreSQL: VACUUM FULL rather than VACUUM after a run (ARCHIVIST_POSTGRES_VACUUM_FULL).
     vacuum_full: bool = False
+    # PostgreSQL: the storage step's wait for older transactions (ARCHIVIST_STORAGE_WAIT_S).
+    storage_wait_s: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ErasureProof:
-        return cls(Signer.from_settings(settings), Ledger.from_settings(settings), settings.postgres_vacuum_full)
+        return cls(
+            Signer.from_settings(settings),
+            Ledger.from_settings(settings),
+            settings.postgres_vacuum_full,
+            settings.storage_wait_s,
+        )
 
 
 @dataclass(frozen=True)
@@ -368,8 +375,9 @@ def _run_solution(
         unsigned = proof is not None and has_unsigned(session, solution_id)
     if summary.requests_processed or summary.blobs_deleted or unsigned:
         vacuum_full = proof.vacuum_full if proof is not None else False
+        wait_s = proof.storage_wait_s if proof is not None else None
         summary.storage = {
-            **forget_freed_space(engine_of(factory), vacuum_full=vacuum_full),
+            **forget_freed_space(engine_of(factory), vacuum_full=vacuum_full, wait_s=wait_s),
             "recordings": "deleted in every version",
         }
     if proof is not None:
@@ -464,7 +472,7 @@ def process_request(
                 request_id=request_id,
                 processed_at=now,
                 cutoff=scope.cutoff,
-                keys=tuple(keyring.key(solution.id, identifier) for identifier in person.identifiers),
+                keys=keys,
                 raw_data=scope.raw_data,
                 delete_content=scope.delete_content,
             )
@@ -477,7 +485,7 @@ def process_request(
             request_id=request_id,
             processed_at=now,
             cutoff=scope.cutoff,
-            keys=tuple(keyring.key(solution.id, identifier) for identifier in person.identifiers),
+            keys=keys,
             raw_data=scope.raw_data,
             delete_content=scope.delete_content,
         ),

@@ -54,7 +54,9 @@ class Services:
         """``commit_and_delete_blobs`` for a handler that erased text, then the storage step, so what
         it replaced is not left readable in freed database pages (CONTRACT §11)."""
         self.commit_and_delete_blobs(session)
-        forget_freed_space(self.engine, vacuum_full=self.settings.postgres_vacuum_full)
+        forget_freed_space(
+            self.engine, vacuum_full=self.settings.postgres_vacuum_full, wait_s=self.settings.storage_wait_s
+        )
 
 
 def get_services(request: Request) -> Services:

@@ -1,0 +1,168 @@
+"""PostgreSQL's storage step: what committed erasures replaced, made unreadable in the relation files.
+
+An UPDATE or DELETE leaves the old row version in the table file, and its index entries in the
+index files, until VACUUM; VACUUM makes them unreachable but leaves their bytes in the pages'
+free space; VACUUM FULL and REINDEX write new files, but copy every row version that a
+transaction still open can see (CONTRACT §18: that is how whole erased rows survived a
+VACUUM FULL). So the step, in order:
+
+1. waits (at most ``wait_s``) until no snapshot or transaction older than the step is left on
+   the server (any database: a snapshot's horizon counts every transaction running anywhere),
+   nor a prepared transaction or replication slot that old, and says when it gave up;
+2. rewrites each erasable table: plain mode VACUUMs the table (dead versions gone, their bytes
+   left in free space until reused) and rebuilds its indexes into new files (REINDEX: writes
+   and index scans wait for it); full mode rewrites table, TOAST and indexes (VACUUM FULL, an
+   exclusive lock for the duration). Past a wait that gave up, a table whose lock the old
+   transaction holds is skipped and named (``locked``), never waited for without end;
+3. refreshes the planner's statistics of those tables (ANALYZE), whose most common values can
+   quote erased ones, and rewrites ``pg_statistic`` itself where the role may;
+4. checkpoints, so the files the rewrites replaced are removed from disk;
+5. verifies: every relation it meant to rewrite has a new file, or is named as not rewritten.
+
+What stays out of reach is named in the result: WAL segments and archives, backups, and with
+``gave_up`` what the old transaction could still see.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg.errors import LockNotAvailable
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
+
+# How long the step waits for transactions older than itself (ARCHIVIST_STORAGE_WAIT_S).
+DEFAULT_WAIT_S = 60.0
+_POLL_S = 0.2
+# Once the wait gave up: how long one rewrite may wait for a lock the old transaction holds.
+_LOCK_TIMEOUT_MS = 2_000
+
+# What keeps an erased row version alive through any VACUUM or rewrite: a snapshot or a
+# transaction older than the step's own transaction id ``:mark`` — in ANY database, because
+# every snapshot's xmin counts every transaction running on the server — and replication slots
+# and prepared transactions just as old. ``age`` compares transaction ids across wraparound.
+_OLDER = text(
+    "SELECT (SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+    "  AND (age(backend_xmin) > age(CAST(:mark AS xid)) OR age(backend_xid) > age(CAST(:mark AS xid))))"
+    " + (SELECT count(*) FROM pg_prepared_xacts WHERE age(transaction) > age(CAST(:mark AS xid)))"
+    " + (SELECT count(*) FROM pg_replication_slots WHERE age(xmin) > age(CAST(:mark AS xid)))"
+)
+
+
+# Each table, its indexes, its TOAST table and the TOAST table's index, with their files.
+_RELATIONS = text(
+    "WITH t AS (SELECT c.oid, c.reltoastrelid FROM pg_class c WHERE c.oid = ANY(CAST(:oids AS oid[]))) "
+    "SELECT c.oid::regclass::text AS name, c.relfilenode FROM pg_class c WHERE c.oid IN ("
+    " SELECT oid FROM t"
+    " UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM t)"
+    " UNION SELECT reltoastrelid FROM t WHERE reltoastrelid <> 0"
+    " UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT reltoastrelid FROM t WHERE reltoastrelid <> 0)"
+    ")"
+)
+
+
+def _older_transactions(conn: Connection, mark: str) -> int:
+    return int(conn.execute(_OLDER, {"mark": mark}).scalar() or 0)
+
+
+def _mark(conn: Connection) -> str:
+    """A transaction id of the step's own, newer than every erasure committed before it (32-bit form)."""
+    full = int(conn.execute(text("SELECT CAST(pg_current_xact_id() AS text)")).scalar_one())
+    return str(full % 2**32)
+
+
+def _files(conn: Connection, tables: Sequence[str]) -> dict[str, int]:
+    oids = [
+        oid
+        for table in tables
+        if (oid := conn.execute(text("SELECT CAST(to_regclass(:t) AS oid)"), {"t": table}).scalar()) is not None
+    ]
+    return {name: int(node) for name, node in conn.execute(_RELATIONS, {"oids": oids})}
+
+
+def _may_rewrite_catalogs(conn: Connection) -> bool:
+    return bool(conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar())
+
+
+def _checkpoint(conn: Connection) -> bool:
+    allowed = conn.execute(
+        text(
+            "SELECT rolsuper OR pg_has_role(current_user, 'pg_checkpoint', 'MEMBER') "
+            "FROM pg_roles WHERE rolname = current_user"
+        )
+    ).scalar()
+    if not allowed:
+        return False
+    conn.exec_driver_sql("CHECKPOINT")
+    return True
+
+
+def postgres_storage_step(
+    engine: Engine, tables: Sequence[str], *, vacuum_full: bool, wait_s: float = DEFAULT_WAIT_S
+) -> dict[str, Any]:
+    """Run the step over ``tables`` (names of existing tables); what was done, for the receipt."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        mark = _mark(conn)
+        deadline = time.monotonic() + max(wait_s, 0.0)
+        older = _older_transactions(conn, mark)
+        while older and time.monotonic() < deadline:
+            time.sleep(_POLL_S)
+            older = _older_transactions(conn, mark)
+        before = _files(conn, tables)
+        # An old transaction also holds locks a rewrite must wait for: past the wait, a table
+        # whose lock cannot be had at once is left (and named) rather than waited for forever.
+        conn.execute(
+            text("SELECT set_config('lock_timeout', :ms, false)"), {"ms": f"{_LOCK_TIMEOUT_MS if older else 0}"}
+        )
+        locked: list[str] = []
+        for table in tables:
+            # Names come from our own constant, never from input.
+            commands = (
+                [f"VACUUM (FULL, ANALYZE) {table}"]
+                if vacuum_full
+                else [f"VACUUM (ANALYZE) {table}", f"REINDEX TABLE {table}"]
+            )
+            try:
+                for command in commands:
+                    conn.exec_driver_sql(command)
+            except OperationalError as exc:
+                if not isinstance(exc.orig, LockNotAvailable):
+                    raise
+                locked.append(table)
+        statistics = _may_rewrite_catalogs(conn)
+        if statistics:
+            try:
+                conn.exec_driver_sql("VACUUM (FULL) pg_catalog.pg_statistic")
+            except OperationalError as exc:
+                if not isinstance(exc.orig, LockNotAvailable):
+                    raise
+                statistics = False
+        checkpoint = _checkpoint(conn)
+        after = _files(conn, tables)
+    # Plain mode rewrites the indexes only; full mode every relation of every table.
+    meant = sorted(name for name in after if vacuum_full or not _is_heap(name, tables))
+    rewritten = [name for name in meant if after[name] != before.get(name)]
+    return {
+        "database": "postgresql",
+        "vacuum_full": vacuum_full,
+        "vacuumed": list(tables),
+        "rewritten": rewritten + (["pg_catalog.pg_statistic"] if statistics else []),
+        "not_rewritten": [name for name in meant if name not in rewritten],
+        "gave_up": bool(older),
+        # Tables an older transaction kept locked: vacuumed and rewritten by the next step.
+        "locked": locked,
+        "older_transactions": older,
+        "statistics_rewritten": statistics,
+        "checkpoint": checkpoint,
+        # In plain mode the tables' free space keeps erased bytes until PostgreSQL reuses it.
+        "free_space_overwritten": vacuum_full and not older,
+        "out_of_reach": ["WAL segments and archives", "backups"]
+        + (["row versions an older open transaction could still see"] if older else []),
+    }
+
+
+def _is_heap(name: str, tables: Sequence[str]) -> bool:
+    """A table or a TOAST table (not an index): what plain mode leaves in place."""
+    return name in tables or (name.startswith("pg_toast.pg_toast_") and not name.endswith("_index"))
