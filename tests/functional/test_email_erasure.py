@@ -289,3 +289,22 @@ def test_mail_of_a_person_erased_before_is_stored_already_erased_without_the_att
             assert form not in text
     assert [a[0] for a in state["attachments"]] == ["logo.png", "ordre.csv"]
     assert {key for _, key, _ in state["attachments"]} == set(blobs.list_keys())
+
+
+def test_a_rebuilt_mention_index_still_finds_the_attachments_that_write_the_person(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
+) -> None:
+    from archivist.archive.mentions import reindex_solution
+
+    # Rebuilt from what the rows hold: the attachments' own keys (their files are not read again).
+    reindex_solution(session_factory, KEYRING, solution.id, solution.country)
+    request_id = enter(session_factory, solution, ENTERED, phone=samples.PHONE)
+    night(session_factory, blobs, NIGHT)
+    with session_factory() as session:
+        request = session.get(AnonymizationRequest, request_id)
+        assert request is not None
+        assert request.result is not None
+        # Found by the index alone (a phone request: her mails by address are not "her own" to it):
+        # her faktura.pdf, Per's kari.txt and kari.pdf, the forward's notat.txt.
+        assert request.result["attachments_deleted"] == 4
+    assert [a[0] for a in email_state(session_factory, archived["per"])["attachments"]] == ["mine.txt"]
