@@ -383,3 +383,18 @@ def test_the_email_view_shows_sanitised_html_in_a_sandboxed_frame_with_headers_a
     assert download.headers["content-type"] == "application/octet-stream"
     assert download.headers["content-disposition"].startswith("attachment;")
     assert download.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_anonymize_page_preview_says_how_many_attachments_would_go(
+    client: TestClient, ingest_token: str, make_token: TokenMaker, solution: Solution
+) -> None:
+    from tests.functional.test_search_page import as_role
+
+    post(client, ingest_token, samples.with_attachments())
+    csrf = as_role(client, make_token, solution, Role.PRIVACY_OFFICER)
+    page = client.post(
+        "/archive/anonymize/preview",
+        data={"phone": samples.PHONE, "csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    ).text
+    assert "1 email attachment deleted" in page
