@@ -16,7 +16,7 @@ from archivist.anonymize.replay import ingest_checked
 from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
 from archivist.archive import recordings
-from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, feed_parser, parse_fed
+from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, ParsedEmail, feed_parser, parse_fed
 from archivist.archive.models import Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
@@ -152,8 +152,8 @@ def _archive_spooled(
         digest.update(chunk)
         parser.feed(chunk)
     now = services.clock()
-    try:
-        parsed = parse_fed(parser, digest, received_at=now, own_domains=own_domains, direction=direction)
+
+    def archive(parsed: ParsedEmail) -> Archived:
         (archived,) = archive_emails(
             services.session_factory,
             services.blobs,
@@ -163,6 +163,18 @@ def _archive_spooled(
             now=now,
             queue=queue,
         )
+        return archived
+
+    try:
+        parsed = parse_fed(parser, digest, received_at=now, own_domains=own_domains, direction=direction)
+        try:
+            archived = archive(parsed)
+        except IntegrityError:
+            # The same message posted twice at once: the other one won, so answer with it (its
+            # attachment blobs written here stay registered and are deleted by the drain).
+            archived = archive(parsed)
+            if archived.created:
+                raise
     except NotAMessageError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except ValidationError as exc:
