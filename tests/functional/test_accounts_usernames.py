@@ -107,6 +107,42 @@ def test_failures_under_another_spelling_of_a_name_that_does_not_exist_lock_out_
     assert client.post("/login", data=data, follow_redirects=False).status_code == 303
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("a_admin", "\u0430_admin"),  # the probe's pair: a Cyrillic а before _admin
+        ("\u0430_admin", "a_admin"),  # whichever came first, the look-alike is the second
+        ("paypal", "p\u0430yp\u0430l"),  # two Cyrillic letters
+        ("mary", "rnary"),  # r + n reads as m (ASCII only)
+        ("olav", "0lav"),  # a digit zero for the letter O
+        ("Olav", "0LAV"),  # and whatever the case of either
+    ],
+)
+def test_a_username_that_looks_like_an_existing_one_is_refused(
+    session_factory: sessionmaker[Session], solution: Solution, first: str, second: str
+) -> None:
+    # An audit entry by "а_admin" would pass for a_admin's (CONTRACT §18, Unicode TS 39 skeletons).
+    with session_factory() as session, session.begin():
+        accounts.create_user(session, solution_id=solution.id, username=first, role=Role.ADMIN, password="x" * 12)
+    with (
+        session_factory() as session,
+        session.begin(),
+        pytest.raises(accounts.AccountError, match="looks like an existing one"),
+    ):
+        accounts.create_user(session, solution_id=solution.id, username=second, role=Role.SUPERVISOR, password="x" * 12)
+
+
+def test_names_that_only_share_letters_are_not_look_alikes(
+    session_factory: sessionmaker[Session], solution: Solution
+) -> None:
+    # Control: different names stay possible, in any script.
+    with session_factory() as session, session.begin():
+        for name in ("a_admin", "b_admin", "\u0430\u0434\u043c\u0438\u043d", "kari", "kari2", "Åse", "ase"):
+            accounts.create_user(session, solution_id=solution.id, username=name, role=Role.ADMIN, password="x" * 12)
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 7
+
+
 def test_users_page_refuses_a_second_spelling_and_a_bad_name_with_a_message(
     client: TestClient, make_token: TokenMaker, solution: Solution, session_factory: sessionmaker[Session]
 ) -> None:
@@ -193,6 +229,9 @@ def test_rename_keeps_the_password_and_refuses_a_clash(  # type: ignore[no-untyp
     clash = run("user", "rename", "kari", "OLA")
     assert clash.returncode == 2
     assert "exists already" in clash.stderr
+    look_alike = run("user", "rename", "kari", "\u043ela")  # Cyrillic о for o: ola's look-alike
+    assert look_alike.returncode == 2
+    assert "looks like an existing one" in look_alike.stderr
     renamed = run("user", "rename", "kari", "kari.nordmann")
     assert renamed.returncode == 0, renamed.stderr
     with TestClient(app) as browser:  # type: ignore[arg-type]

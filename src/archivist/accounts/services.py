@@ -5,6 +5,7 @@ Helpers here take a session and never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from archivist.accounts.models import ApiToken, Role, Solution, User
 from archivist.accounts.passwords import hash_password
 from archivist.accounts.tokens import generate_token, hash_token, last_use
-from archivist.accounts.usernames import UsernameError, fold_username, validate_username
+from archivist.accounts.usernames import UsernameError, confusable_skeleton, fold_username, validate_username
 from archivist.db import table_of
 
 MIN_PASSWORD_LENGTH = 8
@@ -96,11 +97,27 @@ def find_user(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username_key == fold_username(username))).first()
 
 
+# Says nothing about which name it resembles, nor in which solution.
+LOOKS_LIKE_ANOTHER = (
+    "that username looks like an existing one (letters of other scripts that look alike): choose another"
+)
+
+
+def _looks_like_another(names: Iterable[tuple[str, str]], username: str, *, except_id: str | None = None) -> bool:
+    """Whether ``username`` has the TS 39 skeleton of one of ``names`` ((id, username) pairs) but another user's."""
+    wanted = confusable_skeleton(username)
+    return any(uid != except_id and confusable_skeleton(name) == wanted for uid, name in names)
+
+
 def create_user(session: Session, *, solution_id: str, username: str, role: Role, password: str) -> User:
     username = checked_username(username)
     if find_user(session, username) is not None:
         # Says nothing about which spelling exists, nor in which solution.
         raise AccountError("a user with that username exists already (usernames ignore case)")
+    # An audit entry by a look-alike of an admin must not pass for the admin's (CONTRACT §18).
+    # Users are few: every name's skeleton is compared, so no stored column can go stale.
+    if _looks_like_another(session.execute(select(User.id, User.username)).all(), username):
+        raise AccountError(LOOKS_LIKE_ANOTHER)
     user = User(
         solution_id=solution_id,
         username=username,
@@ -143,6 +160,8 @@ def rename_user(session: Session, old: str, new: str) -> Renamed:
     new = checked_username(new)
     if any(r.id != target.id and fold_username(r.username) == fold_username(new) for r in rows):
         raise AccountError("a user with that username exists already (usernames ignore case)")
+    if _looks_like_another(((r.id, r.username) for r in rows), new, except_id=target.id):
+        raise AccountError(LOOKS_LIKE_ANOTHER)
     values = {"username": new} | ({"username_key": fold_username(new)} if has_key else {})
     session.execute(update(users).where(users.c.id == target.id).values(**values))
     return Renamed(target.id, target.solution_id, target.username, new)

@@ -7,7 +7,10 @@ by failing logins under another spelling (CONTRACT §14).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+
+import icu
 
 MAX_USERNAME_LENGTH = 100
 # Besides letters and digits (any script): what logins usually hold (e-mail-like names,
@@ -27,6 +30,23 @@ def fold_username(username: str) -> str:
     ``casefold`` (not ``lower``), so that e.g. ``STRASSE`` and ``straße`` are one name too.
     """
     return unicodedata.normalize("NFKC", username.strip()).casefold()
+
+
+@functools.cache
+def _spoof_checker() -> icu.SpoofChecker:
+    return icu.SpoofChecker()
+
+
+def confusable_skeleton(username: str) -> str:
+    """The Unicode TS 39 skeleton of the folded name (ICU's implementation of the standard's data).
+
+    Two names with one skeleton look alike to a reader: ``а_admin`` with a Cyrillic ``а`` and
+    ``a_admin``, ``rnary`` and ``mary``. Folding first makes the comparison ignore case as
+    uniqueness does, and again after, as the prototypes keep case. Skeletons are for comparing
+    only, never shown or stored.
+    """
+    # Folded after too: the standard's prototypes keep case (a digit 0 reads as a capital O).
+    return fold_username(str(_spoof_checker().getSkeleton(0, fold_username(username))))
 
 
 def validate_username(username: str) -> str:
