@@ -140,7 +140,21 @@ def quickstart(
                 lambda n: bar.advance(task, n),
                 keyring=MentionKeyring.from_settings(settings),
             )
-        typer.echo(f"Added {report.created} demo interactions with {report.recordings} recordings.")
+            # A few emails as a mail system delivers them (CONTRACT §15): HTML, attachments, a forward.
+            from archivist.demo.mail import load_demo_mail
+
+            mails = load_demo_mail(
+                factory,
+                make_blob_store(settings.resolved_blob_url),
+                target.id,
+                target.timezone,
+                utcnow(),
+                keyring=MentionKeyring.from_settings(settings),
+            )
+        typer.echo(
+            f"Added {report.created} demo interactions with {report.recordings} recordings, "
+            f"and {mails} emails as they arrived (MIME, with attachments)."
+        )
     else:
         typer.echo(f"Keeping the existing archive ({archived} interactions).")
     if credentials:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archivist.archive.models import Interaction, RawEvent
+from archivist.archive.models import EmailAttachment, Interaction, RawEvent
 from tests.conftest import auth
 
 
@@ -92,11 +92,14 @@ def test_quickstart_creates_admin_once_and_keeps_data(run, session_factory: sess
     first = run("quickstart", "--interactions", "40")
     assert first.returncode == 0, first.stderr
     assert "API token: arch_" in first.stdout
+    # 40 synthetic interactions and 5 emails as a mail system delivers them (CONTRACT §15).
+    assert "and 5 emails as they arrived" in first.stdout
     second = run("quickstart", "--interactions", "40")
     assert "API token" not in second.stdout
-    assert "Keeping the existing archive (40 interactions)" in second.stdout
+    assert "Keeping the existing archive (45 interactions)" in second.stdout
     with session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(Interaction)) == 40
+        assert session.scalar(select(func.count()).select_from(Interaction)) == 45
+        assert session.scalar(select(func.count()).select_from(EmailAttachment)) == 3
 
 
 def test_reindex_mentions_rebuilds_a_lost_index(  # type: ignore[no-untyped-def]

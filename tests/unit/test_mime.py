@@ -212,3 +212,26 @@ def test_a_large_attachment_is_decoded_without_holding_many_copies() -> None:
     assert len(payload) == 4 * 1024 * 1024
     # The decoded bytes and about a slice more, not the several copies of the whole the stdlib makes.
     assert peak < 2.5 * len(payload), peak
+
+
+def test_the_demo_mail_reads_as_a_new_user_should_see_it() -> None:
+    from archivist.demo.mail import OWN_DOMAIN, demo_messages
+
+    parsed = [
+        parse_message(data, received_at=RECEIVED, own_domains=[OWN_DOMAIN])
+        for data in demo_messages(RECEIVED, "Europe/Oslo")
+    ]
+    assert [p.subject for p in parsed] == [
+        "Feil på fakturaen",
+        "Skadet pakke – bilde",
+        "Sv: Skadet pakke – bilde",
+        "Fwd: Klage",
+        "Spørsmål om abonnement",
+    ]
+    inbound, outbound = Direction.INBOUND, Direction.OUTBOUND
+    assert [p.direction for p in parsed] == [inbound, inbound, outbound, outbound, inbound]
+    assert [a.filename for p in parsed for a in p.attachments] == ["faktura-2026-0317.pdf", "pakke.png", "notat.txt"]
+    invoice = parsed[0].attachments[0]
+    assert "Telefon: 912 34 567" in (readable_text(invoice.content_type, invoice.payload()) or "")
+    assert parsed[4].customer_name == "Bjørn Ærlig"
+    assert "tracking.example" not in (parsed[2].html or "")
