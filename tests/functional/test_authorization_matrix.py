@@ -206,7 +206,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/archive/anonymize/preview"): Rule(P.MANAGE_REQUESTS, 200, page=PAGE, call=form(phone="98765432")),
     ("POST", "/archive/anonymize"): Rule(P.MANAGE_REQUESTS, 303, page=PAGE, call=form(phone="98765432")),
     # The page answers a row it cannot find with "no longer on the page", whoever's it was.
-    ("POST", "/archive/anonymize/{request_id}/cancel"): Rule(P.MANAGE_REQUESTS, 303, page=PAGE, other=303),
+    ("POST", "/archive/anonymize/{request_id}/cancel"): Rule(P.MANAGE_REQUESTS, 303, page=PAGE, other=404),
     # The matrix's request is waiting, so it has no receipt yet.
     ("GET", "/archive/anonymize/{request_id}/receipt"): Rule(P.MANAGE_REQUESTS, 404, page=PAGE, other=404),
     ("POST", "/archive/anonymize/bulk/preview"): Rule(

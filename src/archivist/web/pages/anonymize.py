@@ -341,7 +341,8 @@ def cancel(
         session.commit()
         message = "The row was cancelled; nothing will be anonymized for it."
     except service.RequestNotFoundError:
-        message = "That row is no longer on the page."
+        # Another solution's row answers as one that never was (CONTRACT §18), not with a redirect.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no such row (or it was cancelled already)") from None
     except service.RequestDoneError:
         message = "That row has been processed (Done, or Held by a legal hold): it cannot be cancelled."
     if not is_htmx(request):
