@@ -271,6 +271,8 @@ def test_csv_export_with_good_cursor_still_streams(client: TestClient, admin: st
         pytest.param("text/html", 415, id="not-audio"),  # what a browser would render
         pytest.param("audio/wav\r\nX-Injected: 1", 415, id="header-injection"),  # never reaches a response
         pytest.param("audio/", 415, id="no-subtype"),  # not a type
+        pytest.param("text/plain", 415, id="text-type"),  # was a 422 about NUL characters in the WAV
+        pytest.param("multipart/form-data; boundary=x", 415, id="multipart"),  # was a 400 from the form parser
     ],
 )
 def test_recording_with_bad_type_is_refused_before_anything_is_written(
