@@ -398,3 +398,32 @@ def test_the_anonymize_page_preview_says_how_many_attachments_would_go(
         headers={"HX-Request": "true"},
     ).text
     assert "1 email attachment deleted" in page
+
+
+def test_own_email_domains_are_set_on_the_settings_page_and_decide_direction_and_customer(
+    client: TestClient, ingest_token: str, make_token: TokenMaker, solution: Solution
+) -> None:
+    from tests.functional.test_search_page_auth import csrf_from, login
+
+    login(client, make_token(Role.ADMIN, solution))
+    page = client.get("/settings").text
+    assert ">Own email domains</label>" in page
+    form = {
+        "csrf_token": csrf_from(page),
+        "country": "NO",
+        "timezone": "Europe/Oslo",
+        "nightly_at": "02:00",
+        "replacement": "Anonymized",
+        "preview_warn_percent": "1",
+        "audit_retention_days": "365",
+    }
+    bad = client.post("/settings", data={**form, "own_email_domains": "centre.example\nnot a domain"})
+    assert bad.status_code == 422
+    assert "one a line" in bad.text
+    saved = client.post(
+        "/settings", data={**form, "own_email_domains": "Centre.Example\n@centre.example\n"}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    assert ">centre.example</textarea>" in client.get("/settings").text
+    item = post(client, ingest_token, samples.forwarded()).json()
+    assert (item["direction"], item["customer"]["email"]) == ("outbound", "backoffice@partner.example")

@@ -175,7 +175,7 @@ def parse_fed(
         raise NotAMessageError
     headers = {name: _address_header(message, name.replace("_", "-")) for name in ADDRESS_HEADERS}
     senders = _parties(message, "from")
-    own = frozenset(d.strip().lower().lstrip("@") for d in own_domains if d.strip())
+    own = frozenset(filter(None, map(domain_key, own_domains)))
     if direction is None:
         direction = Direction.OUTBOUND if senders and _domain(senders[0].address) in own and own else Direction.INBOUND
     if direction is Direction.INBOUND:
@@ -269,7 +269,45 @@ def _address_header(message: Message, name: str) -> str | None:
 
 
 def _domain(address: str) -> str:
-    return address.rpartition("@")[2].strip().lower().rstrip(".")
+    return domain_key(address.rpartition("@")[2]) or ""
+
+
+def domain_key(domain: str) -> str | None:
+    """How a domain is compared (one home for it): lower case, ASCII (IDNA), no "@" or trailing dot;
+    None when it cannot be a domain name."""
+    text = unicodedata.normalize("NFKC", domain).strip().lstrip("@").rstrip(".").lower()
+    if not text or len(text) > 253:
+        return None
+    try:
+        ascii_form = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    labels = ascii_form.split(".")
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        return None
+    return ascii_form
+
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+MAX_OWN_DOMAINS = 100
+OWN_DOMAINS_HINT = "Enter domain names such as kundeservice.example, one a line (at most 100)"
+
+
+def read_own_domains(text: str) -> list[str]:
+    """The ``own_email_domains`` setting as typed (one domain a line; commas and spaces also part
+    them), each in its compared form, without repeats; ValueError (naming no value) if one is no domain."""
+    domains: list[str] = []
+    for word in re.split(r"[\s,;]+", text):
+        if not word:
+            continue
+        key = domain_key(word)
+        if key is None:
+            raise ValueError(OWN_DOMAINS_HINT)
+        if key not in domains:
+            domains.append(key)
+    if len(domains) > MAX_OWN_DOMAINS:
+        raise ValueError(OWN_DOMAINS_HINT)
+    return domains
 
 
 def _external_id(message: Message, digest: Any) -> str:

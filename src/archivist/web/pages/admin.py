@@ -21,6 +21,7 @@ from archivist.accounts.roles import Permission
 from archivist.accounts.services import AccountError, Principal
 from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
 from archivist.accounts.usernames import MAX_USERNAME_LENGTH
+from archivist.archive.mime import read_own_domains
 from archivist.audit.events import AuditAction, record_for
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, render, require_page
@@ -367,6 +368,11 @@ def _validated(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             errors[name] = _sentence(str(exc))
         except ValueError:
             errors[name] = "Enter a number."
+    # Which domains are the centre's own decides an email's direction and customer (CONTRACT §15).
+    try:
+        values["own_email_domains"] = read_own_domains(form.get("own_email_domains", ""))
+    except ValueError as exc:
+        errors["own_email_domains"] = _sentence(str(exc))
     return values, errors
 
 
@@ -378,6 +384,7 @@ SETTINGS_LIMITS = {
     "replacement": 100,
     "preview_warn_percent": 16,
     "audit_retention_days": 16,
+    "own_email_domains": 30_000,
 }
 
 
@@ -394,6 +401,7 @@ def save_settings(
     replacement: Annotated[str, Form()] = "",
     preview_warn_percent: Annotated[str, Form()] = "",
     audit_retention_days: Annotated[str, Form()] = "",
+    own_email_domains: Annotated[str, Form()] = "",
 ) -> Response:
     form = {
         "country": country,
@@ -402,6 +410,7 @@ def save_settings(
         "replacement": replacement,
         "preview_warn_percent": preview_warn_percent,
         "audit_retention_days": audit_retention_days,
+        "own_email_domains": own_email_domains,
     }
     long = too_long(SETTINGS_LIMITS, form)
     values, errors = _validated(form)

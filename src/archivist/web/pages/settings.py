@@ -16,6 +16,7 @@ def settings_form(solution: Solution) -> dict[str, str]:
         "replacement": solution.replacement,
         "preview_warn_percent": f"{solution.preview_warn_share * 100:g}",
         "audit_retention_days": str(solution.audit_retention_days),
+        "own_email_domains": "\n".join(solution.own_email_domains or []),
     }
 
 
