@@ -14,6 +14,7 @@ from archivist.archive.models import (
     PendingBlobDeletion,
     RawEvent,
     Recording,
+    TranscriptSegment,
 )
 from archivist.audit.models import AuditEvent
 from archivist.db import Base
@@ -44,6 +45,7 @@ __all__ = [
     "RetentionRule",
     "Solution",
     "SubjectExport",
+    "TranscriptSegment",
     "User",
     "WebSession",
 ]

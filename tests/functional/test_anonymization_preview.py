@@ -79,6 +79,7 @@ def test_preview_counts_per_channel_and_only_what_the_options_would_touch(
         "linked": [],
         "held": 0,
         "attachments": 0,
+        "audio_segments_silenced": 0,
     }
     assert (full.json()["raw_data_rows"], full.json()["recordings"], full.json()["content"]) == (8, 1, 3)
 

@@ -80,6 +80,7 @@ def test_call_one_minute_before_cutoff_is_anonymized_one_minute_after_is_not(
             "mentions_replaced": 0,
             "held": 0,
             "attachments_deleted": 0,
+            "audio_segments_silenced": 0,
         }
 
 
@@ -362,6 +363,7 @@ def test_delete_content_removes_recordings_and_chat_logs_then_their_blobs(
         "mentions_replaced": 0,
         "held": 0,
         "attachments_deleted": 0,
+        "audio_segments_silenced": 0,
     }
     assert the_chat
 

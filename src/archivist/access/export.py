@@ -490,6 +490,10 @@ def _own_items(
         content: dict[str, object] | None = None
         if interaction.has_content and interaction.channel is Channel.CHAT:
             content = {"messages": messages.get(iid, [])}
+        elif interaction.has_content and interaction.channel is Channel.CALL:
+            # The call's transcript, as GET …/content shows it (CONTRACT §17).
+            shown = read_content(session, interaction)
+            content = shown.model_dump(mode="json") if shown else None
         elif interaction.has_content and interaction.channel is Channel.EMAIL and iid in bodies:
             # The email as GET …/content shows it (HTML, headers, attachments), each attachment
             # with the file that holds it in this ZIP.

@@ -35,10 +35,12 @@ from archivist.anonymize.operators import (
 )
 from archivist.anonymize.requests import Also
 from archivist.archive.attachments import count_attachments
+from archivist.archive.audio import silence_recordings
 from archivist.archive.content import delete_content
 from archivist.archive.mentions import (
     AttachmentSweep,
     MentionKeyring,
+    SpokenSegment,
     Sweep,
     VariableMode,
     mentioning,
@@ -51,6 +53,7 @@ from archivist.archive.mentions import (
 from archivist.archive.models import Channel, ErasedIdentifier, Interaction, Mention, RawEvent, Recording
 from archivist.archive.raw_data import anonymize_raw_data_of_interactions, raw_rows_to_anonymize
 from archivist.archive.recordings import delete_recordings
+from archivist.blobs import BlobStore
 from archivist.db import CHUNK, chunks
 from archivist.identifiers_text import find_emails, find_phones, mentions_any, name_forms
 from archivist.retention.holds import held_among, held_interactions, refuse_held
@@ -118,6 +121,9 @@ class Counts:
     # Email attachments deleted: those that write an erased identifier, and with *Delete
     # recordings and content* every attachment of the person's own emails (CONTRACT §15).
     attachments_deleted: int = 0
+    # Transcript segments whose audio was (or would be) silenced because the sweep replaced one of
+    # the person's identifiers in them (CONTRACT §17).
+    audio_segments_silenced: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -138,6 +144,7 @@ class Counts:
                 self.variables_replaced,
                 self.mentions_replaced,
                 self.attachments_deleted,
+                self.audio_segments_silenced,
             )
         )
 
@@ -151,11 +158,14 @@ def erase_person(
     now: datetime,
     apply: bool,
     erased_keys: Sequence[str] = (),
+    blobs: BlobStore | None = None,
 ) -> Counts:
     """Erase (``apply``) or count what erasing ``person`` within ``scope`` changes.
 
     ``erased_keys``: further keyed identifiers of the person whose clear value the archive no
     longer holds (a ledger replay): the interactions that lost them are found by them.
+    ``blobs``: where recordings are, to silence the spoken identifiers in them; without it a
+    recording that says one is deleted instead (and counted so).
     """
     keys = _keys(keyring, scope, person, erased_keys)
     counts = Counts()
@@ -168,9 +178,10 @@ def erase_person(
         held_own = held_among(session, scope.solution_id, own_ids)
         own_ids = [iid for iid in own_ids if iid not in held_own]
         counts.held = len(held_own | _held_mentioning(session, keyring, scope, person, held))
+    spoken: list[SpokenSegment] = []
     for start in range(0, len(own_ids), BATCH):
         ids = own_ids[start : start + BATCH]
-        _erase_own(
+        spoken += _erase_own(
             session, scope, person, ids, VariableMode.MATCHING_WHOLE, counts, keyring=keyring, now=now, apply=apply
         )
     # Everybody else's interactions that write the person's identifiers, from the index. Applied,
@@ -193,6 +204,10 @@ def erase_person(
     if apply:
         # An export made for the person would hand them back after this commits (CONTRACT §18).
         purge_exports_naming(session, scope.solution_id, keys)
+    # Last of the writes to the archive: a failure before it leaves no rewritten blob behind.
+    silenced = silence_recordings(session, blobs, [*spoken, *swept.spoken], now=now, apply=apply)
+    counts.audio_segments_silenced += silenced.segments
+    counts.recordings_deleted += silenced.recordings_deleted
     return counts
 
 
@@ -476,8 +491,11 @@ def _erase_own(
     keyring: MentionKeyring,
     now: datetime,
     apply: bool,
-) -> None:
-    """Erase (or count) one batch of the person's own interactions: all of its customer goes."""
+) -> list[SpokenSegment]:
+    """Erase (or count) one batch of the person's own interactions: all of its customer goes.
+
+    Returns the transcript segments in which one of their identifiers was replaced (to silence).
+    """
     rows = session.execute(
         select(
             Interaction.id,
@@ -557,6 +575,7 @@ def _erase_own(
         counts.variables_replaced += rewritten.variable_values
     else:
         counts.variables_replaced += _count_whole_values(session, ids, sweep)
+    return swept.spoken
 
 
 def _customer_identifiers(row: Any) -> tuple[str, ...]:

@@ -72,6 +72,8 @@ class RequestResult:
     # Email attachments deleted: those that wrote an erased identifier, and with delete_content all
     # of the person's own (CONTRACT §15).
     attachments_deleted: int = 0
+    # Transcript segments whose audio was silenced: the recording said an erased identifier there (CONTRACT §17).
+    audio_segments_silenced: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -303,7 +305,9 @@ def _run_solution(
             break
         try:
             with transaction(factory) as session:
-                result = process_request(session, settings, request_id, now, keyring=keyring, ledger=ledger)
+                result = process_request(
+                    session, settings, request_id, now, keyring=keyring, ledger=ledger, blobs=blobs
+                )
                 if result is not None:  # in the same transaction: done and audited, or neither
                     record_processed(session, solution_id, request_id, result.as_dict(), now)
         except Exception as exc:  # noqa: BLE001 - one bad request must not stop the others
@@ -441,6 +445,7 @@ def process_request(
     *,
     keyring: MentionKeyring,
     ledger: Ledger | None = None,
+    blobs: BlobStore | None = None,
 ) -> RequestResult | None:
     """Carry out one waiting request and mark it done; None if another runner has it.
 
@@ -461,7 +466,7 @@ def process_request(
         delete_content=request.delete_content,
         raw_data=request.raw_data,
     )
-    counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=True)
+    counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=True, blobs=blobs)
     keys = tuple(keyring.key(solution.id, identifier) for identifier in person.identifiers)
     record_request_keys(session, solution.id, request_id, keys)
     if ledger is not None:

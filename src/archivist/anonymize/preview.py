@@ -19,6 +19,7 @@ from archivist.anonymize.erasure import Linked, Person, Scope, erase_person, lin
 from archivist.anonymize.requests import Also, parse_identifiers
 from archivist.archive.mentions import MentionKeyring, index_is_current
 from archivist.archive.models import Interaction
+from archivist.blobs import BlobStore
 from archivist.identifiers import mask_email, mask_phone, mask_phone_e164
 
 INDEX_OUTDATED = (
@@ -78,6 +79,9 @@ class Preview:
     held: int = 0
     # Email attachments the request would delete (CONTRACT §15): the result's attachments_deleted.
     attachments: int = 0
+    # Transcript segments whose audio the request would silence (CONTRACT §17): the result's
+    # audio_segments_silenced. A recording it cannot silence is counted in ``recordings`` instead.
+    audio_segments_silenced: int = 0
 
 
 def preview_request(
@@ -91,6 +95,7 @@ def preview_request(
     now: datetime,
     keyring: MentionKeyring,
     also: Also | None = None,
+    blobs: BlobStore | None = None,
 ) -> Preview:
     """Count what a request with these fields would change in a run at ``now``.
 
@@ -108,6 +113,7 @@ def preview_request(
         now=now,
         keyring=keyring,
         also=also,
+        blobs=blobs,
     )
     return preview
 
@@ -123,6 +129,7 @@ def preview_with_linked(
     now: datetime,
     keyring: MentionKeyring,
     also: Also | None = None,
+    blobs: BlobStore | None = None,
 ) -> tuple[Preview, list[Linked]]:
     """``preview_request``, and its linked identifiers unmasked, in the order ``linked`` shows them
     (for the page, which offers them as ticks; never for a response)."""
@@ -136,7 +143,8 @@ def preview_with_linked(
         delete_content=delete_content,
         raw_data=raw_data,
     )
-    counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=False)
+    # With the blob store, as the night has it: whether a recording can be silenced is read from it.
+    counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=False, blobs=blobs)
     linked = linked_identifiers(session, scope, person, keyring=keyring)
     archive_size = int(
         session.scalar(select(func.count()).select_from(Interaction).where(Interaction.solution_id == solution.id)) or 0
@@ -173,4 +181,5 @@ def preview_with_linked(
         linked=tuple(mask_linked(item, solution.country) for item in linked),
         held=counts.held,
         attachments=counts.attachments_deleted,
+        audio_segments_silenced=counts.audio_segments_silenced,
     ), linked

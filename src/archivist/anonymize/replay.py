@@ -25,7 +25,7 @@ from archivist.anonymize.ledger import Ledger, LedgerEntry
 from archivist.anonymize.models import LedgerKey
 from archivist.archive.ingest import IngestResult, PreparedBatch, WritePlan, apply_write, plan_write, prepare
 from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
-from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent
+from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent, TranscriptSegment
 from archivist.archive.recordings import drain_pending_deletions
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore
@@ -97,7 +97,7 @@ def replay_solution(
             )
             with transaction(factory) as session:
                 counts = erase_person(
-                    session, scope, person, keyring=keyring, now=now, apply=True, erased_keys=entry.keys
+                    session, scope, person, keyring=keyring, now=now, apply=True, erased_keys=entry.keys, blobs=blobs
                 )
             if counts.changed:
                 summary.entries_applied += 1
@@ -159,6 +159,7 @@ def _identifiers_for(
             texts += [subject, *texts_of(variables)]
         texts += session.scalars(select(ChatMessage.text).where(ChatMessage.interaction_id.in_(chunk)))
         texts += session.scalars(select(EmailBody.body).where(EmailBody.interaction_id.in_(chunk)))
+        texts += session.scalars(select(TranscriptSegment.text).where(TranscriptSegment.interaction_id.in_(chunk)))
         match(value for _, value in identifiers_in(texts, country))
     # Only the interaction index may serve this: with the solution or the customer in the
     # condition, SQLite walks the customer index instead, every raw row there is (ten per call).
@@ -253,6 +254,7 @@ def write_checked(
     *,
     keyring: MentionKeyring,
     attach: Callable[[Session, WritePlan], None] | None = None,
+    blobs: BlobStore | None = None,
 ) -> list[IngestResult]:
     """Write ``batch`` (``archive.ingest``'s plan and apply), held against the erasure ledger.
 
@@ -262,7 +264,8 @@ def write_checked(
     as a replay does), with that erasure's cutoff and options: a record of theirs that started
     before the cutoff is stored already erased (``erased`` in its result), their identifiers in
     anybody's text replaced, and with *Delete recordings and content* no recording or content
-    kept. ``attach`` runs between the write and the check (an importer's recordings). Does not commit.
+    kept. ``attach`` runs between the write and the check (an importer's recordings); ``blobs`` holds
+    them, so that what they say of the person is silenced (else such a recording is deleted). Does not commit.
     """
     plan = plan_write(session, solution.id, batch)
     written_prepared = {iid for _, iid in batch.bodies if iid not in plan.skipped}
@@ -286,7 +289,7 @@ def write_checked(
             delete_content=erasure.delete_content,
             raw_data=erasure.raw_data,
         )
-        erase_person(session, scope, person, keyring=keyring, now=now, apply=True)
+        erase_person(session, scope, person, keyring=keyring, now=now, apply=True, blobs=blobs)
     written = plan.written
     erased = {
         iid

@@ -1,4 +1,4 @@
-"""Reading and deleting an interaction's content: the chat log, or the email with its attachments."""
+"""Reading and deleting an interaction's content: a chat log, an email with its attachments, a call's transcript."""
 
 from __future__ import annotations
 
@@ -9,8 +9,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from archivist.archive.attachments import delete_attachments, list_attachments
-from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction
-from archivist.archive.schemas import AttachmentOut, ChatContentOut, EmailContentOut, EmailHeadersOut, MessageOut
+from archivist.archive.models import Channel, ChatMessage, EmailBody, Interaction, TranscriptSegment
+from archivist.archive.schemas import (
+    AttachmentOut,
+    ChatContentOut,
+    EmailContentOut,
+    EmailHeadersOut,
+    MessageOut,
+    SegmentOut,
+    TranscriptContentOut,
+)
 from archivist.db import chunks
 
 
@@ -21,10 +29,14 @@ def get_interaction(session: Session, solution_id: str, interaction_id: str) -> 
     ).first()
 
 
-def read_content(session: Session, interaction: Interaction) -> ChatContentOut | EmailContentOut | None:
-    """The chat log or email, or None when there is none (never had, or deleted)."""
+def read_content(
+    session: Session, interaction: Interaction
+) -> ChatContentOut | EmailContentOut | TranscriptContentOut | None:
+    """The chat log, email or transcript, or None when there is none (never had, or deleted)."""
     if not interaction.has_content:
         return None
+    if interaction.channel is Channel.CALL:
+        return TranscriptContentOut(transcript=read_transcript(session, interaction.id))
     if interaction.channel is Channel.CHAT:
         rows = session.scalars(
             select(ChatMessage).where(ChatMessage.interaction_id == interaction.id).order_by(ChatMessage.seq)
@@ -49,8 +61,19 @@ def read_content(session: Session, interaction: Interaction) -> ChatContentOut |
     return None
 
 
+def read_transcript(session: Session, interaction_id: str) -> list[SegmentOut]:
+    """A call's transcript in order (CONTRACT §17); empty when it has none."""
+    rows = session.scalars(
+        select(TranscriptSegment)
+        .where(TranscriptSegment.interaction_id == interaction_id)
+        .order_by(TranscriptSegment.seq)
+    )
+    return [SegmentOut(begin_ms=s.begin_ms, end_ms=s.end_ms, speaker=s.speaker, text=s.text) for s in rows]
+
+
 def delete_content(session: Session, interaction_ids: Sequence[str], *, now: datetime) -> int:
-    """Delete the chat logs and emails (with their attachments) of ``interaction_ids``; returns how many had some.
+    """Delete the chat logs, emails (with their attachments) and transcripts of ``interaction_ids``; returns how
+    many had some.
 
     Set-wise and chunked, so that *Anonymize and delete* and the nightly run can pass
     thousands of ids. Attachments' blobs are queued for deletion at ``now`` (CONTRACT §15).
@@ -64,6 +87,7 @@ def delete_content(session: Session, interaction_ids: Sequence[str], *, now: dat
             continue
         session.execute(delete(ChatMessage).where(ChatMessage.interaction_id.in_(with_content)))
         session.execute(delete(EmailBody).where(EmailBody.interaction_id.in_(with_content)))
+        session.execute(delete(TranscriptSegment).where(TranscriptSegment.interaction_id.in_(with_content)))
         delete_attachments(session, with_content, now)
         session.execute(update(Interaction).where(Interaction.id.in_(with_content)).values(has_content=False))
         deleted += len(with_content)

@@ -33,6 +33,7 @@ from archivist.archive.models import (
     Mention,
     MentionKind,
     RawEvent,
+    TranscriptSegment,
     fold_label,
 )
 from archivist.archive.schemas import EmailIn, InteractionIn
@@ -100,6 +101,7 @@ EVENT_COLUMNS = (
     "duration_s",
 )
 MENTION_COLUMNS = ("solution_id", "interaction_id", "key", "kind")
+SEGMENT_COLUMNS = ("solution_id", "interaction_id", "seq", "begin_ms", "end_ms", "speaker", "text")
 
 _TABLES: tuple[tuple[type[Base], tuple[str, ...], int], ...] = (
     (Interaction, INTERACTION_COLUMNS, 0),
@@ -108,6 +110,7 @@ _TABLES: tuple[tuple[type[Base], tuple[str, ...], int], ...] = (
     (RawEvent, EVENT_COLUMNS, 1),
     (Mention, MENTION_COLUMNS, 1),
     (EmailAttachment, ATTACHMENT_COLUMNS, 1),
+    (TranscriptSegment, SEGMENT_COLUMNS, 1),
 )
 
 Row = tuple[Any, ...]
@@ -187,7 +190,7 @@ def prepare(
     """
     time: Callable[[datetime | None], Any] = _sqlite_time if dialect == "sqlite" else _same_time
     batch = PreparedBatch(dialect)
-    interactions, messages, emails, events, mentions, attachments = (
+    interactions, messages, emails, events, mentions, attachments, segments = (
         batch.rows[table_of(m).name] for m, _, _ in _TABLES
     )
     created = time(now)
@@ -200,7 +203,12 @@ def prepare(
         customer = body.customer
         phone_e164 = _caller(customer.phone, country) if customer.phone else None
         email_norm = _email(customer.email) if customer.email else None
-        has_content = bool(body.messages) if body.channel is Channel.CHAT else body.body is not None
+        if body.channel is Channel.CHAT:
+            has_content = bool(body.messages)
+        elif body.channel is Channel.CALL:
+            has_content = bool(body.transcript)
+        else:
+            has_content = body.body is not None
         interactions.append(
             (
                 iid,
@@ -234,6 +242,10 @@ def prepare(
         for seq, message in enumerate(body.messages or ()):
             messages.append((sid, iid, seq, time(message.at), message.sender.value, message.text))
             texts.append(message.text)
+        # A call's transcript is its content, indexed like chat text (CONTRACT §17).
+        for seq, segment in enumerate(body.transcript or ()):
+            segments.append((sid, iid, seq, segment.begin_ms, segment.end_ms, segment.speaker.value, segment.text))
+            texts.append(segment.text)
         found: set[tuple[MentionKind, str]] = set()
         if isinstance(body, EmailIn):  # arrived as MIME (CONTRACT §15): HTML, headers, attachments
             texts += body.indexed_texts()
@@ -408,9 +420,9 @@ def _moved(row: Row, id_at: int, replaces: dict[str, str]) -> Row:
 
 
 def _clear_replaced(session: Session, ids: list[str]) -> None:
-    """Remove what a re-delivery brings anew: the chat log, the email text, raw data rows, index rows."""
+    """Remove what a re-delivery brings anew: chat log, email text, transcript, raw data rows, index rows."""
     for chunk in chunks(ids):
-        for model in (ChatMessage, EmailBody, RawEvent, Mention):
+        for model in (ChatMessage, EmailBody, RawEvent, Mention, TranscriptSegment):
             session.execute(delete(model).where(model.interaction_id.in_(chunk)))
 
 

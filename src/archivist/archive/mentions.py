@@ -1,8 +1,8 @@
 """The mention index: which interactions' text names a phone number or email address, and erasing it there.
 
 Ingestion records one ``Mention`` row per identifier of an interaction — its customer's phone
-and address, and each one found in its chat messages, email subject and body, and variable
-values — keyed by an HMAC of the normalised identifier.
+and address, and each one found in its chat messages, call transcript, email subject and body,
+and variable values — keyed by an HMAC of the normalised identifier.
 Erasure looks the rows up by key and re-reads only those interactions, never the archive.
 Helpers take a session and never commit.
 """
@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.archive.attachments import delete_attachments_writing
 from archivist.archive.mime import sanitize_html
-from archivist.archive.models import ChatMessage, EmailAttachment, EmailBody, Interaction, Mention, MentionKind
+from archivist.archive.models import (
+    ChatMessage,
+    EmailAttachment,
+    EmailBody,
+    Interaction,
+    Mention,
+    MentionKind,
+    TranscriptSegment,
+)
 from archivist.config import Settings
 from archivist.db import CHUNK
 from archivist.identifiers_text import SCANNER_VERSION, find_emails, find_phones, mentions_any, replace_identifiers
@@ -154,16 +162,29 @@ class AttachmentSweep:
     now: datetime
 
 
+@dataclass(frozen=True, order=True)
+class SpokenSegment:
+    """A transcript segment in which the sweep replaced one of the person's identifiers: where
+    the recording of ``interaction_id`` says it aloud, [begin_ms, end_ms) (CONTRACT §17)."""
+
+    interaction_id: str
+    begin_ms: int
+    end_ms: int
+
+
 @dataclass
 class Swept:
-    """What a sweep replaced (occurrences in text) and deleted (attachments), or would."""
+    """What a sweep replaced (occurrences in text) and deleted (attachments), or would; and the
+    transcript segments where it replaced one of the person's identifiers (their audio is silenced)."""
 
     mentions: int = 0
     attachments: int = 0
+    spoken: list[SpokenSegment] = field(default_factory=list)
 
     def add(self, other: Swept) -> None:
         self.mentions += other.mentions
         self.attachments += other.attachments
+        self.spoken += other.spoken
 
 
 @dataclass(frozen=True)
@@ -208,10 +229,11 @@ class Sweep:
 def sweep_interactions(
     session: Session, interaction_ids: Sequence[str], sweep: Sweep, *, content: bool = True, apply: bool = True
 ) -> Swept:
-    """Replace the identifiers in the chat messages, emails (body, HTML, headers), subjects and variables
-    of ``interaction_ids``, and delete the attachments that write them.
+    """Replace the identifiers in the chat messages, call transcripts, emails (body, HTML, headers), subjects
+    and variables of ``interaction_ids``, and delete the attachments that write them.
 
-    Returns how many occurrences were (``apply``) or would be replaced, and attachments deleted.
+    Returns how many occurrences were (``apply``) or would be replaced, attachments deleted, and the
+    transcript segments whose audio says one of the identifiers.
     ``content=False`` leaves chat logs and emails out (the preview of a request that deletes them).
     """
     swept = Swept()
@@ -219,6 +241,7 @@ def sweep_interactions(
         ids = list(interaction_ids[start : start + BATCH])
         if content:
             swept.mentions += _sweep_messages(session, ids, sweep, apply)
+            swept.add(_sweep_transcripts(session, ids, sweep, apply))
             swept.mentions += _sweep_bodies(session, ids, sweep, apply)
             if sweep.attachments is not None:
                 swept.attachments += _sweep_attachments(session, ids, sweep, sweep.attachments, apply)
@@ -248,6 +271,34 @@ def _sweep_messages(session: Session, ids: list[str], sweep: Sweep, apply: bool)
         table = cast(Table, ChatMessage.__table__)
         session.execute(update(table).where(table.c.id == bindparam("b_id")).values(text=bindparam("b_text")), updates)
     return replaced
+
+
+def _sweep_transcripts(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> Swept:
+    """Transcript text is swept as chat text is; a segment where an identifier (not only a name)
+    was replaced is one whose audio must be silenced."""
+    rows = session.execute(
+        select(
+            TranscriptSegment.id,
+            TranscriptSegment.interaction_id,
+            TranscriptSegment.begin_ms,
+            TranscriptSegment.end_ms,
+            TranscriptSegment.text,
+        ).where(TranscriptSegment.interaction_id.in_(ids))
+    )
+    updates: list[dict[str, Any]] = []
+    swept = Swept()
+    for segment_id, iid, begin_ms, end_ms, text in rows:
+        new, count = sweep.replace(iid, text)
+        if not count:
+            continue
+        swept.mentions += count
+        updates.append({"b_id": segment_id, "b_text": new})
+        if mentions_any(text, sweep.identifiers_of(iid), sweep.country):
+            swept.spoken.append(SpokenSegment(iid, begin_ms, end_ms))
+    if apply and updates:
+        table = cast(Table, TranscriptSegment.__table__)
+        session.execute(update(table).where(table.c.id == bindparam("b_id")).values(text=bindparam("b_text")), updates)
+    return swept
 
 
 def _sweep_bodies(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
@@ -416,6 +467,12 @@ def reindex_interactions(
             customers[iid] = (phone, email)
         for iid, text in session.execute(
             select(ChatMessage.interaction_id, ChatMessage.text).where(ChatMessage.interaction_id.in_(ids))
+        ):
+            texts[iid].append(text)
+        for iid, text in session.execute(
+            select(TranscriptSegment.interaction_id, TranscriptSegment.text).where(
+                TranscriptSegment.interaction_id.in_(ids)
+            )
         ):
             texts[iid].append(text)
         for iid, body, html_text, headers in session.execute(

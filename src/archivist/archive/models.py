@@ -116,6 +116,27 @@ class ChatMessage(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class TranscriptSegment(Base):
+    """One segment of a call's transcript (CONTRACT §17): who spoke, what, and when in the recording.
+
+    The times say where in the audio the text was spoken, so that erasure can silence exactly the
+    segments in which it replaced a person's identifier.
+    """
+
+    __tablename__ = "transcript_segments"
+    __table_args__ = (Index("ix_transcript_segments_interaction", "interaction_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str] = mapped_column(String(32))
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    # Milliseconds from the start of the recording; the segment is [begin_ms, end_ms).
+    begin_ms: Mapped[int] = mapped_column(BigIntId)
+    end_ms: Mapped[int] = mapped_column(BigIntId)
+    speaker: Mapped[Sender] = mapped_column(enum_column(Sender, 10))
+    text: Mapped[str] = mapped_column(Text)
+
+
 class EmailBody(Base):
     __tablename__ = "email_bodies"
 

@@ -15,6 +15,10 @@ from archivist.times import ArchiveTime
 MAX_VARIABLES = 200
 MAX_MESSAGES = 5_000
 MAX_EVENTS = 1_000
+# A transcript (CONTRACT §17): segments of a call of at most a day, each at most a message long.
+MAX_SEGMENTS = 20_000
+MAX_SEGMENT_TEXT = 100_000
+MAX_OFFSET_MS = 24 * 60 * 60 * 1000
 # The longest decoded text of an email that arrived as MIME: its whole 25 MiB (CONTRACT §15).
 MAX_EMAIL_TEXT = 25 * 1024 * 1024
 
@@ -60,6 +64,37 @@ class MessageIn(BaseModel):
     text: Annotated[str, StringConstraints(max_length=100_000)]
 
 
+Offset = Annotated[int, Field(strict=True, ge=0, le=MAX_OFFSET_MS)]
+
+
+class SegmentIn(BaseModel):
+    """A transcript segment: [begin_ms, end_ms) from the start of the recording, who spoke, what."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    begin_ms: Offset
+    end_ms: Offset
+    speaker: Sender
+    text: Annotated[str, StringConstraints(max_length=MAX_SEGMENT_TEXT)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end_ms < self.begin_ms:
+            raise ValueError("end_ms must not be before begin_ms")
+        return self
+
+
+class SegmentOut(BaseModel):
+    begin_ms: int
+    end_ms: int
+    speaker: Sender
+    text: str
+
+
+class TranscriptContentOut(BaseModel):
+    transcript: list[SegmentOut]
+
+
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -90,6 +125,7 @@ class InteractionIn(BaseModel):
     messages: Annotated[list[MessageIn], Field(max_length=MAX_MESSAGES)] | None = None
     body: Annotated[str, StringConstraints(max_length=2_000_000)] | None = None
     events: Annotated[list[EventIn], Field(max_length=MAX_EVENTS)] = Field(default_factory=list)
+    transcript: Annotated[list[SegmentIn], Field(max_length=MAX_SEGMENTS)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -107,6 +143,8 @@ class InteractionIn(BaseModel):
             raise ValueError("messages (a chat log) are only allowed on a chat")
         if self.body is not None and self.channel is not Channel.EMAIL:
             raise ValueError("body is only allowed on an email")
+        if self.transcript is not None and self.channel is not Channel.CALL:
+            raise ValueError("transcript is only allowed on a call")
         return self
 
 

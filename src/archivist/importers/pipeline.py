@@ -236,7 +236,7 @@ def _write_chunk(
                 summary.recordings += 1
 
     with transaction(job.factory) as session:
-        results = write_checked(session, solution, batch, job.now, keyring=job.keyring, attach=attach)
+        results = write_checked(session, solution, batch, job.now, keyring=job.keyring, attach=attach, blobs=job.blobs)
     _count(summary, results)
     if any(r.erased for r in results) or uploads.keys:
         # Recordings an erasure (or a newer delivery) let go, and uploads that were not attached.

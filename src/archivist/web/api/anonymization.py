@@ -90,6 +90,7 @@ def preview(
             now=services.clock(),
             keyring=services.keyring,
             also=service.parse_also(*body.also_lists(), country=solution.country),
+            blobs=services.blobs,
         )
     except service.RequestError as exc:
         raise _invalid(exc) from None

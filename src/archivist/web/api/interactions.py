@@ -19,7 +19,14 @@ from archivist.archive import recordings
 from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, ParsedEmail, feed_parser, parse_fed
 from archivist.archive.models import Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
-from archivist.archive.schemas import BatchOut, ChatContentOut, EmailContentOut, InteractionIn, InteractionOut
+from archivist.archive.schemas import (
+    BatchOut,
+    ChatContentOut,
+    EmailContentOut,
+    InteractionIn,
+    InteractionOut,
+    TranscriptContentOut,
+)
 from archivist.audit.events import AuditAction, record_for
 from archivist.importers.mail import Archived, archive_emails
 from archivist.retention.holds import HeldError, held_message, refuse_held
@@ -195,10 +202,10 @@ def get_interaction(
     return interaction_out(interaction, solution.country)
 
 
-@router.get("/{interaction_id}/content", response_model=ChatContentOut | EmailContentOut)
+@router.get("/{interaction_id}/content", response_model=ChatContentOut | EmailContentOut | TranscriptContentOut)
 def get_content(
     interaction_id: str, principal: ContentReader, session: SessionDep, solution: SolutionDep, services: ServicesDep
-) -> ChatContentOut | EmailContentOut:
+) -> ChatContentOut | EmailContentOut | TranscriptContentOut:
     interaction = _found(session, solution, interaction_id)
     content = content_service.read_content(session, interaction)
     if content is None:

@@ -228,6 +228,7 @@ def preview(
             delete_content=form.delete_content,
             now=now,
             keyring=services.keyring,
+            blobs=services.blobs,
         )
         ids = service.parse_identifiers(form.phone, form.email, solution.country)
         details = {
