@@ -227,7 +227,8 @@ def test_only_an_admin_may_run_the_night_now(
     assert (summary["requests_processed"], summary["interactions"]) == (1, 1)
     assert client.get(URL, headers=officer).json()["items"][0]["status"] == "done"
     runs = client.get("/api/v1/nightly-runs", headers=officer).json()
-    assert [r["summary"]["interactions"] for r in runs] == [1]
+    assert [(r["summary"]["interactions"], r["status"], r["trigger"]) for r in runs["items"]] == [(1, "done", "api")]
+    assert runs["next_cursor"] is None
 
 
 def test_nightly_run_api_touches_only_the_callers_solution(

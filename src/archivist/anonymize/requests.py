@@ -7,7 +7,7 @@ that transition). Helpers take a session and never commit; the caller owns the t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -475,6 +475,37 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return pagination.decode_cursor(cursor, str)
 
 
+def requests_of(session: Session, solution_id: str, ids: Identifiers, keys: Sequence[str]) -> set[str]:
+    """The ids of the requests that name the person (CONTRACT §19): "did you forget me?".
+
+    Waiting and held requests still hold their identifiers (their own and ``also``'s); a done
+    one only the keyed hashes of what it erased (``RequestKey``), ``keys`` being the person's.
+    """
+    wanted = {value for value in (ids.phone_e164, ids.email_norm) if value}
+    found = set(
+        session.scalars(
+            select(RequestKey.request_id).where(RequestKey.solution_id == solution_id, RequestKey.key.in_(keys))
+        )
+    )
+    pending = session.execute(
+        select(
+            AnonymizationRequest.id,
+            AnonymizationRequest.phone_e164,
+            AnonymizationRequest.email_norm,
+            AnonymizationRequest.also,
+        ).where(AnonymizationRequest.solution_id == solution_id, AnonymizationRequest.status.in_(_PENDING))
+    )
+    for request_id, phone, email, also in pending:
+        named = {phone, email, *Also.from_json(also).phones, *Also.from_json(also).emails}
+        if wanted & named:
+            found.add(request_id)
+    return found
+
+
+# A request that still holds its identifiers (a done one keeps masked forms only).
+_PENDING = (RequestStatus.WAITING, RequestStatus.HELD)
+
+
 def list_requests(
     session: Session,
     solution_id: str,
@@ -482,15 +513,19 @@ def list_requests(
     limit: int = DEFAULT_PAGE,
     cursor: str | None = None,
     status: RequestStatus | None = None,
+    among: Collection[str] | None = None,
 ) -> tuple[list[AnonymizationRequest], str | None]:
     """One page of requests, newest first, and the cursor of the next page (None at the end).
 
     Keyset pagination on (created_at, id), which the index serves directly; an offset
-    would get slower and skip rows as requests are added and purged.
+    would get slower and skip rows as requests are added and purged. ``among``: only these
+    requests (a person's, ``requests_of``).
     """
     query = select(AnonymizationRequest).where(AnonymizationRequest.solution_id == solution_id)
     if status is not None:
         query = query.where(AnonymizationRequest.status == status)
+    if among is not None:
+        query = query.where(AnonymizationRequest.id.in_(sorted(among)))
     if cursor:
         created_at, request_id = decode_cursor(cursor)
         query = query.where(

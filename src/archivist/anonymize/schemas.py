@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.anonymize.nightly import RequestResult
 from archivist.anonymize.requests import MAX_ALSO, is_overdue, shown_email, shown_phone
+from archivist.anonymize.runs import RunStatus, RunView
 
 
 class VariableIn(BaseModel):
@@ -127,12 +128,34 @@ class NightlyRunOut(BaseModel):
 
 
 class NightlyRunRecord(BaseModel):
+    """One nightly run as listed (CONTRACT §19): when, why, how it ended, and its counts."""
+
     id: str
-    trigger: str
+    solution_id: str
     as_of: datetime
     started_at: datetime
     finished_at: datetime | None
+    trigger: str
+    status: RunStatus
     summary: dict[str, object] | None
+
+    @classmethod
+    def of(cls, view: RunView) -> NightlyRunRecord:
+        return cls(
+            id=view.id,
+            solution_id=view.solution_id,
+            as_of=view.as_of.astimezone(UTC),
+            started_at=view.started_at.astimezone(UTC),
+            finished_at=view.finished_at.astimezone(UTC) if view.finished_at else None,
+            trigger=view.trigger,
+            status=view.status,
+            summary=view.summary,
+        )
+
+
+class NightlyRunPage(BaseModel):
+    items: list[NightlyRunRecord]
+    next_cursor: str | None
 
 
 class BulkOut(BaseModel):

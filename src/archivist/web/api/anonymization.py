@@ -7,22 +7,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
-from archivist.anonymize import bulk
+from archivist.anonymize import bulk, runs
 from archivist.anonymize import requests as service
-from archivist.anonymize.models import NightlyRun, RequestStatus
-from archivist.anonymize.nightly import RunTrigger, run_nightly
+from archivist.anonymize.lease import LeasePolicy
+from archivist.anonymize.models import RequestStatus
 from archivist.anonymize.preview import Preview, preview_request
 from archivist.anonymize.schemas import (
     BulkOut,
     NightlyRunOut,
+    NightlyRunPage,
     NightlyRunRecord,
     RequestIn,
     RequestOut,
     RequestPage,
 )
 from archivist.audit.events import AuditAction, record_for
+from archivist.db import utcnow
 from archivist.web import errors
 from archivist.web.deps import Administrator, RequestManager, ServicesDep, SessionDep, SolutionDep
 
@@ -158,10 +159,26 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
+    phone: Annotated[str | None, Query(max_length=64)] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
 ) -> RequestPage:
-    """Requests newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    """Requests newest first; pass ``next_cursor`` back as ``cursor`` for the next page.
+
+    With ``phone`` and/or ``email``: only the requests that name that person — waiting, held
+    or done (its own identifiers or those its ``also`` added; done ones found by keyed hash).
+    """
+    among = None
+    if phone or email:
+        try:
+            ids = service.parse_identifiers(phone, email, solution.country)
+        except service.RequestError as exc:
+            raise _invalid(exc) from None
+        keys = [services.keyring.key(solution.id, value) for value in (ids.phone_e164, ids.email_norm) if value]
+        among = service.requests_of(session, solution.id, ids, keys)
     # A bad cursor raises CursorError: a 422 from the app's one error handler (web/errors.py).
-    rows, next_cursor = service.list_requests(session, solution.id, limit=limit, cursor=cursor, status=status_)
+    rows, next_cursor = service.list_requests(
+        session, solution.id, limit=limit, cursor=cursor, status=status_, among=among
+    )
     now = services.clock()
     return RequestPage(items=[RequestOut.of(r, solution.country, now) for r in rows], next_cursor=next_cursor)
 
@@ -199,46 +216,44 @@ def cancel_request(
     session.commit()
 
 
-@router.post("/nightly-runs", response_model=NightlyRunOut)
+NIGHT_BUSY = (
+    "Another nightly run holds this solution's lease (the scheduled night, or another click): try again when it ends"
+)
+
+
+@router.post(
+    "/nightly-runs", response_model=NightlyRunOut, responses={409: {"description": "another run holds the lease"}}
+)
 def run_now(principal: Administrator, session: SessionDep, services: ServicesDep) -> NightlyRunOut:
-    """Run the nightly job for the caller's solution now and return its summary."""
+    """Run the nightly job for the caller's solution now, under its lease (CONTRACT §19); its summary."""
     # Who asked is recorded first; what the run did, request by request, the run records itself.
     record_for(session, principal, AuditAction.NIGHTLY_RUN_STARTED, principal.solution_id, at=services.clock())
     session.commit()
-    (summary,) = run_nightly(
-        services.session_factory,
-        services.blobs,
-        services.clock(),
-        keyring=services.keyring,
-        solution_id=principal.solution_id,
-        trigger=RunTrigger.API,
-        proof=services.proof,
-    )
+    try:
+        summary = runs.run_now(
+            services.session_factory,
+            services.blobs,
+            services.clock(),
+            solution_id=principal.solution_id,
+            keyring=services.keyring,
+            proof=services.proof,
+            policy=LeasePolicy.from_settings(services.settings),
+        )
+    except runs.NightBusyError:
+        raise HTTPException(status.HTTP_409_CONFLICT, NIGHT_BUSY) from None
     return NightlyRunOut(**asdict(summary))
 
 
-@router.get("/nightly-runs", response_model=list[NightlyRunRecord])
+@router.get("/nightly-runs", response_model=NightlyRunPage)
 def recent_runs(
     _: RequestManager,
     session: SessionDep,
     solution: SolutionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> list[NightlyRunRecord]:
-    """The latest runs for the caller's solution, newest first (counts only)."""
-    runs = session.scalars(
-        select(NightlyRun)
-        .where(NightlyRun.solution_id == solution.id)
-        .order_by(NightlyRun.started_at.desc(), NightlyRun.id.desc())
-        .limit(limit)
-    )
-    return [
-        NightlyRunRecord(
-            id=r.id,
-            trigger=r.trigger,
-            as_of=r.as_of,
-            started_at=r.started_at,
-            finished_at=r.finished_at,
-            summary=r.summary,
-        )
-        for r in runs
-    ]
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=runs.MAX_RUNS)] = runs.DEFAULT_RUNS,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> NightlyRunPage:
+    """Past and running nightly runs of the caller's solution, newest first (counts only)."""
+    # Leases keep real time (``lease.run_leased``), also when the app's clock is another.
+    views, next_cursor = runs.list_runs(session, solution.id, utcnow(), limit=limit, cursor=cursor)
+    return NightlyRunPage(items=[NightlyRunRecord.of(view) for view in views], next_cursor=next_cursor)
