@@ -17,7 +17,6 @@ Blobs go to an in-memory store, so the numbers are the archive's own cost, not a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import mailbox
 import os
 import tempfile
@@ -32,9 +31,10 @@ from archivist.accounts import services as accounts
 from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request
 from archivist.archive.mentions import MentionKeyring
-from archivist.archive.mime import feed_parser, parse_fed, parse_message
+from archivist.archive.mime import parse_message, read_message
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.db import make_session_factory
+from archivist.demo.mail import pdf_with_text
 from archivist.importers import ImportJob
 from archivist.importers.mail import run_mbox
 from bench.common import disposing, engine_for, fresh_database, table, write_result
@@ -46,12 +46,6 @@ _PARAGRAPH = (
     "Takk for henvendelsen. Vi har sett på saken din og kommer tilbake så snart vi kan. "
     "Ordrenummer 2026-{n:05d} er registrert, og beløpet blir kreditert innen fem virkedager. "
 )
-
-
-def _pdf(*lines: str) -> bytes:
-    from tests.mail_samples import pdf_with_text
-
-    return pdf_with_text(*lines)
 
 
 def typical_message(n: int, *, person: bool = False) -> bytes:
@@ -69,7 +63,10 @@ def typical_message(n: int, *, person: bool = False) -> bytes:
     if person or n % 5 == 0:
         number = PERSON if person else str(40000000 + n)
         message.add_attachment(
-            _pdf("Faktura", f"Kunde tlf {number}"), maintype="application", subtype="pdf", filename="faktura.pdf"
+            pdf_with_text("Faktura", f"Kunde tlf {number}"),
+            maintype="application",
+            subtype="pdf",
+            filename="faktura.pdf",
         )
     return message.as_bytes(policy=SMTP)
 
@@ -141,11 +138,7 @@ def big_message_peak(mib: int) -> tuple[int, int]:
         del data, message
         spool.seek(0)
         tracemalloc.start()
-        parser, digest = feed_parser(), hashlib.sha256()
-        while chunk := spool.read(64 * 1024):
-            digest.update(chunk)
-            parser.feed(chunk)
-        parsed = parse_fed(parser, digest, received_at=NOW)
+        parsed = read_message(iter(lambda: spool.read(64 * 1024), b""), received_at=NOW)
         blobs = MemoryBlobStore()
         for attachment in parsed.attachments:
             blobs.put(f"a/{attachment.index}", attachment.payload(), attachment.content_type)

@@ -427,3 +427,11 @@ def test_own_email_domains_are_set_on_the_settings_page_and_decide_direction_and
     assert ">centre.example</textarea>" in client.get("/settings").text
     item = post(client, ingest_token, samples.forwarded()).json()
     assert (item["direction"], item["customer"]["email"]) == ("outbound", "backoffice@partner.example")
+
+
+def test_a_message_nested_thousands_deep_is_refused_with_422_not_a_500(client: TestClient, ingest_token: str) -> None:
+    from tests.unit.test_mime import _nested
+
+    response = post(client, ingest_token, _nested(3000))
+    assert response.status_code == 422
+    assert response.json()["detail"] == "The message cannot be read: its parts are nested too deeply"

@@ -235,3 +235,20 @@ def test_the_demo_mail_reads_as_a_new_user_should_see_it() -> None:
     assert "Telefon: 912 34 567" in (readable_text(invoice.content_type, invoice.payload()) or "")
     assert parsed[4].customer_name == "Bjørn Ærlig"
     assert "tracking.example" not in (parsed[2].html or "")
+
+
+def _nested(depth: int) -> bytes:
+    opening = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth))
+    closing = b"".join(b"\r\n--b%d--\r\n" % i for i in reversed(range(depth)))
+    return b"From: a@example.no\r\n" + opening + b"Content-Type: text/plain\r\n\r\nRing 912 34 567\r\n" + closing
+
+
+def test_parts_nested_as_deep_as_real_mail_goes_are_read() -> None:
+    assert "912 34 567" in parse_message(_nested(40), received_at=RECEIVED).body
+
+
+def test_parts_nested_thousands_deep_are_refused_with_a_reason_never_a_crash() -> None:
+    from archivist.archive.mime import UnreadableMessageError
+
+    with pytest.raises(UnreadableMessageError, match="nested too deeply"):
+        parse_message(_nested(3000), received_at=RECEIVED)

@@ -22,7 +22,7 @@ import html
 import io
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -52,16 +52,23 @@ MAX_CONTENT_TYPE = 100
 MAX_ATTACHMENT_TEXT = 1_000_000
 # PDF pages read for text; past this an attachment is indexed by its first pages only.
 MAX_PDF_PAGES = 200
-# Forwarded messages inside forwarded messages: deeper ones are kept as attachments' text only.
-MAX_DEPTH = 20
+# How deep parts inside parts (multiparts, forwarded messages) are read: real mail nests a
+# handful of levels, a forward of a forward a few more each; what lies deeper is left unread.
+MAX_DEPTH = 50
+MAX_NESTING = 100
 
 ADDRESS_HEADERS = ("from", "to", "cc", "reply_to")
 
 NOT_A_MESSAGE = "The body is not an email message: it has no header block (RFC 5322)"
+TOO_DEEP = "The message cannot be read: its parts are nested too deeply"
 
 
-class NotAMessageError(ValueError):
-    """The bytes are not an email message (binary data, an empty body); the text names no data."""
+class UnreadableMessageError(ValueError):
+    """The bytes cannot be archived as a message; the text says why and names no data (API: 422)."""
+
+
+class NotAMessageError(UnreadableMessageError):
+    """The bytes are not an email message (binary data, an empty body)."""
 
     def __init__(self) -> None:
         super().__init__(NOT_A_MESSAGE)
@@ -140,11 +147,6 @@ class _RememberedHeaders(HeaderRegistry):
 POLICY = policy.default.clone(header_factory=_RememberedHeaders())
 
 
-def feed_parser() -> BytesFeedParser:
-    """A parser to feed a message to in chunks (``parse_fed`` finishes it)."""
-    return BytesFeedParser(policy=POLICY)
-
-
 def parse_message(
     data: bytes,
     *,
@@ -152,25 +154,41 @@ def parse_message(
     own_domains: Sequence[str] = (),
     direction: Direction | None = None,
 ) -> ParsedEmail:
-    """Read one complete message; raises NotAMessageError when ``data`` has no header block."""
-    parser = feed_parser()
-    parser.feed(data)
-    return parse_fed(
-        parser, hashlib.sha256(data), received_at=received_at, own_domains=own_domains, direction=direction
-    )
+    """Read one complete message (``read_message`` for bytes already in memory)."""
+    return read_message([data], received_at=received_at, own_domains=own_domains, direction=direction)
 
 
-def parse_fed(
-    parser: BytesFeedParser,
-    digest: Any,
+def read_message(
+    chunks: Iterable[bytes],
     *,
     received_at: datetime,
     own_domains: Sequence[str] = (),
     direction: Direction | None = None,
 ) -> ParsedEmail:
-    """Finish a fed parser; ``digest`` is a hashlib object over the same bytes (the identity of a
-    message without a Message-ID). ``received_at`` stands in for a missing or unreadable Date."""
-    message = parser.close()
+    """Read one message from its bytes in pieces (a spooled upload, a file), parsing them once.
+
+    ``received_at`` stands in for a missing or unreadable Date. Raises UnreadableMessageError
+    (NotAMessageError when there is no header block).
+    """
+    parser = BytesFeedParser(policy=POLICY)
+    digest = hashlib.sha256()  # the identity of a message without a Message-ID
+    try:
+        for chunk in chunks:
+            digest.update(chunk)
+            parser.feed(chunk)
+        return _read(parser.close(), digest.hexdigest(), received_at, own_domains, direction)
+    except RecursionError:
+        # Thousands of nested parts: the standard library's parser (or this reader) runs out of stack.
+        raise UnreadableMessageError(TOO_DEEP) from None
+
+
+def _read(
+    message: Message,
+    digest: str,
+    received_at: datetime,
+    own_domains: Sequence[str],
+    direction: Direction | None,
+) -> ParsedEmail:
     if not _has_header_block(message):
         raise NotAMessageError
     headers = {name: _address_header(message, name.replace("_", "-")) for name in ADDRESS_HEADERS}
@@ -310,13 +328,13 @@ def read_own_domains(text: str) -> list[str]:
     return domains
 
 
-def _external_id(message: Message, digest: Any) -> str:
+def _external_id(message: Message, digest: str) -> str:
     text = _header_text(message, "message-id")
     if text:
         value = text.strip().strip("<>").strip()
         if value and len(value) <= MAX_EXTERNAL_ID and not any(c.isspace() for c in value):
             return value
-    return f"sha256:{digest.hexdigest()}"
+    return f"sha256:{digest}"
 
 
 def _date(message: Message, received_at: datetime) -> datetime:
@@ -355,12 +373,14 @@ class _BodyReader:
         if maintype == "message" and subtype in ("rfc822", "global") and part.is_multipart():
             self._forwarded(part, depth)
         elif part.is_multipart():
+            if depth >= MAX_NESTING:
+                return  # past any real mail's structure: what lies deeper is left unread
             children = [c for c in _children(part) if isinstance(c, Message)]
             if subtype == "alternative":
-                self._alternative(children, depth)
+                self._alternative(children, depth + 1)
             else:
                 for child in children:
-                    self.read(child, depth)
+                    self.read(child, depth + 1)
         elif maintype == "multipart":
             # A multipart whose boundary never appears (broken, missing): its parts are text to read.
             self.text.append(decode_text(_payload_bytes(part), part.get_content_charset()))
@@ -768,12 +788,12 @@ __all__ = [
     "Attachment",
     "NotAMessageError",
     "ParsedEmail",
+    "UnreadableMessageError",
     "decode_text",
-    "feed_parser",
     "html_to_text",
-    "parse_fed",
     "parse_message",
     "pdf_text",
+    "read_message",
     "readable_text",
     "safe_filename",
     "sanitize_html",

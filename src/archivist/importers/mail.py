@@ -32,7 +32,7 @@ from archivist.archive.attachments import new_blob_key
 from archivist.archive.importer import describe
 from archivist.archive.ingest import IngestResult
 from archivist.archive.mentions import MentionKeyring
-from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, ParsedEmail, parse_message, readable_text
+from archivist.archive.mime import MAX_MESSAGE_BYTES, ParsedEmail, UnreadableMessageError, parse_message, readable_text
 from archivist.archive.models import Channel, EmailAttachment, Interaction, PendingBlobDeletion
 from archivist.archive.recordings import drain_pending_deletions, register_upload
 from archivist.archive.schemas import AttachmentIn, CustomerIn, EmailIn
@@ -301,7 +301,7 @@ def _parse(
     try:
         parsed = parse_message(data, received_at=now, own_domains=own_domains)
         email_body(parsed, [], None)  # validated here, so one bad message never fails its chunk
-    except NotAMessageError as exc:
+    except UnreadableMessageError as exc:
         summary.add_bad(position, str(exc))
         return None
     except ValidationError as exc:

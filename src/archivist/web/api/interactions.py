@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from typing import Annotated
 
@@ -16,7 +15,7 @@ from archivist.anonymize.replay import ingest_checked
 from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
 from archivist.archive import recordings
-from archivist.archive.mime import MAX_MESSAGE_BYTES, NotAMessageError, ParsedEmail, feed_parser, parse_fed
+from archivist.archive.mime import MAX_MESSAGE_BYTES, ParsedEmail, UnreadableMessageError, read_message
 from archivist.archive.models import Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import (
@@ -153,11 +152,6 @@ def _archive_spooled(
     queue: str | None,
     services: ServicesDep,
 ) -> Archived:
-    parser = feed_parser()
-    digest = hashlib.sha256()
-    while chunk := spool.read(_FEED):
-        digest.update(chunk)
-        parser.feed(chunk)
     now = services.clock()
 
     def archive(parsed: ParsedEmail) -> Archived:
@@ -173,7 +167,9 @@ def _archive_spooled(
         return archived
 
     try:
-        parsed = parse_fed(parser, digest, received_at=now, own_domains=own_domains, direction=direction)
+        parsed = read_message(
+            iter(lambda: spool.read(_FEED), b""), received_at=now, own_domains=own_domains, direction=direction
+        )
         try:
             archived = archive(parsed)
         except IntegrityError:
@@ -182,7 +178,7 @@ def _archive_spooled(
             archived = archive(parsed)
             if archived.created:
                 raise
-    except NotAMessageError as exc:
+    except UnreadableMessageError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except ValidationError as exc:
         fields = sorted({".".join(map(str, errors.safe_loc(e["loc"]))) for e in exc.errors()})
