@@ -54,10 +54,11 @@ def test_the_documented_export_is_archived_field_by_field(
         "created": 4,
         "updated": 0,
         "unchanged": 0,
-        "skipped": {"contact_lens_transcript": 1, "task": 1},
+        "skipped": {"task": 1},
         "erased_on_import": 0,
         "recordings": 1,
-        "transcripts": 1,
+        # The chat's transcript and the call's Contact Lens analysis (CONTRACT §17).
+        "transcripts": 2,
     }
     assert summary.bad == []
     voice = by_external_id(session_factory, VOICE)

@@ -32,9 +32,9 @@ _OUTBOUND = frozenset({"OUTBOUND", "EXTERNAL_OUTBOUND"})
 _ROLES = {"CUSTOMER": "customer", "AGENT": "agent", "SUPERVISOR": "agent", "SYSTEM": "system", "CUSTOM_BOT": "system"}
 # Counted, not archived: a task is work for an agent, not a conversation with a customer.
 SKIPPED_TASK = "task"
-# Contact Lens transcripts are read (``contact_lens_segments``) but not stored until calls carry a
-# transcript (CONTRACT §17, issue 22): counted under this reason until then.
-SKIPPED_CONTACT_LENS = "contact_lens_transcript"
+# Contact Lens transcript items left out of a call's transcript: no text, or offsets that are not
+# whole milliseconds in order (CONTRACT §17 refuses them); the rest of the transcript is kept.
+SKIPPED_SEGMENT = "transcript_segment_unreadable"
 
 
 @dataclass
@@ -194,9 +194,10 @@ def contact_record(
     found = beside.get(contact_id, _Beside())
     if channel == "chat":
         data["messages"] = _messages(found.transcripts, source, summary)
-    for _path in found.analysis:
-        # Hook for CONTRACT §17 (issue 22): contact_lens_segments(document) reads the segments.
-        summary.skipped[SKIPPED_CONTACT_LENS] += 1
+    if channel == "call" and found.analysis:
+        transcript = _contact_lens(found.analysis, source, summary)
+        if transcript is not None:
+            data["transcript"] = transcript
     body = validated(position, data, summary)
     if isinstance(body, Bad):
         return body
@@ -237,22 +238,71 @@ def _messages(paths: list[str], source: Source, summary: ImportSummary) -> list[
     return messages
 
 
-def contact_lens_segments(document: Any) -> list[dict[str, Any]]:
-    """A Contact Lens analysis's transcript as CONTRACT §17's segments (speaker, begin, end, text).
+def _contact_lens(paths: list[str], source: Source, summary: ImportSummary) -> list[dict[str, Any]] | None:
+    """The call's transcript from its Contact Lens analysis (CONTRACT §17), or None when none can be read.
 
-    Not stored yet: calls carry a transcript once issue 22 lands; then ``contact_record`` passes
-    these as the body's ``transcript`` instead of counting the file under ``SKIPPED_CONTACT_LENS``.
+    Contact Lens writes the analysis twice when it redacts: the original and, under
+    ``Analysis/Voice/Redacted/``, a twin with ``[PII]`` in the text. The original is the transcript
+    (erasure replaces what must go); the redacted twin serves only when it is all there is. Of
+    several analyses of one contact, the latest (the timestamp ends its name) counts.
     """
-    segments: list[dict[str, Any]] = []
-    items = document.get("Transcript") if isinstance(document, dict) else None
-    for item in items if isinstance(items, list) else ():
-        if isinstance(item, dict) and isinstance(item.get("Content"), str):
-            segments.append(
-                {
-                    "begin_ms": item.get("BeginOffsetMillis"),
-                    "end_ms": item.get("EndOffsetMillis"),
-                    "speaker": _ROLES.get(str(item.get("ParticipantId")), "system"),
-                    "text": item["Content"],
-                }
-            )
+    originals = sorted(p for p in paths if "Redacted" not in p.split("/")[:-1])
+    path = (originals or sorted(paths))[-1]
+    try:
+        with source.open(path) as handle:
+            document = json.load(handle)
+    except (OSError, ValueError):
+        summary.add_bad(path, "the Contact Lens analysis cannot be read", counted_as="bad_transcript")
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("Transcript"), list):
+        summary.add_bad(path, "Transcript: missing", counted_as="bad_transcript")
+        return None
+    segments, left_out = contact_lens_segments(document)
+    summary.transcripts += 1
+    if left_out:
+        summary.skipped[SKIPPED_SEGMENT] += left_out
     return segments
+
+
+def _offset(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def contact_lens_segments(document: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    """A Contact Lens analysis's ``Transcript`` as CONTRACT §17's segments, in time order, and how many
+    items were left out (no text, or offsets that are not whole milliseconds with end >= begin).
+
+    An item's ``ParticipantId`` is CUSTOMER or AGENT, or an id that ``Participants`` maps to its
+    ``ParticipantRole`` (both forms appear in the documented examples:
+    https://docs.aws.amazon.com/connect/latest/adminguide/contact-lens-example-output-files.html).
+    """
+    roles = {
+        str(p.get("ParticipantId")): str(p.get("ParticipantRole"))
+        for p in document.get("Participants") or ()
+        if isinstance(p, dict)
+    }
+    segments: list[dict[str, Any]] = []
+    left_out = 0
+    for item in document["Transcript"]:
+        if not isinstance(item, dict):
+            left_out += 1
+            continue
+        begin, end, text = (
+            _offset(item.get("BeginOffsetMillis")),
+            _offset(item.get("EndOffsetMillis")),
+            item.get("Content"),
+        )
+        if begin is None or end is None or end < begin or not isinstance(text, str):
+            left_out += 1
+            continue
+        participant = str(item.get("ParticipantId"))
+        segments.append(
+            {
+                "begin_ms": begin,
+                "end_ms": end,
+                "speaker": _ROLES.get(roles.get(participant, participant), "system"),
+                "text": text,
+            }
+        )
+    segments.sort(key=lambda segment: (segment["begin_ms"], segment["end_ms"]))
+    return segments, left_out
