@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from archivist.archive.mime import (
     NotAMessageError,
@@ -252,3 +254,44 @@ def test_parts_nested_thousands_deep_are_refused_with_a_reason_never_a_crash() -
 
     with pytest.raises(UnreadableMessageError, match="nested too deeply"):
         parse_message(_nested(3000), received_at=RECEIVED)
+
+
+# Pieces of MIME syntax that broken mail gets wrong: encoded words cut off, boundaries, charsets
+# with NUL in their name, impossible dates, soft breaks and escapes that lead nowhere.
+_SYNTAX = [
+    b"=?", b"?=", b"=?utf-8?B?", b"=?x?Q?=FF", b"\r\n", b"--", b"boundary=", b";", b'"', b"\x00", b"\xff",
+    b"Content-Type: message/rfc822\r\n\r\n", b"charset=", b"filename*=", b"''", b"<", b">", b"@", b",",
+    b"Mon, 99 Foo 99999 99:99:99 +9999", b"=\r\n", b"=ZZ", b"begin 644 x\r\n", b"Content-Transfer-Encoding: base64\r\n",
+    b"Content-Disposition: attachment; filename=", b"\t",
+]  # fmt: skip
+
+
+@hypothesis.settings(max_examples=300)
+@hypothesis.given(
+    seed=st.sampled_from(sorted(samples.ALL_ENCODINGS)),
+    edits=st.lists(
+        st.tuples(st.floats(0, 1), st.one_of(st.sampled_from(_SYNTAX), st.binary(max_size=6), st.integers(1, 30))),
+        max_size=8,
+    ),
+)
+def test_mangled_mail_is_read_or_refused_with_a_reason_and_holds_no_nul(
+    seed: str, edits: list[tuple[float, bytes | int]]
+) -> None:
+    from archivist.archive.mime import UnreadableMessageError
+
+    data = bytearray(samples.ALL_ENCODINGS[seed]())
+    for where, edit in edits:
+        at = int(where * len(data))
+        if isinstance(edit, int):
+            del data[at : at + edit]  # a piece lost in transit
+        else:
+            data[at:at] = edit
+    try:
+        parsed = parse_message(bytes(data), received_at=RECEIVED, own_domains=["centre.example"])
+    except UnreadableMessageError:
+        return
+    texts = [parsed.subject or "", parsed.body, parsed.html or "", *(v or "" for v in parsed.headers.values())]
+    texts += [a.filename for a in parsed.attachments]
+    assert not any("\x00" in text for text in texts)
+    for attachment in parsed.attachments:
+        readable_text(attachment.content_type, attachment.payload())

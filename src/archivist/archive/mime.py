@@ -84,7 +84,12 @@ class Party:
     def shown(self) -> str:
         if not self.name:
             return self.address
-        return str(Address(display_name=self.name, addr_spec=self.address)) if self.address else self.name
+        if not self.address:
+            return self.name
+        try:
+            return str(Address(display_name=self.name, addr_spec=self.address))
+        except Exception:  # noqa: BLE001 - an address the strict formatter refuses is shown as written
+            return f"{self.name} <{self.address}>"
 
 
 @dataclass
@@ -265,7 +270,10 @@ def _parties(message: Message, name: str) -> list[Party]:
         if header is None:
             return []
         return [
-            Party(address=a.addr_spec if a.username or a.domain else "", name=clean_text(a.display_name) or None)
+            Party(
+                address=clean_text(a.addr_spec) if a.username or a.domain else "",
+                name=clean_text(a.display_name) or None,
+            )
             for a in getattr(header, "addresses", ())
         ]
     except Exception:  # noqa: BLE001 - a header the strict parser refused: the lenient one reads it
@@ -283,7 +291,7 @@ def _address_header(message: Message, name: str) -> str | None:
     parties = _parties(message, name)
     if not parties:
         return _header_text(message, name)
-    return ", ".join(p.shown() for p in parties) or None
+    return clean_text(", ".join(p.shown() for p in parties)) or None
 
 
 def _domain(address: str) -> str:
@@ -519,7 +527,10 @@ def _base64_bytes(text: str) -> bytes | None:
 
 
 def _payload_bytes(part: Message) -> bytes:
-    raw_text = part.get_payload()
+    try:
+        raw_text = part.get_payload()
+    except Exception:  # noqa: BLE001 - 8-bit text under a charset name no codec takes (a NUL in it)
+        raw_text = None
     try:
         encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
     except Exception:  # noqa: BLE001 - a malformed header: the standard decoder below decides
@@ -534,11 +545,10 @@ def _payload_bytes(part: Message) -> bytes:
         data = None
     if isinstance(data, bytes):
         return data
-    raw = part.get_payload()
-    if isinstance(raw, str):
-        return raw.encode("utf-8", "surrogateescape")
-    if isinstance(raw, list):  # message/delivery-status and the like: blocks of headers
-        return "\n".join(str(block) for block in raw).encode("utf-8", "replace")
+    if isinstance(raw_text, str):
+        return raw_text.encode("utf-8", "surrogateescape")
+    if isinstance(raw_text, list):  # message/delivery-status and the like: blocks of headers
+        return "\n".join(str(block) for block in raw_text).encode("utf-8", "replace")
     return b""
 
 
@@ -558,7 +568,7 @@ def _text_codec(name: str | None) -> str | None:
         name = mapped
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or not even a name (a NUL in it)
         return None
     if not getattr(info, "_is_text_encoding", True):
         return None
