@@ -161,6 +161,7 @@ def test_done_request_is_masked_with_counts_and_cannot_be_cancelled(
         "held": 0,
         "attachments_deleted": 0,
         "audio_segments_silenced": 0,
+        "also": {"phones": 0, "emails": 0, "variables": 0},
     }
     response = client.delete(f"{URL}/{request_id}", headers=officer)
     assert response.status_code == 409

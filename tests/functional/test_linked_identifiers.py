@@ -98,6 +98,13 @@ def test_also_erases_the_linked_identifiers_with_the_request_and_is_forgotten_wh
         assert request is not None
         assert request.also is None
     assert messages(session_factory, olas) == ["Kari sin jobbtelefon er Anonymized"]
+    # The row and the receipt say what `also` added (CONTRACT §19): counted, and listed masked.
+    done = client.get(f"{URL}/{request_id}", headers=officer).json()
+    assert done["result"]["also"] == {"phones": 1, "emails": 0, "variables": 1}
+    with session_factory() as session:
+        request = session.get(AnonymizationRequest, request_id)
+        assert request is not None
+        assert request.erased_masked == {"phones": ["91****67", "48****93"], "emails": []}
 
 
 def test_a_bad_also_entry_is_refused_by_its_place_without_echoing_it(

@@ -81,6 +81,7 @@ def test_call_one_minute_before_cutoff_is_anonymized_one_minute_after_is_not(
             "held": 0,
             "attachments_deleted": 0,
             "audio_segments_silenced": 0,
+            "also": {"phones": 0, "emails": 0, "variables": 0},
         }
 
 
@@ -364,6 +365,7 @@ def test_delete_content_removes_recordings_and_chat_logs_then_their_blobs(
         "held": 0,
         "attachments_deleted": 0,
         "audio_segments_silenced": 0,
+        "also": {"phones": 0, "emails": 0, "variables": 0},
     }
     assert the_chat
 

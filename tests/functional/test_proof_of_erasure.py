@@ -268,6 +268,8 @@ RECEIPT_FIELDS = {
     "cutoff",
     "phone_masked",
     "email_masked",
+    "phones_masked",
+    "emails_masked",
     "raw_data",
     "delete_content",
     "result",
@@ -358,6 +360,8 @@ def test_receipt_of_a_done_request_is_signed_complete_and_free_of_personal_data(
     assert receipt["storage"]["out_of_reach"]  # what no storage step reaches is said, not hidden
     assert receipt["phone_masked"]
     assert receipt["email_masked"]
+    assert receipt["phones_masked"] == [receipt["phone_masked"]]
+    assert receipt["emails_masked"] == [receipt["email_masked"]]
     assert leaks(response.text) == []
     assert len(base64.b64decode(document["signature"], validate=True)) == 64
     # An admin may read it too.

@@ -57,6 +57,9 @@ class AnonymizationRequest(Base):
     # Further identifiers of the same person, normalised ({"phones": [...], "emails": [...],
     # "variables": [{"name", "value"}]}); like phone_e164/email_norm, forgotten when done.
     also: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {"phones": [...], "emails": [...]}: every identifier it erased (its own and ``also``'s),
+    # masked, written when processed; what its receipt lists once the full ones are forgotten.
+    erased_masked: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class RequestKey(Base):

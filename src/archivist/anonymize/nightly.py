@@ -15,7 +15,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from archivist.blobs import BlobStore
 from archivist.blobs.interfaces import STAGING_MAX_AGE
 from archivist.config import Settings
 from archivist.db import chunks, engine_of, forget_freed_space, transaction, utcnow
+from archivist.identifiers import mask_email, mask_phone_e164
 from archivist.retention.holds import release_expired
 from archivist.retention.rules import apply_retention
 
@@ -74,8 +75,10 @@ class RequestResult:
     attachments_deleted: int = 0
     # Transcript segments whose audio was silenced: the recording said an erased identifier there (CONTRACT §17).
     audio_segments_silenced: int = 0
+    # How many identifiers the request's ``also`` added, by kind (CONTRACT §19): never which.
+    also: dict[str, int] = field(default_factory=lambda: {"phones": 0, "emails": 0, "variables": 0})
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def plus(self, earlier: dict[str, Any] | None) -> RequestResult:
@@ -86,13 +89,16 @@ class RequestResult:
             **{
                 f.name: getattr(self, f.name) + (0 if f.name == "held" else int(earlier.get(f.name, 0)))
                 for f in fields(self)
-            }
+                if f.name != "also"
+            },
+            also=self.also,
         )
 
     @classmethod
-    def of(cls, counts: Counts) -> RequestResult:
+    def of(cls, counts: Counts, also: dict[str, int] | None = None) -> RequestResult:
         """The engine's counts without the per-channel split, which a request's result does not show."""
-        return cls(**{f.name: getattr(counts, f.name) for f in fields(cls)})
+        result = cls(**{f.name: getattr(counts, f.name) for f in fields(cls) if f.name != "also"})
+        return result if also is None else replace(result, also=also)
 
 
 @dataclass
@@ -496,15 +502,29 @@ def process_request(
         ),
     )
     # A request a hold kept from finishing comes again each night: this run's work adds to its result.
-    result = RequestResult.of(counts).plus(request.result if request.status is RequestStatus.HELD else None)
+    also = Also.from_json(request.also)
+    result = RequestResult.of(counts, also.counts()).plus(
+        request.result if request.status is RequestStatus.HELD else None
+    )
+    # What the receipt lists once the identifiers are forgotten: every one erased, masked.
+    erased_masked = {
+        "phones": [mask_phone_e164(phone, solution.country) for phone in person.phones],
+        "emails": [mask_email(email) for email in person.emails],
+    }
     if result.held:
         # Held: everything else is done; the identifiers stay until the holds are released.
-        values: dict[str, Any] = {"status": RequestStatus.HELD, "processed_at": now, "result": result.as_dict()}
+        values: dict[str, Any] = {
+            "status": RequestStatus.HELD,
+            "processed_at": now,
+            "result": result.as_dict(),
+            "erased_masked": erased_masked,
+        }
     else:
         values = {
             "status": RequestStatus.DONE,
             "processed_at": now,
             "result": result.as_dict(),
+            "erased_masked": erased_masked,
             # Only the masked forms (made at entry) remain: the row no longer identifies anyone.
             "phone_e164": None,
             "email_norm": None,

@@ -125,6 +125,7 @@ def _utc(moment: datetime | None) -> str | None:
 
 def receipt_of(request: AnonymizationRequest, storage: Mapping[str, Any]) -> dict[str, Any]:
     """What a done request's receipt says: masked identifiers and counts, never the person."""
+    erased = request.erased_masked or {}
     return {
         "request_id": request.id,
         "solution_id": request.solution_id,
@@ -134,6 +135,9 @@ def receipt_of(request: AnonymizationRequest, storage: Mapping[str, Any]) -> dic
         "cutoff": _utc(request.cutoff),
         "phone_masked": request.phone_masked,
         "email_masked": request.email_masked,
+        # Every number and address the request erased, its own and its ``also``'s (CONTRACT §19).
+        "phones_masked": list(erased.get("phones", [request.phone_masked] if request.phone_masked else [])),
+        "emails_masked": list(erased.get("emails", [request.email_masked] if request.email_masked else [])),
         "raw_data": request.raw_data,
         "delete_content": request.delete_content,
         "result": request.result,
