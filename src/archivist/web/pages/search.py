@@ -69,6 +69,10 @@ CONFIRM_DELETE_CHAT = (
 CONFIRM_DELETE_EMAIL = (
     "The body of this email will be deleted from the archive. The general information stays. This cannot be undone."
 )
+CONFIRM_DELETE_TRANSCRIPT = (
+    "The transcript of this call will be deleted from the archive. The recording and the general information "
+    "stay. This cannot be undone."
+)
 # Why the details view offers no deletion of a held interaction (the routes refuse it too).
 HELD_NOTE = "Under a legal hold: nothing of it can be deleted or anonymized until the hold is released (Legal holds)."
 CONFIRM_ANONYMIZE = (
@@ -228,7 +232,10 @@ def _details(
         "held": held_among(session, solution.id, [interaction.id]),
         "held_note": HELD_NOTE,
         "confirm_delete_recording": CONFIRM_DELETE_RECORDING,
-        "confirm_delete_content": CONFIRM_DELETE_CHAT if interaction.channel is Channel.CHAT else CONFIRM_DELETE_EMAIL,
+        "confirm_delete_content": {
+            Channel.CHAT: CONFIRM_DELETE_CHAT,
+            Channel.CALL: CONFIRM_DELETE_TRANSCRIPT,
+        }.get(interaction.channel, CONFIRM_DELETE_EMAIL),
         "refresh_row": flash is not None,
     }
     headers = {"HX-Trigger": json.dumps({"flash": flash})} if flash else None
