@@ -55,3 +55,17 @@ def test_documented_settings_are_the_real_ones() -> None:
 def test_linked_docs_exist() -> None:
     for target in re.findall(r"\]\((docs/[^)]+)\)", README):
         assert (ROOT / target).exists(), target
+
+
+def test_every_cited_contract_section_is_in_docs() -> None:
+    # The code cites "CONTRACT §n" for why it does what it does; the contract lives in docs/.
+    sections = set(re.findall(r"^#+ (\d+)\. ", (ROOT / "docs" / "contract.md").read_text(), flags=re.MULTILINE))
+    assert {str(n) for n in range(1, 21)} <= sections
+    cited: dict[str, set[str]] = {}
+    for path in [*ROOT.glob("src/**/*.py"), *ROOT.glob("tests/**/*.py"), *ROOT.glob("bench/*.py"), ROOT / "README.md"]:
+        for number in re.findall(r"CONTRACT §(\d+)", path.read_text(encoding="utf-8")):
+            cited.setdefault(number, set()).add(str(path.relative_to(ROOT)))
+    assert cited, "nothing cites the contract?"
+    missing = {number: sorted(paths) for number, paths in cited.items() if number not in sections}
+    assert missing == {}
+    assert "(docs/contract.md)" in README
