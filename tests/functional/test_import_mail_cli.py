@@ -125,3 +125,29 @@ def test_a_missing_mbox_exits_2(run, tmp_path: Path) -> None:  # type: ignore[no
     run("init")
     result = run("import", "--format", "mbox", str(tmp_path / "nothing.mbox"))
     assert result.returncode == 2
+
+
+def test_a_failure_mid_import_stops_it_naming_where_and_a_rerun_finishes_it(
+    tmp_path: Path,
+    session_factory: sessionmaker[Session],
+    solution,
+    keyring,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    import pytest
+
+    from archivist.blobs.memory import MemoryBlobStore
+    from archivist.importers import ImportInterrupted, ImportJob
+    from archivist.importers.mail import run_eml
+    from tests.functional.test_email_mime import FailingStore
+
+    (tmp_path / "a.eml").write_bytes(samples.with_attachments())
+    job = ImportJob(str(tmp_path), solution.id, session_factory, FailingStore(), keyring, clock())
+    with pytest.raises(ImportInterrupted) as stopped:
+        run_eml(job)
+    assert stopped.value.position == "a.eml"
+    assert isinstance(stopped.value.__cause__, OSError)
+    assert _count(session_factory, Interaction) == 0
+    # The store is back: the same import finishes the work.
+    again = run_eml(ImportJob(str(tmp_path), solution.id, session_factory, MemoryBlobStore(), keyring, clock()))
+    assert (again.read, again.created) == (1, 1)

@@ -39,7 +39,7 @@ from archivist.archive.schemas import AttachmentIn, CustomerIn, EmailIn
 from archivist.blobs import BlobStore
 from archivist.db import chunks
 from archivist.identifiers import normalize_email_lenient
-from archivist.importers import ImportJob, ImportSummary, SourceUnreadable
+from archivist.importers import ImportInterrupted, ImportJob, ImportSummary, SourceUnreadable
 from archivist.importers.sources import Source, open_source
 
 
@@ -275,20 +275,30 @@ def _run(job: ImportJob, messages: Iterable[Raw]) -> ImportSummary:
             raise SourceUnreadable("no such solution")
         own_domains = list(solution.own_email_domains or [])
     chunk: list[ParsedEmail] = []
+    first = ""  # the position of the chunk's first message: where a stopped import resumes
     held = 0
-    for position, data in messages:
-        summary.read += 1
-        parsed = _parse(position, data, job.now, own_domains, summary)
-        job.progress(1)
-        if parsed is None:
-            continue
-        chunk.append(parsed)
-        held += len(data)
-        if len(chunk) >= CHUNK_MESSAGES or held >= CHUNK_BYTES:
+    try:
+        for position, data in messages:
+            summary.read += 1
+            parsed = _parse(position, data, job.now, own_domains, summary)
+            job.progress(1)
+            if parsed is None:
+                continue
+            first = first or position
+            chunk.append(parsed)
+            held += len(data)
+            if len(chunk) >= CHUNK_MESSAGES or held >= CHUNK_BYTES:
+                _flush(job, chunk, summary)
+                chunk, first, held = [], "", 0
+        if chunk:
             _flush(job, chunk, summary)
-            chunk, held = [], 0
-    if chunk:
-        _flush(job, chunk, summary)
+    except (Exception, KeyboardInterrupt) as exc:
+        if isinstance(exc, SourceUnreadable):
+            raise
+        # What was committed stays (each chunk is one transaction); running the import again
+        # skips it by Message-ID. The summary counts what was committed.
+        summary.read -= len(chunk)
+        raise ImportInterrupted(summary, first or "the next message") from exc
     return summary
 
 
