@@ -35,7 +35,6 @@ from archivist.archive.recordings import attach_recording, new_blob_key
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs.fsspec_store import FsspecBlobStore
 from archivist.db import make_session_factory
-from archivist.web.api.anonymization import audit_bulk
 from bench.common import disposing, engine_for, fresh_database, table, write_result
 
 KEYRING = MentionKeyring("bench-secret")
@@ -93,7 +92,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[str]:
         started = time.perf_counter()
         with factory() as session, session.begin():
             result = bulk.add_rows(session, solution, rows, created_by="officer", now=NOW)
-            audit_bulk(session, principal, result, "NO", now=NOW, via="bench")
+            bulk.audit_bulk(session, principal, result, "NO", now=NOW, via="bench")
         added = time.perf_counter() - started
 
         # The export: one person with many large recordings, through the real file store.
