@@ -145,3 +145,59 @@ def test_a_contact_lens_analysis_becomes_the_calls_transcript_and_erasure_silenc
     for i in range(frames):
         expected = layout.silence if i in inside else original[start + 2 * i : start + 2 * i + 2]
         assert result[start + 2 * i : start + 2 * i + 2] == expected, i
+
+
+def test_an_ndjson_import_carries_transcripts_through_the_one_ingest_path_and_reports_a_bad_one(
+    tmp_path: Path,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    keyring: MentionKeyring,
+) -> None:
+    good = {
+        "channel": "call",
+        "direction": "inbound",
+        "started_at": "2026-03-01T09:00:00+01:00",
+        "external_id": "nd-1",
+        "customer": {"phone": "91234567"},
+        "transcript": [{"begin_ms": 0, "end_ms": 900, "speaker": "customer", "text": "Hei"}],
+    }
+    bad = {
+        **good,
+        "external_id": "nd-2",
+        "transcript": [{"begin_ms": "0", "end_ms": 9, "speaker": "agent", "text": ""}],
+    }
+    source = tmp_path / "calls.ndjson"
+    source.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+
+    summary = run(ImportFormat.NDJSON, source, session_factory, solution, blobs, keyring)
+
+    assert summary.created == 1
+    assert [position for position, _ in summary.bad] == [f"{source.name}:2"]
+    assert segments(session_factory, by_external_id(session_factory, "nd-1").id) == [(0, 900, "customer", "Hei")]
+
+
+def test_a_call_of_a_person_erased_before_arrives_with_its_spoken_number_silenced(
+    tmp_path: Path,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    keyring: MentionKeyring,
+) -> None:
+    # Kari is erased before her call is imported (a restore, a late delivery): the import erases
+    # her transcript and silences where she said her number, through the blob store it writes to.
+    enter(session_factory, solution, oslo(2026, 3, 10, 12), phone="91234567")
+    night(session_factory, blobs, oslo(2026, 3, 11, 2))
+
+    summary = run(ImportFormat.AMAZON_CONNECT, export(tmp_path), session_factory, solution, blobs, keyring)
+
+    assert summary.erased_on_import >= 1
+    voice = by_external_id(session_factory, VOICE)
+    assert segments(session_factory, voice.id)[1] == (160, 340, "customer", "Nummeret mitt er Anonymized.")
+    with session_factory() as session:
+        key = session.get_one(Recording, voice.id).blob_key
+    stored = b"".join(blobs.open_range(key))
+    start = data_offset(stored)
+    assert set(stored[start + 2 * 1280 : start + 2 * 2720]) == {0}  # frames 160 ms .. 340 ms at 8 kHz
+    original = (EXAMPLES / "amazon-connect" / "CallRecordings").rglob("*.wav")
+    assert stored[: start + 2 * 1280] == next(original).read_bytes()[: start + 2 * 1280]

@@ -27,6 +27,7 @@ from archivist.anonymize.erasure import Counts, Person, Scope, erase_person
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.archive.mentions import MentionKeyring
 from archivist.audit.events import AuditAction, record_for
+from archivist.blobs import BlobStore
 
 # A file of this many bytes holds some 50,000 lines; anything larger is refused with 413.
 MAX_BULK_BYTES = 4 * 1024 * 1024
@@ -208,6 +209,7 @@ def preview_rows(
     now: datetime,
     keyring: MentionKeyring,
     limit: int = PREVIEW_ROWS,
+    blobs: BlobStore | None = None,
 ) -> BulkPreview:
     """What adding the file would do: each row's status, and for the first ``limit`` what it would change."""
     shown: list[RowPreview] = []
@@ -231,7 +233,8 @@ def preview_rows(
                 raw_data=row.raw_data,
             )
             person = Person.of(row.ids.phone_e164, row.ids.email_norm, service.Also())
-            counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=False)
+            # With the blob store, as the night has it: whether a recording can be silenced is read there.
+            counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=False, blobs=blobs)
             totals.add(counts)
         shown.append(RowPreview(row, "waiting" if covered else "new", counts))
     return BulkPreview(

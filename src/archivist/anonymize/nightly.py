@@ -124,6 +124,8 @@ class RunSummary:
     content_deleted: int = 0
     variables_replaced: int = 0
     mentions_replaced: int = 0
+    # Transcript segments whose audio was silenced (CONTRACT §17).
+    audio_segments_silenced: int = 0
     requests_purged: int = 0
     blobs_deleted: int = 0
     duration_s: float = 0.0
@@ -148,6 +150,7 @@ class RunSummary:
         self.content_deleted += result.content_deleted
         self.variables_replaced += result.variables_replaced
         self.mentions_replaced += result.mentions_replaced
+        self.audio_segments_silenced += result.audio_segments_silenced
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -162,6 +165,7 @@ class RunSummary:
             f"{self.raw_data_rows} raw data rows, {self.recordings_deleted} recordings and "
             f"{self.content_deleted} chat logs/emails deleted, {self.variables_replaced} variable values replaced, "
             f"{self.mentions_replaced} mentions in text replaced, "
+            f"{self.audio_segments_silenced} spoken segments silenced, "
             f"{self.requests_held} of them held by a legal hold, {self.holds_released} holds ended, "
             + "".join(f"retention rule {r['rule_id']} deleted {r['deleted']} ({r['what']}), " for r in self.retention)
             + f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "

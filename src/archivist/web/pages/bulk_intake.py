@@ -61,7 +61,7 @@ def preview_upload(
     except bulk.BulkInvalid as exc:
         return _render(request, principal, _refused(exc), status.HTTP_422_UNPROCESSABLE_CONTENT)
     now = services.clock()
-    shown = bulk.preview_rows(session, solution, rows, now=now, keyring=services.keyring)
+    shown = bulk.preview_rows(session, solution, rows, now=now, keyring=services.keyring, blobs=services.blobs)
     # Which kind of look-up and how many people, never who.
     record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, {"bulk": shown.people, "via": "page"}, at=now)
     session.commit()
