@@ -202,6 +202,11 @@ class _IterReader(io.RawIOBase):
         return n
 
 
+def stream_reader(pieces: Iterator[bytes]) -> io.BufferedReader:
+    """A readable binary stream over ``pieces``, for ``BlobStore.put`` (bounded memory)."""
+    return io.BufferedReader(_IterReader(pieces), CHUNK_SIZE)
+
+
 def _blob_reader(blobs: BlobStore, key: str) -> ReadAt:
     def read_at(offset: int, length: int) -> bytes:
         if length <= 0:
@@ -226,8 +231,7 @@ def rewrite_silenced(
 
     ``put`` is atomic: if reading or writing fails part-way, nothing is stored under ``new_key``.
     """
-    reader = io.BufferedReader(_IterReader(silenced(blobs.open_range(key), layout, segments)), CHUNK_SIZE)
-    return blobs.put(new_key, reader, content_type)
+    return blobs.put(new_key, stream_reader(silenced(blobs.open_range(key), layout, segments)), content_type)
 
 
 @dataclass
