@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
+from archivist.anonymize import nightly
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.anonymize.preview import preview_request
 from archivist.archive.models import Interaction, Mention, Recording, TranscriptSegment
@@ -396,3 +397,30 @@ def test_pending_deletions_of_silenced_recordings_drain(
     enter(session_factory, solution, ENTERED, phone=KARI)
     night(session_factory, blobs, NIGHT)
     assert drain_pending_deletions(session_factory, blobs, NIGHT) == 0  # the night drained them already
+
+
+def test_a_rewrite_stored_by_a_failed_night_is_the_one_the_next_night_points_at(
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    calls: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids, keys = calls["ids"], calls["keys"]
+    enter(session_factory, solution, ENTERED, phone=KARI)
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    # The transaction fails after the rewrites were stored (when the erasure is remembered).
+    with monkeypatch.context() as patched:
+        patched.setattr(nightly, "remember_erasure", failing)
+        assert night(session_factory, blobs, NIGHT).requests_failed == 1
+    stray = set(blobs.list_keys("recordings/")) - set(keys.values())
+    assert len(stray) == 2  # Kari's and Per's rewrites, referenced by nothing yet
+    assert recording_key(session_factory, ids["kari"]) == keys["kari"]
+
+    night(session_factory, blobs, NIGHT + timedelta(days=1))
+
+    assert {recording_key(session_factory, ids["kari"]), recording_key(session_factory, ids["per"])} == stray
+    assert set(blobs.list_keys("recordings/")) == stray | {keys["lise"]}

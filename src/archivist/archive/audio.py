@@ -12,7 +12,9 @@ torn file. A recording that is not a WAV we can rewrite faithfully is deleted in
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from archivist.archive.mentions import SpokenSegment
 from archivist.archive.models import PendingBlobDeletion, Recording
-from archivist.archive.recordings import delete_recordings, new_blob_key
+from archivist.archive.recordings import delete_recordings
 from archivist.blobs import BlobStore
 from archivist.blobs.interfaces import CHUNK_SIZE, BlobNotFound
 from archivist.db import chunks
@@ -234,6 +236,17 @@ def rewrite_silenced(
     return blobs.put(new_key, stream_reader(silenced(blobs.open_range(key), layout, segments)), content_type)
 
 
+def silenced_key(solution_id: str, interaction_id: str, old_key: str, segments: Sequence[tuple[int, int]]) -> str:
+    """The blob key of ``old_key`` silenced over ``segments``: the same for the same rewrite.
+
+    The rewrite is stored before the erasure's transaction commits; if that transaction fails,
+    the request runs again and writes the same key, which its commit then points at, rather than
+    leaving a copy nobody refers to under a fresh random key each time.
+    """
+    digest = hashlib.sha256(json.dumps([old_key, list(segments)]).encode()).hexdigest()[:16]
+    return f"recordings/{solution_id}/{interaction_id}/silenced-{digest}.wav"
+
+
 @dataclass
 class Silenced:
     """What silencing did, or would do: segments silenced, and recordings deleted instead."""
@@ -270,7 +283,7 @@ def silence_recordings(
             result.segments += len(segments)
             if not apply or blobs is None:
                 continue
-            new_key = new_blob_key(recording.solution_id, recording.interaction_id, "audio/wav")
+            new_key = silenced_key(recording.solution_id, recording.interaction_id, recording.blob_key, segments)
             size = rewrite_silenced(blobs, recording.blob_key, new_key, layout, segments, recording.content_type)
             session.add(
                 PendingBlobDeletion(solution_id=recording.solution_id, blob_key=recording.blob_key, not_before=now)
