@@ -165,6 +165,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/legal-holds/{hold_id}"): Rule(P.MANAGE_HOLDS, 200, other=404),
     ("DELETE", "/api/v1/legal-holds/{hold_id}"): Rule(P.MANAGE_HOLDS, 204, other=404),
     ("GET", "/api/v1/nightly-runs"): Rule(P.MANAGE_REQUESTS, 200),
+    # --- settings (CONTRACT §19): officers read, admins change
+    ("GET", "/api/v1/settings"): Rule(P.MANAGE_REQUESTS, 200),
+    ("PATCH", "/api/v1/settings"): Rule(P.ADMINISTER, 200, call=lambda _: {"json": {"access_source": "calls"}}),
     # --- subject access and bulk intake API (CONTRACT §12)
     ("POST", "/api/v1/anonymization-requests/bulk"): Rule(
         P.MANAGE_REQUESTS,

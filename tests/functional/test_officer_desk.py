@@ -118,3 +118,55 @@ def test_runs_are_listed_newest_first_with_how_they_ended_a_page_at_a_time(
     # The same unfinished run while a runner holds the lease: it is the one running.
     assert client.get(RUNS, headers=officer).json()["items"][0]["status"] == "running"
     assert client.get(RUNS, params={"cursor": "nope"}, headers=officer).status_code == 422
+
+
+SETTINGS = "/api/v1/settings"
+
+
+def test_settings_are_read_by_officers_and_changed_by_admins_all_or_nothing_and_audited(
+    client: TestClient,
+    admin: dict[str, str],
+    officer: dict[str, str],
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+) -> None:
+    before = client.get(SETTINGS, headers=officer).json()
+    assert before == {
+        "country": "NO",
+        "timezone": "Europe/Oslo",
+        "nightly_at": "02:00",
+        "replacement": "Anonymized",
+        "own_email_domains": [],
+        "access_purposes": "",
+        "access_recipients": "",
+        "access_source": "",
+    }
+    assert client.patch(SETTINGS, json={"access_source": "x"}, headers=officer).status_code == 403
+    # One bad field: nothing changes, and each bad field is named.
+    bad = client.patch(
+        SETTINGS, json={"nightly_at": "25:99", "timezone": "Mars/Olympus", "access_source": "s"}, headers=admin
+    )
+    assert bad.status_code == 422
+    assert "nightly_at:" in bad.json()["detail"] and "timezone:" in bad.json()["detail"]
+    assert client.get(SETTINGS, headers=officer).json() == before
+    assert client.patch(SETTINGS, json={"keep_days": 5}, headers=admin).status_code == 422  # unknown field
+    assert client.patch(SETTINGS, json={"own_email_domains": "a.no"}, headers=admin).status_code == 422  # a list
+
+    changed = client.patch(
+        SETTINGS,
+        json={
+            "own_email_domains": ["Kundeservice.Example", "kundeservice.example."],
+            "access_purposes": "Kundeservice og klagebehandling.",
+            "nightly_at": "03:30",
+        },
+        headers=admin,
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["own_email_domains"] == ["kundeservice.example"]
+    assert (body["nightly_at"], body["access_purposes"]) == ("03:30", "Kundeservice og klagebehandling.")
+    entries = client.get("/api/v1/audit-events", headers=officer).json()["items"]
+    entry = next(e for e in entries if e["action"] == "settings.changed")
+    assert entry["details"]["changed"] == {"own_email_domains": ["kundeservice.example"], "nightly_at": "03:30"}
+    assert entry["details"]["texts_changed"] == ["access_purposes"]
+    assert "Kundeservice og" not in str(entry)

@@ -393,3 +393,41 @@ def test_export_of_many_large_recordings_streams_in_bounded_memory(
         listed = {f["name"]: f["sha256"] for f in manifest["files"] if f["name"].startswith("recordings/")}
         assert listed == digests
         assert archive_.testzip() is None  # every CRC checks
+
+
+def test_the_export_opens_with_a_letter_a_person_can_read_in_local_time_with_the_art_15_items(
+    client: TestClient,
+    officer: dict[str, str],
+    make_token: TokenMaker,
+    solution: Solution,
+    world: dict[str, Any],
+) -> None:
+    admin = auth(make_token(Role.ADMIN, solution))
+    settings = {
+        "access_purposes": "Kundeservice <og> klager.",
+        "access_recipients": "Plattformleverandøren som databehandler.",
+        "access_source": "",
+    }
+    assert client.patch("/api/v1/settings", json=settings, headers=admin).status_code == 200
+    rule = {"channel": "call", "queue": None, "what": "recording", "keep_days": 90}
+    assert client.post("/api/v1/retention-rules", json=rule, headers=admin).status_code == 201
+    export = client.post(URL, json={"phone": PHONE}, headers=officer).json()
+    archive_ = _zip(client.get(f"{URL}/{export['id']}/download", headers=officer))
+
+    assert archive_.namelist()[0] == "summary.html"
+    letter = archive_.read("summary.html").decode()
+    assert '<html lang="nb">' in letter  # a solution in Norway gets a Norwegian letter
+    assert "telefonnummer 912 34 567" in letter or "telefonnummer 91234567" in letter
+    # The person's calls in Oslo time (09:00 local), not UTC.
+    assert "2026-03-01 09:00" in letter and "2026-03-02 09:00" in letter
+    assert "2 samtaler" in letter
+    # The Art. 15 items: the settings' texts (escaped), retention in words, a missing one said so.
+    assert "Kundeservice &lt;og&gt; klager." in letter
+    assert "Plattformleverandøren som databehandler." in letter
+    assert "Opptak fra kanalen samtale slettes 90 dager etter samtalen." in letter
+    assert "Ikke oppgitt av kundesenteret" in letter
+    assert "Datatilsynet" in letter
+    # Nobody else's data, and nothing that runs or loads.
+    assert OTHER_TEXT not in letter and OTHER_PHONE not in letter
+    assert "<script" not in letter and "http://" not in letter and "https://" not in letter
+    assert "summary.html" in {f["name"] for f in _verified_manifest(archive_)["files"]}

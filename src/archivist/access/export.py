@@ -25,6 +25,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.access.criteria import Criteria, CriteriaBox
+from archivist.access.letter import HeldItem, LetterFacts, RuleWords, letter
 from archivist.access.models import ExportStatus, SubjectExport
 from archivist.access.zipstream import Entry, Written, stream_zip
 from archivist.accounts.models import Solution
@@ -49,6 +50,7 @@ from archivist.archive.raw_data import CSV_COLUMNS, csv_cell, row_dict
 from archivist.blobs import BlobStore
 from archivist.db import chunks
 from archivist.identifiers import mask_email, mask_phone_e164, render_phone
+from archivist.retention.rules import rules_of
 
 # How long an export can be downloaded; after that its criteria are deleted (CONTRACT §12).
 EXPORT_DAYS = 7
@@ -63,6 +65,7 @@ T = TypeVar("T")
 INTERACTIONS_FILE = "interactions.json"
 RAW_DATA_FILE = "raw_data.csv"
 MANIFEST_FILE = "manifest.json"
+SUMMARY_FILE = "summary.html"
 
 
 class ExportNotFoundError(LookupError):
@@ -427,7 +430,49 @@ def stream_export(
                         continue
                     yield Entry(path, functools.partial(audio, key), size_hint=size)
 
+        facts = LetterFacts(
+            solution_name=solution.name,
+            country=country,
+            timezone=timezone,
+            created_at=created_at,
+            phone=render_phone(criteria.phone_e164, country) if criteria.phone_e164 else None,
+            email=criteria.email_norm,
+            calls=plan.counts.calls,
+            chats=plan.counts.chats,
+            emails=plan.counts.emails,
+            recordings=plan.counts.recordings,
+            raw_data_rows=plan.counts.raw_data_rows,
+            mentioned_in=plan.counts.mentioned_in,
+            anonymized=plan.anonymized.interactions,
+            anonymized_last_at=plan.anonymized.last_at,
+            purposes=solution.access_purposes,
+            recipients=solution.access_recipients,
+            source=solution.access_source,
+            rules=[RuleWords(r.what, r.channel, r.queue, r.keep_days) for r in rules_of(session, solution.id)],
+        )
+
+        def held_items() -> Iterator[HeldItem]:
+            for batch in _batches(plan.interaction_ids):
+                rows = {
+                    row.id: row
+                    for row in session.execute(
+                        select(
+                            Interaction.id,
+                            Interaction.started_at,
+                            Interaction.channel,
+                            Interaction.direction,
+                            Interaction.queue,
+                            Interaction.has_recording,
+                        ).where(Interaction.id.in_(batch))
+                    )
+                }
+                for iid in batch:
+                    if (row := rows.get(iid)) is not None:
+                        yield HeldItem(row.started_at, row.channel, row.direction, row.queue, row.has_recording)
+
         entries = itertools.chain(
+            # The letter first: what a person opening the ZIP should read (CONTRACT §19).
+            [Entry(SUMMARY_FILE, lambda: letter(facts, held_items()))],
             [Entry(INTERACTIONS_FILE, interactions_json), Entry(RAW_DATA_FILE, raw_data_csv)],
             recording_entries(),
             attachment_entries(),

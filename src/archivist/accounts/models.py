@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,6 +49,11 @@ class Solution(Base):
     # Domains whose mail is the centre's own (CONTRACT §15): a message from one of them is outbound,
     # and its customer is the first recipient outside them. Lower-case, without "@".
     own_email_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # GDPR Art. 15 items a subject export's letter quotes (CONTRACT §19): why the data is
+    # processed, who receives it, where it comes from. Plain text, typed by an admin.
+    access_purposes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    access_recipients: Mapped[str] = mapped_column(Text, default="", server_default="")
+    access_source: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

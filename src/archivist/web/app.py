@@ -27,6 +27,7 @@ from archivist.web.api import (
     search,
     subject_exports,
 )
+from archivist.web.api import settings as settings_api
 from archivist.web.deps import Services
 from archivist.web.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from archivist.web.pages import docs as api_docs
@@ -169,6 +170,7 @@ def create_app(
     app.include_router(raw_data.router)
     app.include_router(audit.router)
     app.include_router(subject_exports.router)
+    app.include_router(settings_api.router)
     pages.install(app)
     app.include_router(api_docs.router)
     # After pages.install, so that its page-specific handlers stay and ours answer the rest.

@@ -20,8 +20,8 @@ from archivist.accounts.passwords import generate_password
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import AccountError, Principal
 from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
+from archivist.accounts.settings import MAX_ACCESS_TEXT, SettingsChange, SettingsInvalidError, change_settings
 from archivist.accounts.usernames import MAX_USERNAME_LENGTH
-from archivist.archive.mime import read_own_domains
 from archivist.audit.events import AuditAction, record_for
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, render, require_page
@@ -349,31 +349,32 @@ def settings_page(request: Request, principal: Admin, solution: PageSolution, se
     return render(request, "admin/settings.html", context, principal=principal)
 
 
-def _validated(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The new values, or the errors per field (messages say what form is expected)."""
-    values: dict[str, Any] = {}
+def _change_of(form: dict[str, str]) -> tuple[SettingsChange, dict[str, str]]:
+    """The form as the settings action takes it; the fields that are not even numbers."""
     errors: dict[str, str] = {}
-    checks: dict[str, Any] = {
-        "country": accounts.validate_country,
-        "timezone": accounts.validate_timezone,
-        "nightly_at": accounts.validate_nightly_at,
-        "replacement": accounts.validate_replacement,
-        "preview_warn_share": lambda _: accounts.validate_warn_share(float(form["preview_warn_percent"]) / 100),
-        "audit_retention_days": lambda _: accounts.validate_retention_days(int(form["audit_retention_days"])),
-    }
-    for name, check in checks.items():
-        try:
-            values[name] = check(form.get(name, ""))
-        except AccountError as exc:
-            errors[name] = _sentence(str(exc))
-        except ValueError:
-            errors[name] = "Enter a number."
-    # Which domains are the centre's own decides an email's direction and customer (CONTRACT §15).
+    share: float | None = None
+    days: int | None = None
     try:
-        values["own_email_domains"] = read_own_domains(form.get("own_email_domains", ""))
-    except ValueError as exc:
-        errors["own_email_domains"] = _sentence(str(exc))
-    return values, errors
+        share = float(form["preview_warn_percent"]) / 100
+    except ValueError:
+        errors["preview_warn_share"] = "Enter a number."
+    try:
+        days = int(form["audit_retention_days"])
+    except ValueError:
+        errors["audit_retention_days"] = "Enter a number."
+    change = SettingsChange(
+        country=form["country"],
+        timezone=form["timezone"],
+        nightly_at=form["nightly_at"],
+        replacement=form["replacement"],
+        preview_warn_share=share,
+        audit_retention_days=days,
+        own_email_domains=form["own_email_domains"],
+        access_purposes=form["access_purposes"],
+        access_recipients=form["access_recipients"],
+        access_source=form["access_source"],
+    )
+    return change, errors
 
 
 # Bounds on what is read at all; the validators then say what form each value must have.
@@ -385,6 +386,9 @@ SETTINGS_LIMITS = {
     "preview_warn_percent": 16,
     "audit_retention_days": 16,
     "own_email_domains": 30_000,
+    "access_purposes": MAX_ACCESS_TEXT,
+    "access_recipients": MAX_ACCESS_TEXT,
+    "access_source": MAX_ACCESS_TEXT,
 }
 
 
@@ -402,6 +406,9 @@ def save_settings(
     preview_warn_percent: Annotated[str, Form()] = "",
     audit_retention_days: Annotated[str, Form()] = "",
     own_email_domains: Annotated[str, Form()] = "",
+    access_purposes: Annotated[str, Form()] = "",
+    access_recipients: Annotated[str, Form()] = "",
+    access_source: Annotated[str, Form()] = "",
 ) -> Response:
     form = {
         "country": country,
@@ -411,9 +418,17 @@ def save_settings(
         "preview_warn_percent": preview_warn_percent,
         "audit_retention_days": audit_retention_days,
         "own_email_domains": own_email_domains,
+        "access_purposes": access_purposes,
+        "access_recipients": access_recipients,
+        "access_source": access_source,
     }
     long = too_long(SETTINGS_LIMITS, form)
-    values, errors = _validated(form)
+    change, errors = _change_of(form)
+    if not errors and not long:
+        try:
+            change_settings(session, solution, change, actor=principal, via="page", now=services.clock())
+        except SettingsInvalidError as exc:
+            errors = {name: _sentence(message) for name, message in exc.errors.items()}
     # The page shows the share's error under its percent field (the template's error_key).
     if "preview_warn_percent" in long:
         long["preview_warn_share"] = long.pop("preview_warn_percent")
@@ -423,17 +438,5 @@ def save_settings(
             form[name if name != "preview_warn_share" else "preview_warn_percent"] = ""
         context = settings_context(solution, rules_section(session, solution), form=form, errors=errors)
         return render(request, "admin/settings.html", context, principal=principal, status_code=422)
-    changed = {name: value for name, value in values.items() if getattr(solution, name) != value}
-    if changed:
-        for name, value in changed.items():
-            setattr(solution, name, value)
-        record_for(
-            session,
-            principal,
-            AuditAction.SETTINGS_CHANGED,
-            solution.id,
-            {"changed": changed},
-            at=services.clock(),
-        )
-        session.commit()
+    session.commit()
     return RedirectResponse("/settings?notice=settings", status_code=303)

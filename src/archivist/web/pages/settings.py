@@ -17,6 +17,9 @@ def settings_form(solution: Solution) -> dict[str, str]:
         "preview_warn_percent": f"{solution.preview_warn_share * 100:g}",
         "audit_retention_days": str(solution.audit_retention_days),
         "own_email_domains": "\n".join(solution.own_email_domains or []),
+        "access_purposes": solution.access_purposes,
+        "access_recipients": solution.access_recipients,
+        "access_source": solution.access_source,
     }
 
 
