@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
@@ -30,6 +31,7 @@ from archivist.retention.models import RetentionWhat
 from archivist.retention.rules import DraftRule, add_rule
 from tests.conftest import KEYRING, TokenMaker, auth
 from tests.functional.anonymization_support import archive, call, enter, night, oslo
+from tests.functional.test_search_page_auth import csrf_from, login
 from tests.wav_samples import MULAW, PCM, Layout, data_offset, make_wav, silenced_frames
 
 ENTERED = oslo(2026, 3, 10, 12, 0)
@@ -424,3 +426,51 @@ def test_a_rewrite_stored_by_a_failed_night_is_the_one_the_next_night_points_at(
 
     assert {recording_key(session_factory, ids["kari"]), recording_key(session_factory, ids["per"])} == stray
     assert set(blobs.list_keys("recordings/")) == stray | {keys["lise"]}
+
+
+def test_the_anonymize_page_previews_the_silencing_and_the_requests_list_shows_it_after_the_night(
+    client: TestClient,
+    make_token: TokenMaker,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    calls: dict[str, Any],
+    clock: Any,
+) -> None:
+    clock.now = ENTERED
+    login(client, make_token(Role.PRIVACY_OFFICER, solution))
+    csrf = csrf_from(client.get("/archive/anonymize").text)
+
+    page = client.post("/archive/anonymize/preview", data={"csrf_token": csrf, "phone": KARI}).text
+
+    assert re.search(r'id="preview-silenced">2 spoken segments silenced', page)
+    assert re.search(r'id="preview-unsilenceable">1 recording deleted', page)
+    enter(session_factory, solution, ENTERED, phone=KARI)
+    night(session_factory, blobs, NIGHT)
+    listed = client.get("/archive/anonymize").text
+    assert "Spoken segments silenced: 2" in listed
+    assert "Recordings deleted (could not be silenced): 1" in listed
+
+
+def test_her_name_said_aloud_is_replaced_in_the_text_but_only_identifiers_silence_the_audio(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> None:
+    (iid,) = archive(
+        session_factory,
+        solution,
+        transcribed(
+            KARI,
+            oslo(2026, 3, 1, 9),
+            [segment(0, 1000, "customer", "Dette er Kari Nordmann"), segment(1000, 2000, "customer", f"tlf {KARI}")],
+        ),
+    )
+    wav = make_wav(PCM_LAYOUT, 8000 * 3)
+    give_recording(session_factory, blobs, iid, wav)
+    enter(session_factory, solution, ENTERED, phone=KARI)
+
+    night(session_factory, blobs, NIGHT)
+
+    assert transcript_texts(session_factory, iid) == ["Dette er Anonymized", "tlf Anonymized"]
+    key = recording_key(session_factory, iid)
+    assert key is not None
+    assert_silenced_only(PCM_LAYOUT, wav, b"".join(blobs.open_range(key)), [(1000, 2000)])
