@@ -17,6 +17,7 @@ NAV = (
     "Raw data",
     "Audit log",
     "Legal holds",
+    "Nightly runs",
     "Settings",
     "Users",
 )
@@ -31,6 +32,7 @@ SEES = {
         "Raw data",
         "Audit log",
         "Legal holds",
+        "Nightly runs",
     ),
     Role.ADMIN: NAV,
 }

@@ -263,6 +263,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
         P.MANAGE_HOLDS, 303, page=PAGE, call=lambda o: {"data": {"reason": "matrix", "interaction_ids": o.interaction}}
     ),
     ("POST", "/legal-holds/{hold_id}/release"): Rule(P.MANAGE_HOLDS, 303, page=PAGE, other=404),
+    # --- pages: Nightly runs (CONTRACT §19)
+    ("GET", "/nightly-runs"): Rule(P.MANAGE_REQUESTS, 200, page=PAGE),
+    ("POST", "/nightly-runs/run"): Rule(P.ADMINISTER, 303, page=PAGE),
 }
 
 # Static files are public by design: the login page needs its stylesheet.

@@ -147,7 +147,8 @@ def test_settings_are_read_by_officers_and_changed_by_admins_all_or_nothing_and_
         SETTINGS, json={"nightly_at": "25:99", "timezone": "Mars/Olympus", "access_source": "s"}, headers=admin
     )
     assert bad.status_code == 422
-    assert "nightly_at:" in bad.json()["detail"] and "timezone:" in bad.json()["detail"]
+    assert "nightly_at:" in bad.json()["detail"]
+    assert "timezone:" in bad.json()["detail"]
     assert client.get(SETTINGS, headers=officer).json() == before
     assert client.patch(SETTINGS, json={"keep_days": 5}, headers=admin).status_code == 422  # unknown field
     assert client.patch(SETTINGS, json={"own_email_domains": "a.no"}, headers=admin).status_code == 422  # a list
@@ -170,3 +171,37 @@ def test_settings_are_read_by_officers_and_changed_by_admins_all_or_nothing_and_
     assert entry["details"]["changed"] == {"own_email_domains": ["kundeservice.example"], "nightly_at": "03:30"}
     assert entry["details"]["texts_changed"] == ["access_purposes"]
     assert "Kundeservice og" not in str(entry)
+
+
+def test_nightly_runs_page_lists_runs_and_run_now_is_for_admins_under_the_lease(
+    client: TestClient, app: Any, make_token: TokenMaker, solution: Solution, session_factory: sessionmaker[Session]
+) -> None:
+    from tests.functional.test_search_page_auth import csrf_from, login
+
+    login(client, make_token(Role.PRIVACY_OFFICER, solution))
+    page = client.get("/nightly-runs")
+    assert page.status_code == 200
+    assert "No nightly run yet." in page.text
+    assert 'id="run-now"' not in page.text  # an officer reads, an admin runs
+    assert client.post("/nightly-runs/run", data={"csrf_token": csrf_from(page.text)}).status_code == 403
+
+    client = TestClient(app)  # another browser, for the admin
+    login(client, make_token(Role.ADMIN, solution))
+    page = client.get("/nightly-runs")
+    csrf = csrf_from(page.text)
+    assert 'id="run-now"' in page.text
+    assert "data-confirm" in page.text
+    ran = client.post("/nightly-runs/run", data={"csrf_token": csrf})
+    assert ran.status_code == 200  # followed the 303
+    assert "The nightly run finished" in ran.text
+    assert 'data-status="done"' in ran.text
+
+    with session_factory() as session, session.begin():
+        assert take_now(session, solution.id, "the-scheduler-elsewhere", utcnow(), timedelta(minutes=5))
+    busy = client.post("/nightly-runs/run", data={"csrf_token": csrf})
+    # Not a green success: an error page section that says why, and nothing started.
+    assert busy.status_code == 409
+    assert 'role="alert"' in busy.text
+    assert "holds this solution's lease" in busy.text
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(NightlyRun)) == 1

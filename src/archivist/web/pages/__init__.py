@@ -75,6 +75,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Raw data", "/raw-data", Permission.READ_RAW_DATA),
     NavItem("Audit log", "/audit", Permission.READ_AUDIT),
     NavItem("Legal holds", "/legal-holds", Permission.MANAGE_HOLDS),
+    NavItem("Nightly runs", "/nightly-runs", Permission.MANAGE_REQUESTS),
     NavItem("Settings", "/settings", Permission.ADMINISTER),
     NavItem("Users", "/users", Permission.ADMINISTER),
 )
@@ -382,6 +383,7 @@ def install(app: FastAPI) -> None:
         auth,
         bulk_intake,
         legal_holds,
+        nightly_runs,
         raw_data,
         retention_rules,
         search,
@@ -429,3 +431,4 @@ def install(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(retention_rules.router)
     app.include_router(legal_holds.router)
+    app.include_router(nightly_runs.router)
