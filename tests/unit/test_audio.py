@@ -7,12 +7,15 @@ file — header, other chunks, the samples outside — is the byte that was ther
 from __future__ import annotations
 
 import struct
+import tracemalloc
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archivist.archive.audio import parse_wav, silence_bytes, silenced
+from archivist.archive.audio import parse_wav, probe, rewrite_silenced, silence_bytes, silenced
+from archivist.blobs import make_blob_store
 from tests.wav_samples import ALAW, MULAW, PCM, Layout, alaw, data_offset, make_wav, mulaw, silenced_frames
 
 
@@ -115,3 +118,48 @@ def test_any_format_rate_channels_and_segments_silence_exactly_the_segments(
     layout = Layout(fmt[0], fmt[1], channels=channels, rate=rate, extensible=extensible)
     frames = max(1, rate // 2)  # half a second
     assert_silenced(layout, frames, [(begin, begin + length) for begin, length in segments])
+
+
+def test_silencing_a_large_recording_streams_in_bounded_memory(tmp_path: Path) -> None:
+    # 24 MB of 16-bit stereo at 48 kHz (about two minutes), on local disk through the real store.
+    blobs = make_blob_store(f"file://{tmp_path}")
+    layout = Layout(PCM, 16, channels=2, rate=48_000)
+    frames = 6_000_000
+    wav = make_wav(layout, 1000)
+    head = wav[: data_offset(wav)]
+    size = frames * layout.block_align
+    head = head[:-4] + struct.pack("<I", size)
+    head = head[:4] + struct.pack("<I", len(head) - 8 + size) + head[8:]
+    path = tmp_path / "recordings" / "big.wav"
+    path.parent.mkdir()
+    with path.open("wb") as file:
+        file.write(head)
+        block = bytes(range(1, 241)) * 4096  # no byte of it is silence
+        for _ in range(size // len(block)):
+            file.write(block)
+        file.write(block[: size % len(block)])
+    layout_read = probe(blobs, "recordings/big.wav")
+    assert layout_read is not None
+    assert layout_read.frames == frames
+
+    tracemalloc.start()
+    try:
+        written = rewrite_silenced(
+            blobs, "recordings/big.wav", "recordings/out.wav", layout_read, [(1000, 61_000)], "audio/wav"
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert written == path.stat().st_size
+    assert peak < 4 * 1024 * 1024, peak  # a few chunks, never the recording
+    out = tmp_path / "recordings" / "out.wav"
+    with path.open("rb") as before, out.open("rb") as after:
+        start = len(head)
+        assert after.read(start) == before.read(start)
+        span = layout_read.byte_span(1000, 61_000)
+        before.seek(span[0])
+        after.seek(span[0])
+        assert set(after.read(span[1] - span[0])) == {0}
+        before.seek(span[1])
+        assert after.read() == before.read()
