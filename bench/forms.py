@@ -40,10 +40,11 @@ from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from types import ModuleType
 
+from tests.corpus.corpus import Score, generate_corpus
+from tests.corpus.hard_forms import DISTRACTOR_CLASSES, FORM_CLASSES, Case, distractor_texts, hard_cases
+
 from archivist import identifiers_text, reading
 from archivist.archive.mentions import MentionKind, identifiers_in
-from archivist.demo.corpus import Score, generate_corpus
-from archivist.demo.hard_forms import DISTRACTOR_CLASSES, FORM_CLASSES, Case, distractor_texts, hard_cases
 from bench.common import median, table, write_result
 
 REPO = Path(__file__).resolve().parent.parent

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
+from tests.corpus.corpus import Corpus, evaluate, generate_corpus
 
 from archivist import identifiers_text
 from archivist.accounts import services as accounts
@@ -37,7 +38,6 @@ from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mentio
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.db import make_session_factory, table_of
-from archivist.demo.corpus import Corpus, evaluate, generate_corpus
 from archivist.identifiers_text import find_emails
 from bench.common import engine_for, fresh_database, table, write_result
 

@@ -16,9 +16,9 @@ from archivist.anonymize.preview import Preview, preview_request
 from archivist.archive.mentions import reindex_solution
 from archivist.archive.models import ChatMessage, EmailBody, ErasedIdentifier, Interaction, Mention
 from archivist.blobs.memory import MemoryBlobStore
-from archivist.demo.hard_forms import FORM_CLASSES, Case, hard_cases
 from archivist.identifiers_text import find_phones
 from tests.conftest import KEYRING
+from tests.corpus.hard_forms import FORM_CLASSES, Case, hard_cases
 from tests.functional.anonymization_support import anonymized, archive, call, customer, enter, night, oslo
 from tests.functional.test_mentions import chat_with, messages
 

@@ -13,9 +13,9 @@ from archivist.accounts.models import Role, Solution
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention
 from archivist.blobs.memory import MemoryBlobStore
-from archivist.demo.corpus import Corpus, generate_corpus
 from archivist.identifiers_text import find_emails, find_phones
 from tests.conftest import KEYRING, Clock, TokenMaker, auth
+from tests.corpus.corpus import Corpus, generate_corpus
 from tests.functional.anonymization_support import archive, enter, night, oslo
 
 KARI = "+4791234567"

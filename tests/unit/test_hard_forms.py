@@ -1,4 +1,4 @@
-"""The scanner against hard written forms (archivist.demo.hard_forms): every class found exactly, nothing else."""
+"""The scanner against hard written forms (tests.corpus.hard_forms): every class found exactly, nothing else."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archivist.demo.corpus import Score
-from archivist.demo.hard_forms import (
+from archivist.identifiers_text import find_emails, find_phones, identifier_spans, replace_identifiers
+from tests.corpus.corpus import Score
+from tests.corpus.hard_forms import (
     DISTRACTOR_CLASSES,
     FORM_CLASSES,
     NO_PHONE_FORMS,
@@ -22,7 +23,6 @@ from archivist.demo.hard_forms import (
     hard_cases,
     score_cases,
 )
-from archivist.identifiers_text import find_emails, find_phones, identifier_spans, replace_identifiers
 
 X = "Anonymized"
 

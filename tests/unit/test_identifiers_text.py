@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from archivist.archive.mentions import MentionKeyring
-from archivist.demo.corpus import evaluate, generate_corpus
 from archivist.identifiers_text import find_emails, find_phones, name_forms, replace_identifier, replace_identifiers
+from tests.corpus.corpus import evaluate, generate_corpus
 
 NO = "+4791234567"
 SE = "+46701234567"

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-from archivist.demo.corpus import _FIRST, _LAST, _NATIONAL, Person, Score, _distractor, _valid_number, phone_forms
 from archivist.identifiers import parse_email
+from tests.corpus.corpus import _FIRST, _LAST, _NATIONAL, Person, Score, _distractor, _valid_number, phone_forms
 
 __all__ = [
     "DISTRACTOR_CLASSES",
