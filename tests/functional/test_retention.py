@@ -337,3 +337,29 @@ def test_rules_api_roles_validation_and_duplicates(
     assert client.delete(f"/api/v1/retention-rules/{created.json()['id']}", headers=other_admin).status_code == 404
     assert client.delete(f"/api/v1/retention-rules/{created.json()['id']}", headers=admin).status_code == 204
     assert client.get("/api/v1/retention-rules", headers=admin).json() == []
+
+
+def test_a_rule_matches_its_queue_whatever_the_case_as_search_does(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, client: Any, make_token: Any
+) -> None:
+    # The probe: a rule for "sales" previewed 0 of the "Sales" queue that *Queue* search finds.
+    sales = call("91234567", _day(40))
+    sales["queue"] = "Sales"
+    sales["events"] = [{"at": _day(40).isoformat(), "type": "queued", "queue": "SALES"}]
+    other = call("91234567", _day(40))
+    other["queue"] = "Support"
+    ids = archive(session_factory, solution, sales, other)
+    for iid in ids:
+        record(session_factory, blobs, iid, NIGHT)
+    with session_factory() as session:
+        assert preview_rule(session, solution, rule(None, "sales", 30), NIGHT)["recording"] == 1
+        assert preview_rule(session, solution, rule(None, " sales ", 30, RAW), NIGHT)["raw_data"] == 1
+    assert governing([rule(None, "sales", 30)], CALL, "Sales", REC) is not None
+    admin = auth(make_token(Role.ADMIN, solution))
+    body = {"channel": None, "queue": "sales", "what": "recording", "keep_days": 30}
+    assert client.post("/api/v1/retention-rules", json=body, headers=admin).status_code == 201
+    # "SALES" is the same target as "sales": a second rule would leave which one wins unclear.
+    assert client.post("/api/v1/retention-rules", json={**body, "queue": "SALES"}, headers=admin).status_code == 409
+
+    night(session_factory, blobs, NIGHT)
+    assert _ids(session_factory, Recording, Recording.interaction_id) == {ids[1]}

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.archive.content import delete_content
 from archivist.archive.mentions import MentionKeyring, reindex_interactions
-from archivist.archive.models import Channel, Interaction, RawEvent
+from archivist.archive.models import Channel, Interaction, RawEvent, fold_label
 from archivist.archive.raw_data import anonymize_raw_data_of_interactions
 from archivist.archive.recordings import delete_recordings
 from archivist.db import CHUNK, rowcount, transaction
@@ -78,7 +78,8 @@ def rank(rule: RuleLike) -> int:
 
 
 def same_target(a: RuleLike, b: RuleLike) -> bool:
-    return (a.channel, a.queue, a.what) == (b.channel, b.queue, b.what)
+    # Queues compare as the *Queue* filter of search does: ``Sales`` is ``sales``.
+    return (a.channel, fold_label(a.queue), a.what) == (b.channel, fold_label(b.queue), b.what)
 
 
 def governing(rules: Sequence[RuleLike], channel: Channel, queue: str | None, what: RetentionWhat) -> RuleLike | None:
@@ -91,7 +92,7 @@ def governing(rules: Sequence[RuleLike], channel: Channel, queue: str | None, wh
         for rule in rules
         if rule.what is what
         and (rule.channel is None or rule.channel is channel)
-        and (rule.queue is None or rule.queue == queue)
+        and (rule.queue is None or fold_label(rule.queue) == fold_label(queue))
     ]
     return max(matching, key=rank, default=None)
 
@@ -158,14 +159,18 @@ def add_rule(session: Session, solution_id: str, draft: DraftRule, *, created_by
 
 
 def _matches(rule: RuleLike, channel: Any, queue: Any) -> ColumnElement[bool]:
-    """The rule's own channel/queue condition. ``channel`` None: rows with no channel (orphan raw rows)."""
+    """The rule's own channel/queue condition. ``channel`` None: rows with no channel (orphan raw rows).
+
+    ``queue`` is the rows' folded queue (``fold_label``, what search matches), so a rule for
+    ``sales`` governs the queue ``Sales`` as the *Queue* filter finds it.
+    """
     conditions: list[ColumnElement[bool]] = []
     # IS NOT NULL first: a row without a queue must not match as NULL, which NOT(...) in
     # ``_governed`` would turn into "no rule applies" instead of "this rule does not override".
     if rule.channel is not None:
         conditions.append(false() if channel is None else and_(channel.is_not(None), channel == rule.channel))
     if rule.queue is not None:
-        conditions.append(and_(queue.is_not(None), queue == rule.queue))
+        conditions.append(and_(queue.is_not(None), queue == fold_label(rule.queue)))
     return and_(true(), *conditions)
 
 
@@ -196,7 +201,7 @@ def _interaction_pass(
     conditions: list[ColumnElement[bool]] = [
         Interaction.solution_id == solution_id,
         Interaction.started_at < cutoff,
-        _governed(rule, rules, Interaction.channel, Interaction.queue),
+        _governed(rule, rules, Interaction.channel, Interaction.queue_key),
     ]
     if rule.what is RetentionWhat.RECORDING:
         conditions.append(Interaction.has_recording.is_(True))
@@ -218,7 +223,8 @@ def _raw_pass(session: Session, solution_id: str, rule: RuleLike, rules: Sequenc
     conditions: list[ColumnElement[bool]] = [
         RawEvent.solution_id == solution_id,
         RawEvent.at < cutoff,
-        _governed(rule, rules, channel, RawEvent.queue),
+        # Raw rows keep no folded key: lower() folds the case (fully for ASCII names on SQLite).
+        _governed(rule, rules, channel, func.lower(func.trim(RawEvent.queue))),
     ]
     held = held_interactions(session, solution_id)
     if held is not None:
