@@ -725,7 +725,8 @@ def import_(
         except ImportInterrupted as exc:
             stopped, summary = exc, exc.summary
     for position, reason in summary.bad:
-        err.print(f"{position}: {reason}", highlight=False, markup=False)
+        # One line each, however narrow the terminal: scripts read them line by line.
+        err.print(f"{position}: {reason}", highlight=False, markup=False, soft_wrap=True)
     if stopped is not None:
         cause = stopped.__cause__
         interrupted = cause is None or isinstance(cause, KeyboardInterrupt)

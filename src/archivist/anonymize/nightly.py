@@ -126,6 +126,8 @@ class RunSummary:
     mentions_replaced: int = 0
     # Transcript segments whose audio was silenced (CONTRACT §17).
     audio_segments_silenced: int = 0
+    # Email attachments that wrote an erased identifier, or went with the content (CONTRACT §15).
+    attachments_deleted: int = 0
     requests_purged: int = 0
     blobs_deleted: int = 0
     duration_s: float = 0.0
@@ -151,6 +153,7 @@ class RunSummary:
         self.variables_replaced += result.variables_replaced
         self.mentions_replaced += result.mentions_replaced
         self.audio_segments_silenced += result.audio_segments_silenced
+        self.attachments_deleted += result.attachments_deleted
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -166,6 +169,7 @@ class RunSummary:
             f"{self.content_deleted} chat logs/emails deleted, {self.variables_replaced} variable values replaced, "
             f"{self.mentions_replaced} mentions in text replaced, "
             f"{self.audio_segments_silenced} spoken segments silenced, "
+            f"{self.attachments_deleted} email attachments deleted, "
             f"{self.requests_held} of them held by a legal hold, {self.holds_released} holds ended, "
             + "".join(f"retention rule {r['rule_id']} deleted {r['deleted']} ({r['what']}), " for r in self.retention)
             + f"{self.requests_purged} old request rows deleted, {self.blobs_deleted} blobs removed, "

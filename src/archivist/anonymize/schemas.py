@@ -111,6 +111,8 @@ class NightlyRunOut(BaseModel):
     content_deleted: int
     variables_replaced: int
     mentions_replaced: int
+    audio_segments_silenced: int = 0
+    attachments_deleted: int = 0
     requests_purged: int
     blobs_deleted: int
     duration_s: float
