@@ -16,11 +16,14 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist import pagination
+from archivist.accounts.services import Principal
 from archivist.anonymize.lease import LeasePolicy, lease_of, run_leased
 from archivist.anonymize.models import NightlyRun
 from archivist.anonymize.nightly import ErasureProof, RunSummary, RunTrigger
 from archivist.archive.mentions import MentionKeyring
+from archivist.audit.events import AuditAction, record_for
 from archivist.blobs import BlobStore
+from archivist.db import transaction
 
 # Runs listed per page at most (and by default).
 MAX_RUNS = 100
@@ -101,12 +104,21 @@ def run_now(
     now: datetime,
     *,
     solution_id: str,
+    actor: Principal,
+    via: str,
     keyring: MentionKeyring,
     proof: ErasureProof | None,
     policy: LeasePolicy,
     trigger: RunTrigger = RunTrigger.API,
 ) -> RunSummary:
-    """Run the solution's night now under its lease; NightBusyError while another run holds it."""
+    """*Run now*: the solution's night under its lease; NightBusyError while another run holds it.
+
+    A task, not a service: the run commits as it goes, so who asked is committed first, in its
+    own transaction (what the run did, request by request, the run records itself).
+    """
+    with transaction(factory) as session:
+        details = {"via": via}
+        record_for(session, actor, AuditAction.NIGHTLY_RUN_STARTED, solution_id, details, at=now)
     summary = run_leased(
         factory,
         blobs,

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission, may
 from archivist.accounts.services import Principal, principal_for_token
-from archivist.anonymize.nightly import ErasureProof
+from archivist.anonymize import runs
+from archivist.anonymize.lease import LeasePolicy
+from archivist.anonymize.nightly import ErasureProof, RunSummary
 from archivist.archive import recordings
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
@@ -56,6 +58,20 @@ class Services:
         self.commit_and_delete_blobs(session)
         forget_freed_space(
             self.engine, vacuum_full=self.settings.postgres_vacuum_full, wait_s=self.settings.storage_wait_s
+        )
+
+    def run_night_now(self, actor: Principal, via: str) -> RunSummary:
+        """*Run now* for the actor's solution under its lease (``anonymize.runs.run_now``): the API's and the page's."""
+        return runs.run_now(
+            self.session_factory,
+            self.blobs,
+            self.clock(),
+            solution_id=actor.solution_id,
+            actor=actor,
+            via=via,
+            keyring=self.keyring,
+            proof=self.proof,
+            policy=LeasePolicy.from_settings(self.settings),
         )
 
 

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from archivist.anonymize import bulk, runs
 from archivist.anonymize import requests as service
-from archivist.anonymize.lease import LeasePolicy
 from archivist.anonymize.models import RequestStatus
 from archivist.anonymize.preview import Preview, preview_request
 from archivist.anonymize.schemas import (
@@ -224,21 +223,10 @@ NIGHT_BUSY = (
 @router.post(
     "/nightly-runs", response_model=NightlyRunOut, responses={409: {"description": "another run holds the lease"}}
 )
-def run_now(principal: Administrator, session: SessionDep, services: ServicesDep) -> NightlyRunOut:
+def run_now(principal: Administrator, services: ServicesDep) -> NightlyRunOut:
     """Run the nightly job for the caller's solution now, under its lease (CONTRACT §19); its summary."""
-    # Who asked is recorded first; what the run did, request by request, the run records itself.
-    record_for(session, principal, AuditAction.NIGHTLY_RUN_STARTED, principal.solution_id, at=services.clock())
-    session.commit()
     try:
-        summary = runs.run_now(
-            services.session_factory,
-            services.blobs,
-            services.clock(),
-            solution_id=principal.solution_id,
-            keyring=services.keyring,
-            proof=services.proof,
-            policy=LeasePolicy.from_settings(services.settings),
-        )
+        summary = services.run_night_now(principal, via="api")
     except runs.NightBusyError:
         raise HTTPException(status.HTTP_409_CONFLICT, NIGHT_BUSY) from None
     return NightlyRunOut(**asdict(summary))

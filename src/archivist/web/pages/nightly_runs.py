@@ -10,8 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize import runs
-from archivist.anonymize.lease import LeasePolicy
-from archivist.audit.events import AuditAction, record_for
 from archivist.db import utcnow
 from archivist.pagination import CursorError
 from archivist.web.deps import ServicesDep, SessionDep
@@ -76,18 +74,8 @@ def run_now(
     request: Request, principal: RunStarter, solution: PageSolution, session: SessionDep, services: ServicesDep
 ) -> Response:
     """*Run now*: the night for this solution, at once, if no other run holds its lease."""
-    record_for(session, principal, AuditAction.NIGHTLY_RUN_STARTED, solution.id, {"via": "page"}, at=services.clock())
-    session.commit()
     try:
-        runs.run_now(
-            services.session_factory,
-            services.blobs,
-            services.clock(),
-            solution_id=solution.id,
-            keyring=services.keyring,
-            proof=services.proof,
-            policy=LeasePolicy.from_settings(services.settings),
-        )
+        services.run_night_now(principal, via="page")
     except runs.NightBusyError:
         return _page(request, principal, solution, session, error=BUSY, status_code=status.HTTP_409_CONFLICT)
     return RedirectResponse("/nightly-runs?notice=done", status_code=status.HTTP_303_SEE_OTHER)
