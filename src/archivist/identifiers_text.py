@@ -36,8 +36,10 @@ inner-match heuristics cannot carve a number out of an order number.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import functools
+import json
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -46,7 +48,7 @@ import phonenumbers
 from phonenumbers import Leniency, NumberParseException, PhoneNumber, PhoneNumberFormat
 
 from archivist.identifiers import normalize_email_lenient
-from archivist.reading import ReadingView, read
+from archivist.reading import EncodedSpan, Encoding, ReadingView, read
 
 __all__ = [
     "NEIGHBOUR_REGIONS",
@@ -64,7 +66,7 @@ __all__ = [
 
 # Bumped whenever what the scanner reads changes: the mention index of an archive scanned by
 # an older version misses forms this one finds, and must be rebuilt (``reindex-mentions``).
-SCANNER_VERSION = 3
+SCANNER_VERSION = 4
 
 # Countries whose national forms are tried for a candidate that is not a valid home number:
 # the Nordic and nearby countries whose numbers turn up in a Nordic contact centre, plus the
@@ -716,14 +718,66 @@ def replace_identifiers(
         return text, 0
     pieces: list[str] = []
     cursor = 0
+    count = 0
     for start, end in chosen:
+        if start < cursor:
+            continue  # another span inside the same "B" encoded word, replaced with it
+        encoded = view.encoding_at(start, end)
+        if encoded is not None and encoded.encoding is Encoding.ENCODED_WORD_B:
+            # A "B" word is read as a whole: its decoded text (with the words after it that the
+            # span reaches into) is replaced and encoded again, as one word.
+            words = view.words_within(start, end)
+            if all(word.encoding is Encoding.ENCODED_WORD_B for word in words) and end <= words[-1].end:
+                decoded = "".join(_decode_b_word(text[w.start : w.end], w.charset) for w in words)
+                new, n = replace_identifiers(decoded, identifiers, country, replacement, names)
+                pieces.append(text[cursor : words[0].start])
+                pieces.append(_encode_b_word(new, "utf-8"))
+                cursor, count = words[-1].end, count + n
+                continue
         pieces.append(text[cursor:start])
         # Tags the span reaches over stay ("<b>912</b> 34 567" keeps its "</b>"), so the
         # replacement never breaks the markup around it.
-        pieces.append(replacement + view.markup_within(start, end))
-        cursor = end
+        pieces.append(_encode_replacement(replacement, encoded) + view.markup_within(start, end))
+        cursor, count = end, count + 1
     pieces.append(text[cursor:])
-    return "".join(pieces), len(chosen)
+    return "".join(pieces), count
+
+
+def _decode_b_word(word: str, charset: str) -> str:
+    payload = word[word.index("?", word.index("?", 2) + 1) + 1 : -2]
+    return base64.b64decode(payload).decode(charset, "replace")
+
+
+def _encode_b_word(text: str, charset: str) -> str:
+    return f"=?{charset}?B?{base64.b64encode(text.encode(charset, 'replace')).decode('ascii')}?="
+
+
+# Characters an RFC 2047 "Q" word may hold as they are (RFC 2047, 5 (3)).
+_Q_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+
+
+def _encode_replacement(replacement: str, encoded: EncodedSpan | None) -> str:
+    """The replacement written in the encoding of the text it stands in, so that text still decodes."""
+    if encoded is None:
+        return replacement
+    if encoded.encoding is Encoding.ENCODED_WORD_Q:
+        return "".join(
+            ch
+            if ch in _Q_SAFE
+            else "_"
+            if ch == " "
+            else "".join(f"={b:02X}" for b in ch.encode(encoded.charset, "replace"))
+            for ch in replacement
+        )
+    if encoded.encoding is Encoding.QUOTED_PRINTABLE:
+        return "".join(
+            ch if " " <= ch <= "~" and ch != "=" else "".join(f"={b:02X}" for b in ch.encode("utf-8"))
+            for ch in replacement
+        )
+    if encoded.encoding is Encoding.JSON_STRING:
+        # Plain text, with what a JSON string cannot hold as it is escaped.
+        return json.dumps(replacement, ensure_ascii=False)[1:-1]
+    return replacement
 
 
 def replace_identifier(

@@ -14,7 +14,17 @@ span found in the view is replaced on the original characters that make it up. T
   space, so a number wrapped across lines reads as one;
 - reads ``(at)``, ``[at]``, ``{at}`` and ``(dot)``-style obfuscation as ``@`` and ``.``;
 - reads the ``@`` of a ``sip:`` URI whose user part is a number as a space (the number is the
-  identifier there, not an address).
+  identifier there, not an address);
+- decodes what integrations store still encoded (CONTRACT §9): quoted-printable (``=`` soft line
+  breaks take no room, ``=3D``, ``=C3=B8``), RFC 2047 encoded words (``=?UTF-8?Q?…?=`` per
+  character, ``=?UTF-8?B?…?=`` as a whole), JSON string escapes (``\\u00a0``, ``\\u002B``, ``\\/``)
+  and HTML escaped more than once (``&amp;nbsp;``); every line and paragraph separator (CR,
+  VT, FF, NEL, U+2028, U+2029) is a line break;
+- reads the ``(0)`` written after a country code (``+47(0)91234567``) as a gap: it is the trunk
+  prefix a caller drops, not a digit of the number.
+
+A replacement lands on the original characters; ``encoding_at`` says how the text around a span
+is encoded, so that the replacement is written in that encoding and the text still decodes.
 
 Building the view is linear in the length of the text; a text with none of these (most chat
 lines) is its own view and costs one regex search.
@@ -22,23 +32,52 @@ lines) is its own view and costs one regex search.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
+import codecs
+import enum
 import functools
 import html
 import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["ReadingView", "read"]
+__all__ = ["Encoding", "ReadingView", "read"]
+
+
+class Encoding(enum.Enum):
+    """How the original characters of a span are encoded, so a replacement is written alike."""
+
+    PLAIN = "plain"
+    QUOTED_PRINTABLE = "quoted-printable"
+    # An RFC 2047 "Q" word: its charset is in EncodedSpan.charset.
+    ENCODED_WORD_Q = "encoded-word-q"
+    # An RFC 2047 "B" word: read as a whole, replaced by re-encoding the word.
+    ENCODED_WORD_B = "encoded-word-b"
+    JSON_STRING = "json-string"
+
+
+@dataclass(frozen=True)
+class EncodedSpan:
+    """Original characters ``[start, end)`` written in ``encoding`` (``charset`` for encoded words)."""
+
+    start: int
+    end: int
+    encoding: Encoding
+    charset: str = "utf-8"
+
 
 # Anything that makes the view differ from the text. A text without a match is its own view.
 _SPECIAL = re.compile(
     r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n|[(\[{]\s*(?:at|dot|@|punktum|prikk)\s*[)\]}]"
-    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->",
+    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|[\r\x0b\x0c]|=\r?\n|=(?:3D|20|09|[89A-F][0-9A-F])|=\?|\\[u/\"\\nrt]"
+    r"|\(0\)",
     re.IGNORECASE,
 )
 
-_ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+# An entity, also escaped again ("&amp;nbsp;", "&amp;#43;": HTML escaped twice by a pipeline).
+_ENTITY = r"&(?:amp;){0,3}(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
 # A start/end tag or a comment; "<kari@x.no>" is no tag (a tag name is followed by space, '/' or '>').
 _TAG = r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>"
 # Comment markers and declarations take no room; what a comment holds is read like any text
@@ -46,7 +85,8 @@ _TAG = r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>"
 _MARKUP = r"<!--|-->|<!\[?[A-Za-z][^<>]{0,200}>"
 _PERCENT = r"(?:%[0-9A-Fa-f]{2})+"
 # A line break with the spaces and quote markers around it.
-_BREAK = r"[ \t]*\r?\n(?:[ \t]*>)*[ \t]*"
+# Every line and paragraph separator counts: CR LF, a lone CR, VT, FF, NEL, U+2028, U+2029.
+_BREAK = r"[ \t]*(?:\r\n?|[\n\x0b\x0c\x85\u2028\u2029])(?:[ \t]*>)*[ \t]*"
 _OBFUSCATED = (
     r"[ \t]*[(\[{<][ \t]*(?P<word>at|@|krøllalfa|alfakrøll|dot|punktum|prikk)[ \t]*[)\]}>][ \t]*"
     r"|(?<=\w)[ \t]+(?P<spaced>@)[ \t]+(?=\w)"
@@ -54,14 +94,39 @@ _OBFUSCATED = (
 # "+ 47 912 34 567": the space after the plus is no gap.
 _PLUS_SPACE = r"\+[ \t]+(?=[0-9])"
 # '+' between digits is a space in a link's query ("?phone=%2B47+912+34+567").
-_QUERY_PLUS = r"(?<=[0-9])\+(?=[0-9])"
+# Not in an address's local part: "linn7+2024@x.no" is one address, its '+' a subaddress.
+_QUERY_PLUS = r"(?<=[0-9])\+(?=[0-9])(?![\w.+\-]{0,64}@)"
+# "+47(0)91234567", "+44 (0)20 …": the trunk 0 in brackets after a country code is no digit.
+_TRUNK = r"(?:(?<=\+[0-9])|(?<=\+[0-9]{2})|(?<=\+[0-9]{3}))[ \t]?\(0\)[ \t]?(?=[1-9])"
+# Quoted-printable left in a stored body: a soft line break takes no room; "=3D"
+# and escaped UTF-8 sequences ("=C3=B8") are decoded. Other "=XX" stay as written unless the text
+# is quoted-printable for sure (_QP_EVIDENCE): "?phone=4791234567" in a link is no escape.
+_QP_SOFT = r"=\r?\n"
+_QP_HEX = r"(?-i:(?:=3D|=[C-F][0-9A-F](?:=[89AB][0-9A-F]){1,3})+)"
+# An RFC 2047 encoded word, and the white space between it and the next one (which takes no room).
+_ENCODED_WORD = (
+    r"=\?(?P<ewcharset>[A-Za-z0-9_\-:.]{1,40})(?:\*[A-Za-z\-]{1,20})?\?(?P<ewkind>[QqBb])\?(?P<ewtext>[^?\s]{0,1000})\?="
+    r"(?P<ewgap>[ \t]*\r?\n?[ \t]+(?==\?[A-Za-z0-9_\-:.]{1,40}\?[QqBb]\?))?"
+)
+# A JSON string escape left in stored text ("912\u00a034\u00a0567", "\u002B47", "bj\u00f8rn@").
+_JSON_ESCAPE = r"\\u[0-9A-Fa-f]{4}(?:\\u[dD][c-fC-F][0-9A-Fa-f]{2})?|\\[/\"\\nrt]"
 # A letter written with combining marks ("a" + U+030A): read as the composed letter.
 _COMBINING = r"[^\W\d_][\u0300-\u036f]+"
 _SIP = r"(?<![A-Za-z])sips?:\+?[0-9][0-9\-.]{4,30}(?P<sipat>@)"
 _NON_ASCII = r"[^\x00-\x7f]+"
+_TOKENS = (
+    f"|(?P<json>{_JSON_ESCAPE})|(?P<trunk>{_TRUNK})"
+    f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
+    f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})"
+)
 _TOKEN = re.compile(
-    f"(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
-    f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})",
+    f"(?P<ew>{_ENCODED_WORD})|(?P<qpsoft>{_QP_SOFT})|(?P<qp>{_QP_HEX}){_TOKENS}", re.IGNORECASE | re.DOTALL
+)
+# A text that is quoted-printable for sure (a soft break, "=3D", an escaped UTF-8 sequence): every
+# "=XX" in it is an escape.
+_QP_EVIDENCE = re.compile(r"=\r?\n|=3D|=[C-F][0-9A-F]=[89AB][0-9A-F]")
+_TOKEN_QP = re.compile(
+    f"(?P<ew>{_ENCODED_WORD})|(?P<qpsoft>{_QP_SOFT})|(?P<qp>(?-i:(?:=[0-9A-F]{{2}})+)){_TOKENS}",
     re.IGNORECASE | re.DOTALL,
 )
 # Attribute values inside a tag stay readable: a link's href holds addresses and numbers.
@@ -145,6 +210,41 @@ class ReadingView:
     _segments: tuple[tuple[int, int, int, bool], ...] = ()
     # Original ranges of tags and comment markers, in order: a replacement that spans one keeps it.
     markup: tuple[tuple[int, int], ...] = ()
+    # Original ranges written in a transfer encoding or escapes, in order (see ``encoding_at``).
+    encoded: tuple[EncodedSpan, ...] = ()
+    # Whether the text as a whole is quoted-printable / holds JSON escapes: a replacement between
+    # two escapes must be valid there too.
+    quoted_printable: bool = False
+    json_escaped: bool = False
+
+    @functools.cached_property
+    def _encoded_starts(self) -> list[int]:
+        return [e.start for e in self.encoded]
+
+    def words_within(self, start: int, end: int) -> list[EncodedSpan]:
+        """The encoded words that lie in ``original[start:end]`` or that it touches, in order."""
+        i = max(0, bisect.bisect_right(self._encoded_starts, start) - 1)
+        found = []
+        while i < len(self.encoded) and self.encoded[i].start < end:
+            if self.encoded[i].end > start:
+                found.append(self.encoded[i])
+            i += 1
+        return found
+
+    def encoding_at(self, start: int, end: int) -> EncodedSpan | None:
+        """The encoded word that ``original[start:end]`` touches, else the text's own encoding (or None)."""
+        if self.encoded:
+            i = bisect.bisect_right(self._encoded_starts, end) - 1
+            while i >= 0 and self.encoded[i].end >= start:
+                found = self.encoded[i]
+                if found.encoding in (Encoding.ENCODED_WORD_B, Encoding.ENCODED_WORD_Q) and found.start <= start:
+                    return found
+                i -= 1
+        if self.quoted_printable:
+            return EncodedSpan(start, end, Encoding.QUOTED_PRINTABLE)
+        if self.json_escaped:
+            return EncodedSpan(start, end, Encoding.JSON_STRING)
+        return None
 
     def markup_within(self, start: int, end: int) -> str:
         """The tags and comment markers wholly inside ``original[start:end]``, as written."""
@@ -180,6 +280,10 @@ class _Builder:
         self.length = 0
         self.segments: list[tuple[int, int, int, bool]] = []
         self.markup: list[tuple[int, int]] = []
+        self.encoded: list[EncodedSpan] = []
+        self.quoted_printable = False
+        self.json_escaped = False
+        self.token = _TOKEN
 
     def same(self, original: str, start: int, end: int) -> None:
         if end > start:
@@ -201,16 +305,24 @@ def read(text: str) -> ReadingView:
     if _SPECIAL.search(text) is None:
         return ReadingView(text, text)
     builder = _Builder()
+    builder.token = _TOKEN_QP if _QP_EVIDENCE.search(text) else _TOKEN
     _read_into(builder, text, 0, len(text), tags=True)
     segments = builder.segments
     return ReadingView(
-        text, "".join(builder.parts), tuple(s[0] for s in segments), tuple(segments), tuple(sorted(builder.markup))
+        text,
+        "".join(builder.parts),
+        tuple(s[0] for s in segments),
+        tuple(segments),
+        tuple(sorted(builder.markup)),
+        tuple(sorted(builder.encoded, key=lambda e: e.start)),
+        builder.quoted_printable,
+        builder.json_escaped,
     )
 
 
 def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool) -> None:
     cursor = start
-    for match in _TOKEN.finditer(text, start, end):
+    for match in builder.token.finditer(text, start, end):
         kind = match.lastgroup
         if kind == "tag" and not tags:
             continue
@@ -218,8 +330,20 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
         cursor = match.end()
         if kind == "markup":
             builder.markup.append((match.start(), cursor))
+        elif kind == "ew":
+            _read_encoded_word(builder, match)
+        elif kind == "qpsoft":
+            builder.quoted_printable = True
+        elif kind == "qp":
+            builder.quoted_printable = True
+            _read_escaped_bytes(builder, match.string, match.start(), match.end(), 3)
+        elif kind == "json":
+            builder.json_escaped = True
+            _read_json_escape(builder, match)
+        elif kind == "trunk":
+            builder.read_as(" ", match.start(), cursor)
         elif kind == "entity":
-            decoded = html.unescape(match.group())
+            decoded = _unescape_html(match.group())
             builder.read_as(_read_chars(decoded) if decoded != match.group() else decoded, match.start(), cursor)
         elif kind == "tag":
             builder.markup.append((match.start(), cursor))
@@ -257,12 +381,94 @@ def _read_tag(builder: _Builder, text: str, match: re.Match[str]) -> None:
         builder.read_as(" ", value.end(group), value.end())
 
 
+def _unescape_html(raw: str) -> str:
+    """An entity, unescaped as often as it was escaped ("&amp;amp;nbsp;" -> NBSP)."""
+    decoded = html.unescape(raw)
+    while decoded != raw and decoded.startswith("&") and decoded.endswith(";"):
+        raw, decoded = decoded, html.unescape(decoded)
+    return decoded
+
+
+def _read_json_escape(builder: _Builder, match: re.Match[str]) -> None:
+    raw = match.group()
+    if raw[1] == "u":
+        units = [int(raw[i + 2 : i + 6], 16) for i in range(0, len(raw), 6)]
+        if len(units) == 2 and 0xD800 <= units[0] < 0xDC00:
+            shown = chr(0x10000 + ((units[0] - 0xD800) << 10) + (units[1] - 0xDC00))
+        elif len(units) == 2:
+            # Not a surrogate pair: two escapes, each read on its own.
+            _read_json_escape(builder, _JSON_ONE.match(match.string, match.start()))  # type: ignore[arg-type]
+            _read_json_escape(builder, _JSON_ONE.match(match.string, match.start() + 6))  # type: ignore[arg-type]
+            return
+        else:
+            shown = chr(units[0])
+        category = unicodedata.category(shown)
+        builder.read_as(" " if category[0] == "C" else _read_char(shown), match.start(), match.end())
+    else:
+        builder.read_as(" " if raw[1] in "nrt" else raw[1], match.start(), match.end())
+
+
+_JSON_ONE = re.compile(r"\\u[0-9A-Fa-f]{4}")
+
+
+def _charset(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+def _read_encoded_word(builder: _Builder, match: re.Match[str]) -> None:
+    """An RFC 2047 word: "Q" per character (each maps onto its escapes), "B" as a whole."""
+    charset = _charset(match.group("ewcharset"))
+    text_start, text_end = match.start("ewtext"), match.end("ewtext")
+    word_end = match.end("ewtext") + 2
+    if match.group("ewkind") in "Bb":
+        try:
+            decoded = base64.b64decode(match.group("ewtext"), validate=True).decode(charset, "replace")
+        except (binascii.Error, ValueError):
+            builder.same(match.string, match.start(), word_end)
+        else:
+            builder.encoded.append(EncodedSpan(match.start(), word_end, Encoding.ENCODED_WORD_B, charset))
+            builder.read_as(_read_chars(decoded), match.start(), word_end)
+    else:
+        builder.encoded.append(EncodedSpan(match.start(), word_end, Encoding.ENCODED_WORD_Q, charset))
+        position = text_start
+        for part in _Q_PART.finditer(match.string, text_start, text_end):
+            builder.same(match.string, position, part.start())
+            if part.group() == "_":
+                builder.read_as(" ", part.start(), part.end())
+            else:
+                _read_escaped_bytes(builder, match.string, part.start(), part.end(), 3, charset)
+            position = part.end()
+        builder.same(match.string, position, text_end)
+    # The gap before the next encoded word takes no room (RFC 2047, 6.2).
+
+
+_Q_PART = re.compile(r"_|(?:=[0-9A-Fa-f]{2})+")
+
+
 def _read_percent(builder: _Builder, match: re.Match[str]) -> None:
     """Decode "%2B47%20912": each character maps onto its own escapes, so a span can start or
     end between them ("tel%3A%2B47…": the number starts at "%2B")."""
-    raw = match.group()
-    data = bytes.fromhex(raw.replace("%", ""))
-    position = match.start()
+    _read_escaped_bytes(builder, match.string, match.start(), match.end(), 3)
+
+
+def _read_escaped_bytes(builder: _Builder, text: str, start: int, end: int, width: int, charset: str = "utf-8") -> None:
+    """Decode a run of ``width``-character byte escapes ("%C3%B8", "=C3=B8"): each character
+    maps onto its own escapes. Bytes that are no UTF-8 read in ``charset`` if it is not UTF-8,
+    else as Latin-1 (quoted-printable of an 8-bit body), one byte a character."""
+    raw = text[start:end]
+    data = bytes.fromhex("".join(raw[i + 1 : i + 3] for i in range(0, len(raw), width)))
+    position = start
+    if charset != "utf-8":
+        for byte in data:
+            ch = bytes([byte]).decode(charset, "replace")
+            builder.read_as(
+                " " if unicodedata.category(ch)[0] == "C" else _read_char(ch) or "", position, position + width
+            )
+            position += width
+        return
     i = 0
     while i < len(data):
         lead = data[i]
@@ -281,9 +487,11 @@ def _read_percent(builder: _Builder, match: re.Match[str]) -> None:
             ch = data[i : i + size].decode("utf-8")
         except UnicodeDecodeError:
             ch, size = "", 1
-        end = position + 3 * size
+            if data[i] >= 0x80 and text[start] == "=":
+                ch = data[i : i + 1].decode("latin-1")
+        end = position + width * size
         if not ch:
-            builder.same(match.string, position, end)  # not UTF-8: left as written
+            builder.same(text, position, end)  # not UTF-8: left as written
         else:
             builder.read_as(" " if unicodedata.category(ch)[0] == "C" else _read_char(ch) or "", position, end)
         position, i = end, i + size
