@@ -10,8 +10,8 @@ VACUUM FULL). So the step, in order:
    the server (any database: a snapshot's horizon counts every transaction running anywhere),
    nor a prepared transaction or replication slot that old, and says when it gave up;
 2. rewrites each erasable table: plain mode VACUUMs the table (dead versions gone, their bytes
-   left in free space until reused) and rebuilds its indexes into new files (REINDEX: writes
-   and index scans wait for it); full mode rewrites table, TOAST and indexes (VACUUM FULL, an
+   left in free space until reused) and rebuilds into new files the indexes over identifier
+   columns (``IDENTIFIER_COLUMNS``: REINDEX, writes and those index scans wait for it); full mode rewrites table, TOAST and indexes (VACUUM FULL, an
    exclusive lock for the duration). Past a wait that gave up, a table whose lock the old
    transaction holds is skipped and named (``locked``), never waited for without end;
 3. refreshes the planner's statistics of those tables (ANALYZE), whose most common values can
@@ -63,6 +63,42 @@ _RELATIONS = text(
 )
 
 
+# Columns that hold a person's identifier or name as it was written: an index over one keeps
+# the erased value in its pages. Indexes over anything else (times, ids, keyed hashes, queue
+# and agent names) hold nothing erasure replaces, so plain mode leaves them as they are.
+IDENTIFIER_COLUMNS = (
+    "customer_phone",
+    "customer_phone_e164",
+    "customer_email",
+    "customer_email_norm",
+    "customer_name",
+    "customer",
+    "customer_norm",
+    "phone_e164",
+    "email_norm",
+)
+_IDENTIFIER_INDEXES = text(
+    "SELECT DISTINCT i.indexrelid::regclass::text, i.indrelid::regclass::text FROM pg_index i "
+    "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+    "WHERE i.indrelid = ANY(CAST(:oids AS oid[])) AND a.attname = ANY(CAST(:columns AS text[])) ORDER BY 1"
+)
+
+
+def _oids(conn: Connection, tables: Sequence[str]) -> list[int]:
+    return [
+        oid
+        for table in tables
+        if (oid := conn.execute(text("SELECT CAST(to_regclass(:t) AS oid)"), {"t": table}).scalar()) is not None
+    ]
+
+
+def identifier_indexes(conn: Connection, tables: Sequence[str]) -> dict[str, str]:
+    """The indexes of ``tables`` whose keys include an identifier column (index -> its table): what
+    plain mode rebuilds."""
+    found = conn.execute(_IDENTIFIER_INDEXES, {"oids": _oids(conn, tables), "columns": list(IDENTIFIER_COLUMNS)})
+    return {str(index): str(table) for index, table in found}
+
+
 def _older_transactions(conn: Connection, mark: str) -> int:
     return int(conn.execute(_OLDER, {"mark": mark}).scalar() or 0)
 
@@ -74,12 +110,7 @@ def _mark(conn: Connection) -> str:
 
 
 def _files(conn: Connection, tables: Sequence[str]) -> dict[str, int]:
-    oids = [
-        oid
-        for table in tables
-        if (oid := conn.execute(text("SELECT CAST(to_regclass(:t) AS oid)"), {"t": table}).scalar()) is not None
-    ]
-    return {name: int(node) for name, node in conn.execute(_RELATIONS, {"oids": oids})}
+    return {name: int(node) for name, node in conn.execute(_RELATIONS, {"oids": _oids(conn, tables)})}
 
 
 def _may_rewrite_catalogs(conn: Connection) -> bool:
@@ -111,6 +142,8 @@ def postgres_storage_step(
             time.sleep(_POLL_S)
             older = _older_transactions(conn, mark)
         before = _files(conn, tables)
+        # Plain mode rebuilds the indexes that can hold an erased value, not every index.
+        rebuilt = {} if vacuum_full else identifier_indexes(conn, tables)
         # An old transaction also holds locks a rewrite must wait for: past the wait, a table
         # whose lock cannot be had at once is left (and named) rather than waited for forever.
         conn.execute(
@@ -122,7 +155,10 @@ def postgres_storage_step(
             commands = (
                 [f"VACUUM (FULL, ANALYZE) {table}"]
                 if vacuum_full
-                else [f"VACUUM (ANALYZE) {table}", f"REINDEX TABLE {table}"]
+                else [
+                    f"VACUUM (ANALYZE) {table}",
+                    *(f"REINDEX INDEX {index}" for index, of in rebuilt.items() if of == table),
+                ]
             )
             try:
                 for command in commands:
@@ -141,8 +177,8 @@ def postgres_storage_step(
                 statistics = False
         checkpoint = _checkpoint(conn)
         after = _files(conn, tables)
-    # Plain mode rewrites the indexes only; full mode every relation of every table.
-    meant = sorted(name for name in after if vacuum_full or not _is_heap(name, tables))
+    # Full mode rewrites every relation of every table; plain mode the identifier indexes.
+    meant = sorted(name for name in after if vacuum_full or name in rebuilt)
     rewritten = [name for name in meant if after[name] != before.get(name)]
     return {
         "database": "postgresql",
@@ -161,8 +197,3 @@ def postgres_storage_step(
         "out_of_reach": ["WAL segments and archives", "backups"]
         + (["row versions an older open transaction could still see"] if older else []),
     }
-
-
-def _is_heap(name: str, tables: Sequence[str]) -> bool:
-    """A table or a TOAST table (not an index): what plain mode leaves in place."""
-    return name in tables or (name.startswith("pg_toast.pg_toast_") and not name.endswith("_index"))
