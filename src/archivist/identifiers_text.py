@@ -111,9 +111,18 @@ _NOT_A_NUMBER = re.compile(
     r"|\b[0-9]{4}[ .][0-9]{2}[ .][0-9]{5}\b"
     # Amounts group thousands by three. The groups are taken possessively and an amount never
     # starts inside a grouped number, so a long list of numbers is read in one pass.
-    r"|(?i:\b(?:kr|nok|sek|dkk|eur|usd)\.? ?[0-9]{1,3}(?:[ .][0-9]{3})*+(?:,[0-9]{1,2}|,-)?)"
+    r"|(?i:(?:\b(?:kr|nok|sek|dkk|eur|usd|kroner|euro)\.?|[€$£]) ?[0-9]{1,3}(?:[ .][0-9]{3})*+(?:,[0-9]{1,2}|,-)?)"
     r"|(?<![0-9][ .])\b[0-9]{1,3}(?:[ .][0-9]{3})*+(?:,[0-9]{2}\b|,-|(?i: ?(?:kr|nok|sek|dkk|eur|usd)\b))"
     r"|\b[0-9]++(?:,[0-9]{2}\b|,-)"
+    # Digits a currency follows, however they are grouped ("91234567 kroner", "912 34 567 €").
+    r"|(?<![0-9][ .])\b[0-9]++(?:[ .][0-9]++)*+ ?(?i:(?:kr|kroner|nok|sek|dkk|eur|euro|usd)\b|[€$£])"
+    # An IPv4 address (a dotted 91.23.45.67 is read as a phone number unless "IP" stands before it),
+    # a version ("v1.2.3", "9.12.34.567", "versjon 4.12").
+    r"|(?<![0-9.])(?!(?:[0-9]{2}\.){3}[0-9]{2}(?![0-9.]))"
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?![0-9]|\.[0-9])"
+    r"|(?i:\bip(?:v4)?(?:[ -]?address|[ -]?adresse)?:? ?)(?:[0-9]{1,3}\.){3}[0-9]{1,3}"
+    r"|(?i:\bv(?=[0-9])|\b(?:ver\.?|version|versjon|build|release|firmware) ?)[0-9]+(?:\.[0-9]+)*"
+    r"|(?<![0-9.])[0-9]\.[0-9]+(?:\.[0-9]+){2,}(?![0-9]|\.[0-9])"
     r"|\b(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9] ?- ?(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9]\b"
     r"|(?i:\b(?:postboks|pb\.|boks|p\.?o\.? box) ?[0-9]+)"
 )
