@@ -80,8 +80,9 @@ _MAX_DIGITS = 17
 
 # Digits glued by '-' or '.' are one run and are never split; '+' may lead. What may stand
 # before it is checked by _starts_free. Letters may follow ("91234567takk": a space forgotten),
-# but not '_' or '@' ("91234567@sms.example" is an email address).
-_RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![0-9_@])")
+# '@' too: "4791234567@sms.example.no" (an SMS gateway's address) writes the number. '_' only
+# after a number with '+' ("voicemail_from_+4791234567_0412.mp3"); else it is part of an id.
+_RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![0-9])(?!_)|(?<=_)\+[0-9]{6,15}(?=_)")
 # What may stand between two runs of one number: a few spaces and at most one bracket or
 # slash, as in "912 34 567", "(+47) 912 34 567", "+44 (0)20 7946 0958", "0151/23456789", or a
 # dash with spaces around it ("912 - 34 - 567").
@@ -156,9 +157,25 @@ _LABELS = frozenset(
         "callback",
         "whatsapp",
         "kontakt",
+        # Labels seen glued in stored texts and exports (issue 21).
+        "telefonnummer",
+        "mobilnummer",
+        "tlfnummer",
+        "kontaktnr",
+        "kontaktnummer",
+        "mobiltlf",
+        "mobtlf",
+        "tfn",
+        "handy",
+        "telephone",
+        "phoneno",
+        "mobnr",
+        "tlph",
+        "from",
+        "fra",
     )
 )
-_LABEL_BEFORE = re.compile(r"([^\W\d_]{2,12})[.:]?[ \t]{0,2}(?:\+)?$")
+_LABEL_BEFORE = re.compile(r"([^\W\d_]{2,14})[.:]?[ \t]{0,2}(?:\+)?$")
 # "+47", "0047": a country code that binds to the run after it, so that run is never read alone
 # ("+45 9123 4567" is a Danish number, not the Norwegian 91234567).
 _COUNTRY_PREFIX = re.compile(r"\+[1-9][0-9]{0,2}|00[1-9][0-9]{0,2}")
@@ -330,7 +347,7 @@ def _readings(digits: str, plus: bool, region: str, joined: bool = False, bracke
 
 def _word_before(text: str, start: int) -> str | None:
     """The label-like word right before ``start`` (letters, an optional '.'/':', spaces), lower case."""
-    match = _LABEL_BEFORE.search(text, max(0, start - 16), start)
+    match = _LABEL_BEFORE.search(text, max(0, start - 18), start)
     if match is None:
         return None
     word_start = match.start(1)
@@ -344,6 +361,8 @@ def _starts_free(text: str, start: int) -> bool:
     if start == 0:
         return True
     before = text[start - 1]
+    if before == "_" and text[start] == "+":
+        return True  # "voicemail_from_+4791234567_…": a file name's field
     if before in "@%_":
         return False
     if before.isalnum():
@@ -576,9 +595,15 @@ def find_phones(text: str, country: str) -> list[tuple[int, int, str]]:
     return [(span.start, span.end, e164) for span in scan_phones(text, country) for e164 in sorted(span.readings)]
 
 
-def _emails_view(text: str) -> list[tuple[int, int, str]]:
-    """Every address in a reading view's text, in its coordinates, normalised as requests are."""
-    if "@" not in text:
+def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int, str]]:
+    """Every address in a reading view's text, in its coordinates, normalised as requests are.
+
+    Besides the addresses as written: an address glued to the next word ("kari@x.noTakk") is also
+    read without it, one wrapped at a line break (``breaks``) also read whole, and one spelt out
+    ("kari at x.no", "kari at x dot no") read as the address. These readings are extra: the index
+    records them (a row), and only a request for exactly that address replaces them.
+    """
+    if "@" not in text and " at " not in text.lower():
         return []
     found = []
     for match in _EMAIL.finditer(text):
@@ -591,6 +616,74 @@ def _emails_view(text: str) -> list[tuple[int, int, str]]:
         address = _normalize_email(raw)
         if address is not None:
             found.append((start, end, address))
+            glued = _without_glued_word(raw)
+            if glued is not None and (address := _normalize_email(glued)) is not None:
+                found.append((start, end - (len(raw) - len(glued)), address))
+    for at in breaks:
+        found.extend(_wrapped(text, at))
+    for match in _SPELT_EMAIL.finditer(text):
+        local, domain = match.group("local"), _SPELT_DOT.sub(".", match.group("domain"))
+        address = _normalize_email(f"{local}@{domain}")
+        if address is not None:
+            found.append((match.start(), match.end(), address))
+    if len(found) > 1:
+        found.sort()
+    return found
+
+
+# "kari at example.no", "kari AT example dot no": an address spelt out without brackets.
+_SPELT_DOT = re.compile(r"[ \t]+(?:dot|DOT|punktum|prikk)[ \t]+")
+_SPELT_EMAIL = re.compile(
+    r"(?<![\w.+\-@])(?P<local>[A-Za-z0-9][\w.+\-]{0,63})[ \t]+(?:at|AT)[ \t]+"
+    r"(?P<domain>[A-Za-z0-9][\w\-]{0,62}(?:(?:\.|[ \t]+(?:dot|DOT|punktum|prikk)[ \t]+)[A-Za-z0-9][\w\-]{0,62}){0,4}"
+    r"(?:\.|[ \t]+(?:dot|DOT|punktum|prikk)[ \t]+)[A-Za-z]{2,6})(?![\w@]|\.[\w])"
+)
+# Top-level domains a glued word is cut from ("kari@x.nofor spørsmål" -> "kari@x.no").
+_COMMON_TLDS = ("com", "net", "org", "no", "se", "dk", "fi", "is", "de", "uk", "eu", "io", "nl", "pl", "fr")
+_GLUED_CAPITAL = re.compile(r"(?<=[a-z0-9])(?=[A-ZÆØÅ][a-zæøå])")
+_WRAPPED_LOCAL = re.compile(r"[\w'+\-]+[._\-][\w.'+\-]*[\w'+]")
+# How far a wrapped address may reach on each side of its line break.
+_WRAP_REACH = 254
+
+
+def _without_glued_word(raw: str) -> str | None:
+    """ "kari@x.noTakk" -> "kari@x.no"; "kari@x.nohilsen" -> "kari@x.no": the address with the
+    word glued after its top-level domain cut off, or None when nothing looks glued."""
+    local, _, domain = raw.rpartition("@")
+    head, dot, last = domain.rpartition(".")
+    if not dot:
+        return None
+    capital = _GLUED_CAPITAL.search(last)
+    if capital is not None and last[: capital.start()].islower():
+        return f"{local}@{head}.{last[: capital.start()]}"
+    lower = last.lower()
+    for tld in _COMMON_TLDS:
+        if len(lower) > len(tld) + 1 and lower.startswith(tld) and lower[len(tld) :].isalpha():
+            return f"{local}@{head}.{last[: len(tld)]}"
+    return None
+
+
+def _wrapped(text: str, at: int) -> list[tuple[int, int, str]]:
+    """An address wrapped at the line break read at ``text[at]`` (a space in the view), read whole."""
+    left_start = at
+    while left_start > 0 and at - left_start < _WRAP_REACH and not text[left_start - 1].isspace():
+        left_start -= 1
+    right_end = at + 1
+    while right_end < len(text) and right_end - at < _WRAP_REACH and not text[right_end].isspace():
+        right_end += 1
+    left, right = text[left_start:at], text[at + 1 : right_end]
+    if not left or not right or ("@" not in left and "@" not in right):
+        return []
+    # A local part wrapped is one with a separator inside its first line ("kari.nord|mann@…"),
+    # not a word on the line before an address ("Hei|kari@…", "Takk.|kari@…").
+    if "@" not in left and _WRAPPED_LOCAL.fullmatch(left) is None:
+        return []
+    joined = left + right
+    found = []
+    for start, end, address in _emails_view(joined):
+        # Only an address that the break cuts: the others are read where they stand.
+        if start < len(left) < end:
+            found.append((left_start + start, left_start + end + 1, address))
     return found
 
 
@@ -612,7 +705,7 @@ def _without_next_sentence(raw: str, end: int) -> tuple[str, int]:
 def find_emails(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, address)`` for every email address in ``text``, normalised as requests are."""
     view = read(text)
-    return [(*view.original_span(start, end), address) for start, end, address in _emails_view(view.text)]
+    return [(*view.original_span(start, end), address) for start, end, address in _emails_view(view.text, view.breaks)]
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -664,7 +757,7 @@ def _view_spans(
     phones = {i for i in identifiers if "@" not in i}
     emails = {i for i in identifiers if "@" in i}
     candidates: list[tuple[int, int]] = []
-    addresses = _emails_view(view.text)
+    addresses = _emails_view(view.text, view.breaks)
     candidates.extend((start, end) for start, end, address in addresses if address in emails)
     if phones:
         region = country.strip().upper()

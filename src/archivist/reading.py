@@ -216,6 +216,8 @@ class ReadingView:
     # two escapes must be valid there too.
     quoted_printable: bool = False
     json_escaped: bool = False
+    # Where, in the view, a line break was read as a space: an address may have been wrapped there.
+    breaks: tuple[int, ...] = ()
 
     @functools.cached_property
     def _encoded_starts(self) -> list[int]:
@@ -284,6 +286,7 @@ class _Builder:
         self.quoted_printable = False
         self.json_escaped = False
         self.token = _TOKEN
+        self.breaks: list[int] = []
 
     def same(self, original: str, start: int, end: int) -> None:
         if end > start:
@@ -317,6 +320,7 @@ def read(text: str) -> ReadingView:
         tuple(sorted(builder.encoded, key=lambda e: e.start)),
         builder.quoted_printable,
         builder.json_escaped,
+        tuple(builder.breaks),
     )
 
 
@@ -351,6 +355,7 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
         elif kind == "percent":
             _read_percent(builder, match)
         elif kind == "brk":
+            builder.breaks.append(builder.length)
             builder.read_as(" ", match.start(), cursor)
         elif kind == "obf":
             word = (match.group("word") or match.group("spaced")).lower()

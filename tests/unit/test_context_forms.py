@@ -67,3 +67,88 @@ def test_a_plus_in_an_addresss_local_part_is_part_of_the_address() -> None:
     assert replace_identifiers(text, ("linn.andreassen7+2024@example.no",), "NO", X)[0] == (
         "Skriv til Anonymized, hilsen Linn"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Glued into file names, addresses and labels
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("voicemail_from_+4791234567_20240312T0915.mp3", "voicemail_from_Anonymized_20240312T0915.mp3"),
+        ("rec_+4791234567.wav", "rec_Anonymized.wav"),
+        # An SMS gateway's address: its local part is the number.
+        ("Sendt til 4791234567@sms.example.no", "Sendt til Anonymized@sms.example.no"),
+        ("91234567@sms.example.no", "Anonymized@sms.example.no"),
+        ("+4791234567@mms.example.no", "Anonymized@mms.example.no"),
+        # Labels glued to the number.
+        ("Tlf:91234567", "Tlf:Anonymized"),
+        ("mob:91234567", "mob:Anonymized"),
+        ("Tel.nr91234567", "Tel.nrAnonymized"),
+        ("Tel.nr.:91234567", "Tel.nr.:Anonymized"),
+        ("telefonnummer91234567", "telefonnummerAnonymized"),
+        ("Mobiltlf91234567", "MobiltlfAnonymized"),
+        ("kontaktnr91234567", "kontaktnrAnonymized"),
+        ("Tlf/mob:91234567", "Tlf/mob:Anonymized"),
+        ("Phone#91234567", "Phone#Anonymized"),
+        ("Handy:+4791234567", "Handy:Anonymized"),
+        # The trunk 0 in brackets after the country code.
+        ("+47(0)91234567", "Anonymized"),
+        ("+47 (0)912 34 567", "Anonymized"),
+    ],
+)
+def test_a_number_glued_into_a_name_an_address_or_to_a_label_is_replaced(text: str, expected: str) -> None:
+    assert replace_identifiers(text, (KARI,), "NO", X) == (expected, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kunde_91234567",  # '_' glues an id
+        "ref_91234567_x",
+        "kari.91234567@x.no",  # the number inside a longer local part
+        "x@91234567.no",  # in a domain
+        "ordre91234567",  # glued to a word that is no label
+        "voicemail_from_+4591234567_1.mp3",  # another country's number
+    ],
+)
+def test_digits_glued_into_an_id_are_never_replaced(text: str) -> None:
+    assert replace_identifiers(text, (KARI,), "NO", X) == (text, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "address", "expected"),
+    [
+        # Broken across lines, in the local part or the domain, also in a quoted reply.
+        ("Skriv til kari.nord\nmann@example.no i dag", "kari.nordmann@example.no", "Skriv til Anonymized i dag"),
+        ("kari.nordmann@exam\n> ple.no", "kari.nordmann@example.no", "Anonymized"),
+        ("mail: kari@example.\r\nno takk", "kari@example.no", "mail: Anonymized takk"),
+        # Glued to the next word.
+        ("kari@example.noTakk for sist", "kari@example.no", "AnonymizedTakk for sist"),
+        ("kari@example.nohilsen Kari", "kari@example.no", "Anonymizedhilsen Kari"),
+        # Spelt out.
+        ("skriv til kari at example.no", "kari@example.no", "skriv til Anonymized"),
+        ("kari AT example dot no", "kari@example.no", "Anonymized"),
+        ("kari [at] example [dot] no", "kari@example.no", "Anonymized"),
+    ],
+)
+def test_an_address_split_glued_or_spelt_out_is_replaced(text: str, address: str, expected: str) -> None:
+    assert replace_identifiers(text, (address,), "NO", X) == (expected, 1)
+    # Indexed under its own key, so a request finds the interaction by a lookup.
+    assert address in {found for _, _, found in find_emails(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("Hei\nkari@example.no", "heikari@example.no"),  # a word on the line before an address
+        ("look at example.com", "kari@example.com"),
+        ("kari@example.no takk", "kari@example.notakk"),
+        ("kari@example.no", "kari@example.n"),
+        ("ola.kari@example.no", "kari@example.no"),  # another address that ends like it
+    ],
+)
+def test_an_address_is_not_replaced_for_one_it_only_resembles(text: str, address: str) -> None:
+    assert replace_identifiers(text, (address,), "NO", X) == (text, 0)

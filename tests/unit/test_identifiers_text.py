@@ -87,7 +87,7 @@ def test_foreign_numbers_are_found_in_international_and_national_form(text: str,
         "+45 91 23 45 67",  # ditto, in pairs
         "0045 91234567",  # ditto, 00 form
         "kunde91234567",  # glued to a word: an id, not a number
-        "91234567@sms.example.com",  # the local part of an address
+        "kari.91234567@sms.example.com",  # inside a local part that is more than the number
         "beløp 9 123 456,70 kr",  # an amount
         "postnummer 0150 Oslo, 9123",  # postcode and a short number
         "dato 12.03.2024 kl 14.30",  # date and time
