@@ -212,6 +212,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/archive/anonymize/{request_id}/cancel"): Rule(P.MANAGE_REQUESTS, 303, page=PAGE, other=404),
     # The matrix's request is waiting, so it has no receipt yet.
     ("GET", "/archive/anonymize/{request_id}/receipt"): Rule(P.MANAGE_REQUESTS, 404, page=PAGE, other=404),
+    # The matrix's request is waiting: its certificate is "not done yet" (409), another's is absent.
+    ("GET", "/archive/anonymize/{request_id}/certificate"): Rule(P.MANAGE_REQUESTS, 409, page=PAGE, other=404),
+    ("POST", "/archive/anonymize/lookup"): Rule(P.MANAGE_REQUESTS, 200, page=PAGE, call=form(phone="98765432")),
     ("POST", "/archive/anonymize/bulk/preview"): Rule(
         P.MANAGE_REQUESTS,
         200,

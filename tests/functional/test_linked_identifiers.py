@@ -141,14 +141,15 @@ def test_the_page_offers_linked_identifiers_as_ticks_that_carry_no_values_and_ad
     page = client.post("/archive/anonymize/preview", data=form).text
 
     assert 'id="preview-linked"' in page
-    assert "48****93" in page
-    assert "48211093" not in page
-    assert "482 11 093" not in page
-    ticks = re.findall(r'name="linked" value="([0-9a-f]{64})"', page)
+    # In full, for the officer to check it is hers (CONTRACT §19); the ticks carry keyed tokens only.
+    assert "48****93" not in page
+    ticks = re.findall(r'name="linked" value="([^"]*)"', page)
     assert len(ticks) >= 2
+    assert all(re.fullmatch(r"[0-9a-f]{64}", tick) for tick in ticks)
     # Tick the work number (its keyed token), then Add.
     labels = re.findall(r'name="linked" value="([0-9a-f]{64})">\s*(.*?)</label>', page, re.DOTALL)
-    work = next(index for index, label in labels if "48****93" in label)
+    work = next(index for index, label in labels if '<strong class="linked-value">48211093</strong>' in label)
+    assert any("C-10042" in label for _, label in labels)
     response = client.post("/archive/anonymize", data={**form, "linked": work}, follow_redirects=False)
 
     assert response.status_code == 303

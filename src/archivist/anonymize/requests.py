@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, insert, or_, select
@@ -22,6 +22,9 @@ from archivist.anonymize.models import AnonymizationRequest, RequestKey, Request
 from archivist.audit.events import AuditAction, record
 from archivist.db import chunks, new_id, rowcount, serialize
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone, render_phone
+
+if TYPE_CHECKING:
+    from archivist.archive.mentions import MentionKeyring
 
 # GDPR Art. 12(3): a request must be answered "without undue delay and in any event within one
 # month". A request still waiting after that is flagged on the page.
@@ -500,6 +503,11 @@ def requests_of(session: Session, solution_id: str, ids: Identifiers, keys: Sequ
         if wanted & named:
             found.add(request_id)
     return found
+
+
+def person_keys(keyring: MentionKeyring, solution_id: str, ids: Identifiers) -> list[str]:
+    """The keyed hashes ``requests_of`` finds a person's done requests by (the API and the page share them)."""
+    return [keyring.key(solution_id, value) for value in (ids.phone_e164, ids.email_norm) if value]
 
 
 # A request that still holds its identifiers (a done one keeps masked forms only).

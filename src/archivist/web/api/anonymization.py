@@ -172,8 +172,7 @@ def list_requests(
             ids = service.parse_identifiers(phone, email, solution.country)
         except service.RequestError as exc:
             raise _invalid(exc) from None
-        keys = [services.keyring.key(solution.id, value) for value in (ids.phone_e164, ids.email_norm) if value]
-        among = service.requests_of(session, solution.id, ids, keys)
+        among = service.requests_of(session, solution.id, ids, service.person_keys(services.keyring, solution.id, ids))
     # A bad cursor raises CursorError: a 422 from the app's one error handler (web/errors.py).
     rows, next_cursor = service.list_requests(
         session, solution.id, limit=limit, cursor=cursor, status=status_, among=among

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
-from archivist.anonymize import erasure
+from archivist.anonymize import certificate, erasure
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import ErasureReceipt, NightlyRun, RequestStatus
 from archivist.anonymize.preview import Preview, preview_with_linked
@@ -31,7 +31,7 @@ from archivist.archive.mentions import MentionKeyring
 from archivist.audit.events import AuditAction, record_for
 from archivist.identifiers import render_phone
 from archivist.web.deps import ServicesDep, SessionDep
-from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
+from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, local_time, render, require_page
 from archivist.web.pages.forms import too_long
 
 router = APIRouter(include_in_schema=False)
@@ -42,6 +42,10 @@ PAGE_SIZE = 50
 PAGE = "archive/anonymize.html"
 FORM_AREA = "archive/_anonymize_form.html"
 REQUESTS_AREA = "archive/_anonymize_requests.html"
+LOOKUP_AREA = "archive/_anonymize_lookup.html"
+CERTIFICATE = "archive/certificate.html"
+# The look-up's status filter: "" is any status.
+LOOKUP_STATUSES = (("", "Any status"), ("waiting", "Waiting"), ("held", "Held"), ("done", "Done"))
 
 CONFIRM_CANCEL = (
     "This row will be removed and nothing will be anonymized for it tonight. "
@@ -104,6 +108,11 @@ def _token(keyring: MentionKeyring, solution: Solution, item: erasure.Linked) ->
     return keyring.key(solution.id, f"linked:{item.kind}:{item.name or ''}:{item.value}")
 
 
+def _shown_value(item: erasure.Linked, country: str) -> str:
+    """A linked identifier in full, in the convention the officer types it (numbers as the seed shows them)."""
+    return render_phone(item.value, country) if item.kind == "phone" else item.value
+
+
 class _FormInvalidError(Exception):
     """The form failed its own checks (``form.errors`` says which): nothing is looked up."""
 
@@ -111,6 +120,33 @@ class _FormInvalidError(Exception):
 def _typed_ids(form: AnonymizeForm, solution: Solution) -> tuple[str | None, str | None]:
     ids = service.parse_identifiers(form.phone, form.email, solution.country)
     return ids.phone_e164, ids.email_norm
+
+
+@dataclass
+class LookupForm:
+    """ "Did we forget this person?": the identifiers typed and the status filter, kept to show again."""
+
+    phone: str = ""
+    email: str = ""
+    status: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _posted_lookup(
+    phone: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    status: Annotated[str, Form(max_length=10)] = "",
+) -> LookupForm:
+    form = LookupForm(phone, email, status)
+    form.errors = too_long(FORM_LIMITS, {"phone": phone, "email": email})
+    if status not in dict(LOOKUP_STATUSES):
+        form.errors["form"] = "Choose a status from the list."
+    elif not (phone.strip() or email.strip()) and not form.errors:
+        form.errors["form"] = "Enter the person's phone number or email address (or both)."
+    return form
+
+
+PostedLookup = Annotated[LookupForm, Depends(_posted_lookup)]
 
 
 # The form as posted to *Preview* and *Add*.
@@ -126,6 +162,9 @@ class ShownPreview:
     email: str | None
     # One tick token per entry of counts.linked, in order.
     tokens: tuple[str, ...] = ()
+    # Each linked identifier in full, for the officer to check it is this person's (CONTRACT §19):
+    # rendered into this preview only; the ticks carry the tokens, and nothing stores or logs these.
+    values: tuple[str, ...] = ()
 
 
 def _next_run(solution: Solution, now: datetime) -> datetime | None:
@@ -148,14 +187,8 @@ def _requests_context(session: Session, solution: Solution, now: datetime, curso
         .order_by(NightlyRun.started_at.desc(), NightlyRun.id.desc())
         .limit(1)
     ).first()
-    done = [r.id for r in rows if r.status is RequestStatus.DONE]
-    receipts = (
-        set(session.scalars(select(ErasureReceipt.request_id).where(ErasureReceipt.request_id.in_(done))))
-        if done
-        else set()
-    )
     return {
-        "receipts": receipts,
+        "receipts": _receipts_of(session, rows),
         "items": [RequestOut.of(r, solution.country, now) for r in rows],
         "next_cursor": next_cursor,
         "paged": bool(cursor),
@@ -163,6 +196,14 @@ def _requests_context(session: Session, solution: Solution, now: datetime, curso
         "next_run": _next_run(solution, now),
         "confirm_cancel": CONFIRM_CANCEL,
     }
+
+
+def _receipts_of(session: Session, rows: list[Any]) -> set[str]:
+    """Which of these rows have a signed receipt (a done row gets one after the night's storage step)."""
+    done = [r.id for r in rows if r.status is RequestStatus.DONE]
+    if not done:
+        return set()
+    return set(session.scalars(select(ErasureReceipt.request_id).where(ErasureReceipt.request_id.in_(done))))
 
 
 def _context(
@@ -173,12 +214,16 @@ def _context(
     form: AnonymizeForm,
     preview: ShownPreview | None = None,
     cursor: str | None = None,
+    lookup: LookupForm | None = None,
 ) -> dict[str, Any]:
     return {
         "title": "Archive - Anonymize",
         "solution": solution,
         "form": form,
         "preview": preview,
+        "lookup": lookup or LookupForm(),
+        "lookup_statuses": LOOKUP_STATUSES,
+        "found": None,
         "retention_months": service.RETENTION_MONTHS,
         **_requests_context(session, solution, now, cursor),
     }
@@ -244,6 +289,7 @@ def preview(
             render_phone(ids.phone_e164, solution.country) if ids.phone_e164 else None,
             ids.email_norm,
             tuple(_token(services.keyring, solution, item) for item in linked),
+            tuple(_shown_value(item, solution.country) for item in linked),
         )
         # The row *Add* would not add: a waiting one names these identifiers already.
         waiting = service.covering_request(session, solution.id, ids)
@@ -255,6 +301,53 @@ def preview(
     context = _context(session, solution, now, form=form, preview=shown) | {"covering": covering}
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if form.errors else status.HTTP_200_OK
     template = FORM_AREA if is_htmx(request) else PAGE
+    return render(request, template, context, principal=principal, status_code=status_code)
+
+
+@router.post("/archive/anonymize/lookup", dependencies=[CsrfChecked])
+def lookup(
+    request: Request,
+    principal: RequestManagerPage,
+    solution: PageSolution,
+    session: SessionDep,
+    services: ServicesDep,
+    form: PostedLookup,
+) -> Response:
+    """ "Did we forget this person?" (CONTRACT §19): their rows, waiting, held and done.
+
+    Done rows keep masked identifiers only, so they are found by the keyed hashes the night
+    kept (``requests_of``); the identifiers come in the POST body and are never logged.
+    """
+    now = services.clock()
+    found: list[RequestOut] | None = None
+    more = False
+    receipts: set[str] = set()
+    if not form.errors:
+        try:
+            ids = service.parse_identifiers(form.phone, form.email, solution.country)
+        except service.RequestError as exc:
+            form.errors[exc.field] = str(exc)
+        else:
+            among = service.requests_of(
+                session, solution.id, ids, service.person_keys(services.keyring, solution.id, ids)
+            )
+            rows, next_cursor = service.list_requests(
+                session,
+                solution.id,
+                limit=PAGE_SIZE,
+                status=RequestStatus(form.status) if form.status else None,
+                among=among,
+            )
+            found = [RequestOut.of(r, solution.country, now) for r in rows]
+            more = next_cursor is not None
+            receipts = _receipts_of(session, rows)
+    context = _context(session, solution, now, form=AnonymizeForm(), lookup=form) | {
+        "found": found,
+        "found_more": more,
+        "found_receipts": receipts,
+    }
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if form.errors else status.HTTP_200_OK
+    template = LOOKUP_AREA if is_htmx(request) else PAGE
     return render(request, template, context, principal=principal, status_code=status_code)
 
 
@@ -323,6 +416,58 @@ def download_receipt(request_id: str, _: RequestManagerPage, solution: PageSolut
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="receipt-{request_id}.json"'},
     )
+
+
+def _receipt_time(value: Any, timezone: str) -> str:
+    """A receipt's UTC time ("...Z") in the solution's time zone, as every page shows times."""
+    if not isinstance(value, str):
+        return ""
+    return local_time(datetime.fromisoformat(value), timezone, "%Y-%m-%d %H:%M")
+
+
+NOT_DONE = (
+    "This row is not done yet: a certificate is made once the night has erased the person and signed "
+    "the receipt. A row held by a legal hold gets its certificate the night after the hold ends."
+)
+
+
+@router.get("/archive/anonymize/{request_id}/certificate")
+def certificate_page(
+    request_id: str, request: Request, principal: RequestManagerPage, solution: PageSolution, session: SessionDep
+) -> Response:
+    """A printable page of a done row's signed receipt, with how to verify it (CONTRACT §19).
+
+    Read from the receipt, which outlives the row's purge; another solution's id answers 404
+    like the API, and a row not done yet a 409 page that says when it will have one.
+    """
+    document = session.scalars(
+        select(ErasureReceipt.document).where(
+            ErasureReceipt.request_id == request_id, ErasureReceipt.solution_id == solution.id
+        )
+    ).first()
+    if document is None:
+        try:
+            service.get_request(session, solution.id, request_id)
+        except service.RequestNotFoundError:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "No such row") from None
+        refused: dict[str, Any] = {"title": "Not done yet", "message": NOT_DONE}
+        return render(request, "error.html", refused, principal=principal, status_code=status.HTTP_409_CONFLICT)
+    receipt = document["receipt"]
+    storage = receipt.get("storage") or {}
+    context: dict[str, Any] = {
+        "title": "Certificate of erasure",
+        "solution": solution,
+        "document": document,
+        "receipt": receipt,
+        "result_lines": certificate.result_in_words(receipt.get("result")),
+        "storage_lines": certificate.storage_in_words(storage),
+        "out_of_reach": certificate.out_of_reach(storage),
+        "signed_json": json.dumps(document, indent=2, ensure_ascii=False),
+        "times": {
+            key: _receipt_time(receipt.get(key), solution.timezone) for key in ("entered_at", "processed_at", "cutoff")
+        },
+    }
+    return render(request, CERTIFICATE, context, principal=principal)
 
 
 @router.post("/archive/anonymize/{request_id}/cancel", dependencies=[CsrfChecked])

@@ -29,6 +29,11 @@
     }
     ask(source, text, function () { event.detail.issueRequest(true); });
   });
+  // A button with data-print prints the page (the certificate); no inline script under the CSP.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-print]");
+    if (button) window.print();
+  });
   // A plain form (not htmx) with data-confirm asks the same way before it is sent.
   document.addEventListener("submit", function (event) {
     var form = event.target;

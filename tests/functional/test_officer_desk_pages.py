@@ -1,0 +1,203 @@
+"""The privacy officer's desk on the pages (CONTRACT §19): "Did we forget this person?" on
+*Archive - Anonymize*, and the printable certificate of a done row's signed receipt."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.accounts.models import Role, Solution
+from tests.conftest import Clock, TokenMaker, auth
+from tests.functional.anonymization_support import archive, call, email, oslo
+from tests.functional.test_search_page_auth import csrf_from, login
+
+URL = "/api/v1/anonymization-requests"
+# Three people whose done rows all read "a***@***.com".
+ANNA, ARNE, AUD = "anna@example.com", "arne@example.com", "aud@example.com"
+
+
+@pytest.fixture
+def admin(make_token: TokenMaker, solution: Solution) -> dict[str, str]:
+    return auth(make_token(Role.ADMIN, solution))
+
+
+def _add(client: TestClient, admin: dict[str, str], **body: object) -> str:
+    response = client.post(URL, json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _night(client: TestClient, admin: dict[str, str]) -> None:
+    assert client.post("/api/v1/nightly-runs", headers=admin).status_code == 200
+
+
+def _found(page: str) -> list[str]:
+    """The request ids the look-up lists, in order."""
+    area = page.split('id="lookup-area"', 1)[1].split("</section>", 1)[0]
+    return re.findall(r'<tr id="found-([^"]+)"', area)
+
+
+@pytest.fixture
+def desk(
+    client: TestClient,
+    admin: dict[str, str],
+    make_token: TokenMaker,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    clock: Clock,
+) -> dict[str, str]:
+    """Anna, Arne and Aud erased (alike once masked), Kari erased through another row's ``also``,
+    and Arne's second row still waiting; the test client logged in as a privacy officer."""
+    archive(
+        session_factory,
+        solution,
+        email(ANNA, oslo(2026, 3, 1, 9)),
+        email(ARNE, oslo(2026, 3, 1, 10)),
+        email(AUD, oslo(2026, 3, 1, 11)),
+        call("+4791234567", oslo(2026, 3, 1, 12)),
+        email("kari@example.org", oslo(2026, 3, 1, 13)),
+    )
+    clock.now = oslo(2026, 3, 10, 12)
+    people = (("anna", ANNA), ("arne", ARNE), ("aud", AUD))
+    rows = {name: _add(client, admin, email=address) for name, address in people}
+    rows["kari"] = _add(client, admin, phone="91234567", also={"emails": ["kari@example.org"]})
+    _night(client, admin)
+    clock.now = oslo(2026, 3, 11, 12)
+    rows["arne_waiting"] = _add(client, admin, email=ARNE, raw_data=True)
+    login(client, make_token(Role.PRIVACY_OFFICER, solution))
+    rows["csrf"] = csrf_from(client.get("/archive/anonymize").text)
+    return rows
+
+
+def test_the_look_up_tells_apart_people_whose_done_rows_look_alike(client: TestClient, desk: dict[str, str]) -> None:
+    page = client.get("/archive/anonymize").text
+    assert page.count("a***@***.com") >= 3
+    assert 'id="lookup-form"' in page
+    assert "Did we forget this person?" in page
+
+    arne = client.post("/archive/anonymize/lookup", data={"csrf_token": desk["csrf"], "email": "ARNE@example.com"})
+    aud = client.post(
+        "/archive/anonymize/lookup",
+        data={"csrf_token": desk["csrf"], "email": AUD, "status": "done"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert arne.status_code == 200
+    # Arne's two rows, newest first: the waiting one in full, the done one masked.
+    assert _found(arne.text) == [desk["arne_waiting"], desk["arne"]]
+    assert ARNE in arne.text
+    assert "2 rows for this person" in arne.text
+    assert f'href="/archive/anonymize/{desk["arne"]}/certificate"' in arne.text
+    assert f'href="/archive/anonymize/{desk["arne"]}/receipt"' in arne.text
+    # htmx gets the look-up area only.
+    assert aud.status_code == 200
+    assert aud.text.lstrip().startswith('<section id="lookup-area"')
+    assert _found(aud.text) == [desk["aud"]]
+
+
+def test_a_person_erased_through_another_rows_also_is_found_and_the_row_counts_what_also_added(
+    client: TestClient, desk: dict[str, str]
+) -> None:
+    page = client.post("/archive/anonymize/lookup", data={"csrf_token": desk["csrf"], "email": "kari@example.org"}).text
+
+    assert _found(page) == [desk["kari"]]
+    row = page.split(f'id="found-{desk["kari"]}"', 1)[1].split("</tr>", 1)[0]
+    assert "Also erased: 1 email address" in row
+    assert "kari@example.org" not in row
+    assert "91234567" not in row
+
+
+def test_the_look_up_filters_by_status_and_says_when_nobody_matches(client: TestClient, desk: dict[str, str]) -> None:
+    waiting = client.post(
+        "/archive/anonymize/lookup", data={"csrf_token": desk["csrf"], "email": ARNE, "status": "waiting"}
+    ).text
+    nobody = client.post("/archive/anonymize/lookup", data={"csrf_token": desk["csrf"], "phone": "41234567"}).text
+
+    assert _found(waiting) == [desk["arne_waiting"]]
+    assert _found(nobody) == []
+    assert "No row names this person" in nobody
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "Enter the person&#39;s phone number or email address"),
+        ({"phone": "not a number"}, 'id="le-phone"'),
+        ({"email": ANNA, "status": "cancelled"}, "Choose a status from the list."),
+        ({"email": "x" * 400}, 'id="le-email"'),
+    ],
+)
+def test_a_bad_look_up_is_answered_on_the_form(
+    client: TestClient, desk: dict[str, str], data: dict[str, str], message: str
+) -> None:
+    response = client.post("/archive/anonymize/lookup", data={"csrf_token": desk["csrf"], **data})
+
+    assert response.status_code == 422
+    assert message in response.text
+    assert _found(response.text) == []
+
+
+def test_the_look_up_needs_the_csrf_token_and_the_officers_permission(
+    client: TestClient, desk: dict[str, str], make_token: TokenMaker, solution: Solution
+) -> None:
+    assert client.post("/archive/anonymize/lookup", data={"email": ANNA}).status_code == 403
+    with TestClient(client.app) as supervisor:
+        login(supervisor, make_token(Role.SUPERVISOR, solution))
+        csrf = csrf_from(supervisor.get("/archive/search").text)
+        assert supervisor.post("/archive/anonymize/lookup", data={"csrf_token": csrf, "email": ANNA}).status_code == 403
+
+
+def test_the_certificate_prints_what_the_signed_receipt_says_and_how_to_verify_it(
+    client: TestClient, desk: dict[str, str], admin: dict[str, str]
+) -> None:
+    response = client.get(f"/archive/anonymize/{desk['kari']}/certificate")
+    receipt = client.get(f"{URL}/{desk['kari']}/receipt", headers=admin).json()
+    keys = client.get("/api/v1/signing-keys", headers=admin).json()
+
+    assert response.status_code == 200
+    text = html.unescape(response.text)
+    assert "Certificate of erasure" in text
+    # Every identifier the row erased, masked as the receipt lists them, its own and its also's.
+    assert receipt["receipt"]["phones_masked"]
+    assert receipt["receipt"]["emails_masked"]
+    for masked in receipt["receipt"]["phones_masked"] + receipt["receipt"]["emails_masked"]:
+        assert masked in text
+    assert "91234567" not in text
+    assert "kari@example.org" not in text
+    assert "Further identifiers of the person erased with the request: 1 email address" in text
+    # The storage step in words, what stays out of reach, and the signature with how to check it.
+    storage = receipt["receipt"]["storage"]
+    assert ("write-ahead log" in text) if storage["database"] == "sqlite" else ("older than the erasure" in text)
+    for item in storage["out_of_reach"]:
+        assert item in text
+    assert receipt["key_id"] in text
+    assert receipt["signature"] in text
+    assert keys[0]["key_id"] == receipt["key_id"]
+    assert f"archivist receipt verify receipt-{desk['kari']}.json" in text
+    assert "GET /api/v1/signing-keys" in text
+    # Times in the solution's zone (Oslo): processed 2026-03-10 12:00 local.
+    assert "2026-03-10 12:00" in text
+    assert "@media print" in client.get("/static/app.css").text
+
+
+def test_a_waiting_rows_certificate_is_not_ready_and_another_solutions_is_not_found(
+    client: TestClient,
+    desk: dict[str, str],
+    make_token: TokenMaker,
+    other_solution: Solution,
+) -> None:
+    waiting = client.get(f"/archive/anonymize/{desk['arne_waiting']}/certificate")
+    missing = client.get("/archive/anonymize/0123456789abcdef0123456789abcdef/certificate")
+    assert waiting.status_code == 409
+    assert "not done yet" in waiting.text
+    assert missing.status_code == 404
+
+    # Another solution's officer: Anna's done row answers as if it never was.
+    with TestClient(client.app) as theirs:
+        login(theirs, make_token(Role.PRIVACY_OFFICER, other_solution))
+        assert theirs.get(f"/archive/anonymize/{desk['anna']}/certificate").status_code == 404
+        assert theirs.get(f"/archive/anonymize/{desk['arne_waiting']}/certificate").status_code == 404
