@@ -162,6 +162,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# The threads one server worker runs sync handlers on (AnyIO's default limiter), and so the
+# connections its pool keeps.
+THREADS_PER_WORKER = 40
+
 # Tables an erasure rewrites or deletes from: their old row versions hold what was erased.
 ERASED_TABLES = (
     "interactions",
@@ -188,9 +192,7 @@ def engine_of(factory: sessionmaker[Session]) -> Engine:
     return bind
 
 
-def forget_freed_space(
-    engine: Engine, *, vacuum_full: bool = False, wait_s: float | None = None
-) -> dict[str, Any]:
+def forget_freed_space(engine: Engine, *, vacuum_full: bool = False, wait_s: float | None = None) -> dict[str, Any]:
     """Make what committed erasures replaced unreadable in the database files; what was done.
 
     SQLite: ``secure_delete`` zeroes freed pages as they are freed, and a TRUNCATE checkpoint
@@ -227,6 +229,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
+            # As many pooled connections as a worker has threads (AnyIO's default limit, which
+            # serves FastAPI's sync handlers): with fewer, requests queued for a connection and gave
+            # up with 503 after the pool timeout, and each extra connection began with a cold cache.
+            kwargs.setdefault("pool_size", THREADS_PER_WORKER)
+            kwargs.setdefault("max_overflow", 0)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
