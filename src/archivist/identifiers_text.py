@@ -41,7 +41,7 @@ import bisect
 import functools
 import json
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import phonenumbers
@@ -299,10 +299,13 @@ def _country_code_reading(digits: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _readings(digits: str, plus: bool, region: str, joined: bool = False, bracketed: bool = False) -> frozenset[str]:
+def _readings(
+    digits: str, plus: bool, region: str, joined: bool = False, bracketed: bool = False, grouped: bool = False
+) -> frozenset[str]:
     """Every E.164 number the digits may denote; cached because customers repeat their numbers.
 
-    ``joined``: the first run is dashed or dotted; ``bracketed``: the window opens with "(".
+    ``joined``: the first run is dashed or dotted; ``bracketed``: the window opens with "(";
+    ``grouped``: the digits are written in groups (several runs, or dashes/dots inside one).
     """
     if plus:
         found = _international_reading(digits)
@@ -327,12 +330,16 @@ def _readings(digits: str, plus: bool, region: str, joined: bool = False, bracke
         # "91234567" cannot be told from a Norwegian one, and the home reading must win. Only
         # with the country's trunk 0 ("070…" in SE, "0151…" in DE), as people write them: in
         # countries without one any 9 digits (an order, an amount) would be somebody's number.
-        # NANP numbers are the exception people write recognisably: "(201) 555-0123".
+        # NANP numbers are the exception people write recognisably: "(201) 555-0123". And a
+        # grouped number of 8 or more digits that is no home number ("20 12 34 56" in DK,
+        # "512 345 678" in PL, "201-234-5678" in the US, in a NO solution) is read in those
+        # countries too: its key is indexed, so a request for it finds the text by a lookup
+        # (CONTRACT §9, issue 21). Over-reading costs an index row, never a replacement.
         for other, trunk in _neighbours(region):
             if trunk.startswith("0"):
                 if not digits.startswith(trunk):
                     continue
-            elif not (bracketed and trunk == "1"):
+            elif not ((bracketed and trunk == "1") or (grouped and len(digits) >= 8 and not digits.startswith("0"))):
                 continue
             found = _national_reading(digits, other)
             if found is not None:
@@ -508,7 +515,12 @@ def _international_head(text: str, chain: list[_Run], region: str, spans: dict[t
 
 
 def _chain_windows(
-    text: str, chain: list[_Run], taken: int, region: str, spans: dict[tuple[int, int], set[str]]
+    text: str,
+    chain: list[_Run],
+    taken: int,
+    region: str,
+    spans: dict[tuple[int, int], set[str]],
+    wanted: Mapping[str, str] | None = None,
 ) -> None:
     """Read every window of the chain after its international head; a window inside a longer
     one read in national form with a trunk 0 ("0151/23456789") is not read alone."""
@@ -530,7 +542,17 @@ def _chain_windows(
                 break
             if len(digits) < _MIN_DIGITS:
                 continue
-            readings = _readings(digits, run.plus, region, run.joined, bracketed)
+            phone_like = _phone_grouping(text, chain, i, j) and _stands_alone(text, chain, i, j)
+            readings = _readings(digits, run.plus, region, run.joined, bracketed, (j > i or run.joined) and phone_like)
+            if (
+                wanted
+                and digits in wanted
+                and (phone_like or (i == j and not run.joined))
+                and _national_reading(digits, region) is None
+            ):
+                # The requested person's own digits, in the national form of their country; a
+                # home number with the same digits stays the home number ("91234567" in NO).
+                readings = readings | {wanted[digits]}
             if readings:
                 found.append((i, j, readings))
                 if digits.startswith("0") and not digits.startswith("00"):
@@ -542,8 +564,36 @@ def _chain_windows(
             spans.setdefault((_window_start(text, chain, i, j), chain[j].end), set()).update(readings)
 
 
-def _scan_view(text: str, region: str) -> list[PhoneSpan]:
-    """``scan_phones`` on a reading view's text: spans in its coordinates."""
+_GROUP_SPLIT = re.compile(r"[.\-]")
+
+
+def _phone_grouping(text: str, chain: list[_Run], i: int, j: int) -> bool:
+    """Whether runs i..j are grouped as phone numbers are: every group 2 to 4 digits
+    ("20 12 34 56", "512-345-678", "201.234.5678"), not a reference ("31-97735643")."""
+    groups = [g for run in chain[i : j + 1] for g in _GROUP_SPLIT.split(text[run.start : run.end].lstrip("+"))]
+    if len(groups) > 1 and groups[0] == "1":
+        groups = groups[1:]  # the NANP trunk: "1-201-234-5678"
+    return all(2 <= len(group) <= 4 for group in groups)
+
+
+def _stands_alone(text: str, chain: list[_Run], i: int, j: int) -> bool:
+    """Whether runs i..j are not part of a longer grouping: no run joined by spaces only on either
+    side ("20 12 34 56 78" holds no "20 12 34 56"; "20 12 34 56 / 98 76 54 32" holds two)."""
+
+    def spaces_only(left: _Run, right: _Run) -> bool:
+        return not text[left.end : right.start].strip()
+
+    return (i == 0 or not spaces_only(chain[i - 1], chain[i])) and (
+        j == len(chain) - 1 or not spaces_only(chain[j], chain[j + 1])
+    )
+
+
+def _scan_view(text: str, region: str, wanted: Mapping[str, str] | None = None) -> list[PhoneSpan]:
+    """``scan_phones`` on a reading view's text: spans in its coordinates.
+
+    ``wanted``: national digits -> E.164 of numbers a request looks for (``_wanted``); a window
+    of exactly those digits also reads as that number.
+    """
     if _DIGIT.search(text) is None:
         return []  # most chat lines: cheaper to look once than to set up the scan
     spans: dict[tuple[int, int], set[str]] = {}
@@ -562,7 +612,7 @@ def _scan_view(text: str, region: str) -> list[PhoneSpan]:
             bound = i <= taken or (i > 0 and chain[i - 1].prefix)
             starts[run.start] = None if i > 0 and bound else run
             ends.add(run.end)
-        _chain_windows(text, chain, taken, region, spans)
+        _chain_windows(text, chain, taken, region, spans, wanted)
         first = chain[0]
         international = first.plus or first.digits.startswith("00")
         if international and len(spans) == found_before and sum(len(r.digits) for r in chain) >= _MIN_DIGITS:
@@ -761,7 +811,8 @@ def _view_spans(
     candidates.extend((start, end) for start, end, address in addresses if address in emails)
     if phones:
         region = country.strip().upper()
-        candidates.extend((s.start, s.end) for s in _scan_view(view.text, region) if s.readings & phones)
+        wanted = _wanted(frozenset(phones), region)
+        candidates.extend((s.start, s.end) for s in _scan_view(view.text, region, wanted) if s.readings & phones)
     pattern = _name_pattern(tuple(names))
     if pattern is not None:
         address_starts = [start for start, _, _ in addresses]
@@ -779,6 +830,33 @@ def _view_spans(
             chosen.append((start, end))
             last_end = end
     return chosen
+
+
+@functools.lru_cache(maxsize=1024)
+def _wanted(phones: frozenset[str], region: str) -> dict[str, str]:
+    """The national forms of the requested foreign numbers: digits -> E.164.
+
+    Erasure knows whom it looks for: a Danish "20 12 34 56", a Polish "512 345 678", a US
+    "201-234-5678" is the requested person's number when the request names exactly that number,
+    wherever a reader reads those digits as a number (whole runs, not an amount, a version, an
+    address on the network). A country with a trunk prefix is written with it ("070 123 45 67").
+    """
+    home = _calling_code(region)
+    wanted: dict[str, str] = {}
+    for e164 in phones:
+        try:
+            number = phonenumbers.parse(e164, None)
+        except NumberParseException:
+            continue
+        if number.country_code == home:
+            continue
+        nsn = phonenumbers.national_significant_number(number)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(phonenumbers.region_code_for_number(number) or "")
+        trunk = (metadata.national_prefix or "") if metadata is not None else ""
+        wanted[trunk + nsn if trunk.startswith("0") else nsn] = e164
+        if trunk == "1":
+            wanted["1" + nsn] = e164  # "1-201-234-5678"
+    return wanted
 
 
 def identifier_spans(

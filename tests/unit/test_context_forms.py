@@ -152,3 +152,71 @@ def test_an_address_split_glued_or_spelt_out_is_replaced(text: str, address: str
 )
 def test_an_address_is_not_replaced_for_one_it_only_resembles(text: str, address: str) -> None:
     assert replace_identifiers(text, (address,), "NO", X) == (text, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The person, not only identifiers: a foreign number in its own country's national form
+# ---------------------------------------------------------------------------------------------
+
+DK = "+4520123456"
+PL = "+48512345678"
+US = "+12012345678"
+SE = "+46701234567"
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "expected"),
+    [
+        ("Ring meg på 20 12 34 56, takk", DK, "Ring meg på Anonymized, takk"),
+        ("tlf 2012 3456", DK, "tlf Anonymized"),
+        ("mobil: 20-12-34-56", DK, "mobil: Anonymized"),
+        ("Numer: 512 345 678", PL, "Numer: Anonymized"),
+        ("tel. 512-345-678", PL, "tel. Anonymized"),
+        ("call 201-234-5678 after 5", US, "call Anonymized after 5"),
+        ("cell 201.234.5678", US, "cell Anonymized"),
+        ("(201) 234-5678", US, "Anonymized"),
+        ("1-201-234-5678", US, "Anonymized"),
+        ("ring 070-123 45 67", SE, "ring Anonymized"),
+        ("20 12 34 56 / 98 76 54 32", DK, "Anonymized / 98 76 54 32"),
+    ],
+)
+def test_a_requested_foreign_number_is_found_in_its_countrys_national_form(
+    text: str, number: str, expected: str
+) -> None:
+    assert replace_identifiers(text, (number,), "NO", X) == (expected, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("ring 91234567", "+4591234567"),  # a valid Norwegian number stays Norwegian
+        ("20 12 34 56 78", DK),  # inside a longer grouping
+        ("ordre 120123456", DK),  # inside a longer run
+        ("Beløp 512 345 678 kr", PL),  # an amount
+        ("versjon 20.12.34.56", DK),  # a version
+        ("IP 201.234.56.78", US),  # an IPv4 address
+        ("ref 20-123456", DK),  # a reference, not a phone grouping
+        ("+45 20 12 34 57", DK),  # another number of that country
+    ],
+)
+def test_a_requested_foreign_number_is_never_read_out_of_something_else(text: str, number: str) -> None:
+    assert replace_identifiers(text, (number,), "NO", X) == (text, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Ring meg på 20 12 34 56", DK),
+        ("Numer: 512 345 678", PL),
+        ("call 201-234-5678", US),
+        ("cell 201.234.5678", US),
+    ],
+)
+def test_a_grouped_foreign_national_form_no_home_number_has_is_indexed_under_its_key(text: str, number: str) -> None:
+    # The mention index is keyed by E.164: the key is there, so a request finds it by a lookup.
+    assert number in {e164 for _, _, e164 in find_phones(text, "NO")}
+
+
+def test_a_reference_is_not_indexed_as_a_foreign_number() -> None:
+    assert find_phones("Ordre 31-97735643 er levert", "NO") == []
+    assert find_phones("Ordre 20123456 er levert", "NO") == []
