@@ -7,13 +7,17 @@ tables are a card per row on a phone, with nothing scrolling sideways.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from archivist.accounts.models import Role
+from archivist.accounts.models import Role, Solution
 from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request
+from archivist.retention.holds import parse_criteria, place_hold
+from archivist.retention.models import RetentionWhat
+from archivist.retention.rules import DraftRule, add_rule
 from tests.browser.conftest import LiveServer
 from tests.conftest import KEYRING
 from tests.functional.anonymization_support import call, email, oslo
@@ -116,3 +120,61 @@ def test_the_preview_shows_linked_identifiers_in_full_to_the_officer(live: LiveS
     tick = linked.locator("input[name='linked']").first
     assert "482" not in (tick.get_attribute("value") or "")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def _support_chat(day: int) -> dict[str, Any]:
+    return {
+        "channel": "chat",
+        "direction": "inbound",
+        "started_at": f"2026-03-{day:02d}T10:00:00+01:00",
+        "queue": "Support",
+        "customer": {"email": f"person{day}@example.com"},
+        "messages": [{"at": f"2026-03-{day:02d}T10:00:05+01:00", "from": "customer", "text": "Hei"}],
+    }
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_held_interaction_is_refused_as_an_error_naming_the_hold(live: LiveServer, page: Any, width: int) -> None:
+    ids = live.seed([_support_chat(1), _support_chat(2)])
+    with live.session_factory() as session, session.begin():
+        solution = session.get(Solution, live.solution.id)
+        assert solution is not None
+        criteria = parse_criteria(
+            solution, interaction_ids=[], phone=None, email="person1@example.com", queue=None, from_at=None, to_at=None
+        )
+        place_hold(session, solution, criteria, reason="Tax audit 2026", until=None, created_by="t", now=live.clock())
+    page.set_viewport_size({"width": width, "height": 844})
+    live.login(page, Role.PRIVACY_OFFICER)
+    page.get_by_role("button", name="Search").click()
+    page.locator("table.results tbody tr").first.wait_for()
+
+    for interaction_id in ids:
+        page.locator(f"#row-{interaction_id} input[name='ids']").check()
+    page.get_by_role("button", name="Anonymize and delete").click()
+    dialog = page.locator("#confirm-dialog")
+    assert "legal hold" in dialog.inner_text()
+    page.get_by_role("button", name="Yes, anonymize and delete").click()
+
+    flash = page.locator("#flash")
+    flash.get_by_text("Nothing was changed").wait_for()
+    assert flash.get_attribute("role") == "alert"
+    assert "is-error" in (flash.get_attribute("class") or "")
+    assert "“Tax audit 2026”" in flash.inner_text()
+    assert not re.search(r"[0-9a-f]{32}", flash.inner_text())
+    # Green means done: the error is styled apart from a success.
+    assert flash.evaluate("el => getComputedStyle(el).backgroundColor") != "rgb(234, 247, 239)"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_officer_reads_the_retention_rules_on_legal_holds(live: LiveServer, page: Any, width: int) -> None:
+    with live.session_factory() as session, session.begin():
+        draft = DraftRule(channel=None, queue="Sales", what=RetentionWhat.RECORDING, keep_days=30)
+        add_rule(session, live.solution.id, draft, created_by="admin", now=live.clock())
+    page.set_viewport_size({"width": width, "height": 844})
+    live.login(page, Role.PRIVACY_OFFICER, next_path="/legal-holds")
+
+    rules = page.locator("#retention-rules")
+    assert "Sales" in rules.inner_text()
+    assert "Read-only here" in rules.inner_text()
+    assert rules.get_by_role("button").count() == 0
+    _fits(page, width, "#rules-table")

@@ -201,3 +201,24 @@ def test_a_waiting_rows_certificate_is_not_ready_and_another_solutions_is_not_fo
         login(theirs, make_token(Role.PRIVACY_OFFICER, other_solution))
         assert theirs.get(f"/archive/anonymize/{desk['anna']}/certificate").status_code == 404
         assert theirs.get(f"/archive/anonymize/{desk['arne_waiting']}/certificate").status_code == 404
+
+
+def test_a_privacy_officer_reads_the_retention_rules_on_legal_holds_but_cannot_change_them(
+    client: TestClient, admin: dict[str, str], make_token: TokenMaker, solution: Solution
+) -> None:
+    body = {"channel": "call", "queue": "Sales", "what": "recording", "keep_days": 30}
+    assert client.post("/api/v1/retention-rules", json=body, headers=admin).status_code == 201
+    login(client, make_token(Role.PRIVACY_OFFICER, solution))
+
+    page = client.get("/legal-holds")
+
+    assert page.status_code == 200
+    rules = page.text.split('id="retention-rules"', 1)[1].split("</section>", 1)[0]
+    assert "Sales" in rules
+    assert ">30<" in rules
+    assert "Recordings" in rules
+    assert 'id="rules-read-only"' in rules
+    # Read-only: no Delete, no form, and Settings stays the admins'.
+    assert "/settings/retention-rules" not in rules
+    assert 'id="rule-form"' not in rules
+    assert client.get("/settings").status_code == 403

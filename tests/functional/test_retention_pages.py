@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Role, Solution
 from archivist.audit.events import AuditAction
 from archivist.audit.models import AuditEvent
-from archivist.retention.holds import HELD_NOTHING_DELETED, held_among
+from archivist.retention.holds import held_among
 from archivist.retention.models import LegalHold, RetentionRule
 from archivist.web.pages.legal_holds import UNKNOWN_IDS
 from archivist.web.pages.retention_rules import DUPLICATE_MESSAGE, KEEP_DAYS_MESSAGE
@@ -511,12 +511,20 @@ def test_search_marks_held_rows_and_details_say_why_nothing_can_be_deleted(
     assert "held-note" not in client.get(f"/archive/interactions/{free_id}", headers=HTMX).text
     # A stale page that still offers the button is answered with why nothing happened.
     refused = client.post(f"/archive/interactions/{held_id}/content/delete", data={"csrf_token": csrf}, headers=HTMX)
-    assert json.loads(refused.headers["HX-Trigger"])["flash"] == HELD_NOTHING_DELETED
+    # An error naming the hold by its reason, never a success message (issue 24).
+    assert json.loads(refused.headers["HX-Trigger"]) == {
+        "flash-error": "Nothing was changed: this interaction is under a legal hold (“Case 3”). "
+        "Release the hold on Legal holds first, or leave the held ones out."
+    }
     assert 'class="badge held"' in refused.text  # the refreshed row keeps its mark
     assert client.get(f"/api/v1/interactions/{held_id}", headers=auth(officer)).json()["has_content"]
     bulk = client.post("/archive/anonymize-and-delete", data={"csrf_token": csrf, "ids": [held_id, free_id]})
-    flash = json.loads(bulk.headers["HX-Trigger"])["flash"]
-    assert flash == f"Under a legal hold: {held_id}. Nothing was changed."
+    trigger = json.loads(bulk.headers["HX-Trigger"])
+    assert trigger == {
+        "flash-error": "Nothing was changed: 1 of the 2 chosen interactions is under a legal hold (“Case 3”). "
+        "Release the hold on Legal holds first, or leave the held ones out."
+    }
+    assert held_id not in bulk.headers["HX-Trigger"]
 
 
 def test_anonymize_page_shows_a_request_that_meets_a_hold_as_held(

@@ -48,7 +48,6 @@ class HeldError(Exception):
 
 # Ids named in a 409 at most (the rest are counted).
 MAX_NAMED_HELD = 20
-HELD_NOTHING_DELETED = "This interaction is under a legal hold: nothing was deleted."
 
 
 def held_message(exc: HeldError) -> str:
@@ -188,6 +187,47 @@ def held_among(session: Session, solution_id: str, interaction_ids: Sequence[str
     for chunk in chunks(interaction_ids):
         found.update(session.scalars(select(Interaction.id).where(Interaction.id.in_(chunk), Interaction.id.in_(held))))
     return found
+
+
+def holds_covering(session: Session, solution_id: str, interaction_ids: Sequence[str]) -> list[LegalHold]:
+    """The active holds that keep any of ``interaction_ids``, oldest first: what a refusal names.
+
+    Holds are few, so each is asked on its own; a page then names a hold by its reason, which a
+    person can act on (release it on *Legal holds*), rather than by interaction ids.
+    """
+    ids = list(interaction_ids)
+    active = session.scalars(
+        select(LegalHold)
+        .where(LegalHold.solution_id == solution_id, LegalHold.released_at.is_(None))
+        .order_by(LegalHold.created_at, LegalHold.id)
+    )
+    found: list[LegalHold] = []
+    for hold in active:
+        for chunk in chunks(ids):
+            if _names_ids(hold):
+                query = select(LegalHoldInteraction.interaction_id).where(
+                    LegalHoldInteraction.hold_id == hold.id, LegalHoldInteraction.interaction_id.in_(chunk)
+                )
+            else:
+                query = select(Interaction.id).where(Interaction.id.in_(chunk), Interaction.id.in_(_covering(hold)))
+            if session.scalars(query.limit(1)).first() is not None:
+                found.append(hold)
+                break
+    return found
+
+
+def refusal_in_words(holds: Sequence[LegalHold], held: int, chosen: int) -> str:
+    """A page's refusal: how many of the chosen are held, and by which holds (their reasons), nothing changed."""
+    reasons = ", ".join(f"“{hold.reason}”" for hold in holds[:3]) + (
+        f" and {len(holds) - 3} more" if len(holds) > 3 else ""
+    )
+    verb = "is" if held == 1 else "are"
+    which = "this interaction is" if chosen == 1 else f"{held} of the {chosen} chosen interactions {verb}"
+    named = f" ({reasons})" if reasons else ""
+    return (
+        f"Nothing was changed: {which} under a legal hold{named}. "
+        "Release the hold on Legal holds first, or leave the held ones out."
+    )
 
 
 def refuse_held(session: Session, solution_id: str, interaction_ids: Sequence[str]) -> None:

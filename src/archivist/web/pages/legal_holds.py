@@ -24,11 +24,13 @@ from archivist.accounts.services import Principal
 from archivist.archive.search import FilterError, filter_choices
 from archivist.audit.events import AuditAction, record_for
 from archivist.retention import holds as hold_service
+from archivist.retention import rules as rule_service
 from archivist.retention.models import LegalHold
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.dates import local_day_start, local_moment
 from archivist.web.pages.forms import too_long
+from archivist.web.pages.retention_rules import WHAT_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -174,6 +176,9 @@ def _context(session: Session, solution: Solution, form: HoldForm, now: datetime
         "queues": filter_choices(session, solution.id).queues,
         "confirm_release": CONFIRM_RELEASE,
         "notice": None,
+        # The retention rules, read-only below the holds (privacy officers cannot open Settings).
+        "rules": rule_service.rules_of(session, solution.id),
+        "what_labels": WHAT_LABELS,
         **extra,
     }
 

@@ -28,7 +28,7 @@ from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import EmailContentOut, InteractionOut
 from archivist.archive.search import FilterError, SearchPage, filter_choices, make_filters, search_interactions
 from archivist.audit.events import AuditAction, filters_used, record_for
-from archivist.retention.holds import HELD_NOTHING_DELETED, HeldError, held_among, held_message
+from archivist.retention.holds import HeldError, held_among, holds_covering, refusal_in_words
 from archivist.web.attachments import attachment_response, frame_document
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
@@ -78,7 +78,8 @@ HELD_NOTE = "Under a legal hold: nothing of it can be deleted or anonymized unti
 CONFIRM_ANONYMIZE = (
     "Their recordings, chat logs and email bodies will be deleted, and the customer's phone number, "
     "email address, name and all variable values will be replaced with the replacement text. "
-    "You will no longer find them by the phone number or email address. This cannot be undone."
+    "You will no longer find them by the phone number or email address. This cannot be undone. "
+    "If any of them is under a legal hold, it is refused and nothing is changed."
 )
 
 
@@ -219,8 +220,12 @@ def _details(
     interaction: Interaction,
     *,
     flash: str | None = None,
+    error: str | None = None,
 ) -> Response:
-    """The details panel, with the row refreshed out of band (its marks may have changed)."""
+    """The details panel, with the row refreshed out of band (its marks may have changed).
+
+    ``flash`` says what was done; ``error`` that nothing was, shown as an error (role="alert").
+    """
     content = content_service.read_content(session, interaction)
     context = {
         "solution": solution,
@@ -236,9 +241,10 @@ def _details(
             Channel.CHAT: CONFIRM_DELETE_CHAT,
             Channel.CALL: CONFIRM_DELETE_TRANSCRIPT,
         }.get(interaction.channel, CONFIRM_DELETE_EMAIL),
-        "refresh_row": flash is not None,
+        "refresh_row": flash is not None or error is not None,
     }
-    headers = {"HX-Trigger": json.dumps({"flash": flash})} if flash else None
+    trigger = {"flash-error": error} if error else {"flash": flash} if flash else None
+    headers = {"HX-Trigger": json.dumps(trigger)} if trigger else None
     if not is_htmx(request):
         # A direct link to one request: the search page with its details open.
         return render(
@@ -309,6 +315,12 @@ def download_attachment(
     return response
 
 
+def _refusal(session: Session, solution: Solution, chosen: list[str], held: set[str]) -> str:
+    """Why nothing was deleted: the holds that keep the held ones, by their reasons (not ids)."""
+    holds = holds_covering(session, solution.id, sorted(held))
+    return refusal_in_words(holds, len(held), len(set(chosen)))
+
+
 @router.post("/archive/interactions/{interaction_id}/recording/delete", dependencies=[CsrfChecked])
 def delete_recording(
     interaction_id: str,
@@ -320,7 +332,14 @@ def delete_recording(
 ) -> Response:
     interaction = _interaction(session, solution, interaction_id)
     if held_among(session, solution.id, [interaction.id]):
-        return _details(request, session, solution, principal, interaction, flash=HELD_NOTHING_DELETED)
+        return _details(
+            request,
+            session,
+            solution,
+            principal,
+            interaction,
+            error=_refusal(session, solution, [interaction.id], {interaction.id}),
+        )
     deleted = recordings.delete_recordings(session, [interaction.id], services.clock())
     if deleted:
         record_for(
@@ -344,7 +363,14 @@ def delete_content(
     interaction = _interaction(session, solution, interaction_id)
     what = "chat log" if interaction.channel is Channel.CHAT else "email content"
     if held_among(session, solution.id, [interaction.id]):
-        return _details(request, session, solution, principal, interaction, flash=HELD_NOTHING_DELETED)
+        return _details(
+            request,
+            session,
+            solution,
+            principal,
+            interaction,
+            error=_refusal(session, solution, [interaction.id], {interaction.id}),
+        )
     deleted = content_service.delete_content(session, [interaction.id], now=services.clock())
     if deleted:
         record_for(
@@ -379,9 +405,10 @@ def anonymize_and_delete(
     except erasure.UnknownInteractionError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
     except HeldError as exc:
+        # An error, not a success: nothing was changed, and the holds are named by their reasons.
+        message = _refusal(session, solution, ids, set(exc.held))
         return Response(
-            status_code=status.HTTP_204_NO_CONTENT,
-            headers={"HX-Trigger": json.dumps({"flash": held_message(exc) + "."})},
+            status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Trigger": json.dumps({"flash-error": message})}
         )
     details = {**erasure.audit_details(ids, raw_data, result), "via": "page"}
     record_for(session, principal, AuditAction.ANONYMIZED_AND_DELETED, None, details, at=services.clock())

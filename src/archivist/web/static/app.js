@@ -96,6 +96,8 @@
     if (!box) return;
     box.textContent = message;
     box.classList.toggle("is-error", !!isError);
+    // An error interrupts (alert); a success waits its turn (status).
+    box.setAttribute("role", isError ? "alert" : "status");
   }
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
@@ -120,4 +122,6 @@
 
   // The script is deferred, so <body> exists by now.
   document.body.addEventListener("flash", function (event) { flash(event.detail.value, false); });
+  // What the server refused (HX-Trigger: {"flash-error": "..."}): nothing was done, shown as an error.
+  document.body.addEventListener("flash-error", function (event) { flash(event.detail.value, true); });
 })();
