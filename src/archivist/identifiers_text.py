@@ -41,6 +41,7 @@ import bisect
 import functools
 import json
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -186,9 +187,12 @@ _DIGIT = re.compile(r"[0-9]")
 # included), a domain of letter-digit-hyphen labels in any script; never part of a longer address.
 # '=', '?' and '&' are legal too but stand before addresses in links ("?email=kari@x.no"), so
 # they end a local part here.
-_LOCAL_CHAR = r"[\w!#$%'*+^`~\-]"
+# Combining marks count as part of a letter: decoded escapes may spell "a" + U+030A for "å".
+_LOCAL_CHAR = r"[\w\u0300-\u036f!#$%'*+^`~\-]"
+_DOMAIN_CHAR = r"[\w\u0300-\u036f\-]"
 _EMAIL = re.compile(
-    rf"(?<![\w.!#$%'*+^`~\-]){_LOCAL_CHAR}+(?:\.{_LOCAL_CHAR}+)*@[\w\-]+(?:\.[\w\-]+)+(?![\w\-])(?!\.[\w\-])"
+    rf"(?<![\w.!#$%'*+^`~\-]){_LOCAL_CHAR}+(?:\.{_LOCAL_CHAR}+)*@{_DOMAIN_CHAR}+(?:\.{_DOMAIN_CHAR}+)+"
+    r"(?![\w\-])(?!\.[\w\-])"
 )
 
 
@@ -488,6 +492,11 @@ def _matcher_spans(
     return spans
 
 
+def _is_bracketed_trunk(text: str, run: _Run) -> bool:
+    """Whether ``run`` is the "(0)" written after a country code."""
+    return run.digits == "0" and text[run.start - 1 : run.start] == "(" and text[run.end : run.end + 1] == ")"
+
+
 def _international_head(text: str, chain: list[_Run], region: str, spans: dict[tuple[int, int], set[str]]) -> int:
     """Record the number a chain starting with '+'/'00' spells; the index of its last run, or -1.
 
@@ -500,6 +509,8 @@ def _international_head(text: str, chain: list[_Run], region: str, spans: dict[t
     digits = ""
     best: tuple[int, frozenset[str]] | None = None
     for j, run in enumerate(chain):
+        if j == 1 and first.prefix and _is_bracketed_trunk(text, run):
+            continue  # "+47(0)91234567", "0047 (0) 912 34 567": the trunk a caller drops
         digits += run.digits
         if len(digits) > _MAX_DIGITS:
             break
@@ -767,7 +778,7 @@ def _normalize_email(raw: str) -> str | None:
     # replacement: no request can carry it.
     if raw.isascii() and "xn--" not in raw.lower():
         return raw.lower()
-    return normalize_email_lenient(raw)
+    return normalize_email_lenient(unicodedata.normalize("NFC", raw))
 
 
 # ---------------------------------------------------------------------------------------------

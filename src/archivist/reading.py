@@ -20,8 +20,6 @@ span found in the view is replaced on the original characters that make it up. T
   character, ``=?UTF-8?B?…?=`` as a whole), JSON string escapes (``\\u00a0``, ``\\u002B``, ``\\/``)
   and HTML escaped more than once (``&amp;nbsp;``); every line and paragraph separator (CR,
   VT, FF, NEL, U+2028, U+2029) is a line break;
-- reads the ``(0)`` written after a country code (``+47(0)91234567``) as a gap: it is the trunk
-  prefix a caller drops, not a digit of the number.
 
 A replacement lands on the original characters; ``encoding_at`` says how the text around a span
 is encoded, so that the replacement is written in that encoding and the text still decodes.
@@ -71,8 +69,7 @@ class EncodedSpan:
 # Anything that makes the view differ from the text. A text without a match is its own view.
 _SPECIAL = re.compile(
     r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n|[(\[{]\s*(?:at|dot|@|punktum|prikk)\s*[)\]}]"
-    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|[\r\x0b\x0c]|=\r?\n|=(?:3D|20|09|[89A-F][0-9A-F])|=\?|\\[u/\"\\nrt]"
-    r"|\(0\)",
+    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|[\r\x0b\x0c]|=\r?\n|=(?:3D|[C-F][0-9A-F])|=\?|\\[u/\"\\nrt]",
     re.IGNORECASE,
 )
 
@@ -96,8 +93,6 @@ _PLUS_SPACE = r"\+[ \t]+(?=[0-9])"
 # '+' between digits is a space in a link's query ("?phone=%2B47+912+34+567").
 # Not in an address's local part: "linn7+2024@x.no" is one address, its '+' a subaddress.
 _QUERY_PLUS = r"(?<=[0-9])\+(?=[0-9])(?![\w.+\-]{0,64}@)"
-# "+47(0)91234567", "+44 (0)20 …": the trunk 0 in brackets after a country code is no digit.
-_TRUNK = r"(?:(?<=\+[0-9])|(?<=\+[0-9]{2})|(?<=\+[0-9]{3}))[ \t]?\(0\)[ \t]?(?=[1-9])"
 # Quoted-printable left in a stored body: a soft line break takes no room; "=3D"
 # and escaped UTF-8 sequences ("=C3=B8") are decoded. Other "=XX" stay as written unless the text
 # is quoted-printable for sure (_QP_EVIDENCE): "?phone=4791234567" in a link is no escape.
@@ -115,7 +110,7 @@ _COMBINING = r"[^\W\d_][\u0300-\u036f]+"
 _SIP = r"(?<![A-Za-z])sips?:\+?[0-9][0-9\-.]{4,30}(?P<sipat>@)"
 _NON_ASCII = r"[^\x00-\x7f]+"
 _TOKENS = (
-    f"|(?P<json>{_JSON_ESCAPE})|(?P<trunk>{_TRUNK})"
+    f"|(?P<json>{_JSON_ESCAPE})"
     f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
     f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})"
 )
@@ -344,8 +339,6 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
         elif kind == "json":
             builder.json_escaped = True
             _read_json_escape(builder, match)
-        elif kind == "trunk":
-            builder.read_as(" ", match.start(), cursor)
         elif kind == "entity":
             decoded = _unescape_html(match.group())
             builder.read_as(_read_chars(decoded) if decoded != match.group() else decoded, match.start(), cursor)

@@ -18,6 +18,8 @@ from tests.corpus.corpus import _FIRST, _LAST, _NATIONAL, Person, Score, _distra
 
 __all__ = [
     "DISTRACTOR_CLASSES",
+    "ENCODED_CLASSES",
+    "ENCODERS",
     "FORM_CLASSES",
     "NO_PHONE_FORMS",
     "Case",
@@ -472,6 +474,52 @@ def _mixed_forms() -> list[PhoneForm]:
     ]
 
 
+def _separator_forms() -> list[PhoneForm]:
+    """Every line and paragraph separator a text may hold, where a number wraps (issue 21)."""
+    separators = {
+        "ls": "\u2028",  # LINE SEPARATOR: JavaScript editors and some CRMs
+        "ps": "\u2029",  # PARAGRAPH SEPARATOR
+        "vt": "\x0b",  # vertical tab: Word's manual line break, pasted
+        "ff": "\x0c",
+        "cr": "\r",  # a lone CR: classic Mac OS, some SMS gateways
+        "nel": "\x85",  # NEXT LINE: EBCDIC conversions
+    }
+    forms = []
+    for label, brk in separators.items():
+        forms += [
+            PhoneForm(f"323-{label}", lambda d, b=brk: _span(f"{d[:3]} {d[3:5]}{b}{d[5:]}")),
+            PhoneForm(f"+47-{label}", lambda d, b=brk: _span(f"+47{b}{_g323(d)}")),
+            PhoneForm(f"2222-{label}", lambda d, b=brk: _span(f"{d[:2]} {d[2:4]}{b}{d[4:6]} {d[6:]}")),
+        ]
+    return forms
+
+
+def _glued_forms() -> list[PhoneForm]:
+    """Numbers glued into file names, gateway addresses and labels, and the "(0)" trunk."""
+    return [
+        # voicemail_from_+4791234567_20240312T0915.mp3 (a voicemail attachment's name, in a body)
+        PhoneForm("voicemail-file", lambda d: _around("voicemail_from_", f"+47{d}", "_20240312T0915.mp3"), "bare"),
+        # rec_+4791234567.wav
+        PhoneForm("recording-file", lambda d: _around("rec_", f"+47{d}", ".wav"), "bare"),
+        # 4791234567@sms.example.no: an email-to-SMS gateway's address
+        PhoneForm("sms-gateway", lambda d: _around("", f"47{d}", "@sms.example.no"), "bare"),
+        # 91234567@mms.example.no
+        PhoneForm("mms-gateway", lambda d: _around("", d, "@mms.example.no"), "bare"),
+        # +47(0)91234567: the trunk 0 in brackets after the country code
+        PhoneForm("trunk-bracket", lambda d: _span(f"+47(0){d}")),
+        # +47 (0) 912 34 567
+        PhoneForm("trunk-bracket-spaced", lambda d: _span(f"+47 (0) {_g323(d)}")),
+        # 0047(0)91234567
+        PhoneForm("trunk-bracket-00", lambda d: _span(f"0047(0){d}")),
+        # telefonnummer91234567, Mobiltlf:912 34 567, kontaktnr.91234567, Handy:+4791234567
+        PhoneForm("label-telefonnummer", lambda d: _around("telefonnummer", d), "bare"),
+        PhoneForm("label-mobiltlf", lambda d: _around("Mobiltlf:", _g323(d)), "bare"),
+        PhoneForm("label-kontaktnr", lambda d: _around("kontaktnr.", d), "bare"),
+        PhoneForm("label-handy", lambda d: _around("Handy:", f"+47{d}"), "bare"),
+        PhoneForm("label-tel-nr", lambda d: _around("Tel.nr:", d), "bare"),
+    ]
+
+
 # Form class -> the variants in which a Norwegian mobile number is written in it.
 NO_PHONE_FORMS: dict[str, tuple[PhoneForm, ...]] = {
     "unicode-dash": tuple(_dash_forms()),
@@ -485,6 +533,8 @@ NO_PHONE_FORMS: dict[str, tuple[PhoneForm, ...]] = {
     "slash-groups": tuple(_slash_forms()),
     "odd-spacing": tuple(_spacing_forms()),
     "mixed": tuple(_mixed_forms()),
+    "line-separator": tuple(_separator_forms()),
+    "glued-name-address": tuple(_glued_forms()),
 }
 
 
@@ -619,6 +669,90 @@ def _national_foreign_makers() -> list[Maker]:
         # 040 123 4567 (FI)
         lambda rng, _: _fi(rng, lambda n: f"0{n[:2]} {n[2:5]} {n[5:]}"),
     ]
+
+
+def _unambiguous(rng: random.Random, region: str, national: Callable[[random.Random], str]) -> str:
+    """A valid number of ``region`` whose national digits are no Norwegian number (CONTRACT §9)."""
+    while True:
+        e164 = _valid_number(rng, region, national)
+        if _no_reading(_nsn(e164)) is None:
+            return e164
+
+
+def _own_national_makers() -> list[Maker]:
+    """A foreign number of a country without trunk 0 in that country's national form: found
+    when the request names exactly that number (issue 21)."""
+
+    def dk(write: Callable[[str], str]) -> Maker:
+        return lambda rng, _: _foreign(
+            _span(write(_nsn(e164 := _unambiguous(rng, "DK", lambda r: r.choice("2345") + _digits(r, 7))))), e164
+        )
+
+    def pl(write: Callable[[str], str]) -> Maker:
+        return lambda rng, _: _foreign(
+            _span(write(_nsn(e164 := _valid_number(rng, "PL", lambda r: r.choice("5678") + _digits(r, 8))))), e164
+        )
+
+    def us(write: Callable[[str], str]) -> Maker:
+        return lambda rng, _: _foreign(
+            _span(write(_nsn(e164 := _valid_number(rng, "US", lambda r: "2" + _digits(r, 9, "0123456789"))))), e164
+        )
+
+    return [
+        dk(lambda n: f"{n[:2]} {n[2:4]} {n[4:6]} {n[6:]}"),  # 20 12 34 56
+        dk(lambda n: f"{n[:4]} {n[4:]}"),  # 2012 3456
+        dk(lambda n: f"{n[:2]}-{n[2:4]}-{n[4:6]}-{n[6:]}"),  # 20-12-34-56
+        pl(lambda n: f"{n[:3]} {n[3:6]} {n[6:]}"),  # 512 345 678
+        pl(lambda n: f"{n[:3]}-{n[3:6]}-{n[6:]}"),  # 512-345-678
+        pl(lambda n: f"{n[:2]} {n[2:5]} {n[5:7]} {n[7:]}"),  # 51 234 56 78 (a landline grouping)
+        us(lambda n: f"{n[:3]}-{n[3:6]}-{n[6:]}"),  # 201-234-5678
+        us(lambda n: f"{n[:3]}.{n[3:6]}.{n[6:]}"),  # 201.234.5678
+        us(lambda n: f"({n[:3]}) {n[3:6]}-{n[6:]}"),  # (201) 234-5678
+        us(lambda n: f"1-{n[:3]}-{n[3:6]}-{n[6:]}"),  # 1-201-234-5678
+    ]
+
+
+def _split_email_makers() -> list[Maker]:
+    """Addresses wrapped across lines, glued to the next word, or spelt out."""
+
+    def wrapped_local(rng: random.Random, cast: _Cast) -> _Form:
+        local, domain = _split(cast.person.email)
+        cut = local.index(".") + 2  # inside the last name, after the dot
+        return _email(_span(f"{local[:cut]}\n{local[cut:]}@{domain}"), cast.person.email)
+
+    def wrapped_domain(rng: random.Random, cast: _Cast) -> _Form:
+        local, domain = _split(cast.person.email)
+        return _email(_span(f"{local}@{domain[:3]}\r\n{domain[3:]}"), cast.person.email)
+
+    def wrapped_quoted(rng: random.Random, cast: _Cast) -> _Form:
+        local, domain = _split(cast.person.email)
+        return _email(
+            _around("\n> Skriv til ", f"{local}@{domain[:4]}\n> {domain[4:]}", " takk."), cast.person.email, "quote"
+        )
+
+    def glued_capital(rng: random.Random, cast: _Cast) -> _Form:
+        return _email(_around("", cast.person.email, "Takk for hjelpen."), cast.person.email, "bare")
+
+    def glued_lower(rng: random.Random, cast: _Cast) -> _Form:
+        if not cast.person.email.endswith((".no", ".com")):
+            return glued_capital(rng, cast)
+        return _email(_around("", cast.person.email, "hilsen"), cast.person.email, "bare")
+
+    def spelt(rng: random.Random, cast: _Cast) -> _Form:
+        local, domain = _split(cast.person.email)
+        return _email(_span(f"{local} at {domain}"), cast.person.email)
+
+    def spelt_dot(rng: random.Random, cast: _Cast) -> _Form:
+        local, domain = _split(cast.person.email)
+        return _email(_span(f"{local} AT {domain.replace('.', ' dot ')}"), cast.person.email)
+
+    def subaddress(rng: random.Random, cast: _Cast) -> _Form:
+        # linn.andreassen7+2024@…: the '+' is the address's, never a space between numbers.
+        local, domain = _split(cast.person.email)
+        address = f"{local}+{rng.randint(2020, 2026)}@{domain}"
+        return _email(_span(address), address, negatives=(cast.person.email,))
+
+    return [wrapped_local, wrapped_domain, wrapped_quoted, glued_capital, glued_lower, spelt, spelt_dot, subaddress]
 
 
 def _email(pieces: tuple[Piece, ...], address: str, place: str = "sentence", negatives: Iterable[str] = ()) -> _Form:
@@ -926,6 +1060,149 @@ def _mixed_email_makers() -> list[Maker]:
     return [link, fullwidth_glued, quoted_obfuscated, quoted_idn]
 
 
+# ---------------------------------------------------------------------------------------------
+# Texts stored still encoded: the whole case text encoded, its truths mapped (issue 21)
+# ---------------------------------------------------------------------------------------------
+
+# A text encoded character by character: the encoded text, and where each character's encoding
+# starts and ends in it (a soft break or a word boundary may stand between two characters).
+Encoded = tuple[str, list[int], list[int]]
+
+
+def _mapped(pieces: Iterable[tuple[str, str]]) -> Encoded:
+    """(before, encoding) per character -> the encoded text and each character's span."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    position = 0
+    for before, encoding in pieces:
+        out.append(before)
+        position += len(before)
+        starts.append(position)
+        out.append(encoding)
+        position += len(encoding)
+        ends.append(position)
+    return "".join(out), starts, ends
+
+
+def _quoted_printable(text: str) -> Encoded:
+    """Quoted-printable as a mail store keeps a body: soft breaks at 76 characters (inside a
+    number or an address too), '=' as =3D, every 8-bit byte escaped (=C3=B8)."""
+
+    def pieces() -> Iterable[tuple[str, str]]:
+        line = 0
+        for i, ch in enumerate(text):
+            nxt = text[i + 1 : i + 2]
+            if (
+                ch == "\n"
+                or (ch == "\r" and nxt == "\n")
+                or ((" " <= ch <= "~" and ch != "=") and not (ch == " " and nxt in ("\r", "\n")))
+            ):
+                encoding = ch
+            else:
+                encoding = "".join(f"={b:02X}" for b in ch.encode())
+            soft = "=\n" if ch not in "\r\n" and line + len(encoding) > 75 else ""
+            line = 0 if (soft or ch == "\n") else line
+            line = 0 if ch == "\n" else line + len(encoding)
+            yield soft, encoding
+
+    return _mapped(pieces())
+
+
+_Q_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+
+
+def _encoded_words(text: str) -> Encoded:
+    """RFC 2047 "Q" words as a subject is stored undecoded: folded every 60 characters, so a
+    number or an address may be split between two words."""
+
+    def pieces() -> Iterable[tuple[str, str]]:
+        length = 0
+        for i, ch in enumerate(text):
+            encoding = ch if ch in _Q_SAFE else "_" if ch == " " else "".join(f"={b:02X}" for b in ch.encode())
+            if i == 0:
+                before = "=?UTF-8?Q?"
+            elif length + len(encoding) > 60:
+                before, length = "?=\r\n =?UTF-8?Q?", 0
+            else:
+                before = ""
+            length += len(encoding)
+            yield before, encoding
+        yield "?=", ""
+
+    encoded, starts, ends = _mapped(pieces())
+    return encoded, starts[:-1], ends[:-1]
+
+
+_JSON_ESCAPED = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _json_string(text: str) -> Encoded:
+    """A JSON string's content as .NET's default encoder writes it (and stored as it came through
+    an integration): non-ASCII and '+', '<', '>', '&', "'" as \\uXXXX, '/' as '\\/'."""
+
+    def escape(ch: str) -> str:
+        if ch in _JSON_ESCAPED:
+            return _JSON_ESCAPED[ch]
+        if ch.isascii() and ch.isprintable() and ch not in "+<>&'":
+            return ch
+        data = ch.encode("utf-16-be")
+        return "".join(f"\\u{int.from_bytes(data[k : k + 2], 'big'):04x}" for k in range(0, len(data), 2))
+
+    return _mapped(("", escape(ch)) for ch in text)
+
+
+_HTML_TWICE = {
+    "&": "&amp;amp;",
+    "<": "&amp;lt;",
+    ">": "&amp;gt;",
+    '"': "&amp;quot;",
+    "\u00a0": "&amp;nbsp;",
+    "+": "&amp;#43;",
+}
+
+
+def _html_twice(text: str) -> Encoded:
+    """HTML escaped by two layers of a pipeline ("&amp;nbsp;", "&amp;#43;47")."""
+    return _mapped(("", _HTML_TWICE.get(ch, ch)) for ch in text)
+
+
+ENCODERS: dict[str, Callable[[str], Encoded]] = {
+    "stored-quoted-printable": _quoted_printable,
+    "stored-encoded-words": _encoded_words,
+    "stored-json-escapes": _json_string,
+    "stored-html-twice": _html_twice,
+}
+ENCODED_CLASSES: tuple[str, ...] = tuple(ENCODERS)
+
+
+def _encoded_case(case: Case, encode: Callable[[str], Encoded]) -> Case:
+    encoded, starts, ends = encode(case.text)
+    truths = tuple((ident, tuple((starts[s], ends[e - 1]) for s, e in spans)) for ident, spans in case.truths)
+    return Case(case.form_class, encoded, case.country, truths, case.negatives)
+
+
+def _plain_email_maker(rng: random.Random, cast: _Cast) -> _Form:
+    return _email(_span(cast.person.email), cast.person.email)
+
+
+def _encodable_makers() -> list[Maker]:
+    """Forms written in one line of running text (a subject or a JSON value holds no quoted reply)."""
+    phone_forms_ = [
+        form
+        for name in ("unicode-space", "glued-label", "unicode-dash", "glued-name-address")
+        for form in NO_PHONE_FORMS[name]
+        if form.place != "quote"
+    ]
+    return [
+        *(_phone_maker(form) for form in phone_forms_[::3]),
+        _plain_email_maker,
+        _plain_email_maker,
+        *_unicode_local_makers(),
+        *_own_national_makers()[::3],
+    ]
+
+
 # Form class -> every way of writing something in it (NO mobiles first, then the rest).
 _MAKERS: dict[str, list[Maker]] = {name: [_phone_maker(f) for f in forms] for name, forms in NO_PHONE_FORMS.items()}
 _MAKERS["unicode-digits"] += _unicode_email_makers()
@@ -940,6 +1217,10 @@ _MAKERS["punycode"] = _punycode_makers()
 _MAKERS["unicode-local"] = _unicode_local_makers()
 _MAKERS["obfuscated"] = _obfuscated_makers()
 _MAKERS["national-foreign"] = _national_foreign_makers()
+_MAKERS["own-national-foreign"] = _own_national_makers()
+_MAKERS["address-split-glued"] = _split_email_makers()
+for _encoded_class in ENCODED_CLASSES:
+    _MAKERS[_encoded_class] = _encodable_makers()
 
 FORM_CLASSES: tuple[str, ...] = (
     "unicode-dash",
@@ -959,6 +1240,11 @@ FORM_CLASSES: tuple[str, ...] = (
     "national-foreign",
     "odd-spacing",
     "mixed",
+    "line-separator",
+    "glued-name-address",
+    "own-national-foreign",
+    "address-split-glued",
+    *ENCODED_CLASSES,
 )
 assert set(FORM_CLASSES) == set(_MAKERS)
 
@@ -1097,8 +1383,41 @@ _DISTRACTORS: dict[str, tuple[Callable[[random.Random], str], ...]] = {
         lambda r: f"Card {'-'.join(_group4(_card(r, '5')).split())} was charged.",
         lambda r: f"Betalt med kort **** **** **** {_digits(r, 4)}.",
     ),
+    # Digits a currency stands beside, on either side, in any grouping (issue 21).
+    "currency": (
+        lambda r: f"Du skylder {_digits(r, 8, '49')} kroner.",
+        lambda r: f"Refusjon € {_digits(r, 8, '49')} er sendt.",
+        lambda r: f"{_digits(r, 8, '49')} EUR er betalt.",
+        lambda r: f"Pris {_digits(r, 8, '49')},- inkl. mva.",
+        lambda r: f"Saldo {(d := _digits(r, 8, '49'))[:3]} {d[3:5]} {d[5:]} kr",
+        lambda r: f"NOK{_digits(r, 8, '49')} trukket.",
+    ),
+    # An address on the network and versions: never a number (issue 21).
+    "network-version": (
+        lambda r: f"IP {(d := _digits(r, 8, '49'))[:2]}.{d[2:4]}.{d[4:6]}.{d[6:]} er blokkert.",
+        lambda r: f"Serveren {(d := _digits(r, 8, '49'))[0]}.{d[1:3]}.{d[3:5]}.{d[5:]} svarte ikke.",
+        lambda r: f"Oppdater appen til v{(d := _digits(r, 8, '49'))[0]}.{d[1:3]}.{d[3:]}.",
+        lambda r: f"Kjører versjon {(d := _digits(r, 8, '49'))[0]}.{d[1:3]}.{d[3:5]}.{d[5:]}.",
+        lambda r: f"Fra ip-adresse 10.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(0, 255)}.",
+        lambda r: f"Build {_digits(r, 8, '49')} feilet.",
+    ),
 }
 DISTRACTOR_CLASSES: tuple[str, ...] = tuple(_DISTRACTORS)
+
+
+def _context_distractor(rng: random.Random, e164: str) -> str:
+    """The stranger's own digits where context says they are no number (issue 21)."""
+    d = _nsn(e164)
+    return rng.choice(
+        (
+            f"Du skylder {d} kroner.",
+            f"Refusjon {d} EUR.",
+            f"IP {d[:2]}.{d[2:4]}.{d[4:6]}.{d[6:]} er blokkert.",
+            f"Versjon {d[0]}.{d[1:3]}.{d[3:5]}.{d[5:]}.",
+            f"Oppdater til v{d[0]}.{d[1:3]}.{d[3:]}.",
+            f"Pris {d},-.",
+        )
+    )
 
 
 def distractor_texts(seed: int = 11, n: int = 200) -> list[tuple[str, str]]:
@@ -1193,6 +1512,8 @@ def _case(form_class: str, rng: random.Random, form: _Form, cast: _Cast) -> Case
     # A distractor that shares the stranger's digits: the stranger must stay untouched.
     stranger = Person("", cast.stranger, "")
     b.add(rng.choice(_FILLER[english]).replace("{d}", _distractor(rng, [stranger])))
+    if rng.random() < 0.3:
+        b.add(" " + _context_distractor(rng, cast.stranger))
     if form.place == "end":
         b.add(" " + rng.choice(_EMAIL_SENTENCES[english]).partition("{x}")[0])
         b.pieces(form.pieces, form.identifier)
@@ -1218,7 +1539,10 @@ def hard_cases(seed: int = 11, per_class: int = 40) -> list[Case]:
             other, _, _ = _person(rng, len(seen), seen)
             stranger, _, _ = _person(rng, len(seen), seen)
             cast = _Cast(person, first, last, other, stranger.phone)
-            cases.append(_case(form_class, rng, makers[i % len(makers)](rng, cast), cast))
+            case = _case(form_class, rng, makers[i % len(makers)](rng, cast), cast)
+            if form_class in ENCODERS:
+                case = _encoded_case(case, ENCODERS[form_class])
+            cases.append(case)
     return cases
 
 
