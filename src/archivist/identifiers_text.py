@@ -82,8 +82,9 @@ _MAX_DIGITS = 17
 # Digits glued by '-' or '.' are one run and are never split; '+' may lead. What may stand
 # before it is checked by _starts_free. Letters may follow ("91234567takk": a space forgotten),
 # '@' too: "4791234567@sms.example.no" (an SMS gateway's address) writes the number. '_' only
-# after a number with '+' ("voicemail_from_+4791234567_0412.mp3"); else it is part of an id.
-_RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![0-9])(?!_)|(?<=_)\+[0-9]{6,15}(?=_)")
+# after a number with '+' ("voicemail_from_+4791234567_0412.mp3", Proofpoint's
+# "urldefense.com/v3/__tel:+4791234567__;"); else it is part of an id.
+_RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![0-9])(?!_)|(?<![0-9])\+[0-9]{6,15}(?=_)")
 # What may stand between two runs of one number: a few spaces and at most one bracket or
 # slash, as in "912 34 567", "(+47) 912 34 567", "+44 (0)20 7946 0958", "0151/23456789", or a
 # dash with spaces around it ("912 - 34 - 567").
@@ -674,6 +675,10 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
         while raw[0] in "'`":
             raw, start = raw[1:], start + 1
         raw, end = _without_next_sentence(raw, end)
+        if raw.endswith("_"):
+            # No domain ends with '_': "…@example.no__;!!" is Proofpoint's wrapping (v3).
+            kept = raw.rstrip("_")
+            raw, end = kept, end - (len(raw) - len(kept))
         address = _normalize_email(raw)
         if address is not None:
             found.append((start, end, address))

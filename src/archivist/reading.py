@@ -15,7 +15,8 @@ span found in the view is replaced on the original characters that make it up. T
 - reads ``(at)``, ``[at]``, ``{at}`` and ``(dot)``-style obfuscation as ``@`` and ``.``;
 - reads the ``@`` of a ``sip:`` URI whose user part is a number as a space (the number is the
   identifier there, not an address);
-- decodes what integrations store still encoded (CONTRACT §9): quoted-printable (``=`` soft line
+- decodes what integrations store still encoded (CONTRACT §9): links rewritten by Proofpoint
+  URL Defense v2 (``u=mailto-3Akari-40x.no``), quoted-printable (``=`` soft line
   breaks take no room, ``=3D``, ``=C3=B8``), RFC 2047 encoded words (``=?UTF-8?Q?…?=`` per
   character, ``=?UTF-8?B?…?=`` as a whole), JSON string escapes (``\\u00a0``, ``\\u002B``, ``\\/``)
   and HTML escaped more than once (``&amp;nbsp;``); every line and paragraph separator (CR,
@@ -69,7 +70,8 @@ class EncodedSpan:
 # Anything that makes the view differ from the text. A text without a match is its own view.
 _SPECIAL = re.compile(
     r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n|[(\[{]\s*(?:at|dot|@|punktum|prikk)\s*[)\]}]"
-    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|[\r\x0b\x0c]|=\r?\n|=(?:3D|[C-F][0-9A-F])|=\?|\\[u/\"\\nrt]",
+    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|[\r\x0b\x0c]|=\r?\n|=(?:[2-5][0-9A-F]|[C-F][0-9A-F])|=\?|\\[u/\"\\nrt]"
+    r"|urldefense",
     re.IGNORECASE,
 )
 
@@ -99,8 +101,11 @@ _QUERY_PLUS = r"(?<=[0-9])\+(?=[0-9])(?![\w.+\-]{0,64}@)"
 _QP_SOFT = r"=\r?\n"
 _QP_HEX = r"(?-i:(?:=3D|=[C-F][0-9A-F](?:=[89AB][0-9A-F]){1,3})+)"
 # An RFC 2047 encoded word, and the white space between it and the next one (which takes no room).
+# A word cut short by a column's length ("=?utf-8?Q?Ring=20meg=20p=C3=A5=20912" at the end of a
+# stored subject, as help desks show them) is read as far as it goes.
 _ENCODED_WORD = (
-    r"=\?(?P<ewcharset>[A-Za-z0-9_\-:.]{1,40})(?:\*[A-Za-z\-]{1,20})?\?(?P<ewkind>[QqBb])\?(?P<ewtext>[^?\s]{0,1000})\?="
+    r"=\?(?P<ewcharset>[A-Za-z0-9_\-:.]{1,40})(?:\*[A-Za-z\-]{1,20})?\?(?P<ewkind>[QqBb])\?(?P<ewtext>[^?\s]{0,1000})"
+    r"(?P<ewend>\?=|\Z)"
     r"(?P<ewgap>[ \t]*\r?\n?[ \t]+(?==\?[A-Za-z0-9_\-:.]{1,40}\?[QqBb]\?))?"
 )
 # A JSON string escape left in stored text ("912\u00a034\u00a0567", "\u002B47", "bj\u00f8rn@").
@@ -109,8 +114,11 @@ _JSON_ESCAPE = r"\\u[0-9A-Fa-f]{4}(?:\\u[dD][c-fC-F][0-9A-Fa-f]{2})?|\\[/\"\\nrt
 _COMBINING = r"[^\W\d_][\u0300-\u036f]+"
 _SIP = r"(?<![A-Za-z])sips?:\+?[0-9][0-9\-.]{4,30}(?P<sipat>@)"
 _NON_ASCII = r"[^\x00-\x7f]+"
+# A link rewritten by Proofpoint URL Defense v2: in its "u=" parameter "-XX" is "%XX" and "_" is
+# "/" ("u=mailto-3Akari-40example.no", "u=tel-3A-2B4791234567"), as its decoders read it.
+_PROOFPOINT = r"(?<=urldefense\.proofpoint\.com/v2/url\?u=)[A-Za-z0-9\-_.~]{1,2000}|(?<=urldefense\.com/v2/url\?u=)[A-Za-z0-9\-_.~]{1,2000}"
 _TOKENS = (
-    f"|(?P<json>{_JSON_ESCAPE})"
+    f"|(?P<json>{_JSON_ESCAPE})|(?P<proofpoint>{_PROOFPOINT})"
     f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
     f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})"
 )
@@ -119,7 +127,11 @@ _TOKEN = re.compile(
 )
 # A text that is quoted-printable for sure (a soft break, "=3D", an escaped UTF-8 sequence): every
 # "=XX" in it is an escape.
-_QP_EVIDENCE = re.compile(r"=\r?\n|=3D|=[C-F][0-9A-F]=[89AB][0-9A-F]")
+# Some encoders also escape ASCII punctuation ("images=2Ehideaways=2Ecom", "kari=40x=2Eno"): two
+# such escapes within one word are evidence too.
+_QP_EVIDENCE = re.compile(
+    r"=\r?\n|=3D|=[C-F][0-9A-F]=[89AB][0-9A-F]|=(?:2[0-9A-F]|3[A-F]|40|5[B-F])[^=\s]{0,40}=(?:2[0-9A-F]|3[A-F]|40|5[B-F])"
+)
 _TOKEN_QP = re.compile(
     f"(?P<ew>{_ENCODED_WORD})|(?P<qpsoft>{_QP_SOFT})|(?P<qp>(?-i:(?:=[0-9A-F]{{2}})+)){_TOKENS}",
     re.IGNORECASE | re.DOTALL,
@@ -336,6 +348,8 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
         elif kind == "qp":
             builder.quoted_printable = True
             _read_escaped_bytes(builder, match.string, match.start(), match.end(), 3)
+        elif kind == "proofpoint":
+            _read_proofpoint(builder, match)
         elif kind == "json":
             builder.json_escaped = True
             _read_json_escape(builder, match)
@@ -387,6 +401,21 @@ def _unescape_html(raw: str) -> str:
     return decoded
 
 
+_PROOFPOINT_PART = re.compile(r"(?:-[0-9A-F]{2})+|_")
+
+
+def _read_proofpoint(builder: _Builder, match: re.Match[str]) -> None:
+    position = match.start()
+    for part in _PROOFPOINT_PART.finditer(match.string, match.start(), match.end()):
+        builder.same(match.string, position, part.start())
+        if part.group() == "_":
+            builder.read_as("/", part.start(), part.end())
+        else:
+            _read_escaped_bytes(builder, match.string, part.start(), part.end(), 3)
+        position = part.end()
+    builder.same(match.string, position, match.end())
+
+
 def _read_json_escape(builder: _Builder, match: re.Match[str]) -> None:
     raw = match.group()
     if raw[1] == "u":
@@ -420,9 +449,11 @@ def _read_encoded_word(builder: _Builder, match: re.Match[str]) -> None:
     """An RFC 2047 word: "Q" per character (each maps onto its escapes), "B" as a whole."""
     charset = _charset(match.group("ewcharset"))
     text_start, text_end = match.start("ewtext"), match.end("ewtext")
-    word_end = match.end("ewtext") + 2
+    word_end = match.end("ewend")
     if match.group("ewkind") in "Bb":
         try:
+            if not match.group("ewend"):
+                raise ValueError("a B word cut short")
             decoded = base64.b64decode(match.group("ewtext"), validate=True).decode(charset, "replace")
         except (binascii.Error, ValueError):
             builder.same(match.string, match.start(), word_end)

@@ -1203,6 +1203,40 @@ def _encodable_makers() -> list[Maker]:
     ]
 
 
+def _wild_makers() -> list[Maker]:
+    """Forms found in the bug trackers of tools that store mail and chat (issue 21): links rewritten
+    by Proofpoint URL Defense (v2 "-XX" escapes, v3 "__…__" wrapping), subjects stored as a
+    Q-encoded word with "=20" for spaces and cut short by the column (FreeScout #460), encoders that
+    escape ASCII punctuation in quoted-printable (Apple Mail: "=2E", "=40"), and .NET's JSON
+    encoders writing '+' as "\\u002B" or "\\u002b" (dotnet/runtime #35281, #50998)."""
+
+    def phone(write: Callable[[str], tuple[Piece, ...]], place: str = "sentence") -> Maker:
+        return lambda rng, cast: _Form(write(_nsn(cast.person.phone)), cast.person.phone, "phone", place)
+
+    def email(write: Callable[[str, str], tuple[Piece, ...]], place: str = "sentence") -> Maker:
+        return lambda rng, cast: _email(write(*_split(cast.person.email)), cast.person.email, place)
+
+    def q20(text: str) -> str:
+        return "".join(
+            ch if ch.isascii() and ch.isalnum() else "".join(f"={b:02X}" for b in ch.encode()) for ch in text
+        )
+
+    return [
+        email(
+            lambda lo, do: _around(
+                "https://urldefense.proofpoint.com/v2/url?u=mailto-3A", f"{lo}-40{do}", "&d=DwMFaQ&c=x"
+            )
+        ),
+        phone(lambda d: _around("https://urldefense.proofpoint.com/v2/url?u=tel-3A", f"-2B47{d}", "&d=DwMFaQ&c=x")),
+        email(lambda lo, do: _around("https://urldefense.com/v3/__mailto:", f"{lo}@{do}", "__;!!Fjc1LPEtn8I!xY$")),
+        phone(lambda d: _around("https://urldefense.com/v3/__tel:", f"+47{d}", "__;!!Fjc1LPEtn8I!xY$")),
+        phone(lambda d: _around("=?utf-8?Q?Ring=20meg=20p=C3=A5=20", q20(_g323(d))), "end"),
+        email(lambda lo, do: _span(f"{lo.replace('.', '=2E')}=40{do.replace('.', '=2E')}")),
+        phone(lambda d: _span(f"\\u002B47 {_g323(d)}")),
+        phone(lambda d: _span(f"\\u002b47{d}")),
+    ]
+
+
 # Form class -> every way of writing something in it (NO mobiles first, then the rest).
 _MAKERS: dict[str, list[Maker]] = {name: [_phone_maker(f) for f in forms] for name, forms in NO_PHONE_FORMS.items()}
 _MAKERS["unicode-digits"] += _unicode_email_makers()
@@ -1219,6 +1253,7 @@ _MAKERS["obfuscated"] = _obfuscated_makers()
 _MAKERS["national-foreign"] = _national_foreign_makers()
 _MAKERS["own-national-foreign"] = _own_national_makers()
 _MAKERS["address-split-glued"] = _split_email_makers()
+_MAKERS["found-in-the-wild"] = _wild_makers()
 for _encoded_class in ENCODED_CLASSES:
     _MAKERS[_encoded_class] = _encodable_makers()
 
@@ -1244,6 +1279,7 @@ FORM_CLASSES: tuple[str, ...] = (
     "glued-name-address",
     "own-national-foreign",
     "address-split-glued",
+    "found-in-the-wild",
     *ENCODED_CLASSES,
 )
 assert set(FORM_CLASSES) == set(_MAKERS)

@@ -185,6 +185,37 @@ def test_property_any_line_separator_inside_a_number(nsn: str, before: str, afte
         ("912\x0b34 567", KARI, "Anonymized"),
         ("+47(0)91234567", KARI, "Anonymized"),
         ("+47 (0) 912 34 567", KARI, "Anonymized"),
+        # Found in bug trackers: a Q word with "=20" for spaces cut short by the column (FreeScout #460),
+        (
+            "Emne: =?utf-8?Q?Ring=20meg=20p=C3=A5=20912=2034=20567",
+            KARI,
+            "Emne: =?utf-8?Q?Ring=20meg=20p=C3=A5=20Anonymized",
+        ),
+        # quoted-printable escaping ASCII punctuation (Apple Mail),
+        ("kari=2Enordmann=40example=2Eno skrev", "kari.nordmann@example.no", "Anonymized skrev"),
+        # links rewritten by Proofpoint URL Defense, v2 and v3,
+        (
+            "https://urldefense.proofpoint.com/v2/url?u=mailto-3Akari-40example.no&d=DwMFaQ",
+            "kari@example.no",
+            "https://urldefense.proofpoint.com/v2/url?u=mailto-3AAnonymized&d=DwMFaQ",
+        ),
+        (
+            "urldefense.proofpoint.com/v2/url?u=tel-3A-2B4791234567&d=x",
+            KARI,
+            "urldefense.proofpoint.com/v2/url?u=tel-3AAnonymized&d=x",
+        ),
+        (
+            "https://urldefense.com/v3/__tel:+4791234567__;!!Fj$",
+            KARI,
+            "https://urldefense.com/v3/__tel:Anonymized__;!!Fj$",
+        ),
+        (
+            "https://urldefense.com/v3/__mailto:kari@example.no__;!!Fj$",
+            "kari@example.no",
+            "https://urldefense.com/v3/__mailto:Anonymized__;!!Fj$",
+        ),
+        # and .NET's JSON encoders writing '+' as an escape (dotnet/runtime #35281, #50998).
+        ("tlf \\u002b4791234567", KARI, "tlf Anonymized"),
     ],
 )
 def test_a_stored_encoding_is_read_and_the_replacement_written_in_it(
