@@ -116,7 +116,7 @@ _SIP = r"(?<![A-Za-z])sips?:\+?[0-9][0-9\-.]{4,30}(?P<sipat>@)"
 _NON_ASCII = r"[^\x00-\x7f]+"
 # A link rewritten by Proofpoint URL Defense v2: in its "u=" parameter "-XX" is "%XX" and "_" is
 # "/" ("u=mailto-3Akari-40example.no", "u=tel-3A-2B4791234567"), as its decoders read it.
-_PROOFPOINT = r"(?<=urldefense\.proofpoint\.com/v2/url\?u=)[A-Za-z0-9\-_.~]{1,2000}|(?<=urldefense\.com/v2/url\?u=)[A-Za-z0-9\-_.~]{1,2000}"
+_PROOFPOINT = r"(?:(?<=urldefense\.proofpoint\.com/v2/url\?u=)|(?<=urldefense\.com/v2/url\?u=))[A-Za-z0-9\-_.~]{1,2000}"
 _TOKENS = (
     f"|(?P<json>{_JSON_ESCAPE})|(?P<proofpoint>{_PROOFPOINT})"
     f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
