@@ -132,7 +132,13 @@ def test_bulk_upload_previews_each_row_and_add_all_makes_them_waiting(live: Live
     assert cells[5] == "2"  # calls
     assert cells[8] == "2"  # raw data rows: the file asked for them
     page.get_by_role("button", name="Add all").click()
-    page.wait_for_url(f"{live.url}{ANONYMIZE}")
+    # Asked first (issue 24): what Add all does, and that the night cannot be undone.
+    dialog = page.locator("#confirm-dialog")
+    assert "Add 2 new rows?" in dialog.inner_text()
+    assert "cannot be undone" in dialog.inner_text()
+    page.get_by_role("button", name="Yes, add all").click()
+    page.wait_for_url(f"{live.url}{ANONYMIZE}?added=2&widened=0")
+    assert "2 rows added" in page.locator("#anonymize-notice").inner_text()
     rows = page.locator("#requests-table tbody tr")
     rows.first.wait_for()
     assert rows.count() == 2

@@ -11,8 +11,10 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from archivist.accounts.models import Role, Solution
+from archivist.accounts import services as accounts
+from archivist.accounts.models import Role, Solution, User
 from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request
 from archivist.retention.holds import parse_criteria, place_hold
@@ -178,3 +180,38 @@ def test_an_officer_reads_the_retention_rules_on_legal_holds(live: LiveServer, p
     assert "Read-only here" in rules.inner_text()
     assert rules.get_by_role("button").count() == 0
     _fits(page, width, "#rules-table")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_reset_password_and_revoke_token_ask_first_and_say_what_they_did(
+    live: LiveServer, page: Any, width: int
+) -> None:
+    target = live.user(Role.SUPERVISOR)
+    with live.session_factory() as session, session.begin():
+        user = session.scalars(select(User).where(User.username == target)).one()
+        accounts.create_token(session, user, "PBX integration")
+        user_id = user.id
+    page.set_viewport_size({"width": width, "height": 844})
+    live.login(page, Role.ADMIN, next_path="/users")
+    _fits(page, width, "#users-table")
+    page.goto(f"{live.url}/users/{user_id}")
+    _fits(page, width, "#tokens-table")
+
+    # Cancel leaves everything as it was.
+    page.get_by_role("button", name="Reset password").click()
+    dialog = page.locator("#confirm-dialog")
+    assert "stops working" in dialog.inner_text()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert page.locator("#new-password").count() == 0
+
+    page.get_by_role("button", name="Reset password").click()
+    page.get_by_role("button", name="Yes, reset the password").click()
+    page.locator("#new-password").wait_for()
+    assert "The password was reset" in page.locator("p.notice").inner_text()
+
+    page.get_by_role("button", name="Revoke token PBX integration").click()
+    assert "cannot be undone" in dialog.inner_text()
+    page.get_by_role("button", name="Yes, revoke the token").click()
+    page.wait_for_url("**/users/*?notice=revoked")
+    assert "The token was revoked" in page.locator("p.notice").inner_text()
+    assert "Revoked" in page.locator("#tokens-table").inner_text()

@@ -222,3 +222,53 @@ def test_a_privacy_officer_reads_the_retention_rules_on_legal_holds_but_cannot_c
     assert "/settings/retention-rules" not in rules
     assert 'id="rule-form"' not in rules
     assert client.get("/settings").status_code == 403
+
+
+def test_add_all_says_how_many_rows_it_added_and_widened(
+    client: TestClient, admin: dict[str, str], make_token: TokenMaker, solution: Solution, clock: Clock
+) -> None:
+    clock.now = oslo(2026, 3, 10, 12)
+    _add(client, admin, phone="91234567")
+    login(client, make_token(Role.PRIVACY_OFFICER, solution))
+    csrf = csrf_from(client.get("/archive/anonymize").text)
+    text = "phone,email,raw_data,delete_content\n91234567,,true,\n,ola@example.com,,\n,kari@example.com,,\n"
+
+    preview = client.post(
+        "/archive/anonymize/bulk/preview",
+        data={"csrf_token": csrf},
+        files={"file": ("people.csv", text.encode(), "text/csv")},
+    )
+    added = client.post("/archive/anonymize/bulk", data={"csrf_token": csrf, "csv": text}, follow_redirects=False)
+
+    # Asked first, saying what Add all will do.
+    assert 'data-confirm="Add 2 new rows and widen 1 Waiting row?' in preview.text
+    assert added.status_code == 303
+    assert added.headers["location"] == "/archive/anonymize?added=2&widened=1"
+    page = client.get(added.headers["location"]).text
+    assert (
+        "Added from the file: 2 rows added, 1 Waiting row widened (not added twice). "
+        "They are Waiting and will be anonymized the coming night." in page
+    )
+    assert "ola@example.com" not in added.headers["location"]
+    assert client.get("/archive/anonymize?added=-1").status_code == 422
+
+
+def test_reset_password_and_revoke_token_ask_first_and_say_what_they_did(
+    client: TestClient, make_token: TokenMaker, solution: Solution
+) -> None:
+    login(client, make_token(Role.ADMIN, solution))
+    csrf = csrf_from(client.get("/users").text)
+    created = client.post("/users", data={"csrf_token": csrf, "username": "eva", "role": "supervisor"})
+    user_id = re.search(r'href="/users/([0-9a-f]+)">eva<', created.text)
+    assert user_id
+    user_page = f"/users/{user_id.group(1)}"
+    client.post(f"{user_page}/tokens", data={"csrf_token": csrf, "label": "PBX"})
+
+    page = client.get(user_page).text
+    reset = client.post(f"{user_page}/password", data={"csrf_token": csrf})
+
+    assert re.search(r'action="[^"]+/password" data-confirm="A new password is generated', page)
+    assert re.search(r'action="[^"]+/revoke" data-confirm="This API token stops working at once', page)
+    assert 'data-confirm-button="Yes, reset the password"' in page
+    assert "The password was reset and the user&#39;s sessions ended." in reset.text
+    assert 'id="new-password"' in reset.text

@@ -51,6 +51,16 @@ CONFIRM_DISABLE = (
     "those tokens stop working. You can enable the user again, but the tokens stay revoked."
 )
 
+CONFIRM_RESET = (
+    "A new password is generated and shown once. The user's current password stops working at once "
+    "and all their sessions end; give them the new one."
+)
+CONFIRM_REVOKE = (
+    "This API token stops working at once: whatever integration uses it will be refused. "
+    "This cannot be undone; a new token can be created instead."
+)
+RESET_NOTICE = "The password was reset and the user's sessions ended. Give them the new password below."
+
 ROLE_LABELS = {
     Role.SUPERVISOR: "Supervisor: search, play, read, raw data",
     Role.PRIVACY_OFFICER: "Privacy officer: also delete, anonymize, audit log",
@@ -157,6 +167,8 @@ def _user_page(
         "role_labels": ROLE_LABELS,
         "is_self": user.id == principal.user_id,
         "confirm_disable": CONFIRM_DISABLE,
+        "confirm_reset_password": CONFIRM_RESET,
+        "confirm_revoke_token": CONFIRM_REVOKE,
         "notice": notice,
         "error": None,
         "new_password": None,
@@ -280,7 +292,7 @@ def reset_password(
             "error.html",
             {"title": "Password changed", "message": f"Your new password is {password} — log in again with it."},
         )
-    return _user_page(request, session, solution, principal, user, new_password=password)
+    return _user_page(request, session, solution, principal, user, new_password=password, notice=RESET_NOTICE)
 
 
 @router.post("/users/{user_id}/tokens", dependencies=[CsrfChecked])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -241,11 +241,22 @@ def anonymize_page(
     session: SessionDep,
     services: ServicesDep,
     cursor: str | None = None,
+    added: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    widened: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
 ) -> Response:
     context = _context(session, solution, services.clock(), form=AnonymizeForm(), cursor=cursor)
+    if added is not None:
+        # After bulk *Add all* (post/redirect/get: the counts come in the address, never who).
+        context["notice"] = _added_all(added, widened or 0)
     if is_htmx(request):
         return render(request, REQUESTS_AREA, context, principal=principal)
     return render(request, PAGE, context, principal=principal)
+
+
+def _added_all(added: int, widened: int) -> str:
+    rows = f"{added} row{'' if added == 1 else 's'} added"
+    more = f", {widened} Waiting row{'' if widened == 1 else 's'} widened (not added twice)" if widened else ""
+    return f"Added from the file: {rows}{more}. They are Waiting and will be anonymized the coming night."
 
 
 @router.post("/archive/anonymize/preview", dependencies=[CsrfChecked])

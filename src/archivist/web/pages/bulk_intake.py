@@ -8,6 +8,7 @@ text back (in the POST body, never a URL) and has it checked again.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
 from fastapi.responses import RedirectResponse, Response
@@ -86,4 +87,6 @@ def add_all(
     result = bulk.add_rows(session, solution, rows, created_by=principal.username, now=now)
     bulk.audit_bulk(session, principal, result, solution.country, now=now, via="page")
     session.commit()
-    return RedirectResponse("/archive/anonymize", status_code=status.HTTP_303_SEE_OTHER)
+    # Counts only in the address (never who): the page says what Add all did.
+    counts = urlencode({"added": len(result.added), "widened": len(result.existing)})
+    return RedirectResponse(f"/archive/anonymize?{counts}", status_code=status.HTTP_303_SEE_OTHER)
