@@ -215,3 +215,33 @@ def test_reset_password_and_revoke_token_ask_first_and_say_what_they_did(
     page.wait_for_url("**/users/*?notice=revoked")
     assert "The token was revoked" in page.locator("p.notice").inner_text()
     assert "Revoked" in page.locator("#tokens-table").inner_text()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_officers_tables_fit_the_screen_as_cards_on_a_phone(live: LiveServer, page: Any, width: int) -> None:
+    ids = live.seed(
+        [
+            call("+4791234567", oslo(2026, 3, 9, 9), events=3),
+            _support_chat(2),
+            email("kari@example.org", oslo(2026, 3, 9)),
+        ]
+    )
+    with live.session_factory() as session, session.begin():
+        solution = session.get(Solution, live.solution.id)
+        assert solution is not None
+        criteria = parse_criteria(
+            solution, interaction_ids=[ids[0]], phone=None, email=None, queue=None, from_at=None, to_at=None
+        )
+        place_hold(
+            session, solution, criteria, reason="Case 2026-14 (tingrett)", until=None, created_by="t", now=live.clock()
+        )
+    page.set_viewport_size({"width": width, "height": 844})
+    live.login(page, Role.ADMIN, next_path="/legal-holds")
+    _fits(page, width, "#holds-table")
+    for path, table in (("/raw-data?from=&to=", "#raw-data-table"), ("/audit", "#audit-entries")):
+        page.goto(f"{live.url}{path}")
+        page.locator(f"{table} tbody tr").first.wait_for()
+        _fits(page, width, table)
+        if width == 390:
+            label = page.locator(f"{table} tbody td").first.evaluate("td => getComputedStyle(td, '::before').content")
+            assert label == '"Time: "'

@@ -170,7 +170,7 @@ def test_raw_data_page_shows_the_period_and_links_the_export(
     login(client, make_token(Role.SUPERVISOR, solution))
     page = client.get("/raw-data", params={"from": "2026-03-02", "to": "2026-03-02"})
     assert page.status_code == 200
-    assert page.text.count("<td>offered</td>") == 1
+    assert page.text.count('<td data-label="Type">offered</td>') == 1
     assert "/raw-data/export.csv?from=2026-03-02&amp;to=2026-03-02" in page.text
     export = client.get("/raw-data/export.csv", params={"from": "2026-03-02", "to": "2026-03-02"})
     assert len(list(csv.reader(io.StringIO(export.text)))) == 3
