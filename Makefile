@@ -32,7 +32,7 @@ dev: $(VENV)/.dev-installed
 
 ## make run: set up ./var with demo data and an admin (printed once), then serve on :8000 (PORT=8001 for another)
 run: install
-	$(BIN)/archivist quickstart
+	$(BIN)/archivist quickstart --host $(HOST) --port $(PORT)
 	$(BIN)/archivist serve --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite on SQLite, then the database tests on PostgreSQL if configured

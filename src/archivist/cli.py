@@ -101,10 +101,15 @@ def _init_schema(settings: Settings, name: str, country: str, timezone: str) -> 
 @app.command()
 def quickstart(
     interactions: Annotated[int, typer.Option(help="Demo interactions to add to an empty archive.", min=0)] = 3000,
+    host: Annotated[
+        str, typer.Option(help="Host `archivist serve` will listen on (for the next steps).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port `archivist serve` will listen on (for the next steps).")] = 8000,
 ) -> None:
     """Prepare a local archive (what `make run` does): schema, admin, demo data. Idempotent.
 
-    The admin's password and token are printed only when the admin is created.
+    The admin's password and token are printed only when the admin is created; the next steps
+    name the address the server will listen on (`make run PORT=...` passes it here).
     """
     settings = get_settings()
     factory, solution_id = _init_schema(settings, "Demo contact centre", "NO", "Europe/Oslo")
@@ -157,14 +162,18 @@ def quickstart(
         )
     else:
         typer.echo(f"Keeping the existing archive ({archived} interactions).")
+    # A server listening on every interface is still reached locally at the loopback address.
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"  # noqa: S104 - compared, not bound
     if credentials:
         password, token = credentials
         typer.echo("")
         typer.echo("Created user 'admin' — shown only this once, keep them:")
         typer.echo(f"  password:  {password}")
         typer.echo(f"  API token: {token}")
-        typer.echo(f'  try: curl -H "Authorization: Bearer {token}" http://127.0.0.1:8000/api/v1/interactions?limit=5')
-        typer.echo("")
+        typer.echo(f'  try: curl -H "Authorization: Bearer {token}" {base}/api/v1/interactions?limit=5')
+    typer.echo("")
+    typer.echo(f"Next: once the server is up, open {base}/login and log in as 'admin'.")
+    typer.echo("")
 
 
 @solution_app.command("create")

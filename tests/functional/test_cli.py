@@ -89,13 +89,19 @@ def test_import_keeps_good_lines_and_reports_bad_ones_by_number(  # type: ignore
 
 
 def test_quickstart_creates_admin_once_and_keeps_data(run, session_factory: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
-    first = run("quickstart", "--interactions", "40")
+    first = run("quickstart", "--interactions", "40", "--port", "8011")
     assert first.returncode == 0, first.stderr
+    # The port `make run PORT=8011` chose, never 8000 whatever the port (issue 24).
+    assert "http://127.0.0.1:8011/api/v1/interactions?limit=5" in first.stdout
+    assert "open http://127.0.0.1:8011/login and log in as 'admin'" in first.stdout
+    assert ":8000" not in first.stdout
     assert "API token: arch_" in first.stdout
     # 40 synthetic interactions and 5 emails as a mail system delivers them (CONTRACT §15).
     assert "and 5 emails as they arrived" in first.stdout
     second = run("quickstart", "--interactions", "40")
     assert "API token" not in second.stdout
+    # The next steps every time, on the default port of `archivist serve`.
+    assert "open http://127.0.0.1:8000/login and log in as 'admin'" in second.stdout
     assert "Keeping the existing archive (45 interactions)" in second.stdout
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Interaction)) == 45
