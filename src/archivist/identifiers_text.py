@@ -665,10 +665,12 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
     ("kari at x.no", "kari at x dot no") read as the address. These readings are extra: the index
     records them (a row), and only a request for exactly that address replaces them.
     """
-    if "@" not in text and " at " not in text.lower():
+    written = "@" in text
+    spelt = " at " in text or " AT " in text
+    if not written and not spelt:
         return []
     found = []
-    for match in _EMAIL.finditer(text):
+    for match in _EMAIL.finditer(text) if written else ():
         start, end = match.span()
         raw = match.group()
         # A quote before the address is punctuation, not part of its local part.
@@ -685,9 +687,9 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
             glued = _without_glued_word(raw)
             if glued is not None and (address := _normalize_email(glued)) is not None:
                 found.append((start, end - (len(raw) - len(glued)), address))
-    for at in breaks:
+    for at in breaks if written else ():
         found.extend(_wrapped(text, at))
-    for match in _SPELT_EMAIL.finditer(text):
+    for match in _SPELT_EMAIL.finditer(text) if spelt else ():
         local, domain = match.group("local"), _SPELT_DOT.sub(".", match.group("domain"))
         address = _normalize_email(f"{local}@{domain}")
         if address is not None:
