@@ -272,3 +272,32 @@ def test_reset_password_and_revoke_token_ask_first_and_say_what_they_did(
     assert 'data-confirm-button="Yes, reset the password"' in page
     assert "The password was reset and the user&#39;s sessions ended." in reset.text
     assert 'id="new-password"' in reset.text
+
+
+def test_pages_show_numbers_in_one_format_whatever_form_they_came_in(
+    client: TestClient,
+    admin: dict[str, str],
+    make_token: TokenMaker,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+) -> None:
+    archive(session_factory, solution, call("+47 912 34 567", oslo(2026, 3, 1, 9), events=1))
+    login(client, make_token(Role.PRIVACY_OFFICER, solution))
+    csrf = csrf_from(client.get("/archive/anonymize").text)
+
+    raw_page = client.get("/raw-data", params={"from": "2026-03-01", "to": "2026-03-01"}).text
+    raw_api = client.get("/api/v1/raw-data", headers=admin).json()
+    bulk = client.post(
+        "/archive/anonymize/bulk/preview",
+        data={"csrf_token": csrf},
+        files={"file": ("people.csv", b"phone,email\n+47 912 34 567,Kari@Example.com\n", "text/csv")},
+    ).text
+
+    # The seed's convention (national digits), as search, details and the request rows show it.
+    assert '<td data-label="Customer" class="customer">91234567</td>' in raw_page
+    assert "+47 912 34 567" not in raw_page
+    # The API keeps the raw row as delivered.
+    assert raw_api["items"][0]["customer"] == "+47 912 34 567"
+    row = bulk.split('id="bulk-table"', 1)[1].split("</tr>", 2)[1]
+    assert "<td>91234567</td>" in row
+    assert "<td>kari@example.com</td>" in row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archivist.archive.models import Interaction
+from archivist.archive.models import Interaction, RawEvent
 from archivist.archive.schemas import CustomerOut, InteractionOut
 from archivist.identifiers import render_phone
 
@@ -12,6 +12,14 @@ def shown_phone(interaction: Interaction, country: str) -> str | None:
     if interaction.customer_phone_e164:
         return render_phone(interaction.customer_phone_e164, country)
     return interaction.customer_phone
+
+
+def shown_raw_customer(event: RawEvent, country: str) -> str | None:
+    """A raw data row's customer as the pages show numbers (the seed's convention, as
+    ``shown_phone``); an address, a value that never parsed or the replacement text as stored."""
+    if event.customer_norm and event.customer_norm.startswith("+"):
+        return render_phone(event.customer_norm, country)
+    return event.customer
 
 
 def shown_email(interaction: Interaction) -> str | None:

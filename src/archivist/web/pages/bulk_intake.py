@@ -17,6 +17,7 @@ from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize import bulk
 from archivist.audit.events import AuditAction, record_for
+from archivist.identifiers import render_phone
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 
@@ -66,7 +67,13 @@ def preview_upload(
     # Which kind of look-up and how many people, never who.
     record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, {"bulk": shown.people, "via": "page"}, at=now)
     session.commit()
-    return _render(request, principal, {"bulk_preview": shown, "bulk_text": text, "solution": solution})
+
+    # Each person as the rows below will show them once added (numbers in the seed's convention).
+    def shown_phone(e164: str | None) -> str:
+        return render_phone(e164, solution.country) if e164 else ""
+
+    context = {"bulk_preview": shown, "bulk_text": text, "solution": solution, "shown_phone": shown_phone}
+    return _render(request, principal, context)
 
 
 @router.post("/archive/anonymize/bulk", dependencies=[CsrfChecked])

@@ -15,6 +15,7 @@ from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.archive import raw_data
 from archivist.archive.models import RawEvent
+from archivist.archive.presenters import shown_raw_customer
 from archivist.archive.search import FilterError
 from archivist.audit.events import AuditAction, record_for
 from archivist.web.api.raw_data import export_filename
@@ -74,6 +75,8 @@ def raw_data_page(
         "searched": searched,
         "next_cursor": next_cursor,
         "position": position,
+        # Numbers as every page shows them; the API and the CSV keep the row as delivered.
+        "shown_customer": shown_raw_customer,
     }
     code = status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK
     return render(request, "raw_data.html", context, principal=principal, status_code=code)
