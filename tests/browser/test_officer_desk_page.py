@@ -7,7 +7,9 @@ tables are a card per row on a phone, with nothing scrolling sideways.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from tests.conftest import KEYRING
 from tests.functional.anonymization_support import call, email, oslo
 
 PAGE = "/archive/anonymize"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PEOPLE = ("anna@example.com", "arne@example.com", "aud@example.com")
 
 
@@ -245,3 +248,25 @@ def test_the_officers_tables_fit_the_screen_as_cards_on_a_phone(live: LiveServer
         if width == 390:
             label = page.locator(f"{table} tbody td").first.evaluate("td => getComputedStyle(td, '::before').content")
             assert label == '"Time: "'
+
+
+def test_officer_desk_screenshots(live: LiveServer, page: Any, tmp_path: Path) -> None:
+    """The README's screenshots of the look-up and the certificate (written with ARCHIVIST_UPDATE_SCREENSHOTS=1)."""
+    _erase_three_alike(live)
+    live.clock.now = oslo(2026, 3, 12, 12)
+    live.login(page, Role.PRIVACY_OFFICER, next_path=PAGE)
+    form = page.locator("#lookup-form")
+    form.get_by_label("Email address").fill("arne@example.com")
+    form.get_by_role("button", name="Look up").click()
+    page.locator("#lookup-table").wait_for()
+
+    target = SCREENSHOTS if os.environ.get("ARCHIVIST_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    target.mkdir(parents=True, exist_ok=True)
+    lookup = target / "officer-lookup.png"
+    page.locator("#lookup-area").screenshot(path=str(lookup))
+    page.locator("#lookup-table").get_by_role("link", name="Certificate").click()
+    page.locator("#certificate").wait_for()
+    certificate = target / "certificate.png"
+    page.screenshot(path=str(certificate), full_page=True)
+    assert lookup.stat().st_size > 10_000
+    assert certificate.stat().st_size > 10_000
