@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,10 @@ def s3_endpoint() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
+    # moto keeps its buckets per process, not per server: another module's server (the S3
+    # import tests use this fixture too) left this bucket behind in the same test worker.
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http, loopback
+    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our own loopback moto server
     with pytest.MonkeyPatch.context() as mp:
         # Never pick up a developer's real AWS profile or credentials.
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
