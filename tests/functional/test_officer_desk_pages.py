@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
+from archivist.anonymize import certificate
 from tests.conftest import Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, call, email, oslo
 from tests.functional.test_search_page_auth import csrf_from, login
@@ -171,7 +172,10 @@ def test_the_certificate_prints_what_the_signed_receipt_says_and_how_to_verify_i
     assert "Further identifiers of the person erased with the request: 1 email address" in text
     # The storage step in words, what stays out of reach, and the signature with how to check it.
     storage = receipt["receipt"]["storage"]
-    assert ("write-ahead log" in text) if storage["database"] == "sqlite" else ("older than the erasure" in text)
+    if storage["database"] == "sqlite":
+        assert "write-ahead log" in text
+    else:
+        assert ("gave up waiting" in text) if storage["gave_up"] else ("older than the erasure" in text)
     for item in storage["out_of_reach"]:
         assert item in text
     assert receipt["key_id"] in text
@@ -301,3 +305,30 @@ def test_pages_show_numbers_in_one_format_whatever_form_they_came_in(
     row = bulk.split('id="bulk-table"', 1)[1].split("</tr>", 2)[1]
     assert "<td>91234567</td>" in row
     assert "<td>kari@example.com</td>" in row
+
+
+def test_a_postgresql_storage_step_that_gave_up_is_said_in_words_with_what_it_left() -> None:
+    storage = {
+        "database": "postgresql",
+        "vacuum_full": False,
+        "rewritten": ["ix_interactions_customer", "ix_mentions_key"],
+        "not_rewritten": [],
+        "gave_up": True,
+        "older_transactions": 1,
+        "locked": ["chat_messages"],
+        "statistics_rewritten": False,
+        "checkpoint": False,
+        "out_of_reach": ["WAL segments and archives", "backups", "WAL segments and archives"],
+    }
+
+    lines = certificate.storage_in_words(storage)
+
+    assert lines[0].startswith("The step gave up waiting for 1 older open transaction:")
+    assert "2 relations rewritten." in lines
+    assert "Left to the next night, locked by an older transaction: chat_messages." in lines
+    assert any(line.startswith("No checkpoint could be made") for line in lines)
+    assert certificate.out_of_reach(storage) == ["WAL segments and archives", "backups"]
+    assert certificate.result_in_words({"interactions": 0, "also": {"phones": 2}}) == [
+        "0 calls, chats and emails anonymized",
+        "Further identifiers of the person erased with the request: 2 phone numbers",
+    ]
