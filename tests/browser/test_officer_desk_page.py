@@ -270,3 +270,27 @@ def test_officer_desk_screenshots(live: LiveServer, page: Any, tmp_path: Path) -
     page.screenshot(path=str(certificate), full_page=True)
     assert lookup.stat().st_size > 10_000
     assert certificate.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_bulk_preview_and_the_exports_fit_a_phone(live: LiveServer, page: Any, width: int) -> None:
+    live.seed([call("+4791234567", oslo(2026, 3, 1, 9), events=1), email("kari@example.com", oslo(2026, 3, 2, 9))])
+    live.clock.now = oslo(2026, 3, 10, 12)
+    page.set_viewport_size({"width": width, "height": 844})
+    live.login(page, Role.PRIVACY_OFFICER, next_path=PAGE)
+    page.get_by_label("CSV file", exact=True).set_input_files(
+        files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": b"phone,email\n+47 912 34 567,\n"}]
+    )
+    page.get_by_role("button", name="Check file").click()
+    page.locator("#bulk-table").wait_for()
+    # The number as the rows will show it once added, not as typed.
+    assert "91234567" in page.locator("#bulk-table").inner_text()
+    _fits(page, width, "#bulk-table")
+
+    page.goto(f"{live.url}/archive/access")
+    page.get_by_label("Email address").fill("kari@example.com")
+    page.get_by_role("button", name="Preview").click()
+    page.locator("#access-preview-counts").wait_for()
+    page.get_by_role("button", name="Export").click()
+    page.locator("#exports-table").get_by_role("link", name="Download ZIP").wait_for()
+    _fits(page, width, "#exports-table")
