@@ -8,10 +8,12 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
 from archivist.anonymize import certificate
+from archivist.anonymize.models import AnonymizationRequest
 from tests.conftest import Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, call, email, oslo
 from tests.functional.test_search_page_auth import csrf_from, login
@@ -332,3 +334,16 @@ def test_a_postgresql_storage_step_that_gave_up_is_said_in_words_with_what_it_le
         "0 calls, chats and emails anonymized",
         "Further identifiers of the person erased with the request: 2 phone numbers",
     ]
+
+
+def test_the_certificate_outlives_the_rows_purge(
+    client: TestClient, desk: dict[str, str], session_factory: sessionmaker[Session]
+) -> None:
+    # The row goes 12 months after entry; the signed receipt, and so its certificate, stays.
+    with session_factory() as session, session.begin():
+        session.execute(delete(AnonymizationRequest).where(AnonymizationRequest.id == desk["aud"]))
+
+    response = client.get(f"/archive/anonymize/{desk['aud']}/certificate")
+
+    assert response.status_code == 200
+    assert "a***@***.com" in response.text
