@@ -114,21 +114,44 @@ _NOT_A_NUMBER = re.compile(
     r"|\b[0-9]{4}[ .][0-9]{2}[ .][0-9]{5}\b"
     # Amounts group thousands by three. The groups are taken possessively and an amount never
     # starts inside a grouped number, so a long list of numbers is read in one pass.
-    r"|(?i:(?:\b(?:kr|nok|sek|dkk|eur|usd|kroner|euro)\.?|[€$£]) ?[0-9]{1,3}(?:[ .][0-9]{3})*+(?:,[0-9]{1,2}|,-)?)"
+    r"|(?i:\b(?:kr|nok|sek|dkk|eur|usd|kroner|euro)\.? ?[0-9]{1,3}(?:[ .][0-9]{3})*+(?:,[0-9]{1,2}|,-)?)"
     r"|(?<![0-9][ .])\b[0-9]{1,3}(?:[ .][0-9]{3})*+(?:,[0-9]{2}\b|,-|(?i: ?(?:kr|nok|sek|dkk|eur|usd)\b))"
     r"|\b[0-9]++(?:,[0-9]{2}\b|,-)"
-    # Digits a currency follows, however they are grouped ("91234567 kroner", "912 34 567 €").
-    r"|(?<![0-9][ .])\b[0-9]++(?:[ .][0-9]++)*+ ?(?i:(?:kr|kroner|nok|sek|dkk|eur|euro|usd)\b|[€$£])"
-    # An IPv4 address (a dotted 91.23.45.67 is read as a phone number unless "IP" stands before it),
-    # a version ("v1.2.3", "9.12.34.567", "versjon 4.12").
-    r"|(?<![0-9.])(?!(?:[0-9]{2}\.){3}[0-9]{2}(?![0-9.]))"
-    r"(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?![0-9]|\.[0-9])"
-    r"|(?i:\bip(?:v4)?(?:[ -]?address|[ -]?adresse)?:? ?)(?:[0-9]{1,3}\.){3}[0-9]{1,3}"
-    r"|(?i:\bv(?=[0-9])|\b(?:ver\.?|version|versjon|build|release|firmware) ?)[0-9]+(?:\.[0-9]+)*"
-    r"|(?<![0-9.])[0-9]\.[0-9]+(?:\.[0-9]+){2,}(?![0-9]|\.[0-9])"
     r"|\b(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9] ?- ?(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9]\b"
     r"|(?i:\b(?:postboks|pb\.|boks|p\.?o\.? box) ?[0-9]+)"
 )
+# More things that are no number, each branch starting with a digit, a currency sign or the
+# letter of its word (so the search skips to those, and every other position costs nothing;
+# lookbehinds stand after the first character for that reason):
+# digits a currency follows however they are grouped ("91234567 kroner", "912 34 567 €"); four
+# dotted groups (an IPv4 address if every group is an octet, see _is_not_a_number); a
+# version with a one-digit head ("9.12.34.567").
+_NOT_A_NUMBER_AT_DIGIT = re.compile(
+    r"[0-9](?:(?<![0-9][ .][0-9])(?<!\w[0-9])[0-9]*+(?:[ .][0-9]++)*+ ?"
+    r"(?i:(?:kr|kroner|nok|sek|dkk|eur|euro|usd)\b|[€$£])"
+    r"|(?<![0-9.][0-9])(?P<dotted>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9]))"
+    r"|(?<![0-9.][0-9])\.[0-9]+(?:\.[0-9]+){2,}(?![0-9]|\.[0-9]))"
+    # A currency sign before ("€ 91234567").
+    r"|[€$£] ?[0-9]++(?:[ .][0-9]++)*+"
+    # An IPv4 address after "IP"; a version ("v1.2.3", "versjon 4.12", "build 4711").
+    r"|[Ii](?<!\w[Ii])[Pp](?:[Vv]4)?(?:[ -]?(?i:address|adresse))?:? ?(?:[0-9]{1,3}\.){3}[0-9]{1,3}"
+    r"|[Vv](?<!\w[Vv])(?:(?=[0-9])|(?i:er\.?|ersion|ersjon) ?)[0-9]+(?:\.[0-9]+)*"
+    r"|(?i:[Bb](?<!\w[Bb])uild|[Rr](?<!\w[Rr])elease|[Ff](?<!\w[Ff])irmware) ?[0-9]+(?:\.[0-9]+)*"
+)
+
+
+def _is_not_a_number(match: re.Match[str]) -> bool:
+    """Four dotted groups are a version when the head is one digit ("9.12.34.567"), an IPv4
+    address when every group is an octet, unless grouped in pairs ("91.23.45.67": some write
+    their number so; "IP" before it is read by _NOT_A_NUMBER)."""
+    if match.group("dotted") is None:
+        return True
+    groups = match.group().split(".")
+    if len(groups[0]) == 1:
+        return True
+    return all(int(g) <= 255 for g in groups) and not all(len(g) == 2 for g in groups)
+
+
 # Words after which a glued number is a phone number ("tlf.91234567", "på91234567"), and
 # which make a compact-date-like run a number ("tlf 20240119"). Lower case.
 _LABELS = frozenset(
@@ -274,6 +297,7 @@ def _plan(region: str) -> tuple[int, str, frozenset[int]]:
     return _calling_code(region), metadata.national_prefix or "", frozenset(metadata.general_desc.possible_length)
 
 
+@functools.lru_cache(maxsize=65_536)
 def _national_reading(digits: str, region: str) -> str | None:
     """The valid number of ``region`` that ``digits`` spell in national form, or None.
 
@@ -389,7 +413,18 @@ def _starts_free(text: str, start: int) -> bool:
 
 
 def _excluded(text: str) -> list[tuple[int, int]]:
-    return [match.span() for match in _NOT_A_NUMBER.finditer(text)]
+    """The spans of things that are no number, sorted and merged (the two searches may overlap)."""
+    zones = [match.span() for match in _NOT_A_NUMBER.finditer(text)]
+    more = [match.span() for match in _NOT_A_NUMBER_AT_DIGIT.finditer(text) if _is_not_a_number(match)]
+    if not more:
+        return zones
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(zones + more):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _chains(text: str) -> list[list[_Run]]:
@@ -538,6 +573,7 @@ def _chain_windows(
     one read in national form with a trunk 0 ("0151/23456789") is not read alone."""
     # Windows (i, j) whose digits start with a trunk 0 and have a reading.
     trunk_windows: list[tuple[int, int]] = []
+    grouping: _Grouping | None = None
     found: list[tuple[int, int, frozenset[str]]] = []
     for i, run in enumerate(chain):
         if i <= taken or (i > 0 and chain[i - 1].prefix):
@@ -554,11 +590,28 @@ def _chain_windows(
                 break
             if len(digits) < _MIN_DIGITS:
                 continue
-            phone_like = _phone_grouping(text, chain, i, j) and _stands_alone(text, chain, i, j)
-            readings = _readings(digits, run.plus, region, run.joined, bracketed, (j > i or run.joined) and phone_like)
+            readings = _readings(digits, run.plus, region, run.joined, bracketed)
+            # The grouping is looked at only where it can matter (8+ digits no home number has,
+            # or the digits a request looks for): most windows of a long chain are neither.
+            foreign = (
+                len(digits) >= 8
+                and (j > i or run.joined)
+                and not run.plus
+                and not digits.startswith("0")
+                and _national_reading(digits, region) is None
+            )
+            wanted_here = wanted is not None and digits in wanted
+            if (foreign or wanted_here) and _stands_alone(text, chain, i, j):
+                if grouping is None:
+                    grouping = _Grouping(text, chain)
+                phone_like = grouping(i, j)
+            else:
+                phone_like = False
+            if phone_like and foreign:
+                readings = _readings(digits, run.plus, region, run.joined, bracketed, True)
             if (
-                wanted
-                and digits in wanted
+                wanted is not None
+                and wanted_here
                 and (phone_like or (i == j and not run.joined))
                 and _national_reading(digits, region) is None
             ):
@@ -579,13 +632,28 @@ def _chain_windows(
 _GROUP_SPLIT = re.compile(r"[.\-]")
 
 
-def _phone_grouping(text: str, chain: list[_Run], i: int, j: int) -> bool:
-    """Whether runs i..j are grouped as phone numbers are: every group 2 to 4 digits
-    ("20 12 34 56", "512-345-678", "201.234.5678"), not a reference ("31-97735643")."""
-    groups = [g for run in chain[i : j + 1] for g in _GROUP_SPLIT.split(text[run.start : run.end].lstrip("+"))]
-    if len(groups) > 1 and groups[0] == "1":
-        groups = groups[1:]  # the NANP trunk: "1-201-234-5678"
-    return all(2 <= len(group) <= 4 for group in groups)
+class _Grouping:
+    """Whether windows of a chain are grouped as phone numbers are: every group 2 to 4 digits
+    ("20 12 34 56", "512-345-678", "201.234.5678"), not a reference ("31-97735643"); a leading
+    "1" is the NANP trunk ("1-201-234-5678"). Each run is looked at once, each window in O(1)."""
+
+    def __init__(self, text: str, chain: list[_Run]) -> None:
+        self.ok: list[bool] = []
+        self.trunk_ok: list[bool] = []
+        self.single: list[bool] = []
+        # bad[k]: how many of the first k runs are not grouped as phone numbers are.
+        self.bad = [0]
+        for run in chain:
+            groups = _GROUP_SPLIT.split(text[run.start : run.end].lstrip("+"))
+            ok = all(2 <= len(g) <= 4 for g in groups)
+            self.ok.append(ok)
+            self.trunk_ok.append(groups[0] == "1" and all(2 <= len(g) <= 4 for g in groups[1:]))
+            self.single.append(len(groups) == 1)
+            self.bad.append(self.bad[-1] + (not ok))
+
+    def __call__(self, i: int, j: int) -> bool:
+        first = self.ok[i] or (self.trunk_ok[i] and (j > i or not self.single[i]))
+        return first and self.bad[j + 1] - self.bad[i + 1] == 0
 
 
 def _stands_alone(text: str, chain: list[_Run], i: int, j: int) -> bool:
@@ -708,6 +776,7 @@ _SPELT_EMAIL = re.compile(
 )
 # Top-level domains a glued word is cut from ("kari@x.nofor spørsmål" -> "kari@x.no").
 _COMMON_TLDS = ("com", "net", "org", "no", "se", "dk", "fi", "is", "de", "uk", "eu", "io", "nl", "pl", "fr")
+_KNOWN_TLDS = frozenset((*_COMMON_TLDS, "info", "name", "aero", "museum", "travel", "email", "online"))
 _GLUED_CAPITAL = re.compile(r"(?<=[a-z0-9])(?=[A-ZÆØÅ][a-zæøå])")
 _WRAPPED_LOCAL = re.compile(r"[\w'+\-]+[._\-][\w.'+\-]*[\w'+]")
 # How far a wrapped address may reach on each side of its line break.
@@ -719,8 +788,8 @@ def _without_glued_word(raw: str) -> str | None:
     word glued after its top-level domain cut off, or None when nothing looks glued."""
     local, _, domain = raw.rpartition("@")
     head, dot, last = domain.rpartition(".")
-    if not dot:
-        return None
+    if not dot or len(last) <= 3 or last.lower() in _KNOWN_TLDS:
+        return None  # most addresses: nothing glued
     capital = _GLUED_CAPITAL.search(last)
     if capital is not None and last[: capital.start()].islower():
         return f"{local}@{head}.{last[: capital.start()]}"

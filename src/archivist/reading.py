@@ -116,7 +116,7 @@ _SIP = r"(?<![A-Za-z])sips?:\+?[0-9][0-9\-.]{4,30}(?P<sipat>@)"
 _NON_ASCII = r"[^\x00-\x7f]+"
 # A link rewritten by Proofpoint URL Defense v2: in its "u=" parameter "-XX" is "%XX" and "_" is
 # "/" ("u=mailto-3Akari-40example.no", "u=tel-3A-2B4791234567"), as its decoders read it.
-_PROOFPOINT = r"(?:(?<=urldefense\.proofpoint\.com/v2/url\?u=)|(?<=urldefense\.com/v2/url\?u=))[A-Za-z0-9\-_.~]{1,2000}"
+_PROOFPOINT = r"urldefense(?:\.proofpoint)?\.com/v2/url\?u=(?P<ppu>[A-Za-z0-9\-_.~]{1,2000})"
 _TOKENS = (
     f"|(?P<json>{_JSON_ESCAPE})|(?P<proofpoint>{_PROOFPOINT})"
     f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
@@ -405,8 +405,9 @@ _PROOFPOINT_PART = re.compile(r"(?:-[0-9A-F]{2})+|_")
 
 
 def _read_proofpoint(builder: _Builder, match: re.Match[str]) -> None:
-    position = match.start()
-    for part in _PROOFPOINT_PART.finditer(match.string, match.start(), match.end()):
+    builder.same(match.string, match.start(), match.start("ppu"))
+    position = match.start("ppu")
+    for part in _PROOFPOINT_PART.finditer(match.string, position, match.end()):
         builder.same(match.string, position, part.start())
         if part.group() == "_":
             builder.read_as("/", part.start(), part.end())
