@@ -25,6 +25,15 @@ candidate is read:
   written without ``+`` (``4791234567``); and, only if it is not a valid home number, in the
   national form of a nearby country (``070-123 45 67`` is +46 70 123 45 67 in a NO solution).
 
+Context decides (CONTRACT §9, issue 21): digits a currency stands beside on either side, an IPv4
+address, a version are never a number (``_NOT_A_NUMBER``, ``_NOT_A_NUMBER_AT_DIGIT``); a number
+with '+' may be glued into a file name by '_' (``voicemail_from_+4791234567_….mp3``) and a local
+part that is only a number is one (``4791234567@sms.example.no``); the "(0)" after a country
+code is the trunk a caller drops (``+47(0)91234567``). A grouped window of 8+ digits that is no
+home number is read in the national form of the neighbours without a trunk 0 too ("20 12 34 56"
+is +4520123456 in a NO solution), and erasure, which knows whom it looks for, also reads the
+national digits of a requested foreign number where they stand alone (``_wanted``).
+
 A candidate may have several readings; the index records them all (over-indexing costs a row,
 never a wrong replacement, because erasure replaces only spans with the request's own number).
 A window inside a longer one that reads as a number in national form with its trunk ``0``

@@ -20,7 +20,7 @@ span found in the view is replaced on the original characters that make it up. T
   breaks take no room, ``=3D``, ``=C3=B8``), RFC 2047 encoded words (``=?UTF-8?Q?…?=`` per
   character, ``=?UTF-8?B?…?=`` as a whole), JSON string escapes (``\\u00a0``, ``\\u002B``, ``\\/``)
   and HTML escaped more than once (``&amp;nbsp;``); every line and paragraph separator (CR,
-  VT, FF, NEL, U+2028, U+2029) is a line break;
+  VT, FF, NEL, U+2028, U+2029) is a line break.
 
 A replacement lands on the original characters; ``encoding_at`` says how the text around a span
 is encoded, so that the replacement is written in that encoding and the text still decodes.
