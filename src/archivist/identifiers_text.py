@@ -577,6 +577,7 @@ def _chain_windows(
     region: str,
     spans: dict[tuple[int, int], set[str]],
     wanted: Mapping[str, str] | None = None,
+    sure: frozenset[str] = frozenset(),
 ) -> None:
     """Read every window of the chain after its international head; a window inside a longer
     one read in national form with a trunk 0 ("0151/23456789") is not read alone."""
@@ -622,10 +623,11 @@ def _chain_windows(
                 wanted is not None
                 and wanted_here
                 and (phone_like or (i == j and not run.joined))
-                and _national_reading(digits, region) is None
+                and (digits in sure or _national_reading(digits, region) is None)
             ):
                 # The requested person's own digits, in the national form of their country; a
-                # home number with the same digits stays the home number ("91234567" in NO).
+                # home number with the same digits stays the home number ("91234567" in NO),
+                # except in the person's own interaction, whose customer has that number.
                 readings = readings | {wanted[digits]}
             if readings:
                 found.append((i, j, readings))
@@ -677,11 +679,13 @@ def _stands_alone(text: str, chain: list[_Run], i: int, j: int) -> bool:
     )
 
 
-def _scan_view(text: str, region: str, wanted: Mapping[str, str] | None = None) -> list[PhoneSpan]:
+def _scan_view(
+    text: str, region: str, wanted: Mapping[str, str] | None = None, sure: frozenset[str] = frozenset()
+) -> list[PhoneSpan]:
     """``scan_phones`` on a reading view's text: spans in its coordinates.
 
     ``wanted``: national digits -> E.164 of numbers a request looks for (``_wanted``); a window
-    of exactly those digits also reads as that number.
+    of exactly those digits also reads as that number (``sure``: even where it is a home number).
     """
     if _DIGIT.search(text) is None:
         return []  # most chat lines: cheaper to look once than to set up the scan
@@ -701,7 +705,7 @@ def _scan_view(text: str, region: str, wanted: Mapping[str, str] | None = None) 
             bound = i <= taken or (i > 0 and chain[i - 1].prefix)
             starts[run.start] = None if i > 0 and bound else run
             ends.add(run.end)
-        _chain_windows(text, chain, taken, region, spans, wanted)
+        _chain_windows(text, chain, taken, region, spans, wanted, sure)
         first = chain[0]
         international = first.plus or first.digits.startswith("00")
         if international and len(spans) == found_before and sum(len(r.digits) for r in chain) >= _MIN_DIGITS:
@@ -897,9 +901,17 @@ def _name_pattern(forms: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def _view_spans(
-    view: ReadingView, identifiers: Collection[str], country: str, names: Iterable[str]
+    view: ReadingView,
+    identifiers: Collection[str],
+    country: str,
+    names: Iterable[str],
+    trusted: Collection[str] = (),
 ) -> list[tuple[int, int]]:
-    """Where to replace, in the view's coordinates: leftmost, then longest, never overlapping."""
+    """Where to replace, in the view's coordinates: leftmost, then longest, never overlapping.
+
+    ``trusted``: the interaction's own customer identifiers (it is the person's own): there a
+    foreign number's national digits are theirs even where they could be a home number.
+    """
     phones = {i for i in identifiers if "@" not in i}
     emails = {i for i in identifiers if "@" in i}
     candidates: list[tuple[int, int]] = []
@@ -908,7 +920,8 @@ def _view_spans(
     if phones:
         region = country.strip().upper()
         wanted = _wanted(frozenset(phones), region)
-        candidates.extend((s.start, s.end) for s in _scan_view(view.text, region, wanted) if s.readings & phones)
+        sure = frozenset(digits for digits, e164 in wanted.items() if e164 in trusted)
+        candidates.extend((s.start, s.end) for s in _scan_view(view.text, region, wanted, sure) if s.readings & phones)
     pattern = _name_pattern(tuple(names))
     if pattern is not None:
         address_starts = [start for start, _, _ in addresses]
@@ -956,19 +969,23 @@ def _wanted(phones: frozenset[str], region: str) -> dict[str, str]:
 
 
 def identifier_spans(
-    text: str, identifiers: Collection[str], country: str, names: Iterable[str] = ()
+    text: str,
+    identifiers: Collection[str],
+    country: str,
+    names: Iterable[str] = (),
+    trusted: Collection[str] = (),
 ) -> list[tuple[int, int]]:
     """Where ``replace_identifiers`` would replace: sorted, non-overlapping ``(start, end)`` spans of ``text``."""
     view = read(text)
-    return [view.original_span(start, end) for start, end in _view_spans(view, identifiers, country, names)]
+    return [view.original_span(start, end) for start, end in _view_spans(view, identifiers, country, names, trusted)]
 
 
-def mentions_any(text: str, identifiers: Collection[str], country: str) -> bool:
+def mentions_any(text: str, identifiers: Collection[str], country: str, trusted: Collection[str] = ()) -> bool:
     """Whether ``text`` writes any of the identifiers, in any form the scanner reads.
 
     The rule for a variable value that is replaced whole: the same reading as everywhere else.
     """
-    return bool(identifiers) and bool(identifier_spans(text, identifiers, country))
+    return bool(identifiers) and bool(identifier_spans(text, identifiers, country, (), trusted))
 
 
 def replace_identifiers(
@@ -977,6 +994,7 @@ def replace_identifiers(
     country: str,
     replacement: str,
     names: Iterable[str] = (),
+    trusted: Collection[str] = (),
 ) -> tuple[str, int]:
     """Replace every occurrence of the identifiers (and ``names``) in ``text``; ``(new_text, count)``.
 
@@ -986,10 +1004,10 @@ def replace_identifiers(
     digits with it (an order number, a date, a number with another country code) is not,
     because only whole candidates whose reading is the number count. ``names`` are replaced as
     whole words, case-insensitively, but never inside an email address (someone else's address
-    may contain the same first name).
+    may contain the same first name). ``trusted``: see ``_view_spans``.
     """
     view = read(text)
-    chosen = [view.original_span(start, end) for start, end in _view_spans(view, identifiers, country, names)]
+    chosen = [view.original_span(start, end) for start, end in _view_spans(view, identifiers, country, names, trusted)]
     if not chosen:
         return text, 0
     pieces: list[str] = []
@@ -1005,7 +1023,7 @@ def replace_identifiers(
             words = view.words_within(start, end)
             if all(word.encoding is Encoding.ENCODED_WORD_B for word in words) and end <= words[-1].end:
                 decoded = "".join(_decode_b_word(text[w.start : w.end], w.charset) for w in words)
-                new, n = replace_identifiers(decoded, identifiers, country, replacement, names)
+                new, n = replace_identifiers(decoded, identifiers, country, replacement, names, trusted)
                 pieces.append(text[cursor : words[0].start])
                 pieces.append(_encode_b_word(new, "utf-8"))
                 cursor, count = words[-1].end, count + n

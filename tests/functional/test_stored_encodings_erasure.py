@@ -117,3 +117,23 @@ def test_glued_split_and_separated_forms_are_erased_end_to_end(
         "Adressen er linn.andreassen7+2024@example.no, hilsen Linn",
     ]
     assert summary.mentions_replaced == 6
+
+
+def test_a_danish_number_that_is_also_a_norwegian_one_goes_only_from_the_persons_own_chat(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> None:
+    dane = "+4591234567"  # its digits are a valid Norwegian mobile too
+    own, other = archive(
+        session_factory,
+        solution,
+        chat_with(dane, "Mette", oslo(2026, 3, 1, 9), "Ring mig på 91 23 45 67, tak", "Mette"),
+        # Elsewhere "91 23 45 67" is read as the Norwegian subscriber: never replaced for the Dane.
+        chat_with("+4791111111", "Ola", oslo(2026, 3, 1, 10), "Naboen har 91 23 45 67, og Mette har +45 91 23 45 67"),
+    )
+    enter(session_factory, solution, ENTERED, phone=dane)
+
+    summary = night(session_factory, blobs, NIGHT)
+
+    assert messages(session_factory, own) == [f"Ring mig på {X}, tak", X]
+    assert messages(session_factory, other) == [f"Naboen har 91 23 45 67, og Mette har {X}"]
+    assert summary.mentions_replaced == 3

@@ -220,3 +220,13 @@ def test_a_grouped_foreign_national_form_no_home_number_has_is_indexed_under_its
 def test_a_reference_is_not_indexed_as_a_foreign_number() -> None:
     assert find_phones("Ordre 31-97735643 er levert", "NO") == []
     assert find_phones("Ordre 20123456 er levert", "NO") == []
+
+
+def test_in_the_persons_own_interaction_their_foreign_digits_win_over_a_home_reading() -> None:
+    # "91 23 45 67" is a valid Norwegian number; in the Danish customer's own chat it is theirs.
+    text = "Ring mig på 91 23 45 67"
+    dane = "+4591234567"
+    assert replace_identifiers(text, (dane,), "NO", X) == (text, 0)
+    assert replace_identifiers(text, (dane,), "NO", X, trusted=(dane,)) == ("Ring mig på Anonymized", 1)
+    # Trust reads only the trusted number's digits, never another reading of them.
+    assert replace_identifiers("ordre 91 23 45 67 89", (dane,), "NO", X, trusted=(dane,))[1] == 0

@@ -214,15 +214,23 @@ class Sweep:
             return False
         if self.variables is VariableMode.ALL_WHOLE or (name, text) in self.named_values:
             return True
-        return mentions_any(text, self.identifiers_of(interaction_id), self.country)
+        return self.mentions(interaction_id, text)
+
+    def mentions(self, interaction_id: str, text: str) -> bool:
+        """Whether ``text`` of this interaction writes one of the identifiers (names aside)."""
+        own = self.own_identifiers.get(interaction_id, ())
+        return mentions_any(text, self.identifiers_of(interaction_id), self.country, own)
 
     def replace(self, interaction_id: str, text: str) -> tuple[str, int]:
+        # In the person's own interaction its customer's identifiers are trusted: a foreign
+        # number's national digits there are theirs even where they could be a home number.
         return replace_identifiers(
             text,
             self.identifiers_of(interaction_id),
             self.country,
             self.replacement,
             self.names.get(interaction_id, ()),
+            self.own_identifiers.get(interaction_id, ()),
         )
 
 
@@ -293,7 +301,7 @@ def _sweep_transcripts(session: Session, ids: list[str], sweep: Sweep, apply: bo
             continue
         swept.mentions += count
         updates.append({"b_id": segment_id, "b_text": new})
-        if mentions_any(text, sweep.identifiers_of(iid), sweep.country):
+        if sweep.mentions(iid, text):
             swept.spoken.append(SpokenSegment(iid, begin_ms, end_ms))
     if apply and updates:
         table = cast(Table, TranscriptSegment.__table__)
