@@ -36,7 +36,12 @@ from archivist.archive.models import (
 )
 from archivist.config import Settings
 from archivist.db import CHUNK
-from archivist.identifiers_text import SCANNER_VERSION, find_emails, find_phones, mentions_any, replace_identifiers
+from archivist.identifiers_text import (
+    SCANNER_VERSION,
+    identifiers_of,
+    mentions_any,
+    replace_identifiers,
+)
 
 # Interactions re-read per step, and ids per IN (...): the one batch size, db.CHUNK.
 BATCH = CHUNK
@@ -103,8 +108,9 @@ def identifiers_in(texts: Iterable[str | None], country: str) -> set[tuple[Menti
     for text in texts:
         if not text:
             continue
-        found.update((MentionKind.PHONE, e164) for _, _, e164 in find_phones(text, country))
-        found.update((MentionKind.EMAIL, address) for _, _, address in find_emails(text))
+        phones, emails = identifiers_of(text, country)
+        found.update((MentionKind.PHONE, e164) for e164 in phones)
+        found.update((MentionKind.EMAIL, address) for address in emails)
     return found
 
 
