@@ -12,8 +12,9 @@ VACUUM FULL). So the step, in order:
 2. rewrites each erasable table: plain mode VACUUMs the table (dead versions gone, their bytes
    left in free space until reused) and rebuilds into new files the indexes over identifier
    columns (``IDENTIFIER_COLUMNS``: REINDEX, writes and those index scans wait for it); full
-   mode rewrites table, TOAST and indexes (VACUUM FULL, an exclusive lock for the duration). Past a wait that gave up, a table whose lock the old
-   transaction holds is skipped and named (``locked``), never waited for without end;
+   mode rewrites table, TOAST and indexes (VACUUM FULL, an exclusive lock for the duration).
+   Past a wait that gave up, a table whose lock the old transaction holds is skipped and named
+   (``locked``), never waited for without end;
 3. refreshes the planner's statistics of those tables (ANALYZE), whose most common values can
    quote erased ones, and rewrites ``pg_statistic`` itself where the role may;
 4. checkpoints, so the files the rewrites replaced are removed from disk;
