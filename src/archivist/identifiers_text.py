@@ -790,6 +790,24 @@ _SPELT_EMAIL = re.compile(
 # Top-level domains a glued word is cut from ("kari@x.nofor spørsmål" -> "kari@x.no").
 _COMMON_TLDS = ("com", "net", "org", "no", "se", "dk", "fi", "is", "de", "uk", "eu", "io", "nl", "pl", "fr")
 _KNOWN_TLDS = frozenset((*_COMMON_TLDS, "info", "name", "aero", "museum", "travel", "email", "online"))
+# Words that follow an address glued to it when a line break was lost ("kari@x.nohilsen").
+_CLOSING_WORDS = frozenset(
+    (
+        "hilsen",
+        "mvh",
+        "takk",
+        "vennlig",
+        "vh",
+        "hälsningar",
+        "mvh.",
+        "regards",
+        "thanks",
+        "best",
+        "cheers",
+        "sent",
+        "sendt",
+    )
+)
 _GLUED_CAPITAL = re.compile(r"(?<=[a-z0-9])(?=[A-ZÆØÅ][a-zæøå])")
 _WRAPPED_LOCAL = re.compile(r"[\w'+\-]+[._\-][\w.'+\-]*[\w'+]")
 # How far a wrapped address may reach on each side of its line break.
@@ -808,7 +826,9 @@ def _without_glued_word(raw: str) -> str | None:
         return f"{local}@{head}.{last[: capital.start()]}"
     lower = last.lower()
     for tld in _COMMON_TLDS:
-        if len(lower) > len(tld) + 1 and lower.startswith(tld) and lower[len(tld) :].isalpha():
+        # In lower case only a word that closes a message reads as glued: "example.community"
+        # and "example.network" are other people's addresses, never example.com or example.net.
+        if lower.startswith(tld) and lower[len(tld) :] in _CLOSING_WORDS:
             return f"{local}@{head}.{last[: len(tld)]}"
     return None
 

@@ -94,7 +94,8 @@ _OBFUSCATED = (
 _PLUS_SPACE = r"\+[ \t]+(?=[0-9])"
 # '+' between digits is a space in a link's query ("?phone=%2B47+912+34+567").
 # Not in an address's local part: "linn7+2024@x.no" is one address, its '+' a subaddress.
-_QUERY_PLUS = r"(?<=[0-9])\+(?=[0-9])(?![\w.+\-]{0,64}@)"
+# The digit before it must be one a reader sees: "\u0020+47…" is a JSON escape's last hex digit.
+_QUERY_PLUS = r"(?<=[0-9])(?<!\\u[0-9A-Fa-f]{4})\+(?=[0-9])(?![\w.+\-]{0,64}@)"
 # Quoted-printable left in a stored body: a soft line break takes no room; "=3D"
 # and escaped UTF-8 sequences ("=C3=B8") are decoded. Other "=XX" stay as written unless the text
 # is quoted-printable for sure (_QP_EVIDENCE): "?phone=4791234567" in a link is no escape.

@@ -392,7 +392,8 @@ def test_normalize_email_lenient_accepts_none() -> None:
         ("xkari.nordmann@example.com", False),  # longer local part
         ("kari.nordmann@example.com.au", False),  # longer domain
         ("kari.nordmann@example.community", False),  # longer TLD
-        ("kari.nordmann at example.com", False),  # not the address
+        ("kari.nordmann at example.com", True),  # " at " for "@": a reader reads the address (issue 21)
+        ("kari.nordmann at example.community", False),  # the same words, another address
         ("", False),  # empty text
     ],
 )
@@ -615,6 +616,9 @@ def test_property_a_number_finds_the_number_embedded_in_text(
         written = written.replace("-", " ").replace(".", " ")
     # Groups shaped like a date ("1-1-00", "12.03.24") are read as one, whatever digits they hold.
     assume(re.search(r"(?<![0-9])[0-9]{1,2}([.-])[0-9]{1,2}\1[0-9]{2,4}(?![0-9])", written) is None)
+    # So are dotted groups shaped like an IPv4 address or a version ("0.0.0.0", "1.2.3"): never a
+    # number (CONTRACT §9; issue 21), whatever digits they hold.
+    assume(re.search(r"[0-9]{1,3}(?:\.[0-9]{1,3}){2,}", written) is None)
     if before[-1:].isalpha():
         before += " "  # glued to a word that is no phone label it is an id ("kunde91234567")
     text = before + written + after

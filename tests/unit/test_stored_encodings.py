@@ -266,3 +266,12 @@ def test_what_only_looks_like_an_escape_is_read_as_written(text: str) -> None:
 
 def test_an_escape_that_only_looks_like_one_leaves_the_number_whole() -> None:
     assert find_phones("https://x.no/skjema?tlf=91234567&side=20", "NO") == [(24, 32, KARI)]
+
+
+def test_a_json_escape_ending_in_a_digit_does_not_make_the_next_plus_a_query_space() -> None:
+    # Found by the property above: "\u0020" ends in a digit, and "+47…" after it was read as a
+    # link's "+"-for-space between digits, so the '+' stayed behind the replacement.
+    stored = "\\u0020+47 400 00 000 "
+    new, count = _swept(stored, "+4740000000")
+    assert count == 1
+    assert json.loads(f'"{new}"') == f" {X} "
