@@ -150,32 +150,36 @@ def postgres_storage_step(
         conn.execute(
             text("SELECT set_config('lock_timeout', :ms, false)"), {"ms": f"{_LOCK_TIMEOUT_MS if older else 0}"}
         )
-        locked: list[str] = []
-        for table in tables:
-            # Names come from our own constant, never from input.
-            commands = (
-                [f"VACUUM (FULL, ANALYZE) {table}"]
-                if vacuum_full
-                else [
-                    f"VACUUM (ANALYZE) {table}",
-                    *(f"REINDEX INDEX {index}" for index, of in rebuilt.items() if of == table),
-                ]
-            )
-            try:
-                for command in commands:
-                    conn.exec_driver_sql(command)
-            except OperationalError as exc:
-                if not isinstance(exc.orig, LockNotAvailable):
-                    raise
-                locked.append(table)
-        statistics = _may_rewrite_catalogs(conn)
-        if statistics:
-            try:
-                conn.exec_driver_sql("VACUUM (FULL) pg_catalog.pg_statistic")
-            except OperationalError as exc:
-                if not isinstance(exc.orig, LockNotAvailable):
-                    raise
-                statistics = False
+        try:
+            locked: list[str] = []
+            for table in tables:
+                # Names come from our own constant, never from input.
+                commands = (
+                    [f"VACUUM (FULL, ANALYZE) {table}"]
+                    if vacuum_full
+                    else [
+                        f"VACUUM (ANALYZE) {table}",
+                        *(f"REINDEX INDEX {index}" for index, of in rebuilt.items() if of == table),
+                    ]
+                )
+                try:
+                    for command in commands:
+                        conn.exec_driver_sql(command)
+                except OperationalError as exc:
+                    if not isinstance(exc.orig, LockNotAvailable):
+                        raise
+                    locked.append(table)
+            statistics = _may_rewrite_catalogs(conn)
+            if statistics:
+                try:
+                    conn.exec_driver_sql("VACUUM (FULL) pg_catalog.pg_statistic")
+                except OperationalError as exc:
+                    if not isinstance(exc.orig, LockNotAvailable):
+                        raise
+                    statistics = False
+        finally:
+            # The connection goes back to the pool: nobody else's statement gets this timeout.
+            conn.exec_driver_sql("RESET lock_timeout")
         checkpoint = _checkpoint(conn)
         after = _files(conn, tables)
     # Full mode rewrites every relation of every table; plain mode the identifier indexes.

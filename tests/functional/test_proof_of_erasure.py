@@ -838,6 +838,13 @@ def test_postgresql_storage_step_waits_for_an_older_transaction_and_says_when_it
     storage = summary.storage
     assert storage["gave_up"] is True
     assert storage["older_transactions"] >= 1
+    # The step's lock timeout went back to the pool with its connection: nobody else gets it.
+    pooled = [engine.connect() for _ in range(5)]
+    try:
+        assert {str(c.execute(text("SHOW lock_timeout")).scalar()) for c in pooled} == {"0"}
+    finally:
+        for c in pooled:
+            c.close()
     assert storage["free_space_overwritten"] is False
     assert "row versions an older open transaction could still see" in storage["out_of_reach"]
 
