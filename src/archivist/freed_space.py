@@ -26,13 +26,14 @@ What stays out of reach is named in the result: WAL segments and archives, backu
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from psycopg.errors import LockNotAvailable
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 # How long the step waits for transactions older than itself (ARCHIVIST_STORAGE_WAIT_S).
 DEFAULT_WAIT_S = 60.0
@@ -178,8 +179,11 @@ def postgres_storage_step(
                         raise
                     statistics = False
         finally:
-            # The connection goes back to the pool: nobody else's statement gets this timeout.
-            conn.exec_driver_sql("RESET lock_timeout")
+            # The connection goes back to the pool: nobody else's statement gets this timeout. One
+            # that broke mid-step is discarded by the pool, and its error is the one to raise.
+            if not conn.invalidated:
+                with contextlib.suppress(SQLAlchemyError):
+                    conn.exec_driver_sql("RESET lock_timeout")
         checkpoint = _checkpoint(conn)
         after = _files(conn, tables)
     # Full mode rewrites every relation of every table; plain mode the identifier indexes.
