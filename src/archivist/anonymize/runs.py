@@ -78,8 +78,14 @@ def list_runs(
     runs = list(session.scalars(query.order_by(NightlyRun.started_at.desc(), NightlyRun.id.desc()).limit(limit + 1)))
     lease = lease_of(session, solution_id)
     held = lease is not None and lease.expires_at.astimezone(UTC) > now.astimezone(UTC)
-    # Only the newest unfinished run can be the one holding the lease; older unfinished ones died.
-    newest_unfinished = next((r.id for r in runs if r.finished_at is None), None)
+    # Only the solution's newest unfinished run can hold the lease (on whatever page it is);
+    # older unfinished ones died.
+    newest_unfinished = session.scalar(
+        select(NightlyRun.id)
+        .where(NightlyRun.solution_id == solution_id, NightlyRun.finished_at.is_(None))
+        .order_by(NightlyRun.started_at.desc(), NightlyRun.id.desc())
+        .limit(1)
+    )
     page = runs[:limit]
     views = [
         RunView(
