@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from archivist.accounts.models import Solution
-from archivist.accounts.settings import MAX_ACCESS_TEXT, SettingsChange, SettingsInvalidError, change_settings
+from archivist.solutions.services import MAX_ACCESS_TEXT, SettingsChange, SettingsInvalidError, change_settings
 from archivist.web.deps import Administrator, RequestManager, ServicesDep, SessionDep, SolutionDep
 
 router = APIRouter(prefix="/api/v1", tags=["settings"])

@@ -20,9 +20,9 @@ from archivist.accounts.passwords import generate_password
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import AccountError, Principal
 from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
-from archivist.accounts.settings import MAX_ACCESS_TEXT, SettingsChange, SettingsInvalidError, change_settings
 from archivist.accounts.usernames import MAX_USERNAME_LENGTH
 from archivist.audit.events import AuditAction, record_for
+from archivist.solutions.services import MAX_ACCESS_TEXT, SettingsChange, SettingsInvalidError, change_settings
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, render, require_page
 from archivist.web.pages.forms import too_long
