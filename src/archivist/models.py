@@ -3,7 +3,7 @@
 from archivist.access.models import SubjectExport
 from archivist.accounts.models import ApiToken, LoginFailure, Solution, User, WebSession
 from archivist.anonymize.lease import NightlyLease
-from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, LedgerKey, NightlyRun, RequestKey
+from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, LedgerKey, NightlyRun
 from archivist.archive.models import (
     ChatMessage,
     EmailAttachment,
@@ -41,7 +41,6 @@ __all__ = [
     "PendingBlobDeletion",
     "RawEvent",
     "Recording",
-    "RequestKey",
     "RetentionRule",
     "Solution",
     "SubjectExport",

@@ -62,27 +62,6 @@ class AnonymizationRequest(Base):
     erased_masked: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class RequestKey(Base):
-    """A keyed hash (the mention index's key) of an identifier a processed request erased.
-
-    Once done, a request keeps only masked forms; these keys let the officer's look-up (CONTRACT
-    §19) and a subject export's "anonymized" summary (§18) find a person's requests without the
-    identifiers. They go with the request row (12 months). Pseudonymous data: the key under which
-    they were made is derived from the server secret, which the database does not hold.
-    """
-
-    __tablename__ = "anonymization_request_keys"
-    __table_args__ = (
-        Index("ix_anonymization_request_keys_key", "solution_id", "key"),
-        UniqueConstraint("request_id", "key", name="uq_anonymization_request_keys"),
-    )
-
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    solution_id: Mapped[str] = mapped_column(String(32))
-    request_id: Mapped[str] = mapped_column(ForeignKey("anonymization_requests.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(64))
-
-
 class LedgerKey(Base):
     """A keyed hash of an identifier a done request erased, with that erasure's cutoff and options.
 
@@ -91,7 +70,8 @@ class LedgerKey(Base):
     batch, where the ledger itself is a folder of files. Written with the ledger entry, in the
     request's transaction; kept after the request row's purge, as the ledger is; and refilled
     from the ledger by ``anonymize.replay.sync_ledger_keys`` (a replay, every import), so a
-    restored database holds it again.
+    restored database holds it again. The officer's look-up of a person's done requests
+    (CONTRACT §19, ``requests.requests_of``) and an export's "anonymized" count read it too.
     """
 
     __tablename__ = "ledger_keys"

@@ -32,7 +32,7 @@ from archivist.anonymize.models import AnonymizationRequest, NightlyRun, Request
 from archivist.anonymize.operators import rowcount
 from archivist.anonymize.receipts import Signer, has_unsigned, issue_receipts
 from archivist.anonymize.replay import remember_erasure
-from archivist.anonymize.requests import RETENTION_MONTHS, Also, months_before, record_request_keys
+from archivist.anonymize.requests import RETENTION_MONTHS, Also, months_before
 from archivist.archive.mentions import MentionKeyring, index_is_current
 from archivist.archive.recordings import drain_pending_deletions
 from archivist.audit.events import SYSTEM_ACTOR, AuditAction, chain_head, nightly_purge, record, record_processed
@@ -482,7 +482,6 @@ def process_request(
     )
     counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=True, blobs=blobs)
     keys = tuple(keyring.key(solution.id, identifier) for identifier in person.identifiers)
-    record_request_keys(session, solution.id, request_id, keys)
     if ledger is not None:
         # Before the commit: a done request is never missing from the ledger (CONTRACT §11).
         ledger.prepare(

@@ -13,12 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from archivist import pagination
 from archivist.accounts.models import Solution
-from archivist.anonymize.models import AnonymizationRequest, RequestKey, RequestStatus
+from archivist.anonymize.models import AnonymizationRequest, LedgerKey, RequestStatus
 from archivist.audit.events import AuditAction, record
 from archivist.db import chunks, new_id, rowcount, serialize
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone, render_phone
@@ -482,12 +482,12 @@ def requests_of(session: Session, solution_id: str, ids: Identifiers, keys: Sequ
     """The ids of the requests that name the person (CONTRACT §19): "did you forget me?".
 
     Waiting and held requests still hold their identifiers (their own and ``also``'s); a done
-    one only the keyed hashes of what it erased (``RequestKey``), ``keys`` being the person's.
+    one only the keyed hashes of what it erased (``LedgerKey``, the ledger's copy), ``keys`` being the person's.
     """
     wanted = {value for value in (ids.phone_e164, ids.email_norm) if value}
     found = set(
         session.scalars(
-            select(RequestKey.request_id).where(RequestKey.solution_id == solution_id, RequestKey.key.in_(keys))
+            select(LedgerKey.request_id).where(LedgerKey.solution_id == solution_id, LedgerKey.key.in_(keys))
         )
     )
     pending = session.execute(
@@ -567,16 +567,6 @@ def shown_email(request: AnonymizationRequest) -> str | None:
     return request.email_norm if request.email_norm is not None else request.email_masked
 
 
-def record_request_keys(session: Session, solution_id: str, request_id: str, keys: Sequence[str]) -> None:
-    """Keep the keyed hashes of what a processed request erased (a held one comes again: once each)."""
-    have = set(session.scalars(select(RequestKey.key).where(RequestKey.request_id == request_id)))
-    new = sorted(set(keys) - have)
-    if new:
-        session.execute(
-            insert(RequestKey), [{"solution_id": solution_id, "request_id": request_id, "key": key} for key in new]
-        )
-
-
 @dataclass(frozen=True)
 class Anonymized:
     """How many of a person's interactions their processed requests anonymized, and when last."""
@@ -597,7 +587,7 @@ def anonymized_for(session: Session, solution_id: str, keys: Sequence[str]) -> A
         select(AnonymizationRequest.result, AnonymizationRequest.processed_at)
         .where(
             AnonymizationRequest.id.in_(
-                select(RequestKey.request_id).where(RequestKey.solution_id == solution_id, RequestKey.key.in_(keys))
+                select(LedgerKey.request_id).where(LedgerKey.solution_id == solution_id, LedgerKey.key.in_(keys))
             ),
             AnonymizationRequest.processed_at.is_not(None),
         )

@@ -6,11 +6,7 @@ Create Date: 2026-12-07 05:15:00
 
 `subject_exports.keys` holds the mention-index keys (HMAC under the server secret) of the phone
 and address an export was made for, so that the erasure that forgets them can purge the export
-in the same transaction (`access.purge`).
-
-`anonymization_request_keys` holds the same kind of keys for each processed request, so that a
-done request (which keeps masked identifiers only) can still be found by the person it erased:
-the officer's look-up (§19) and a subject export's count of what was anonymized (§18). An export made before this revision has no keys: it
+in the same transaction (`access.purge`). An export made before this revision has no keys: it
 is purged by the next erasure in its solution, whoever that erases (its criteria are sealed, and
 a download that could name an erased person is worse than one that answers 410).
 """
@@ -29,21 +25,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("subject_exports") as batch:
         batch.add_column(sa.Column("keys", sa.JSON(), nullable=True))
-    op.create_table(
-        "anonymization_request_keys",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("solution_id", sa.String(length=32), nullable=False),
-        sa.Column("request_id", sa.String(length=32), nullable=False),
-        sa.Column("key", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(["request_id"], ["anonymization_requests.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("request_id", "key", name="uq_anonymization_request_keys"),
-    )
-    op.create_index("ix_anonymization_request_keys_key", "anonymization_request_keys", ["solution_id", "key"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_anonymization_request_keys_key", table_name="anonymization_request_keys")
-    op.drop_table("anonymization_request_keys")
     with op.batch_alter_table("subject_exports") as batch:
         batch.drop_column("keys")
