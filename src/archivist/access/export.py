@@ -49,6 +49,7 @@ from archivist.archive.presenters import interaction_out
 from archivist.archive.raw_data import CSV_COLUMNS, csv_cell, row_dict
 from archivist.blobs import BlobStore
 from archivist.db import chunks
+from archivist.errors import GoneError, NotFoundError
 from archivist.identifiers import mask_email, mask_phone_e164, render_phone
 from archivist.retention.rules import rules_of
 
@@ -68,11 +69,11 @@ MANIFEST_FILE = "manifest.json"
 SUMMARY_FILE = "summary.html"
 
 
-class ExportNotFoundError(LookupError):
+class ExportNotFoundError(NotFoundError):
     """No such export in this solution (another solution's is just as absent)."""
 
 
-class ExportExpiredError(Exception):
+class ExportExpiredError(GoneError):
     """The export's time is over: its criteria are (or are about to be) deleted."""
 
 

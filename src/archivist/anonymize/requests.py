@@ -21,6 +21,7 @@ from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, LedgerKey, RequestStatus
 from archivist.audit.events import AuditAction, record
 from archivist.db import chunks, new_id, rowcount, serialize
+from archivist.errors import ConflictError, InvalidError, NotFoundError
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone, render_phone
 
 if TYPE_CHECKING:
@@ -36,19 +37,20 @@ MAX_PAGE = 500
 DEFAULT_PAGE = 50
 
 
-class RequestError(ValueError):
+class RequestError(InvalidError):
     """Input that cannot make a request. ``field`` names the form field; the message is safe to show."""
 
+    field: str
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(field, message)
 
 
-class RequestNotFoundError(LookupError):
+class RequestNotFoundError(NotFoundError):
     """No such request in this solution (another solution's request is just as absent)."""
 
 
-class RequestDoneError(Exception):
+class RequestDoneError(ConflictError):
     """A done request cannot be cancelled: its effects cannot be undone."""
 
 

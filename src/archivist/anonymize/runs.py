@@ -24,6 +24,7 @@ from archivist.archive.mentions import MentionKeyring
 from archivist.audit.events import AuditAction, record_for
 from archivist.blobs import BlobStore
 from archivist.db import transaction
+from archivist.errors import ConflictError
 
 # Runs listed per page at most (and by default).
 MAX_RUNS = 100
@@ -38,7 +39,7 @@ class RunStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class NightBusyError(Exception):
+class NightBusyError(ConflictError):
     """Another run holds the solution's nightly lease: nothing was started."""
 
 

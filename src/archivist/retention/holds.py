@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from archivist.accounts.models import Solution
 from archivist.archive.models import Interaction
 from archivist.db import chunks, rowcount
+from archivist.errors import ConflictError, InvalidError
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone
 from archivist.retention.models import LegalHold, LegalHoldInteraction
 
@@ -30,15 +31,16 @@ MAX_HOLD_IDS = 10_000
 EXPIRY_ACTOR = "nightly run (until passed)"
 
 
-class HoldError(ValueError):
+class HoldError(InvalidError):
     """Input that cannot make a hold. ``field`` names the field; the message never repeats the input."""
 
+    field: str
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(field, message)
 
 
-class HeldError(Exception):
+class HeldError(ConflictError):
     """Some of the chosen interactions are under a legal hold; nothing was changed."""
 
     def __init__(self, held: Sequence[str]) -> None:

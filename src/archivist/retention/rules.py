@@ -27,6 +27,7 @@ from archivist.archive.models import Channel, Interaction, RawEvent, fold_label
 from archivist.archive.raw_data import anonymize_raw_data_of_interactions
 from archivist.archive.recordings import delete_recordings
 from archivist.db import CHUNK, rowcount, transaction
+from archivist.errors import ConflictError, InvalidError
 from archivist.retention.holds import held_interactions
 from archivist.retention.models import RetentionRule, RetentionWhat
 
@@ -60,15 +61,16 @@ class DraftRule:
     id: str = "draft"
 
 
-class RuleError(ValueError):
+class RuleError(InvalidError):
     """A rule that cannot be saved. ``field`` names the field; the message is safe to show."""
 
+    field: str
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(field, message)
 
 
-class DuplicateRuleError(Exception):
+class DuplicateRuleError(ConflictError):
     """A rule for the same channel, queue and what exists already (delete it first)."""
 
 

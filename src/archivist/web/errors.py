@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from archivist.errors import ConflictError, DomainError, GoneError, InvalidError, NotFoundError
 from archivist.nul import NUL_MESSAGE, has_nul
 from archivist.pagination import CursorError
 
@@ -378,6 +379,31 @@ async def cursor_error(request: Request, exc: Exception) -> Response:
     return await _answer(request, 422, detail, errors=errors)
 
 
+# The one place a domain's refusal becomes a status (archivist/errors.py names the kinds).
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (GoneError, 410),
+    (InvalidError, 422),
+)
+
+
+def domain_status(exc: DomainError) -> int:
+    """The HTTP status of a domain refusal; a kind not listed is a bug, answered 500 by the middleware."""
+    for kind, code in _DOMAIN_STATUS:
+        if isinstance(exc, kind):
+            return code
+    raise exc
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    code = domain_status(exc)
+    if isinstance(exc, InvalidError):
+        return await _answer(request, code, exc.detail, errors=[_issue_of(exc.detail)])
+    return await _answer(request, code, str(exc))
+
+
 # ---------------------------------------------------------------------------------------------
 # Server errors
 # ---------------------------------------------------------------------------------------------
@@ -484,4 +510,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(CursorError, cursor_error)
+    app.add_exception_handler(DomainError, domain_error)
     app.add_middleware(ServerErrorMiddleware)
