@@ -28,7 +28,6 @@ from email.policy import SMTP
 from pathlib import Path
 
 from archivist.accounts import services as accounts
-from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.mime import parse_message, read_message
@@ -37,6 +36,8 @@ from archivist.db import make_session_factory
 from archivist.demo.mail import pdf_with_text
 from archivist.importers import ImportJob
 from archivist.importers.mail import run_mbox
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import RunTrigger
 from bench.common import disposing, engine_for, fresh_database, table, write_result
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -30,7 +30,6 @@ from tests.corpus.corpus import Corpus, evaluate, generate_corpus
 from archivist import identifiers_text
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
-from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request
 from archivist.archive.ingest import ingest
 from archivist.archive.mentions import MentionKeyring, identifiers_in
@@ -39,6 +38,8 @@ from archivist.archive.schemas import InteractionIn
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.db import make_session_factory, table_of
 from archivist.identifiers_text import find_emails
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import RunTrigger
 from bench.common import engine_for, fresh_database, table, write_result
 
 KEYRING = MentionKeyring("bench-mentions")

@@ -52,7 +52,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request, end_of_local_day
 from archivist.archive.ingest import ingest
 from archivist.archive.mentions import MentionKeyring
@@ -62,6 +61,8 @@ from archivist.blobs.memory import MemoryBlobStore
 from archivist.db import UTCDateTime, make_session_factory
 from archivist.demo.generator import generate
 from archivist.identifiers import render_phone
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import RunTrigger
 from bench.common import engine_for, fresh_database, median, percentile, table, write_result
 
 # Ingestion and the nightly run must share the secret, or the run finds no mentions.
@@ -76,7 +77,7 @@ BATCH = 2_000
 CHUNK = 50_000
 REPLACEMENT = "anonymized"
 MIX = (("repeat caller phone", 0.40), ("single caller phone", 0.30), ("email", 0.25), ("no match", 0.05))
-NIGHTLY_LOGGER = "archivist.anonymize.nightly"
+NIGHTLY_LOGGER = "archivist.nightly"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ PostgreSQL after each load. At each size:
 2. The night: the real ``run_nightly`` with an ``ErasureProof`` (a fresh Ed25519 signer and a
    ledger folder of this size's own), timed end to end; the storage step it includes
    (``forget_freed_space``: SQLite WAL checkpoint TRUNCATE with secure_delete on, PostgreSQL
-   VACUUM of the erased tables) is timed by wrapping ``archivist.anonymize.nightly.forget_freed_space``
+   VACUUM of the erased tables) is timed by wrapping ``archivist.nightly.steps.forget_freed_space``
    in this process. Every request must end done with a receipt and a committed ledger entry,
    and no requested identifier may remain in the interactions before the cutoff.
 3. ``--repeat`` times: restore the copy (the requested people are back: checked), then
@@ -51,15 +51,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
-from archivist.anonymize import nightly as nightly_module
+from archivist.nightly import steps as nightly_module
 from archivist.anonymize import replay as replay_module
 from archivist.anonymize.ledger import Ledger
-from archivist.anonymize.nightly import ErasureProof, RunTrigger, run_nightly
 from archivist.anonymize.receipts import Signer
 from archivist.anonymize.requests import end_of_local_day
 from archivist.archive.models import Interaction
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.db import make_session_factory
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import ErasureProof, RunTrigger
 from bench.common import POSTGRES_SERVER, engine_for, fresh_database, median, table, write_result
 from bench.nightly import COUNTRY, KEYRING, TIMEZONE, Ask, analyze, enter_requests, load, pick
 

@@ -75,9 +75,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
-from archivist.anonymize import nightly as nightly_module
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.archive import recordings as recordings_module
 from archivist.archive.ingest import ingest
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, Recording
@@ -86,6 +84,9 @@ from archivist.blobs.fsspec_store import FsspecBlobStore
 from archivist.db import make_session_factory, table_of
 from archivist.demo.audio import make_wav
 from archivist.demo.generator import generate
+from archivist.nightly import steps as nightly_module
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import RunTrigger
 from archivist.retention.models import RetentionWhat
 from archivist.retention.rules import DraftRule, add_rule, apply_retention, preview_rule
 from bench.common import POSTGRES_SERVER, engine_for, fresh_database, median, table, write_result

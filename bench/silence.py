@@ -21,7 +21,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from archivist.accounts import services as accounts
-from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request
 from archivist.archive.audio import probe, rewrite_silenced, stream_reader
 from archivist.archive.ingest import ingest
@@ -32,6 +31,8 @@ from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore, make_blob_store
 from archivist.db import make_session_factory
 from archivist.demo.audio import make_wav
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import RunTrigger
 from bench.common import disposing, engine_for, fresh_database, table, write_result
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -610,7 +610,7 @@ def nightly(
     ] = False,
 ) -> None:
     """Run the nightly job once now (or as of a time) and print a summary; exit 1 if a request failed."""
-    from archivist.anonymize.lease import run_nightly_cli
+    from archivist.nightly.lease import run_nightly_cli
 
     moment: datetime | None = None
     if as_of is not None:
@@ -684,8 +684,8 @@ def import_(
     """
     import json
 
-    from archivist.anonymize.nightly import where
     from archivist.blobs import make_blob_store
+    from archivist.errors import where
     from archivist.importers import ImportFormat, ImportInterrupted, ImportJob, SourceUnreadable, run_import
 
     try:

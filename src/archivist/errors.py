@@ -10,6 +10,10 @@ Each kind also derives from the built-in its callers caught before (``LookupErro
 
 from __future__ import annotations
 
+import os
+import traceback
+from pathlib import Path
+
 
 class DomainError(Exception):
     """A refusal of an action: nothing was changed; the message is safe to show."""
@@ -42,3 +46,13 @@ class InvalidError(DomainError, ValueError):
     def detail(self) -> str:
         """``field: message``: the form every 422 of the API takes."""
         return f"{self.field}: {self.message}" if self.field else self.message
+
+
+def where(exc: BaseException) -> str:
+    """The innermost archivist frame of a traceback as ``file:line``: enough to find a failure
+    without logging its message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f"{os.sep}archivist{os.sep}" in f.filename] or frames
+    if not ours:
+        return "?"
+    return f"{Path(ours[-1].filename).name}:{ours[-1].lineno}"

@@ -2,8 +2,7 @@
 
 from archivist.access.models import SubjectExport
 from archivist.accounts.models import ApiToken, LoginFailure, Solution, User, WebSession
-from archivist.anonymize.lease import NightlyLease
-from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, LedgerKey, NightlyRun
+from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, LedgerKey
 from archivist.archive.models import (
     ChatMessage,
     EmailAttachment,
@@ -18,6 +17,7 @@ from archivist.archive.models import (
 )
 from archivist.audit.models import AuditEvent
 from archivist.db import Base
+from archivist.nightly.models import NightlyLease, NightlyRun
 from archivist.retention.models import LegalHold, LegalHoldInteraction, RetentionRule
 
 __all__ = [

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from archivist.accounts.models import Role
-from archivist.anonymize.nightly import RunTrigger, run_nightly
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import RunTrigger
 from tests.browser.conftest import LiveServer
 from tests.conftest import KEYRING
 from tests.functional.anonymization_support import call, chat, oslo

@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Role, Solution, User
-from archivist.anonymize.nightly import RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import RunTrigger
 from archivist.retention.holds import parse_criteria, place_hold
 from archivist.retention.models import RetentionWhat
 from archivist.retention.rules import DraftRule, add_rule

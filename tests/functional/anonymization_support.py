@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.nightly import RunSummary, RunTrigger, run_nightly
 from archivist.anonymize.requests import create_request
 from archivist.archive.ingest import ingest
 from archivist.archive.models import (
@@ -28,6 +27,8 @@ from archivist.archive.models import (
 from archivist.archive.recordings import attach_recording, new_blob_key
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import RunSummary, RunTrigger
 from tests.conftest import KEYRING
 
 OSLO = ZoneInfo("Europe/Oslo")

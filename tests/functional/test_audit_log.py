@@ -439,7 +439,7 @@ def test_the_nightly_run_records_each_request_it_carries_out(
     session_factory: sessionmaker[Session],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="archivist.anonymize.nightly")
+    caplog.set_level(logging.INFO, logger="archivist.nightly")
     admin = make_token(Role.ADMIN, solution)
     _seed(client, admin)
     added = client.post("/api/v1/anonymization-requests", json={"phone": CANARY_PHONE}, headers=auth(admin))

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
+from archivist.anonymize.models import AnonymizationRequest, RequestStatus
+from archivist.nightly.models import NightlyRun
 from tests.functional.anonymization_support import archive, call, customer, enter, oslo
 
 ARCHIVIST = str(Path(sys.executable).with_name("archivist"))

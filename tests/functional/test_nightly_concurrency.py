@@ -28,9 +28,10 @@ NIGHT = oslo(2026, 3, 11, 2, 0)
 
 def _worker(url: str, solution_id: str, as_of: str, barrier: Any, results: Any) -> None:
     """One runner in its own process: its own engine, its own connections."""
-    from archivist.anonymize.nightly import RunTrigger, run_nightly
     from archivist.blobs.memory import MemoryBlobStore
     from archivist.db import make_engine, make_session_factory
+    from archivist.nightly.run import run_nightly
+    from archivist.nightly.summary import RunTrigger
 
     engine = make_engine(url)
     try:

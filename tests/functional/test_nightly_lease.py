@@ -13,7 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.lease import (
+from archivist.anonymize.models import AnonymizationRequest, RequestStatus
+from archivist.archive.mentions import MentionKeyring
+from archivist.blobs.memory import MemoryBlobStore
+from archivist.nightly.lease import (
     LeaseKeeper,
     LeasePolicy,
     lease_of,
@@ -24,11 +27,10 @@ from archivist.anonymize.lease import (
     take_night,
     take_now,
 )
-from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
-from archivist.anonymize.nightly import RunTrigger, run_nightly
-from archivist.anonymize.scheduler import NightlyScheduler
-from archivist.archive.mentions import MentionKeyring
-from archivist.blobs.memory import MemoryBlobStore
+from archivist.nightly.models import NightlyRun
+from archivist.nightly.run import run_nightly
+from archivist.nightly.scheduler import NightlyScheduler
+from archivist.nightly.summary import RunTrigger
 from tests.conftest import Clock
 from tests.functional.anonymization_support import archive, call, enter, oslo
 

@@ -9,10 +9,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
+from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.anonymize.requests import RETENTION_MONTHS, months_before
 from archivist.archive.models import RawEvent
 from archivist.blobs.memory import MemoryBlobStore
+from archivist.nightly.models import NightlyRun
 from tests.functional.anonymization_support import (
     archive,
     archive_state,

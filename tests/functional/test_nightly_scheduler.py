@@ -12,11 +12,12 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
-from archivist.anonymize.scheduler import MISFIRE_GRACE, NightlyScheduler, NightlyTrigger
+from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.config import Settings
+from archivist.nightly.models import NightlyRun
+from archivist.nightly.scheduler import MISFIRE_GRACE, NightlyScheduler, NightlyTrigger
 from tests.conftest import Clock
 from tests.functional.anonymization_support import archive, call, enter, oslo
 

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
-from archivist.anonymize.lease import take_now
-from archivist.anonymize.models import NightlyRun
 from archivist.anonymize.requests import Also, create_request
 from archivist.db import utcnow
+from archivist.nightly.lease import take_now
+from archivist.nightly.models import NightlyRun
 from tests.conftest import Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, call, enter, night, oslo
 

@@ -26,13 +26,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
-from archivist.anonymize import nightly
 from archivist.anonymize.ledger import Ledger
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.anonymize.nightly import ErasureProof, RunSummary, RunTrigger, run_nightly
 from archivist.anonymize.receipts import Signer, verify
 from archivist.anonymize.replay import ReplaySummary, replay_solution
 from archivist.blobs.memory import MemoryBlobStore
+from archivist.nightly import steps
+from archivist.nightly.run import run_nightly
+from archivist.nightly.summary import ErasureProof, RunSummary, RunTrigger
 from tests.conftest import KEYRING, Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, archive_state, call, enter, oslo, record
 from tests.functional.test_mentions import chat_with, messages
@@ -640,7 +641,7 @@ def test_an_entry_prepared_for_a_rolled_back_request_is_never_replayed(
         raise RuntimeError("simulated failure")
 
     with monkeypatch.context() as patch:
-        patch.setattr(nightly, "record_processed", fail)
+        patch.setattr(steps, "record_processed", fail)
         for night_at in (NIGHT, oslo(2026, 3, 12, 2)):  # the second run's reconcile must not mark it either
             summary = night_with(session_factory, blobs, solution, proof, night_at)
             assert summary.requests_failed == 1

@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import ApiToken, Role, Solution
 from archivist.accounts.tokens import LAST_USED_RESOLUTION
-from archivist.anonymize.lease import lease_of
-from archivist.anonymize.models import AnonymizationRequest, NightlyRun, RequestStatus
+from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.audit.models import AuditEvent
 from archivist.db import utcnow
+from archivist.nightly.lease import lease_of
+from archivist.nightly.models import NightlyRun
 from tests.conftest import Clock, TokenMaker, auth
 from tests.functional.anonymization_support import WAV, archive, call, enter
 from tests.functional.serving_support import Server, server_env

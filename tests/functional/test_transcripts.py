@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
-from archivist.anonymize import nightly
+from archivist.anonymize import processing
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.anonymize.preview import preview_request
 from archivist.archive.models import Interaction, Mention, Recording, TranscriptSegment
@@ -416,7 +416,7 @@ def test_a_rewrite_stored_by_a_failed_night_is_the_one_the_next_night_points_at(
 
     # The transaction fails after the rewrites were stored (when the erasure is remembered).
     with monkeypatch.context() as patched:
-        patched.setattr(nightly, "remember_erasure", failing)
+        patched.setattr(processing, "remember_erasure", failing)
         assert night(session_factory, blobs, NIGHT).requests_failed == 1
     stray = set(blobs.list_keys("recordings/")) - set(keys.values())
     assert len(stray) == 2  # Kari's and Per's rewrites, referenced by nothing yet

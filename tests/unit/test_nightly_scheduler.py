@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from archivist.anonymize.scheduler import NightlyTrigger
+from archivist.nightly.scheduler import NightlyTrigger
 
 OSLO = ZoneInfo("Europe/Oslo")
 

@@ -1,4 +1,4 @@
-"""Anonymization requests (the rows of *Archive - Anonymize*) and the record of nightly runs."""
+"""Anonymization requests (the rows of *Archive - Anonymize*), their receipts and the ledger keys."""
 
 from __future__ import annotations
 
@@ -88,21 +88,6 @@ class LedgerKey(Base):
     cutoff: Mapped[datetime] = mapped_column(UTCDateTime())
     raw_data: Mapped[bool] = mapped_column(Boolean)
     delete_content: Mapped[bool] = mapped_column(Boolean)
-
-
-class NightlyRun(Base):
-    """One run of the nightly job for one solution, with its summary (counts only)."""
-
-    __tablename__ = "nightly_runs"
-    __table_args__ = (Index("ix_nightly_runs_solution", "solution_id", "started_at"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    trigger: Mapped[str] = mapped_column(String(20))
-    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ErasureReceipt(Base):

@@ -3,7 +3,7 @@
 A privacy officer must not discover after the night that a typo matched nothing, or that a
 switchboard number matched 40,000 calls; so the page shows these counts before *Add*. The
 counts come from the erasure engine itself (``erasure.erase_person`` without ``apply``), so
-they are exactly what ``nightly.process_request`` would report for a run at ``now``.
+they are exactly what ``processing.process_request`` would report for a run at ``now``.
 """
 
 from __future__ import annotations

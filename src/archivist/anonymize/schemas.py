@@ -8,9 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.anonymize.nightly import RequestResult
+from archivist.anonymize.processing import RequestResult
 from archivist.anonymize.requests import MAX_ALSO, is_overdue, shown_email, shown_phone
-from archivist.anonymize.runs import RunStatus, RunView
+from archivist.nightly.runs import RunStatus, RunView
 
 
 class VariableIn(BaseModel):

@@ -115,8 +115,8 @@ def create_app(
         # The nightly scheduler lives and dies with the server (only `archivist serve` asks for it).
         nightly = None
         if scheduler:
-            from archivist.anonymize.lease import LeasePolicy
-            from archivist.anonymize.scheduler import NightlyScheduler
+            from archivist.nightly.lease import LeasePolicy
+            from archivist.nightly.scheduler import NightlyScheduler
 
             nightly = NightlyScheduler(
                 services.session_factory,

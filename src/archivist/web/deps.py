@@ -14,14 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission, may
 from archivist.accounts.services import Principal, principal_for_token
-from archivist.anonymize import runs
-from archivist.anonymize.lease import LeasePolicy
-from archivist.anonymize.nightly import ErasureProof, RunSummary
 from archivist.archive import recordings
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.config import Settings
 from archivist.db import forget_freed_space, utcnow
+from archivist.nightly import runs
+from archivist.nightly.lease import LeasePolicy
+from archivist.nightly.summary import ErasureProof, RunSummary
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Services:
         )
 
     def run_night_now(self, actor: Principal, via: str) -> RunSummary:
-        """*Run now* for the actor's solution under its lease (``anonymize.runs.run_now``): the API's and the page's."""
+        """*Run now* for the actor's solution under its lease (``nightly.runs.run_now``): the API's and the page's."""
         return runs.run_now(
             self.session_factory,
             self.blobs,

@@ -451,7 +451,7 @@ def classify(exc: BaseException) -> Failure:
 
 def log_failure(exc: BaseException, scope: Scope, failure: Failure) -> None:
     """One line per failure: its type, where in our code, and the route — never its message."""
-    from archivist.anonymize.nightly import where
+    from archivist.errors import where
 
     route = scope.get("route")
     template = getattr(route, "path", None) or "(no route)"

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from archivist.anonymize import bulk, runs
+from archivist.anonymize import bulk
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import RequestStatus
 from archivist.anonymize.preview import Preview, preview_request
@@ -23,6 +23,7 @@ from archivist.anonymize.schemas import (
 )
 from archivist.audit.events import AuditAction, record_for
 from archivist.db import utcnow
+from archivist.nightly import runs
 from archivist.web import errors
 from archivist.web.deps import Administrator, RequestManager, ServicesDep, SessionDep, SolutionDep
 

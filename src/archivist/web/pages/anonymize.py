@@ -22,14 +22,15 @@ from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize import certificate, erasure
 from archivist.anonymize import requests as service
-from archivist.anonymize.models import ErasureReceipt, NightlyRun, RequestStatus
+from archivist.anonymize.models import ErasureReceipt, RequestStatus
 from archivist.anonymize.preview import Preview, preview_with_linked
 from archivist.anonymize.requests import Also
-from archivist.anonymize.scheduler import NightlyTrigger
 from archivist.anonymize.schemas import RequestOut
 from archivist.archive.mentions import MentionKeyring
 from archivist.audit.events import AuditAction, record_for
 from archivist.identifiers import render_phone
+from archivist.nightly.models import NightlyRun
+from archivist.nightly.scheduler import NightlyTrigger
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, local_time, render, require_page
 from archivist.web.pages.forms import too_long

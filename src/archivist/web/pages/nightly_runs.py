@@ -9,8 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
-from archivist.anonymize import runs
 from archivist.db import utcnow
+from archivist.nightly import runs
 from archivist.pagination import CursorError
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, render, require_page

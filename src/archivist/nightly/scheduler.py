@@ -23,12 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.lease import LeasePolicy, NightlyLease, run_leased
-from archivist.anonymize.models import NightlyRun
-from archivist.anonymize.nightly import ErasureProof, RunTrigger, where
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.db import utcnow
+from archivist.errors import where
+from archivist.nightly.lease import LeasePolicy, run_leased
+from archivist.nightly.models import NightlyLease, NightlyRun
+from archivist.nightly.summary import ErasureProof, RunTrigger
 
 log = logging.getLogger(__name__)
 

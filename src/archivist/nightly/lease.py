@@ -6,7 +6,7 @@ UPDATE (the database decides, on SQLite under its write lock and on PostgreSQL u
 row lock, which re-checks the condition after a concurrent taker commits), renews it between
 requests, and gives it up at the end. A runner that dies stops renewing; once the lease has
 expired, any other runner takes it over and finishes the night. Requests themselves are
-still claimed one by one (``nightly._claim``): the lease keeps runs from starting twice, the
+still claimed one by one (``anonymize.processing._claim``): the lease keeps runs from starting twice, the
 claims keep a request from being processed twice even if a slow runner outlives its lease.
 """
 
@@ -24,36 +24,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, ForeignKey, String, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.anonymize.nightly import ErasureProof, RunSummary, RunTrigger, resolve_as_of, run_nightly, where
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.config import Settings
-from archivist.db import Base, UTCDateTime, make_engine, make_session_factory, rowcount, transaction, utcnow
+from archivist.db import make_engine, make_session_factory, rowcount, transaction, utcnow
+from archivist.errors import where
+from archivist.nightly.models import NightlyLease
+from archivist.nightly.run import resolve_as_of, run_nightly
+from archivist.nightly.summary import ErasureProof, RunSummary, RunTrigger
 
 log = logging.getLogger(__name__)
 
 # A free lease expires at the start of time: the first taker finds it free.
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class NightlyLease(Base):
-    """Who runs a solution's nightly job (``holder`` until ``expires_at``), and its last scheduled night."""
-
-    __tablename__ = "nightly_leases"
-
-    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id", ondelete="CASCADE"), primary_key=True)
-    # host:pid:random of the runner, new for every take: the same process taking twice is two holders.
-    holder: Mapped[str] = mapped_column(String(100))
-    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # The local date (ISO) of the last scheduled night a runner started, and when one finished it.
-    night: Mapped[str | None] = mapped_column(String(10))
-    night_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist import pagination
 from archivist.accounts.services import Principal
-from archivist.anonymize.lease import LeasePolicy, lease_of, run_leased
-from archivist.anonymize.models import NightlyRun
-from archivist.anonymize.nightly import ErasureProof, RunSummary, RunTrigger
 from archivist.archive.mentions import MentionKeyring
 from archivist.audit.events import AuditAction, record_for
 from archivist.blobs import BlobStore
 from archivist.db import transaction
 from archivist.errors import ConflictError
+from archivist.nightly.lease import LeasePolicy, lease_of, run_leased
+from archivist.nightly.models import NightlyRun
+from archivist.nightly.summary import ErasureProof, RunSummary, RunTrigger
 
 # Runs listed per page at most (and by default).
 MAX_RUNS = 100
