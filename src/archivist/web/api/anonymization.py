@@ -14,9 +14,6 @@ from archivist.anonymize.models import RequestStatus
 from archivist.anonymize.preview import Preview, preview_request
 from archivist.anonymize.schemas import (
     BulkOut,
-    NightlyRunOut,
-    NightlyRunPage,
-    NightlyRunRecord,
     RequestIn,
     RequestOut,
     RequestPage,
@@ -24,6 +21,7 @@ from archivist.anonymize.schemas import (
 from archivist.audit.events import AuditAction, record_for
 from archivist.db import utcnow
 from archivist.nightly import runs
+from archivist.nightly.schemas import NightlyRunOut, NightlyRunPage, NightlyRunRecord
 from archivist.web import errors
 from archivist.web.deps import Administrator, RequestManager, ServicesDep, SessionDep, SolutionDep
 
