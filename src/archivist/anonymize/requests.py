@@ -49,9 +49,15 @@ class RequestError(InvalidError):
 class RequestNotFoundError(NotFoundError):
     """No such request in this solution (another solution's request is just as absent)."""
 
+    def __init__(self) -> None:
+        super().__init__("Anonymization request not found")
+
 
 class RequestDoneError(ConflictError):
     """A done request cannot be cancelled: its effects cannot be undone."""
+
+    def __init__(self) -> None:
+        super().__init__("The request has been processed (done, or held by a legal hold): it cannot be cancelled")
 
 
 @dataclass(frozen=True)
@@ -445,7 +451,7 @@ def get_request(session: Session, solution_id: str, request_id: str) -> Anonymiz
         )
     ).first()
     if request is None:
-        raise RequestNotFoundError(request_id)
+        raise RequestNotFoundError
     return request
 
 
@@ -468,7 +474,7 @@ def cancel_request(session: Session, solution_id: str, request_id: str) -> None:
     )
     if rowcount(result) == 0:
         get_request(session, solution_id, request_id)  # raises RequestNotFoundError if absent
-        raise RequestDoneError(request_id)
+        raise RequestDoneError
 
 
 def encode_cursor(request: AnonymizationRequest) -> str:

@@ -39,8 +39,16 @@ class RunStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+NIGHT_BUSY = (
+    "Another nightly run holds this solution's lease (the scheduled night, or another click): try again when it ends"
+)
+
+
 class NightBusyError(ConflictError):
     """Another run holds the solution's nightly lease: nothing was started."""
+
+    def __init__(self) -> None:
+        super().__init__(NIGHT_BUSY)
 
 
 @dataclass(frozen=True)
@@ -138,5 +146,5 @@ def run_now(
         policy=policy,
     )
     if summary is None:
-        raise NightBusyError(solution_id)
+        raise NightBusyError
     return summary

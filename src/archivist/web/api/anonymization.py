@@ -10,15 +10,15 @@ from fastapi.responses import JSONResponse
 
 from archivist.anonymize import bulk
 from archivist.anonymize import requests as service
+from archivist.anonymize import services as actions
 from archivist.anonymize.models import RequestStatus
-from archivist.anonymize.preview import Preview, preview_request
+from archivist.anonymize.preview import Preview
 from archivist.anonymize.schemas import (
     BulkOut,
     RequestIn,
     RequestOut,
     RequestPage,
 )
-from archivist.audit.events import AuditAction, record_for
 from archivist.db import utcnow
 from archivist.nightly import runs
 from archivist.nightly.schemas import NightlyRunOut, NightlyRunPage, NightlyRunRecord
@@ -26,11 +26,6 @@ from archivist.web import errors
 from archivist.web.deps import Administrator, RequestManager, ServicesDep, SessionDep, SolutionDep
 
 router = APIRouter(prefix="/api/v1", tags=["anonymization"])
-
-
-def _invalid(exc: service.RequestError) -> HTTPException:
-    # The message says which form is expected and never repeats the input.
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc}")
 
 
 @router.post("/anonymization-requests", status_code=status.HTTP_201_CREATED, response_model=RequestOut)
@@ -44,29 +39,18 @@ def create_request(
 ) -> RequestOut:
     """Add a request; the same identifiers entered again while waiting answer 200 with that request."""
     now = services.clock()
-    try:
-        request, created = service.create_request(
-            session,
-            solution,
-            phone=body.phone,
-            email=body.email,
-            raw_data=body.raw_data,
-            delete_content=body.delete_content,
-            created_by=principal.username,
-            now=now,
-            also=service.parse_also(*body.also_lists(), country=solution.country),
-        )
-    except service.RequestError as exc:
-        raise _invalid(exc) from None
-    if created:
-        record_for(
-            session,
-            principal,
-            AuditAction.REQUEST_ADDED,
-            request.id,
-            service.audit_details(request, solution.country),
-            at=now,
-        )
+    request, created = actions.add_request(
+        session,
+        solution,
+        phone=body.phone,
+        email=body.email,
+        raw_data=body.raw_data,
+        delete_content=body.delete_content,
+        also=service.parse_also(*body.also_lists(), country=solution.country),
+        actor=principal,
+        via="api",
+        now=now,
+    )
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -78,24 +62,20 @@ def preview(
     body: RequestIn, principal: RequestManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> Preview:
     """What the request would change if the nightly run processed it now (nothing is stored)."""
-    try:
-        result = preview_request(
-            session,
-            solution,
-            phone=body.phone,
-            email=body.email,
-            raw_data=body.raw_data,
-            delete_content=body.delete_content,
-            now=services.clock(),
-            keyring=services.keyring,
-            also=service.parse_also(*body.also_lists(), country=solution.country),
-            blobs=services.blobs,
-        )
-    except service.RequestError as exc:
-        raise _invalid(exc) from None
-    # A preview looks the identifier up in the archive, like a search: which kinds, never the values.
-    details = {"phone": body.phone is not None, "email": body.email is not None, "raw_data": body.raw_data}
-    record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=services.clock())
+    result, _, _ = actions.preview_request(
+        session,
+        solution,
+        phone=body.phone,
+        email=body.email,
+        raw_data=body.raw_data,
+        delete_content=body.delete_content,
+        also=service.parse_also(*body.also_lists(), country=solution.country),
+        keyring=services.keyring,
+        blobs=services.blobs,
+        actor=principal,
+        via="api",
+        now=services.clock(),
+    )
     session.commit()
     return result
 
@@ -167,10 +147,7 @@ def list_requests(
     """
     among = None
     if phone or email:
-        try:
-            ids = service.parse_identifiers(phone, email, solution.country)
-        except service.RequestError as exc:
-            raise _invalid(exc) from None
+        ids = service.parse_identifiers(phone, email, solution.country)
         among = service.requests_of(session, solution.id, ids, service.person_keys(services.keyring, solution.id, ids))
     # A bad cursor raises CursorError: a 422 from the app's one error handler (web/errors.py).
     rows, next_cursor = service.list_requests(
@@ -184,10 +161,7 @@ def list_requests(
 def get_request(
     request_id: str, _: RequestManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> RequestOut:
-    try:
-        request = service.get_request(session, solution.id, request_id)
-    except service.RequestNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Anonymization request not found") from None
+    request = service.get_request(session, solution.id, request_id)
     return RequestOut.of(request, solution.country, services.clock())
 
 
@@ -198,24 +172,8 @@ def cancel_request(
     request_id: str, principal: RequestManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
     """Cancel a waiting request; a done one cannot be undone (409)."""
-    try:
-        request = service.get_request(session, solution.id, request_id)
-        details = service.audit_details(request, solution.country)
-        service.cancel_request(session, solution.id, request_id)
-    except service.RequestNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Anonymization request not found") from None
-    except service.RequestDoneError:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            "The request has been processed (done, or held by a legal hold): it cannot be cancelled",
-        ) from None
-    record_for(session, principal, AuditAction.REQUEST_CANCELLED, request_id, details, at=services.clock())
+    actions.cancel_request(session, solution, request_id, actor=principal, via="api", now=services.clock())
     session.commit()
-
-
-NIGHT_BUSY = (
-    "Another nightly run holds this solution's lease (the scheduled night, or another click): try again when it ends"
-)
 
 
 @router.post(
@@ -223,10 +181,7 @@ NIGHT_BUSY = (
 )
 def run_now(principal: Administrator, services: ServicesDep) -> NightlyRunOut:
     """Run the nightly job for the caller's solution now, under its lease (CONTRACT §19); its summary."""
-    try:
-        summary = services.run_night_now(principal, via="api")
-    except runs.NightBusyError:
-        raise HTTPException(status.HTTP_409_CONFLICT, NIGHT_BUSY) from None
+    summary = services.run_night_now(principal, via="api")
     return NightlyRunOut(**asdict(summary))
 
 

@@ -22,12 +22,12 @@ from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize import certificate, erasure
 from archivist.anonymize import requests as service
+from archivist.anonymize import services as actions
 from archivist.anonymize.models import ErasureReceipt, RequestStatus
-from archivist.anonymize.preview import Preview, preview_with_linked
+from archivist.anonymize.preview import Preview
 from archivist.anonymize.requests import Also
 from archivist.anonymize.schemas import RequestOut
 from archivist.archive.mentions import MentionKeyring
-from archivist.audit.events import AuditAction, record_for
 from archivist.identifiers import render_phone
 from archivist.nightly.models import NightlyRun
 from archivist.nightly.scheduler import NightlyTrigger
@@ -276,25 +276,20 @@ def preview(
     try:
         if form.errors:
             raise _FormInvalidError
-        counts, linked = preview_with_linked(
+        counts, linked, ids = actions.preview_request(
             session,
             solution,
             phone=form.phone,
             email=form.email,
             raw_data=form.raw_data,
             delete_content=form.delete_content,
-            now=now,
+            also=None,
             keyring=services.keyring,
             blobs=services.blobs,
+            actor=principal,
+            via="page",
+            now=now,
         )
-        ids = service.parse_identifiers(form.phone, form.email, solution.country)
-        details = {
-            "phone": bool(ids.phone_e164),
-            "email": bool(ids.email_norm),
-            "raw_data": form.raw_data,
-            "via": "page",
-        }
-        record_for(session, principal, AuditAction.REQUEST_PREVIEWED, None, details, at=now)
         session.commit()
         shown = ShownPreview(
             counts,
@@ -377,16 +372,17 @@ def add(
     try:
         if form.errors:
             raise _FormInvalidError
-        row, created = service.create_request(
+        row, created = actions.add_request(
             session,
             solution,
             phone=form.phone,
             email=form.email,
             raw_data=form.raw_data,
             delete_content=form.delete_content,
-            created_by=principal.username,
-            now=now,
             also=_ticked_also(session, solution, form, now, services.keyring),
+            actor=principal,
+            via="page",
+            now=now,
         )
     except (service.RequestError, _FormInvalidError) as exc:
         if isinstance(exc, service.RequestError):
@@ -394,9 +390,6 @@ def add(
         context = _context(session, solution, now, form=form)
         template = FORM_AREA if is_htmx(request) else PAGE
         return render(request, template, context, principal=principal, status_code=422)
-    if created:
-        details = {**service.audit_details(row, solution.country), "via": "page"}
-        record_for(session, principal, AuditAction.REQUEST_ADDED, row.id, details, at=now)
     session.commit()
     if created:
         message = "Added. The row is Waiting and will be anonymized the coming night."
@@ -492,15 +485,11 @@ def cancel(
     services: ServicesDep,
 ) -> Response:
     """Cancel a *Waiting* row; a *Done* one stays (its anonymization cannot be undone)."""
+    # Another solution's row answers 404 as one that never was (CONTRACT §18), not with a redirect.
     try:
-        details = {**service.audit_details(service.get_request(session, solution.id, request_id), solution.country)}
-        service.cancel_request(session, solution.id, request_id)
-        record_for(session, principal, AuditAction.REQUEST_CANCELLED, request_id, details, at=services.clock())
+        actions.cancel_request(session, solution, request_id, actor=principal, via="page", now=services.clock())
         session.commit()
         message = "The row was cancelled; nothing will be anonymized for it."
-    except service.RequestNotFoundError:
-        # Another solution's row answers as one that never was (CONTRACT §18), not with a redirect.
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no such row (or it was cancelled already)") from None
     except service.RequestDoneError:
         message = "That row has been processed (Done, or Held by a legal hold): it cannot be cancelled."
     if not is_htmx(request):
