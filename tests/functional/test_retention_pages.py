@@ -189,9 +189,10 @@ def test_officer_places_and_releases_a_hold_on_interaction_ids(
         "queue": None,
         "time_range": False,
         "until": "2026-06-30",
+        "via": "page",
     }
     [released_entry] = audit_of(session_factory, solution, AuditAction.HOLD_RELEASED)
-    assert released_entry.details == {"by": "hand"}
+    assert released_entry.details == {"by": "hand", "via": "page"}
     assert "Claim 2026-17" not in json.dumps(placed_entry.details)
 
 
@@ -374,7 +375,7 @@ def test_admin_previews_then_saves_the_previewed_rule(
     [entry] = audit_of(session_factory, solution, AuditAction.RETENTION_RULE_ADDED)
     assert (entry.target, entry.details) == (
         rule.id,
-        {"channel": "chat", "queue": "Support", "what": "content", "keep_days": 5},
+        {"channel": "chat", "queue": "Support", "what": "content", "keep_days": 5, "via": "page"},
     )
 
     # The same target again: a message, not a second rule.

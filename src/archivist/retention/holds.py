@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archivist.accounts.models import Solution
 from archivist.archive.models import Interaction
 from archivist.db import chunks, rowcount
-from archivist.errors import ConflictError, InvalidError
+from archivist.errors import ConflictError, InvalidError, NotFoundError
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone
 from archivist.retention.models import LegalHold, LegalHoldInteraction
 
@@ -40,23 +40,41 @@ class HoldError(InvalidError):
         super().__init__(field, message)
 
 
-class HeldError(ConflictError):
-    """Some of the chosen interactions are under a legal hold; nothing was changed."""
-
-    def __init__(self, held: Sequence[str]) -> None:
-        super().__init__(f"{len(held)} of the chosen interactions are under a legal hold")
-        self.held = sorted(held)
-
-
 # Ids named in a 409 at most (the rest are counted).
 MAX_NAMED_HELD = 20
 
 
+class HeldError(ConflictError):
+    """Some of the chosen interactions are under a legal hold; nothing was changed.
+
+    The message is the API's 409 text and names the held ids (ids are not personal data), so
+    the central mapping in ``web/errors.py`` answers it as it is; ``held`` lists them all.
+    """
+
+    def __init__(self, held: Sequence[str]) -> None:
+        self.held = sorted(held)
+        named = ", ".join(self.held[:MAX_NAMED_HELD])
+        more = f" and {len(self.held) - MAX_NAMED_HELD} more" if len(self.held) > MAX_NAMED_HELD else ""
+        super().__init__(f"Under a legal hold: {named}{more}. Nothing was changed")
+
+
 def held_message(exc: HeldError) -> str:
-    """The 409 text: which ids are held (ids are not personal data), nothing changed."""
-    named = ", ".join(exc.held[:MAX_NAMED_HELD])
-    more = f" and {len(exc.held) - MAX_NAMED_HELD} more" if len(exc.held) > MAX_NAMED_HELD else ""
-    return f"Under a legal hold: {named}{more}. Nothing was changed"
+    """The 409 text: which ids are held, nothing changed (the error's own message)."""
+    return str(exc)
+
+
+class HoldNotFoundError(NotFoundError):
+    """No such hold in this solution (another solution's is just as absent)."""
+
+    def __init__(self) -> None:
+        super().__init__("Legal hold not found")
+
+
+class UnknownIdsError(NotFoundError):
+    """Some ids a hold names are not interactions of this solution; nothing was held."""
+
+    def __init__(self) -> None:
+        super().__init__("Interaction not found")
 
 
 @dataclass(frozen=True)
@@ -169,6 +187,14 @@ def held_interactions(session: Session, solution_id: str) -> Select[Any] | None:
     return select(union(*selects).subquery().c.id)
 
 
+def hold_of(session: Session, solution_id: str, hold_id: str) -> LegalHold:
+    """The solution's hold ``hold_id``; HoldNotFoundError if there is none (or it is another solution's)."""
+    hold = session.get(LegalHold, hold_id)
+    if hold is None or hold.solution_id != solution_id:
+        raise HoldNotFoundError
+    return hold
+
+
 def holds_of(session: Session, solution_id: str) -> list[LegalHold]:
     """Every hold of the solution, active ones first, newest first (the API's and the page's list)."""
     return list(
@@ -249,7 +275,7 @@ def place_hold(
     created_by: str,
     now: datetime,
 ) -> LegalHold:
-    """Place a hold; unknown ids (or another solution's) raise LookupError, nothing placed. Does not commit."""
+    """Place a hold; unknown ids (or another solution's) raise UnknownIdsError, nothing placed. Does not commit."""
     hold = LegalHold(
         solution_id=solution.id,
         reason=reason,
@@ -273,7 +299,7 @@ def place_hold(
             )
         ]
         if len(known) != len(criteria.interaction_ids):
-            raise LookupError("unknown interaction ids")
+            raise UnknownIdsError
         hold.interactions = len(known)
         session.add(hold)
         session.flush()

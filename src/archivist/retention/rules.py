@@ -27,7 +27,7 @@ from archivist.archive.models import Channel, Interaction, RawEvent, fold_label
 from archivist.archive.raw_data import anonymize_raw_data_of_interactions
 from archivist.archive.recordings import delete_recordings
 from archivist.db import CHUNK, rowcount, transaction
-from archivist.errors import ConflictError, InvalidError
+from archivist.errors import ConflictError, InvalidError, NotFoundError
 from archivist.retention.holds import held_interactions
 from archivist.retention.models import RetentionRule, RetentionWhat
 
@@ -72,6 +72,16 @@ class RuleError(InvalidError):
 
 class DuplicateRuleError(ConflictError):
     """A rule for the same channel, queue and what exists already (delete it first)."""
+
+    def __init__(self) -> None:
+        super().__init__("A rule for this channel, queue and what exists already: delete it first")
+
+
+class RuleNotFoundError(NotFoundError):
+    """No such rule in this solution (another solution's is just as absent)."""
+
+    def __init__(self) -> None:
+        super().__init__("Retention rule not found")
 
 
 def rank(rule: RuleLike) -> int:
@@ -135,6 +145,14 @@ def rules_of(session: Session, solution_id: str) -> list[RetentionRule]:
             .order_by(RetentionRule.what, RetentionRule.channel, RetentionRule.queue, RetentionRule.id)
         )
     )
+
+
+def rule_of(session: Session, solution_id: str, rule_id: str) -> RetentionRule:
+    """The solution's rule ``rule_id``; RuleNotFoundError if there is none (or it is another solution's)."""
+    rule = session.get(RetentionRule, rule_id)
+    if rule is None or rule.solution_id != solution_id:
+        raise RuleNotFoundError
+    return rule
 
 
 def add_rule(session: Session, solution_id: str, draft: DraftRule, *, created_by: str, now: datetime) -> RetentionRule:

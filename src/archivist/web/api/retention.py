@@ -1,14 +1,18 @@
-"""The API of retention rules and legal holds (CONTRACT §10)."""
+"""The API of retention rules and legal holds (CONTRACT §10).
+
+Each change is one action of ``archivist.retention.services``; its refusals (422, 404, 409)
+are answered by ``web/errors.py``, so no handler here catches them.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from sqlalchemy import select
 
-from archivist.audit.events import AuditAction, record_for
 from archivist.retention import holds as hold_service
 from archivist.retention import rules as rule_service
-from archivist.retention.models import LegalHold, LegalHoldInteraction, RetentionRule
+from archivist.retention import services as actions
+from archivist.retention.models import LegalHoldInteraction
 from archivist.retention.schemas import (
     LegalHoldIn,
     LegalHoldOut,
@@ -23,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["retention and legal holds"])
 
 
 def _draft(body: RetentionRuleIn) -> rule_service.DraftRule:
-    return rule_service.DraftRule(body.channel, (body.queue or "").strip() or None, body.what, body.keep_days)
+    return rule_service.parse_rule(body.channel, body.queue, body.what, body.keep_days)
 
 
 @router.get("/retention-rules", response_model=list[RetentionRuleOut])
@@ -41,14 +45,7 @@ def create_rule(
     body: RetentionRuleIn, principal: Administrator, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> RetentionRuleOut:
     """Save a rule; the nightly run applies it from the next night. 409 if one has the same channel, queue and what."""
-    now = services.clock()
-    try:
-        rule = rule_service.add_rule(session, solution.id, _draft(body), created_by=principal.username, now=now)
-    except rule_service.DuplicateRuleError:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "A rule for this channel, queue and what exists already: delete it first"
-        ) from None
-    record_for(session, principal, AuditAction.RETENTION_RULE_ADDED, rule.id, rule_service.audit_details(rule), at=now)
+    rule = actions.create_rule(session, solution, _draft(body), actor=principal, via="api", now=services.clock())
     session.commit()
     return RetentionRuleOut.of(rule)
 
@@ -65,31 +62,13 @@ def preview_rule(
 def delete_rule(
     rule_id: str, principal: Administrator, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
-    rule = session.get(RetentionRule, rule_id)
-    if rule is None or rule.solution_id != solution.id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Retention rule not found")
-    record_for(
-        session,
-        principal,
-        AuditAction.RETENTION_RULE_DELETED,
-        rule.id,
-        rule_service.audit_details(rule),
-        at=services.clock(),
-    )
-    session.delete(rule)
+    actions.delete_rule(session, solution, rule_id, actor=principal, via="api", now=services.clock())
     session.commit()
 
 
 # ---------------------------------------------------------------------------------------------
 # Legal holds
 # ---------------------------------------------------------------------------------------------
-
-
-def _hold(session: SessionDep, solution_id: str, hold_id: str) -> LegalHold:
-    hold = session.get(LegalHold, hold_id)
-    if hold is None or hold.solution_id != solution_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Legal hold not found")
-    return hold
 
 
 @router.post(
@@ -103,26 +82,25 @@ def place_hold(
     body: LegalHoldIn, principal: HoldManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> LegalHoldOut:
     """Place a hold on interaction ids, a person (phone and/or email) or a queue, each within from/to if given."""
-    now = services.clock()
-    try:
-        criteria = hold_service.parse_criteria(
-            solution,
-            interaction_ids=body.interaction_ids,
-            phone=body.phone,
-            email=body.email,
-            queue=body.queue,
-            from_at=body.from_,
-            to_at=body.to,
-        )
-        reason = hold_service.parse_reason(body.reason)
-        hold = hold_service.place_hold(
-            session, solution, criteria, reason=reason, until=body.until, created_by=principal.username, now=now
-        )
-    except hold_service.HoldError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc}") from None
-    except LookupError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
-    record_for(session, principal, AuditAction.HOLD_PLACED, hold.id, hold_service.audit_details(hold), at=now)
+    criteria = hold_service.parse_criteria(
+        solution,
+        interaction_ids=body.interaction_ids,
+        phone=body.phone,
+        email=body.email,
+        queue=body.queue,
+        from_at=body.from_,
+        to_at=body.to,
+    )
+    hold = actions.place_hold(
+        session,
+        solution,
+        criteria,
+        reason=body.reason,
+        until=body.until,
+        actor=principal,
+        via="api",
+        now=services.clock(),
+    )
     session.commit()
     return LegalHoldOut.of(hold, list(criteria.interaction_ids) or None)
 
@@ -135,7 +113,7 @@ def list_holds(_: HoldManager, session: SessionDep, solution: SolutionDep) -> li
 
 @router.get("/legal-holds/{hold_id}", response_model=LegalHoldOut)
 def get_hold(hold_id: str, _: HoldManager, session: SessionDep, solution: SolutionDep) -> LegalHoldOut:
-    hold = _hold(session, solution.id, hold_id)
+    hold = hold_service.hold_of(session, solution.id, hold_id)
     ids = list(
         session.scalars(
             select(LegalHoldInteraction.interaction_id)
@@ -151,8 +129,5 @@ def release_hold(
     hold_id: str, principal: HoldManager, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
     """Release a hold (releasing a released one changes nothing); what it kept is processed the next night."""
-    hold = _hold(session, solution.id, hold_id)
-    now = services.clock()
-    if hold_service.release_hold(session, hold, released_by=principal.username, now=now):
-        record_for(session, principal, AuditAction.HOLD_RELEASED, hold.id, {"by": "hand"}, at=now)
+    actions.release_hold(session, solution, hold_id, actor=principal, via="api", now=services.clock())
     session.commit()

@@ -1,8 +1,9 @@
 """The *Legal holds* page (CONTRACT §10): place a hold on interactions, a person or a queue; release it.
 
 What a hold covers and what it protects live in ``archivist.retention.holds``; this module adds
-the form, the list and the page login. Audit entries are the API's (``holds.audit_details``): the
-reason's text and the person's identifiers never go into them, only masked forms and counts.
+the form, the list and the page login. Placing and releasing are the actions of
+``archivist.retention.services``, which the API calls too: their audit entries hold masked forms
+and counts, never the reason's text or the person's identifiers.
 Identifiers travel only in POST bodies, never in a URL.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -22,10 +23,9 @@ from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.archive.search import FilterError, filter_choices
-from archivist.audit.events import AuditAction, record_for
 from archivist.retention import holds as hold_service
 from archivist.retention import rules as rule_service
-from archivist.retention.models import LegalHold
+from archivist.retention import services as actions
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.dates import local_day_start, local_moment
@@ -224,20 +224,19 @@ def place_hold(
     if parsed is None:
         return _answer(request, session, solution, principal, form, now, status_code=422)
     try:
-        hold = hold_service.place_hold(
+        hold = actions.place_hold(
             session,
             solution,
             parsed.criteria,
             reason=parsed.reason,
             until=parsed.until,
-            created_by=principal.username,
+            actor=principal,
+            via="page",
             now=now,
         )
-    except LookupError:
-        session.rollback()
+    except hold_service.UnknownIdsError:
         form.errors["interaction_ids"] = UNKNOWN_IDS
         return _answer(request, session, solution, principal, form, now, status_code=422)
-    record_for(session, principal, AuditAction.HOLD_PLACED, hold.id, hold_service.audit_details(hold), at=now)
     session.commit()
     if not is_htmx(request):
         return RedirectResponse("/legal-holds?notice=placed", status_code=status.HTTP_303_SEE_OTHER)
@@ -256,13 +255,8 @@ def release_hold(
     services: ServicesDep,
 ) -> Response:
     """Release a hold by hand (releasing a released one changes nothing)."""
-    hold = session.get(LegalHold, hold_id)
-    if hold is None or hold.solution_id != solution.id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Legal hold not found")
     now = services.clock()
-    released = hold_service.release_hold(session, hold, released_by=principal.username, now=now)
-    if released:
-        record_for(session, principal, AuditAction.HOLD_RELEASED, hold.id, {"by": "hand"}, at=now)
+    released = actions.release_hold(session, solution, hold_id, actor=principal, via="page", now=now)
     session.commit()
     notice = "released" if released else "unchanged"
     if not is_htmx(request):

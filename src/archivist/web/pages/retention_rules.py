@@ -1,7 +1,8 @@
 """The *Retention rules* section of *Settings*: list, preview, save and delete rules (CONTRACT §10).
 
 What a rule is and what it deletes live in ``archivist.retention.rules``; this module adds the
-form, the preview before *Save* and the page login. Audit entries are the API's (``rules.audit_details``).
+form, the preview before *Save* and the page login. Saving and deleting are the actions of
+``archivist.retention.services``, which the API calls too (with their audit entries).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -19,9 +20,9 @@ from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.archive.models import Channel
 from archivist.archive.search import filter_choices
-from archivist.audit.events import AuditAction, record_for
 from archivist.retention import rules as rule_service
-from archivist.retention.models import RetentionRule, RetentionWhat
+from archivist.retention import services as actions
+from archivist.retention.models import RetentionWhat
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 from archivist.web.pages.forms import too_long
@@ -193,13 +194,11 @@ def save_rule(
     draft = _parsed(form)
     if draft is None:
         return _section(request, session, solution, principal, form=form, status_code=422)
-    now = services.clock()
     try:
-        rule = rule_service.add_rule(session, solution.id, draft, created_by=principal.username, now=now)
+        actions.create_rule(session, solution, draft, actor=principal, via="page", now=services.clock())
     except rule_service.DuplicateRuleError:
         form.errors["rule"] = DUPLICATE_MESSAGE
         return _section(request, session, solution, principal, form=form, status_code=422)
-    record_for(session, principal, AuditAction.RETENTION_RULE_ADDED, rule.id, rule_service.audit_details(rule), at=now)
     session.commit()
     if not is_htmx(request):
         return RedirectResponse("/settings?notice=rule_added", status_code=status.HTTP_303_SEE_OTHER)
@@ -216,18 +215,7 @@ def delete_rule(
     session: SessionDep,
     services: ServicesDep,
 ) -> Response:
-    rule = session.get(RetentionRule, rule_id)
-    if rule is None or rule.solution_id != solution.id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Retention rule not found")
-    record_for(
-        session,
-        principal,
-        AuditAction.RETENTION_RULE_DELETED,
-        rule.id,
-        rule_service.audit_details(rule),
-        at=services.clock(),
-    )
-    session.delete(rule)
+    actions.delete_rule(session, solution, rule_id, actor=principal, via="page", now=services.clock())
     session.commit()
     if not is_htmx(request):
         return RedirectResponse("/settings?notice=rule_deleted", status_code=status.HTTP_303_SEE_OTHER)
