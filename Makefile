@@ -70,6 +70,7 @@ lint: dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy tests bench
 
 ## make bench: the benchmarks of docs/performance.md (long: tens of minutes)
 bench: dev

@@ -44,7 +44,8 @@ from tests.corpus.corpus import Score, generate_corpus
 from tests.corpus.hard_forms import DISTRACTOR_CLASSES, FORM_CLASSES, Case, distractor_texts, hard_cases
 
 from archivist import identifiers_text, reading
-from archivist.archive.mentions import MentionKind, identifiers_in
+from archivist.archive.mentions import identifiers_in
+from archivist.archive.models import MentionKind
 from bench.common import median, table, write_result
 
 REPO = Path(__file__).resolve().parent.parent

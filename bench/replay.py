@@ -51,7 +51,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
-from archivist.nightly import steps as nightly_module
 from archivist.anonymize import replay as replay_module
 from archivist.anonymize.ledger import Ledger
 from archivist.anonymize.receipts import Signer
@@ -59,6 +58,7 @@ from archivist.anonymize.requests import end_of_local_day
 from archivist.archive.models import Interaction
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.db import make_session_factory
+from archivist.nightly import steps as nightly_module
 from archivist.nightly.run import run_nightly
 from archivist.nightly.summary import ErasureProof, RunTrigger
 from bench.common import POSTGRES_SERVER, engine_for, fresh_database, median, table, write_result

@@ -70,19 +70,27 @@ def sample_terms(
     factory: sessionmaker[Session], solution_id: str, k: int, rng: random.Random
 ) -> dict[str, list[dict[str, str]]]:
     with factory() as session:
-        phones = session.scalars(
-            select(Interaction.customer_phone)
-            .where(Interaction.customer_phone_e164.is_not(None))
-            .order_by(func.random())
-            .limit(5_000)
-        ).all()
-        emails = session.scalars(
-            select(Interaction.customer_email)
-            .where(Interaction.customer_email_norm.is_not(None))
-            .order_by(func.random())
-            .limit(5_000)
-        ).all()
-        queues = sorted(set(session.scalars(select(Interaction.queue).limit(10_000)).all()) - {None})
+        phones = [
+            p
+            for p in session.scalars(
+                select(Interaction.customer_phone)
+                .where(Interaction.customer_phone_e164.is_not(None))
+                .order_by(func.random())
+                .limit(5_000)
+            )
+            if p is not None
+        ]
+        emails = [
+            e
+            for e in session.scalars(
+                select(Interaction.customer_email)
+                .where(Interaction.customer_email_norm.is_not(None))
+                .order_by(func.random())
+                .limit(5_000)
+            )
+            if e is not None
+        ]
+        queues = sorted({q for q in session.scalars(select(Interaction.queue).limit(10_000)) if q is not None})
     days = [START + timedelta(days=d) for d in range(DAYS)]
     return {
         "phone": [{"phone": p} for p in rng.choices(phones, k=k)],

@@ -26,7 +26,12 @@ def test_the_email_html_renders_in_its_frame_and_runs_no_script_and_loads_nothin
     )
     dialogs: list[str] = []
     requested: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     page.on("request", lambda request: requested.append(request.url))
     live.login(page, Role.SUPERVISOR)
 

@@ -486,11 +486,17 @@ def _separator_forms() -> list[PhoneForm]:
     }
     forms = []
     for label, brk in separators.items():
-        forms += [
-            PhoneForm(f"323-{label}", lambda d, b=brk: _span(f"{d[:3]} {d[3:5]}{b}{d[5:]}")),
-            PhoneForm(f"+47-{label}", lambda d, b=brk: _span(f"+47{b}{_g323(d)}")),
-            PhoneForm(f"2222-{label}", lambda d, b=brk: _span(f"{d[:2]} {d[2:4]}{b}{d[4:6]} {d[6:]}")),
-        ]
+
+        def g323(d: str, b: str = brk) -> tuple[Piece, ...]:
+            return _span(f"{d[:3]} {d[3:5]}{b}{d[5:]}")
+
+        def plus47(d: str, b: str = brk) -> tuple[Piece, ...]:
+            return _span(f"+47{b}{_g323(d)}")
+
+        def g2222(d: str, b: str = brk) -> tuple[Piece, ...]:
+            return _span(f"{d[:2]} {d[2:4]}{b}{d[4:6]} {d[6:]}")
+
+        forms += [PhoneForm(f"323-{label}", g323), PhoneForm(f"+47-{label}", plus47), PhoneForm(f"2222-{label}", g2222)]
     return forms
 
 

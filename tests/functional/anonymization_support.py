@@ -200,14 +200,14 @@ def archive_state(factory: sessionmaker[Session], blobs: BlobStore) -> dict[str,
             )
             for r in session.scalars(select(RawEvent))
         )
-        recordings = sorted(external[r.interaction_id] for r in session.scalars(select(Recording)))
+        recordings = sorted(str(external[r.interaction_id]) for r in session.scalars(select(Recording)))
         messages = sorted(
             (external[i], n)
             for i, n in session.execute(
                 select(ChatMessage.interaction_id, func.count()).group_by(ChatMessage.interaction_id)
             )
         )
-        bodies = sorted(external[e.interaction_id] for e in session.scalars(select(EmailBody)))
+        bodies = sorted(str(external[e.interaction_id]) for e in session.scalars(select(EmailBody)))
         pending = session.scalar(select(func.count()).select_from(PendingBlobDeletion))
     return {
         "interactions": interactions,

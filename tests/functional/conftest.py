@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
+# The `run` fixture: `archivist ARGS...` in a subprocess against the test database.
+Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def run(database_url: str, engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
+def run(database_url: str, engine: Engine, tmp_path: Path) -> Runner:
     env = {
         **os.environ,
         "ARCHIVIST_DATABASE_URL": database_url,

@@ -334,7 +334,7 @@ def test_rename_repairs_a_refused_archive_and_the_upgrade_then_folds_every_key(b
     assert (renamed.user_id, renamed.old) == ("u-upper", "ADMIN")
     upgrade(bare_engine)
     with bare_engine.connect() as conn:
-        keys = dict(conn.execute(text("SELECT id, username_key FROM users")).all())
+        keys = {row[0]: row[1] for row in conn.execute(text("SELECT id, username_key FROM users"))}
         assert keys == {"u-lower": "admin", "u-upper": "admin2"}
         folded = conn.execute(text("SELECT queue_key, agent_key FROM interactions")).one()
         assert tuple(folded) == ("support", "kari")

@@ -115,7 +115,7 @@ def test_list_is_newest_first_and_paginated_by_cursor(
         {"status": "cancelled"},  # not a status
     ],
 )
-def test_list_refuses_bad_parameters(client: TestClient, officer: dict[str, str], params: dict[str, object]) -> None:
+def test_list_refuses_bad_parameters(client: TestClient, officer: dict[str, str], params: dict[str, str | int]) -> None:
     assert client.get(URL, params=params, headers=officer).status_code == 422
 
 

@@ -94,7 +94,7 @@ def test_every_state_change_and_content_access_leaves_one_entry(
     assert _actions(session_factory, solution) == []
     h = auth(admin)
 
-    steps: list[tuple[Any, str]] = [
+    steps: list[tuple[Any, str | None]] = [
         (lambda: client.get("/api/v1/interactions", params={"phone": CANARY_PHONE}, headers=h), "search"),
         (lambda: client.get(f"/api/v1/interactions/{ids['call']}", headers=h), "interaction.viewed"),
         (lambda: client.get(f"/api/v1/interactions/{ids['chat']}/content", headers=h), "content.read"),

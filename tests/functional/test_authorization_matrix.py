@@ -276,13 +276,13 @@ NOT_ROUTES = {"/static"}
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
-    found = set()
+    found: set[tuple[str, str]] = set()
     for context in iter_route_contexts(app.routes):
         if context.path in NOT_ROUTES:
             continue
         for method in getattr(context, "methods", None) or ():
             if method != "HEAD":
-                found.add((method, context.path))
+                found.add((method, str(context.path)))
     return found
 
 

@@ -22,6 +22,7 @@ from archivist.anonymize.preview import preview_request
 from archivist.archive.mime import parse_message
 from archivist.archive.models import EmailAttachment, EmailBody, Interaction
 from archivist.blobs.memory import MemoryBlobStore
+from archivist.demo.mail import pdf_with_text
 from archivist.importers.mail import archive_emails
 from tests import mail_samples as samples
 from tests.conftest import KEYRING
@@ -41,7 +42,7 @@ def unrelated() -> bytes:
     message["Message-ID"] = "<unrelated-1@example.com>"
     message.set_content(f"Nummeret mitt er {samples.OTHER_PHONE}.\n")
     message.add_alternative(f"<p>Nummeret mitt er <b>{samples.OTHER_PHONE}</b>.</p>", subtype="html")
-    message.add_attachment(samples.pdf_with_text(f"Ole {samples.OTHER_PHONE}"), "application", "pdf", filename="o.pdf")
+    message.add_attachment(pdf_with_text(f"Ole {samples.OTHER_PHONE}"), "application", "pdf", filename="o.pdf")
     return message.as_bytes(policy=SMTP)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
+from archivist.archive.mentions import MentionKeyring
 from archivist.archive.mime import MAX_MESSAGE_BYTES
 from archivist.archive.models import EmailAttachment, Interaction, PendingBlobDeletion
 from archivist.blobs.memory import MemoryBlobStore
+from archivist.demo.mail import pdf_with_text
 from tests import mail_samples as samples
-from tests.conftest import TokenMaker, auth
+from tests.conftest import Clock, TokenMaker, auth
 
 CORPUS = sorted((Path(__file__).parent.parent / "data" / "mail").glob("msg_*.txt"))
 RFC822 = {"Content-Type": "message/rfc822"}
@@ -79,9 +82,9 @@ def test_every_encoding_habit_reads_as_the_text_a_person_sees(
     client: TestClient,
     ingest_token: str,
     reader_token: str,
-    sample,
+    sample: Callable[[], bytes],
     subject: str,
-    body_has: str,  # type: ignore[no-untyped-def]
+    body_has: str,
 ) -> None:
     response = post(client, ingest_token, sample())
     assert response.status_code == 201, response.text
@@ -94,7 +97,7 @@ def test_every_encoding_habit_reads_as_the_text_a_person_sees(
 def test_a_message_without_a_date_starts_when_it_was_received(
     client: TestClient,
     ingest_token: str,
-    clock,  # type: ignore[no-untyped-def]
+    clock: Clock,
 ) -> None:
     item = post(client, ingest_token, samples.missing_date()).json()
     assert item["started_at"] == clock().isoformat().replace("+00:00", "Z")
@@ -126,7 +129,7 @@ def test_attachments_are_listed_stored_and_downloaded_as_attachments(
 ) -> None:
     item = post(client, ingest_token, samples.with_attachments()).json()
     content = client.get(f"/api/v1/interactions/{item['id']}/content", headers=auth(reader_token)).json()
-    pdf = samples.pdf_with_text("Faktura 2026-117", f"Kunde: Kari, tlf {samples.PHONE_WRITTEN}")
+    pdf = pdf_with_text("Faktura 2026-117", f"Kunde: Kari, tlf {samples.PHONE_WRITTEN}")
     assert [a["filename"] for a in content["attachments"]] == ["faktura.pdf", "logo.png", "ordre.csv"]
     assert content["attachments"][0] == {
         "index": 0,
@@ -260,8 +263,8 @@ class FailingStore(MemoryBlobStore):
 def test_a_failed_attachment_write_leaves_nothing_that_the_drain_does_not_delete(
     session_factory: sessionmaker[Session],
     solution: Solution,
-    keyring,
-    clock,  # type: ignore[no-untyped-def]
+    keyring: MentionKeyring,
+    clock: Clock,
 ) -> None:
     from archivist.archive.mime import parse_message
     from archivist.archive.recordings import UPLOAD_GRACE, drain_pending_deletions
@@ -319,7 +322,7 @@ def test_a_subject_export_holds_the_persons_attachments_with_manifest_entries(
         f"attachments/{iid}/1-logo.png",
         f"attachments/{iid}/2-ordre.csv",
     ]
-    pdf = samples.pdf_with_text("Faktura 2026-117", f"Kunde: Kari, tlf {samples.PHONE_WRITTEN}")
+    pdf = pdf_with_text("Faktura 2026-117", f"Kunde: Kari, tlf {samples.PHONE_WRITTEN}")
     assert archive_.read(f"attachments/{iid}/0-faktura.pdf") == pdf
     manifest = json.loads(archive_.read("manifest.json"))
     entries = {f["name"]: f for f in manifest["files"]}

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import Interaction
+from archivist.db import rowcount
 
 CALL = {
     "channel": "call",
@@ -96,7 +97,7 @@ def test_an_import_takes_in_the_ledger_a_restored_database_lacks(  # type: ignor
     assert run("nightly", "--as-of", "2026-03-06T03:00:00+01:00").returncode == 0
     with session_factory() as session, session.begin():
         # As if the database were restored from before the erasure (or made before migration 0011).
-        assert session.execute(delete(LedgerKey)).rowcount == 1
+        assert rowcount(session.execute(delete(LedgerKey))) == 1
     export = tmp_path / "export"
     export.mkdir()
     (export / "records.json").write_text(

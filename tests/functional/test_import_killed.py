@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import ChatMessage, Interaction, RawEvent, Recording
-from tests.functional.conftest import ARCHIVIST
+from tests.functional.conftest import ARCHIVIST, Runner
 
 TOTAL = 12_000
 FILES = 6
@@ -119,10 +119,10 @@ def _every_record_whole(factory: sessionmaker[Session], blobs: Path) -> None:
 
 
 def test_kill_9_leaves_every_record_whole_or_absent_and_a_rerun_completes(
-    run,
+    run: Runner,
     tmp_path: Path,
     database_url: str,
-    session_factory: sessionmaker[Session],  # type: ignore[no-untyped-def]
+    session_factory: sessionmaker[Session],
 ) -> None:
     run("init")
     source = tmp_path / "export"

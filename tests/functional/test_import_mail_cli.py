@@ -5,21 +5,26 @@ from __future__ import annotations
 import json
 import mailbox
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from archivist.accounts.models import Solution
+from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import EmailAttachment, EmailBody, Interaction
 from tests import mail_samples as samples
+from tests.conftest import Clock
 
 
-def _count(factory: sessionmaker[Session], model: type) -> int:  # type: ignore[type-arg]
+def _count(factory: sessionmaker[Session], model: type[Any]) -> int:
     with factory() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def _summary(stdout: str) -> dict:  # type: ignore[type-arg]
-    return json.loads(stdout.splitlines()[-1])
+def _summary(stdout: str) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads(stdout.splitlines()[-1])
+    return summary
 
 
 def _line(stderr: str) -> str:
@@ -130,9 +135,9 @@ def test_a_missing_mbox_exits_2(run, tmp_path: Path) -> None:  # type: ignore[no
 def test_a_failure_mid_import_stops_it_naming_where_and_a_rerun_finishes_it(
     tmp_path: Path,
     session_factory: sessionmaker[Session],
-    solution,
-    keyring,
-    clock,  # type: ignore[no-untyped-def]
+    solution: Solution,
+    keyring: MentionKeyring,
+    clock: Clock,
 ) -> None:
     import pytest
 

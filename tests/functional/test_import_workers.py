@@ -27,7 +27,7 @@ from archivist.archive.importer import CHUNKS_PER_TRANSACTION, IMPORT_BATCH, Imp
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent
 from archivist.demo.generator import generate
-from tests.functional.conftest import ARCHIVIST
+from tests.functional.conftest import ARCHIVIST, Runner
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 N = 2 * IMPORT_BATCH + 300  # three chunks, so rows cross chunk (and process) boundaries
@@ -127,7 +127,7 @@ def test_a_failed_write_stops_the_workers_and_keeps_committed_chunks(
 
     monkeypatch.setattr(importer, "CHUNKS_PER_TRANSACTION", 1)
     calls = 0
-    real_write = importer.write
+    real_write = importer.write  # type: ignore[attr-defined]  # the name the importer calls, replaced below
 
     def failing_write(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
@@ -160,7 +160,7 @@ def test_an_import_leaves_the_garbage_collector_as_it_found_it(
     from archivist.archive import importer
 
     seen: list[tuple[int, ...]] = []
-    real_write = importer.write
+    real_write = importer.write  # type: ignore[attr-defined]  # the name the importer calls, replaced below
 
     def watched_write(*args: Any, **kwargs: Any) -> Any:
         seen.append(gc.get_threshold())
@@ -214,8 +214,8 @@ def _stop_at(engine: Engine, external_id: str) -> Callable[[], None]:
 
 def test_cli_import_stopped_by_a_database_failure_says_what_is_kept_and_a_rerun_finishes(
     tmp_path: Path,
-    run,
-    engine: Engine,  # type: ignore[no-untyped-def]
+    run: Runner,
+    engine: Engine,
 ) -> None:
     run("init")
     total = CHUNKS_PER_TRANSACTION * IMPORT_BATCH + 500  # one whole transaction, then a part of the next
@@ -307,7 +307,7 @@ def _start_import(path: Path, database_url: str) -> subprocess.Popen[str]:
 
 def test_ctrl_c_stops_the_import_cleanly_and_says_what_is_kept(
     tmp_path: Path,
-    run,  # type: ignore[no-untyped-def]
+    run: Runner,
     database_url: str,
     session_factory: sessionmaker[Session],
 ) -> None:

@@ -124,7 +124,9 @@ def test_the_request_audit_entry_counts_the_also_identifiers_and_names_none(
     assert client.post(URL, json=body, headers=officer).status_code == 201
 
     with session_factory() as session:
-        details = [e.details for e in session.scalars(select(AuditEvent)) if e.action == AuditAction.REQUEST_ADDED]
+        details = [
+            e.details or {} for e in session.scalars(select(AuditEvent)) if e.action == AuditAction.REQUEST_ADDED
+        ]
     assert details[-1]["also"] == {"phones": 1, "emails": 1, "variables": 0}
     assert "482" not in str(details)
     assert "jobb" not in str(details)

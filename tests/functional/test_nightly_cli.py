@@ -16,12 +16,13 @@ from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.nightly.models import NightlyRun
 from tests.functional.anonymization_support import archive, call, customer, enter, oslo
+from tests.functional.conftest import Runner
 
 ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
 
 
 @pytest.fixture
-def nightly(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def nightly(database_url: str, tmp_path: Path) -> Runner:
     env = {
         **os.environ,
         "ARCHIVIST_DATABASE_URL": database_url,
@@ -38,9 +39,9 @@ def nightly(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_nightly_as_of_with_an_offset_processes_and_prints_a_summary(
-    nightly,
+    nightly: Runner,
     session_factory: sessionmaker[Session],
-    solution: Solution,  # type: ignore[no-untyped-def]
+    solution: Solution,
 ) -> None:
     (iid,) = archive(session_factory, solution, call("91234567", oslo(2026, 3, 10, 9)))
     request_id = enter(session_factory, solution, oslo(2026, 3, 10, 12), phone="91234567")
@@ -60,9 +61,9 @@ def test_nightly_as_of_with_an_offset_processes_and_prints_a_summary(
 
 
 def test_nightly_as_of_without_offset_is_the_solutions_local_time(
-    nightly,
+    nightly: Runner,
     session_factory: sessionmaker[Session],
-    solution: Solution,  # type: ignore[no-untyped-def]
+    solution: Solution,
 ) -> None:
     result = nightly("--solution", solution.id, "--as-of", "2026-03-11T02:00")
 
@@ -81,10 +82,10 @@ def test_nightly_as_of_without_offset_is_the_solutions_local_time(
     ],
 )
 def test_nightly_refuses_bad_arguments_with_exit_2(
-    nightly,
+    nightly: Runner,
     solution: Solution,
     args: tuple[str, ...],
-    message: str,  # type: ignore[no-untyped-def]
+    message: str,
 ) -> None:
     result = nightly(*args)
 

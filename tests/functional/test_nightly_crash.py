@@ -92,7 +92,7 @@ def seed(factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobSt
     return {"+4791234567": ["p1", "p2"], "kari@example.com": ["e1", "e2"], "+4798765432": ["n1"]}
 
 
-def requests_state(factory: sessionmaker[Session]) -> dict[str, Any]:
+def requests_state(factory: sessionmaker[Session]) -> dict[Any, Any]:
     with factory() as session:
         return {
             (r.phone_masked, r.email_masked): (r.status, r.phone_e164, r.email_norm, r.processed_at, r.result)

@@ -27,7 +27,7 @@ def _field_error(html: str, error_id: str) -> str:
     """The one message shown under a field (``<p class="field-error" id=…>``)."""
     found = re.findall(rf'<p class="field-error" id="{error_id}">([^<]*)</p>', html)
     assert len(found) == 1, f"expected one {error_id} message, found {found}"
-    return found[0]
+    return str(found[0])
 
 
 def _is_page(response) -> None:  # type: ignore[no-untyped-def]

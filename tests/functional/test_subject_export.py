@@ -56,7 +56,7 @@ def _zip(response: Any) -> zipfile.ZipFile:
 
 def _verified_manifest(archive_: zipfile.ZipFile) -> dict[str, Any]:
     """The manifest, after checking each file it lists against the ZIP byte for byte."""
-    manifest = json.loads(archive_.read("manifest.json"))
+    manifest: dict[str, Any] = json.loads(archive_.read("manifest.json"))
     listed = {f["name"] for f in manifest["files"]}
     assert listed == set(archive_.namelist()) - {"manifest.json"}
     for entry in manifest["files"]:

@@ -19,6 +19,7 @@ from archivist.archive.mime import (
     sanitize_html,
 )
 from archivist.archive.models import Direction
+from archivist.demo.mail import pdf_with_text
 from tests import mail_samples as samples
 
 RECEIVED = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
@@ -144,7 +145,7 @@ def test_a_forwarded_message_is_text_and_its_attachment_is_listed() -> None:
 
 
 def test_the_text_of_a_pdf_and_of_text_attachments_is_read() -> None:
-    pdf = samples.pdf_with_text("Faktura", f"tlf {samples.PHONE_WRITTEN}")
+    pdf = pdf_with_text("Faktura", f"tlf {samples.PHONE_WRITTEN}")
     assert f"tlf {samples.PHONE_WRITTEN}" in (pdf_text(pdf) or "")
     assert readable_text("text/html", b"<p>Ring <b>912 34 567</b></p>") == "Ring 912 34 567"
     assert readable_text("image/png", b"\x89PNG") is None
