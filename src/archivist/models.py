@@ -1,6 +1,5 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
-from archivist.access.models import SubjectExport
 from archivist.accounts.models import ApiToken, LoginFailure, Solution, User, WebSession
 from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, LedgerKey
 from archivist.archive.models import (
@@ -17,6 +16,7 @@ from archivist.archive.models import (
 )
 from archivist.audit.models import AuditEvent
 from archivist.db import Base
+from archivist.exports.models import SubjectExport
 from archivist.nightly.models import NightlyLease, NightlyRun
 from archivist.retention.models import LegalHold, LegalHoldInteraction, RetentionRule
 

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.access.criteria import Criteria, CriteriaBox
 from archivist.access.export import EXPORT_LIFETIME, create_export, stream_export
-from archivist.access.models import SubjectExport
 from archivist.accounts.models import Role, Solution
 from archivist.archive.models import Interaction
 from archivist.archive.recordings import attach_recording, new_blob_key
 from archivist.audit.models import AuditEvent
 from archivist.blobs.fsspec_store import FsspecBlobStore
 from archivist.blobs.memory import MemoryBlobStore
+from archivist.exports.models import SubjectExport
 from tests.conftest import KEYRING, TEST_SECRET_KEY, Clock, TokenMaker, auth
 from tests.functional.anonymization_support import WAV, archive, call, chat, email, night, oslo, record
 

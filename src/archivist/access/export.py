@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.access.criteria import Criteria, CriteriaBox
 from archivist.access.letter import HeldItem, LetterFacts, RuleWords, letter
-from archivist.access.models import ExportStatus, SubjectExport
 from archivist.access.zipstream import Entry, Written, stream_zip
 from archivist.accounts.models import Solution
 from archivist.anonymize.erasure import Person, Scope, own_interaction_ids
@@ -50,6 +49,7 @@ from archivist.archive.raw_data import CSV_COLUMNS, csv_cell, row_dict
 from archivist.blobs import BlobStore
 from archivist.db import chunks
 from archivist.errors import GoneError, NotFoundError
+from archivist.exports.models import ExportStatus, SubjectExport
 from archivist.identifiers import mask_email, mask_phone_e164, render_phone
 from archivist.retention.rules import rules_of
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from archivist.access.export import status_at
-from archivist.access.models import ExportStatus, SubjectExport
+from archivist.exports.models import ExportStatus, SubjectExport
 
 
 class SubjectExportIn(BaseModel):

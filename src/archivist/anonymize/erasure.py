@@ -27,7 +27,6 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, func, insert, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
-from archivist.access.purge import purge_exports_naming
 from archivist.accounts.models import Solution
 from archivist.anonymize.operators import (
     rewrite_interactions,
@@ -55,6 +54,7 @@ from archivist.archive.raw_data import anonymize_raw_data_of_interactions, raw_r
 from archivist.archive.recordings import delete_recordings
 from archivist.blobs import BlobStore
 from archivist.db import CHUNK, chunks
+from archivist.exports.purge import purge_exports_naming
 from archivist.identifiers_text import find_emails, find_phones, mentions_any, name_forms
 from archivist.retention.holds import held_among, held_interactions, refuse_held
 

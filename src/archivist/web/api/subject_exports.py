@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from archivist.access import export as service
 from archivist.access.criteria import CriteriaBox
-from archivist.access.models import SubjectExport
 from archivist.access.schemas import SubjectExportIn, SubjectExportList, SubjectExportOut
 from archivist.accounts.models import Solution
 from archivist.accounts.services import Principal
 from archivist.anonymize.requests import RequestError
 from archivist.audit.events import AuditAction, record_for
+from archivist.exports.models import SubjectExport
 from archivist.web.deps import RequestManager, Services, ServicesDep, SessionDep, SolutionDep
 
 router = APIRouter(prefix="/api/v1", tags=["subject access"])

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from archivist.access.models import ExportStatus, SubjectExport
+from archivist.exports.models import ExportStatus, SubjectExport
 
 
 def purge_exports_naming(session: Session, solution_id: str, keys: Collection[str]) -> int:
