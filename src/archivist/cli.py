@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -21,14 +23,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
-from archivist.accounts.models import ApiToken, Role, Solution
+from archivist.accounts.models import Role, Solution
 from archivist.accounts.passwords import generate_password
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
-from archivist.audit.events import AuditAction, record
 from archivist.config import Settings, get_settings
 from archivist.db import make_engine, make_session_factory, utcnow
+from archivist.errors import DomainError
 from archivist.schema import MigrationRefusedError, upgrade
+from archivist.solutions import services as solutions
 from archivist.times import RANGE_MESSAGE, in_range
 
 app = typer.Typer(help="Archivist: a contact-centre archive that can forget.", no_args_is_help=True)
@@ -176,6 +179,17 @@ def quickstart(
     typer.echo("")
 
 
+@contextmanager
+def _action(settings: Settings) -> Iterator[Session]:
+    """A session whose transaction commits when the block ends; a domain's refusal exits 2 with its message."""
+    with _factory(settings)() as session:
+        try:
+            with session.begin():
+                yield session
+        except DomainError as exc:
+            raise _fail(str(exc)) from None
+
+
 @solution_app.command("create")
 def solution_create(
     name: Annotated[str, typer.Option(help="Name of the solution.")],
@@ -183,12 +197,9 @@ def solution_create(
     timezone: Annotated[str, typer.Option(help="IANA time zone.")],
 ) -> None:
     """Create another solution (tenant); prints its id."""
-    with _factory(get_settings())() as session, session.begin():
-        try:
-            solution = accounts.create_solution(session, name=name, country=country, timezone=timezone)
-        except accounts.AccountError as exc:
-            raise _fail(str(exc)) from None
-        typer.echo(solution.id)
+    with _action(get_settings()) as session:
+        solution = accounts.create_solution(session, name=name, country=country, timezone=timezone)
+    typer.echo(solution.id)
 
 
 @user_app.command("create")
@@ -200,20 +211,10 @@ def user_create(
 ) -> None:
     """Create a user; without --password-stdin a generated password is printed."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
-    with _factory(get_settings())() as session, session.begin():
+    with _action(get_settings()) as session:
         target = _solution(session, solution)
-        try:
-            user = accounts.create_user(session, solution_id=target.id, username=username, role=role, password=password)
-        except accounts.AccountError as exc:
-            raise _fail(str(exc)) from None
-        record(
-            session,
-            target.id,
-            CLI_ACTOR,
-            AuditAction.USER_CREATED,
-            user.id,
-            {"username": user.username, "role": role.value},
-            at=utcnow(),
+        solutions.create_user(
+            session, target, username=username, role=role, password=password, actor=CLI_ACTOR, via="cli", now=utcnow()
         )
     if not password_stdin:
         typer.echo(f"password: {password}")
@@ -225,31 +226,17 @@ def token_create(
     label: Annotated[str, typer.Option(help="What the token is for.")] = "",
 ) -> None:
     """Create an API bearer token; it is printed once, as the last line."""
-    with _factory(get_settings())() as session, session.begin():
-        user = accounts.find_user(session, username)
-        if user is None:
-            raise _fail("no such user")
-        token = accounts.create_token(session, user, label)
-        record(
-            session,
-            user.solution_id,
-            CLI_ACTOR,
-            AuditAction.TOKEN_CREATED,
-            user.id,
-            {"username": user.username, "label": label[:100]},
-            at=utcnow(),
-        )
+    with _action(get_settings()) as session:
+        user = accounts.named_user(session, username)
+        token = solutions.create_token(session, user.id, label, actor=CLI_ACTOR, via="cli", now=utcnow())
     typer.echo(token)
 
 
 @token_app.command("list")
 def token_list(username: Annotated[str, typer.Argument(help="Whose tokens.")]) -> None:
     """List a user's tokens: id, label, created, last used, revoked (never the token itself)."""
-    with _factory(get_settings())() as session:
-        user = accounts.find_user(session, username)
-        if user is None:
-            raise _fail("no such user")
-        for token in accounts.list_tokens(session, user):
+    with _action(get_settings()) as session:
+        for token in accounts.list_tokens(session, accounts.named_user(session, username)):
             used = token.last_used_at.isoformat() if token.last_used_at else "never"
             revoked = f"revoked {token.revoked_at.isoformat()}" if token.revoked_at else "active"
             typer.echo(
@@ -260,41 +247,17 @@ def token_list(username: Annotated[str, typer.Argument(help="Whose tokens.")]) -
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `token list`).")]) -> None:
     """Revoke a token at once: the next request with it is refused."""
-    with _factory(get_settings())() as session, session.begin():
-        token = session.get(ApiToken, token_id)
-        if token is None:
-            raise _fail("no such token")
-        now = utcnow()
-        if accounts.revoke_token(session, token, now):
-            record(
-                session,
-                token.solution_id,
-                CLI_ACTOR,
-                AuditAction.TOKEN_REVOKED,
-                token.id,
-                {"label": token.label},
-                at=now,
-            )
+    with _action(get_settings()) as session:
+        solutions.revoke_token(session, token_id, actor=CLI_ACTOR, via="cli", now=utcnow())
     typer.echo("revoked")
 
 
 @user_app.command("disable")
 def user_disable(username: Annotated[str, typer.Argument(help="Who.")]) -> None:
     """Disable a user: their sessions end and their API tokens are revoked at once."""
-    from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
-
-    with _factory(get_settings())() as session, session.begin():
-        user = accounts.find_user(session, username)
-        if user is None:
-            raise _fail("no such user")
-        now = utcnow()
-        user.disabled = True
-        details = {
-            "username": user.username,
-            "sessions_ended": end_all_sessions(session, user.id, now),
-            "tokens_revoked": revoke_all_tokens(session, user.id, now),
-        }
-        record(session, user.solution_id, CLI_ACTOR, AuditAction.USER_DISABLED, user.id, details, at=now)
+    with _action(get_settings()) as session:
+        user = accounts.named_user(session, username)
+        solutions.disable_user(session, user.id, actor=CLI_ACTOR, via="cli", now=utcnow())
     typer.echo("disabled")
 
 
@@ -307,13 +270,8 @@ def user_rename(
 
     Also works on an archive whose upgrade refused because two usernames differ only in case.
     """
-    with _factory(get_settings())() as session, session.begin():
-        try:
-            renamed = accounts.rename_user(session, old, new)
-        except accounts.AccountError as exc:
-            raise _fail(str(exc)) from None
-        details = {"from": renamed.old, "to": renamed.new}
-        record(session, renamed.solution_id, CLI_ACTOR, AuditAction.USER_RENAMED, renamed.user_id, details, at=utcnow())
+    with _action(get_settings()) as session:
+        solutions.rename_user(session, old, new, actor=CLI_ACTOR, via="cli", now=utcnow())
     typer.echo("renamed")
 
 
@@ -330,25 +288,19 @@ def user_set_password(username: Annotated[str, typer.Argument(help="Whose passwo
 
     For an administrator who is locked out: their sessions end, so only the new password logs in.
     """
-    from archivist.accounts.sessions import clear_login_failures, end_all_sessions
-
     settings = get_settings()
     password = _read_new_password()
-    with _factory(settings)() as session, session.begin():
-        user = accounts.find_user(session, username)
-        if user is None:
-            raise _fail("no such user")
-        try:
-            accounts.set_password(session, user, password)
-        except accounts.AccountError as exc:
-            raise _fail(str(exc)) from None
-        now = utcnow()
-        details = {
-            "username": user.username,
-            "sessions_ended": end_all_sessions(session, user.id, now),
-            "failures_cleared": clear_login_failures(session, settings.resolved_secret_key, user.username),
-        }
-        record(session, user.solution_id, CLI_ACTOR, AuditAction.USER_PASSWORD_RESET, user.id, details, at=now)
+    with _action(settings) as session:
+        user = accounts.named_user(session, username)
+        solutions.set_password(
+            session,
+            user.id,
+            password,
+            secret=settings.resolved_secret_key,
+            actor=CLI_ACTOR,
+            via="cli",
+            now=utcnow(),
+        )
     typer.echo("password set")
 
 

@@ -175,3 +175,22 @@ def test_raw_data_page_shows_the_period_and_links_the_export(
     export = client.get("/raw-data/export.csv", params={"from": "2026-03-02", "to": "2026-03-02"})
     assert len(list(csv.reader(io.StringIO(export.text)))) == 3
     assert client.get("/raw-data", params={"from": "2026-03-03", "to": "2026-03-01"}).status_code == 422
+
+
+def test_token_form_refuses_a_disabled_user_and_a_long_label_on_the_page(
+    client: TestClient, admin: str, session_factory: sessionmaker[Session]
+) -> None:
+    client.post("/users", data={"csrf_token": admin, "username": "pbx", "role": "ingest"})
+    with session_factory() as session:
+        user_id = session.scalars(select(User.id).where(User.username == "pbx")).one()
+    long = client.post(f"/users/{user_id}/tokens", data={"csrf_token": admin, "label": "x" * 101})
+    assert long.status_code == 422
+    assert "A token label is at most 100 characters." in long.text
+    assert (
+        client.post(f"/users/{user_id}/disable", data={"csrf_token": admin}, follow_redirects=False).status_code == 303
+    )
+    disabled = client.post(f"/users/{user_id}/tokens", data={"csrf_token": admin, "label": "PBX"})
+    assert disabled.status_code == 409
+    assert "Enable the user before giving them a token." in disabled.text
+    with session_factory() as session:
+        assert session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)).all() == []

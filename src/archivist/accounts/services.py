@@ -1,6 +1,8 @@
-"""Creating solutions, users and tokens; shared by the CLI, the API and the pages.
+"""Solutions, users and tokens: their rules, look-ups and changes, and the accounts' refusals.
 
-Helpers here take a session and never commit: the caller owns the transaction.
+Helpers here take a session and never commit: the caller owns the transaction. They write no
+audit entry (the audit trail stands above accounts): the audited actions that the CLI and the
+pages call are in ``solutions/services.py``.
 """
 
 from __future__ import annotations
@@ -19,16 +21,49 @@ from archivist.accounts.passwords import hash_password
 from archivist.accounts.tokens import generate_token, hash_token, last_use
 from archivist.accounts.usernames import UsernameError, confusable_skeleton, fold_username, validate_username
 from archivist.db import table_of
+from archivist.errors import ConflictError, InvalidError, NotFoundError
 
 MIN_PASSWORD_LENGTH = 8
+MAX_TOKEN_LABEL = 100
 # The audit trail must outlive the shortest review cycle (a month) and no data-protection
 # rule asks for more than ten years.
 MIN_AUDIT_RETENTION_DAYS = 30
 MAX_AUDIT_RETENTION_DAYS = 3650
 
 
-class AccountError(ValueError):
-    """Input that cannot make an account or a solution; the message is safe to show."""
+class AccountError(InvalidError):
+    """Input that cannot make an account or a solution (422); the message is safe to show."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(field, message)
+
+
+class UserNotFoundError(NotFoundError):
+    """No such user in the caller's solution (another solution's is just as absent)."""
+
+    def __init__(self) -> None:
+        super().__init__("no such user")
+
+
+class TokenNotFoundError(NotFoundError):
+    """No such API token of that user in the caller's solution."""
+
+    def __init__(self) -> None:
+        super().__init__("no such token")
+
+
+class OwnAccountError(AccountError):
+    """An admin may not demote or disable themselves: they could lock a solution out of its *Users* page."""
+
+    def __init__(self) -> None:
+        super().__init__("you cannot change your own role or disable yourself; ask another admin")
+
+
+class UserDisabledError(ConflictError):
+    """A disabled user gets no new token: it would be refused at once, which looks like a bug."""
+
+    def __init__(self) -> None:
+        super().__init__("enable the user before giving them a token")
 
 
 @dataclass(frozen=True)
@@ -97,6 +132,14 @@ def find_user(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username_key == fold_username(username))).first()
 
 
+def named_user(session: Session, username: str) -> User:
+    """``find_user``, or UserNotFoundError: the command line names users, in any solution."""
+    user = find_user(session, username)
+    if user is None:
+        raise UserNotFoundError
+    return user
+
+
 # Says nothing about which name it resembles, nor in which solution.
 LOOKS_LIKE_ANOTHER = (
     "that username looks like an existing one (letters of other scripts that look alike): choose another"
@@ -138,8 +181,11 @@ class Renamed:
     new: str
 
 
-def rename_user(session: Session, old: str, new: str) -> Renamed:
+def rename_user(session: Session, old: str, new: str, *, solution_id: str | None = None) -> Renamed:
     """Rename the user called exactly ``old`` (or, failing that, the one it names ignoring case).
+
+    Only a user of ``solution_id`` is renamed, where it is given; a new name must still differ
+    from every solution's names.
 
     Written against the ``users`` table's columns of every schema version, because this is
     how an archive whose upgrade refused to fold usernames together (two users differing only
@@ -149,14 +195,15 @@ def rename_user(session: Session, old: str, new: str) -> Renamed:
     users = table_of(User)
     has_key = "username_key" in {c["name"] for c in inspect(session.connection()).get_columns("users")}
     rows = session.execute(select(users.c.id, users.c.solution_id, users.c.username)).all()
-    target = next((r for r in rows if r.username == old.strip()), None)
+    candidates = [r for r in rows if solution_id is None or r.solution_id == solution_id]
+    target = next((r for r in candidates if r.username == old.strip()), None)
     if target is None:
-        folded = [r for r in rows if fold_username(r.username) == fold_username(old)]
+        folded = [r for r in candidates if fold_username(r.username) == fold_username(old)]
         if len(folded) > 1:
             raise AccountError("more than one user has that name in another case: give the exact spelling")
         target = folded[0] if folded else None
     if target is None:
-        raise AccountError("no such user")
+        raise UserNotFoundError
     new = checked_username(new)
     if any(r.id != target.id and fold_username(r.username) == fold_username(new) for r in rows):
         raise AccountError("a user with that username exists already (usernames ignore case)")
@@ -167,11 +214,23 @@ def rename_user(session: Session, old: str, new: str) -> Renamed:
     return Renamed(target.id, target.solution_id, target.username, new)
 
 
+def validate_token_label(label: str) -> str:
+    label = label.strip()
+    if len(label) > MAX_TOKEN_LABEL:
+        raise AccountError(f"a token label is at most {MAX_TOKEN_LABEL} characters", field="label")
+    return label
+
+
 def create_token(session: Session, user: User, label: str = "") -> str:
     """Make a token for ``user`` and return it; only its hash is stored."""
     token = generate_token()
     session.add(
-        ApiToken(solution_id=user.solution_id, user_id=user.id, label=label[:100], token_hash=hash_token(token))
+        ApiToken(
+            solution_id=user.solution_id,
+            user_id=user.id,
+            label=validate_token_label(label),
+            token_hash=hash_token(token),
+        )
     )
     session.flush()
     return token
@@ -206,9 +265,18 @@ def list_users(session: Session, solution_id: str) -> list[User]:
     return list(session.scalars(select(User).where(User.solution_id == solution_id).order_by(User.username)))
 
 
-def get_user(session: Session, solution_id: str, user_id: str) -> User | None:
-    """The user, only if it belongs to ``solution_id``: another solution's user is 'not found'."""
-    return session.scalars(select(User).where(User.id == user_id, User.solution_id == solution_id)).first()
+def get_user(session: Session, solution_id: str | None, user_id: str) -> User:
+    """The user, only if it belongs to ``solution_id``: another solution's user is 'not found'.
+
+    ``solution_id`` None reaches every solution: the command line's, whose caller has the database.
+    """
+    query = select(User).where(User.id == user_id)
+    if solution_id is not None:
+        query = query.where(User.solution_id == solution_id)
+    user = session.scalars(query).first()
+    if user is None:
+        raise UserNotFoundError
+    return user
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:
@@ -219,8 +287,17 @@ def list_tokens(session: Session, user: User) -> list[ApiToken]:
     )
 
 
-def get_token(session: Session, solution_id: str, token_id: str) -> ApiToken | None:
-    return session.scalars(select(ApiToken).where(ApiToken.id == token_id, ApiToken.solution_id == solution_id)).first()
+def get_token(session: Session, solution_id: str | None, token_id: str, *, user_id: str | None = None) -> ApiToken:
+    """The token, only if it belongs to ``solution_id`` (None: any) and to ``user_id`` where given."""
+    query = select(ApiToken).where(ApiToken.id == token_id)
+    if solution_id is not None:
+        query = query.where(ApiToken.solution_id == solution_id)
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    token = session.scalars(query).first()
+    if token is None:
+        raise TokenNotFoundError
+    return token
 
 
 def set_password(session: Session, user: User, password: str) -> None:

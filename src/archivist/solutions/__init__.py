@@ -1,1 +1,1 @@
-"""A solution's own settings: the action that changes them (above accounts, audit and archive)."""
+"""Administering a solution: the actions on its settings, users and API tokens (above accounts and audit)."""

@@ -1,7 +1,8 @@
 """The admin pages: *Users* (accounts, roles, passwords, API tokens) and *Settings*.
 
-Only the caller's solution is ever read or changed: users and tokens are looked up with the
-solution id of the session, so another solution's user answers 404 like a missing one.
+Only the caller's solution is ever read or changed: the actions (``solutions/services.py``) look
+users and tokens up in the caller's solution, so another solution's user answers 404 like a
+missing one. The handlers here read the form, call the action, commit and render.
 Secrets (a generated password, a new token) are shown once, in the response to the POST
 that made them, and are never stored or logged in clear.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -18,10 +19,9 @@ from archivist.accounts import services as accounts
 from archivist.accounts.models import Role, Solution, User
 from archivist.accounts.passwords import generate_password
 from archivist.accounts.roles import Permission
-from archivist.accounts.services import AccountError, Principal
-from archivist.accounts.sessions import end_all_sessions, revoke_all_tokens
+from archivist.accounts.services import AccountError, Principal, UserDisabledError
 from archivist.accounts.usernames import MAX_USERNAME_LENGTH
-from archivist.audit.events import AuditAction, record_for
+from archivist.solutions import services as solutions
 from archivist.solutions.services import MAX_ACCESS_TEXT, SettingsChange, SettingsInvalidError, change_settings
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, render, require_page
@@ -43,8 +43,6 @@ NOTICES = {
     "rule_added": "The retention rule was saved. The nightly run applies it from the coming night.",
     "rule_deleted": "The retention rule was deleted.",
 }
-
-MAX_TOKEN_LABEL = 100
 
 CONFIRM_DISABLE = (
     "This user's sessions end and every API token of theirs is revoked at once; integrations using "
@@ -74,17 +72,12 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] + "."
 
 
-def _user_or_404(session: Session, solution: Solution, user_id: str) -> User:
-    user = accounts.get_user(session, solution.id, user_id)
-    if user is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
-    return user
-
-
-def _not_self(principal: Principal, user: User) -> None:
-    # An admin who demotes or disables themselves can lock a solution out of its own Users page.
-    if user.id == principal.user_id:
-        raise AccountError("you cannot change your own role or disable yourself; ask another admin")
+def _role_of(value: str) -> Role:
+    """The role a form names; AccountError, shown on the form, for anything else."""
+    try:
+        return Role(value)
+    except ValueError:
+        raise AccountError("choose one of the roles", field="role") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,23 +120,20 @@ def create_user(
     """Create a user with a generated password, shown once on the answer."""
     # Over-long input is not echoed back into the form (the rule's message says what is allowed).
     form = {"username": username if len(username) <= MAX_USERNAME_LENGTH else "", "role": role}
-    try:
-        chosen = Role(role)
-    except ValueError:
-        return _users_page(request, session, solution, principal, 422, form=form, error="Choose one of the roles.")
     password = generate_password()
     try:
-        user = accounts.create_user(session, solution_id=solution.id, username=username, role=chosen, password=password)
+        user = solutions.create_user(
+            session,
+            solution,
+            username=username,
+            role=_role_of(role),
+            password=password,
+            actor=principal,
+            via="page",
+            now=services.clock(),
+        )
     except AccountError as exc:
         return _users_page(request, session, solution, principal, 422, form=form, error=_sentence(str(exc)))
-    record_for(
-        session,
-        principal,
-        AuditAction.USER_CREATED,
-        user.id,
-        {"username": user.username, "role": chosen.value},
-        at=services.clock(),
-    )
     session.commit()
     return _users_page(request, session, solution, principal, created={"username": user.username, "password": password})
 
@@ -182,11 +172,11 @@ def _user_page(
 def user_page(
     user_id: str, request: Request, principal: Admin, solution: PageSolution, session: SessionDep
 ) -> Response:
-    return _user_page(request, session, solution, principal, _user_or_404(session, solution, user_id))
+    return _user_page(request, session, solution, principal, accounts.get_user(session, solution.id, user_id))
 
 
-def _back(user: User, notice: str) -> RedirectResponse:
-    return RedirectResponse(f"/users/{user.id}?notice={notice}", status_code=303)
+def _back(user_id: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/users/{user_id}?notice={notice}", status_code=303)
 
 
 @router.post("/users/{user_id}/role", dependencies=[CsrfChecked])
@@ -199,26 +189,16 @@ def change_role(
     services: ServicesDep,
     role: Annotated[str, Form()] = "",
 ) -> Response:
-    user = _user_or_404(session, solution, user_id)
+    user = accounts.get_user(session, solution.id, user_id)
     try:
-        _not_self(principal, user)
-        chosen = Role(role)
-    except (AccountError, ValueError) as exc:
-        message = str(exc) if isinstance(exc, AccountError) else "choose one of the roles"
-        return _user_page(request, session, solution, principal, user, 422, error=_sentence(message))
-    if chosen is not user.role:
-        before = user.role
-        user.role = chosen
-        record_for(
-            session,
-            principal,
-            AuditAction.USER_ROLE_CHANGED,
-            user.id,
-            {"username": user.username, "from": before.value, "to": chosen.value},
-            at=services.clock(),
+        changed = solutions.change_role(
+            session, user.id, _role_of(role), actor=principal, via="page", now=services.clock()
         )
+    except AccountError as exc:
+        return _user_page(request, session, solution, principal, user, 422, error=_sentence(str(exc)))
+    if changed:
         session.commit()
-    return _back(user, "role")
+    return _back(user.id, "role")
 
 
 @router.post("/users/{user_id}/disable", dependencies=[CsrfChecked])
@@ -226,65 +206,41 @@ def disable_user(
     user_id: str, request: Request, principal: Admin, solution: PageSolution, session: SessionDep, services: ServicesDep
 ) -> Response:
     """Disable at once: every session and every API token of the user ends now."""
-    user = _user_or_404(session, solution, user_id)
+    user = accounts.get_user(session, solution.id, user_id)
     try:
-        _not_self(principal, user)
+        solutions.disable_user(session, user.id, actor=principal, via="page", now=services.clock())
     except AccountError as exc:
         return _user_page(request, session, solution, principal, user, 422, error=_sentence(str(exc)))
-    now = services.clock()
-    user.disabled = True
-    sessions = end_all_sessions(session, user.id, now)
-    tokens = revoke_all_tokens(session, user.id, now)
-    record_for(
-        session,
-        principal,
-        AuditAction.USER_DISABLED,
-        user.id,
-        {"username": user.username, "sessions_ended": sessions, "tokens_revoked": tokens},
-        at=now,
-    )
     session.commit()
-    return _back(user, "disabled")
+    return _back(user.id, "disabled")
 
 
 @router.post("/users/{user_id}/enable", dependencies=[CsrfChecked])
 def enable_user(
     user_id: str, principal: Admin, solution: PageSolution, session: SessionDep, services: ServicesDep
 ) -> Response:
-    user = _user_or_404(session, solution, user_id)
-    if user.disabled:
-        user.disabled = False
-        record_for(
-            session,
-            principal,
-            AuditAction.USER_ENABLED,
-            user.id,
-            {"username": user.username},
-            at=services.clock(),
-        )
+    if solutions.enable_user(session, user_id, actor=principal, via="page", now=services.clock()):
         session.commit()
-    return _back(user, "enabled")
+    return _back(user_id, "enabled")
 
 
 @router.post("/users/{user_id}/password", dependencies=[CsrfChecked])
 def reset_password(
     user_id: str, request: Request, principal: Admin, solution: PageSolution, session: SessionDep, services: ServicesDep
 ) -> Response:
-    """Set a new generated password (shown once) and end the user's sessions."""
-    user = _user_or_404(session, solution, user_id)
-    now = services.clock()
+    """Set a new generated password (shown once), end the user's sessions and lift their login throttle."""
     password = generate_password()
-    accounts.set_password(session, user, password)
-    sessions = end_all_sessions(session, user.id, now)
-    record_for(
+    solutions.set_password(
         session,
-        principal,
-        AuditAction.USER_PASSWORD_RESET,
-        user.id,
-        {"username": user.username, "sessions_ended": sessions},
-        at=now,
+        user_id,
+        password,
+        secret=services.settings.resolved_secret_key,
+        actor=principal,
+        via="page",
+        now=services.clock(),
     )
     session.commit()
+    user = accounts.get_user(session, solution.id, user_id)
     if user.id == principal.user_id:
         # Their own session just ended with the others: log in again with the new password.
         return render(
@@ -306,23 +262,13 @@ def create_token(
     label: Annotated[str, Form()] = "",
 ) -> Response:
     """A new API token for the user, shown once on the answer."""
-    user = _user_or_404(session, solution, user_id)
-    if user.disabled:
-        return _user_page(
-            request, session, solution, principal, user, 409, error="Enable the user before giving them a token."
-        )
-    if len(label.strip()) > MAX_TOKEN_LABEL:
-        error = f"A token label is at most {MAX_TOKEN_LABEL} characters."
-        return _user_page(request, session, solution, principal, user, 422, error=error)
-    token = accounts.create_token(session, user, label.strip())
-    record_for(
-        session,
-        principal,
-        AuditAction.TOKEN_CREATED,
-        user.id,
-        {"username": user.username, "label": label.strip()[:100]},
-        at=services.clock(),
-    )
+    user = accounts.get_user(session, solution.id, user_id)
+    try:
+        token = solutions.create_token(session, user.id, label, actor=principal, via="page", now=services.clock())
+    except UserDisabledError as exc:
+        return _user_page(request, session, solution, principal, user, 409, error=_sentence(str(exc)))
+    except AccountError as exc:
+        return _user_page(request, session, solution, principal, user, 422, error=_sentence(str(exc)))
     session.commit()
     return _user_page(request, session, solution, principal, user, new_token=token)
 
@@ -331,22 +277,9 @@ def create_token(
 def revoke_token(
     user_id: str, token_id: str, principal: Admin, solution: PageSolution, session: SessionDep, services: ServicesDep
 ) -> Response:
-    user = _user_or_404(session, solution, user_id)
-    token = accounts.get_token(session, solution.id, token_id)
-    if token is None or token.user_id != user.id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Token not found")
-    now = services.clock()
-    if accounts.revoke_token(session, token, now):
-        record_for(
-            session,
-            principal,
-            AuditAction.TOKEN_REVOKED,
-            token.id,
-            {"username": user.username, "label": token.label},
-            at=now,
-        )
+    if solutions.revoke_token(session, token_id, user_id=user_id, actor=principal, via="page", now=services.clock()):
         session.commit()
-    return _back(user, "revoked")
+    return _back(user_id, "revoked")
 
 
 # ---------------------------------------------------------------------------------------------
