@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
 from archivist.archive.models import Channel, Direction, Interaction, fold_label
+from archivist.errors import InvalidError
 from archivist.identifiers import InvalidIdentifier, parse_email, parse_phone
 from archivist.pagination import decode_cursor, encode_cursor
 from archivist.times import parse_time_text
@@ -29,13 +30,13 @@ CHOICES_FROM_NEWEST = 5_000
 MAX_CHOICES = 200
 
 
-class FilterError(ValueError):
+class FilterError(InvalidError):
     """A filter the user must correct. ``field`` names it; the message never repeats the input."""
 
+    field: str
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+        super().__init__(field, message)
 
 
 @dataclass(frozen=True)

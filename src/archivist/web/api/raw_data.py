@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -64,20 +64,17 @@ def list_raw_data(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response | RawDataPage:
     """Raw data rows oldest first. ``format=csv`` streams every row in the range (or ``limit``)."""
-    try:
-        filters = raw_data.RawDataFilters(parse_time("from", from_), parse_time("to", to))
-        if cursor:
-            raw_data.decode_cursor(cursor)
-        if format_ is RawDataFormat.JSON and limit is not None and limit > raw_data.MAX_LIMIT:
-            raise FilterError("limit", f"at most {raw_data.MAX_LIMIT} rows a page; use format=csv for more")
-        rows: list[RawEvent] = []
-        next_cursor: str | None = None
-        if format_ is RawDataFormat.JSON:
-            rows, next_cursor = raw_data.page_of_rows(
-                session, solution.id, filters, limit or raw_data.DEFAULT_LIMIT, cursor
-            )
-    except FilterError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}") from None
+    filters = raw_data.RawDataFilters(parse_time("from", from_), parse_time("to", to))
+    if cursor:
+        raw_data.decode_cursor(cursor)
+    if format_ is RawDataFormat.JSON and limit is not None and limit > raw_data.MAX_LIMIT:
+        raise FilterError("limit", f"at most {raw_data.MAX_LIMIT} rows a page; use format=csv for more")
+    rows: list[RawEvent] = []
+    next_cursor: str | None = None
+    if format_ is RawDataFormat.JSON:
+        rows, next_cursor = raw_data.page_of_rows(
+            session, solution.id, filters, limit or raw_data.DEFAULT_LIMIT, cursor
+        )
     details = {"from": from_, "to": to, "format": format_.value, "rows": len(rows) if rows else None}
     action = AuditAction.RAW_DATA_EXPORTED if format_ is RawDataFormat.CSV else AuditAction.RAW_DATA_READ
     record_for(session, principal, action, None, details, at=services.clock())

@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 
 from archivist.anonymize import requests as service
 from archivist.anonymize.models import ErasureReceipt, RequestStatus
-from archivist.archive.search import FilterError, parse_time
+from archivist.archive.search import parse_time
 from archivist.web import errors
 from archivist.web.deps import PrincipalDep, RequestManager, ServicesDep, SessionDep, SolutionDep
 
@@ -27,10 +27,7 @@ def get_receipt(request_id: str, _: RequestManager, session: SessionDep, solutio
     ).first()
     if receipt is not None:
         return receipt.document
-    try:
-        request = service.get_request(session, solution.id, request_id)
-    except service.RequestNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Anonymization request not found") from None
+    request = service.get_request(session, solution.id, request_id)
     if request.status is RequestStatus.DONE:
         # Done, but the run that did it stopped before signing: the next run signs it.
         raise HTTPException(status.HTTP_409_CONFLICT, "The receipt is signed by the next nightly run")
@@ -56,10 +53,7 @@ def list_receipts(
     At most ``MAX_RECEIPTS`` at a time; for the next ones pass the last one's ``request_id`` as
     ``after`` (one night's receipts share their time, so a time alone cannot page them).
     """
-    try:
-        start, end = parse_time("from", from_), parse_time("to", to)
-    except FilterError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}") from None
+    start, end = parse_time("from", from_), parse_time("to", to)
     query = select(ErasureReceipt.document).where(ErasureReceipt.solution_id == solution.id)
     if start is not None:
         query = query.where(ErasureReceipt.processed_at >= start)
