@@ -54,6 +54,7 @@ from archivist.archive.raw_data import anonymize_raw_data_of_interactions, raw_r
 from archivist.archive.recordings import delete_recordings
 from archivist.blobs import BlobStore
 from archivist.db import CHUNK, chunks
+from archivist.errors import NotFoundError
 from archivist.exports.purge import purge_exports_naming
 from archivist.identifiers_text import find_emails, find_phones, mentions_any, name_forms
 from archivist.retention.holds import held_among, held_interactions, refuse_held
@@ -233,8 +234,12 @@ def _attachment_sweep(keyring: MentionKeyring, scope: Scope, now: datetime) -> A
     return AttachmentSweep(key=lambda identifier: keyring.key(scope.solution_id, identifier), now=now)
 
 
-class UnknownInteractionError(LookupError):
-    """Some ids are not interactions of this solution; nothing was changed."""
+class UnknownInteractionError(NotFoundError):
+    """Some ids are not interactions of this solution (another solution's are just as absent);
+    nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__("Interaction not found")
 
 
 @dataclass(frozen=True)
@@ -283,7 +288,7 @@ def anonymize_and_delete(
         for chunk in chunks(ids)
     )
     if known != len(ids):
-        raise UnknownInteractionError
+        raise UnknownInteractionError()
     # A legal hold keeps them as they are: all or nothing (HeldError names the held ids).
     refuse_held(session, solution.id, ids)
     scope = Scope(

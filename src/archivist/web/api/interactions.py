@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from archivist.anonymize import services as actions
 from archivist.anonymize.replay import ingest_checked
 from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
@@ -28,7 +29,6 @@ from archivist.archive.schemas import (
 )
 from archivist.audit.events import AuditAction, record_for
 from archivist.importers.mail import Archived, archive_emails
-from archivist.retention.holds import HeldError, held_message, refuse_held
 from archivist.web import errors
 from archivist.web.attachments import attachment_response
 from archivist.web.deps import (
@@ -46,13 +46,6 @@ router = APIRouter(prefix="/api/v1/interactions", tags=["interactions"])
 
 MAX_BATCH = 1_000
 _SPOOL_IN_MEMORY = 1024 * 1024
-
-
-def _refuse_held(session: SessionDep, solution_id: str, interaction_id: str) -> None:
-    try:
-        refuse_held(session, solution_id, [interaction_id])
-    except HeldError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, held_message(exc)) from None
 
 
 def _found(session: SessionDep, solution: SolutionDep, interaction_id: str) -> Interaction:
@@ -215,11 +208,7 @@ def get_content(
 def delete_content(
     interaction_id: str, principal: ContentDeleter, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
-    interaction = _found(session, solution, interaction_id)
-    _refuse_held(session, solution.id, interaction.id)
-    if content_service.delete_content(session, [interaction.id], now=services.clock()) == 0:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no content (or it was deleted)")
-    record_for(session, principal, AuditAction.CONTENT_DELETED, interaction.id, at=services.clock())
+    actions.delete_content(session, solution, interaction_id, actor=principal, via="api", now=services.clock())
     services.commit_erasure(session)
 
 
@@ -312,9 +301,5 @@ def get_recording(
 def delete_recording(
     interaction_id: str, principal: ContentDeleter, session: SessionDep, solution: SolutionDep, services: ServicesDep
 ) -> None:
-    interaction = _found(session, solution, interaction_id)
-    _refuse_held(session, solution.id, interaction.id)
-    if recordings.delete_recordings(session, [interaction.id], services.clock()) == 0:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "This interaction has no recording (or it was deleted)")
-    record_for(session, principal, AuditAction.RECORDING_DELETED, interaction.id, at=services.clock())
+    actions.delete_recording(session, solution, interaction_id, actor=principal, via="api", now=services.clock())
     services.commit_and_delete_blobs(session)

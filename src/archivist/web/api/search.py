@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from archivist.anonymize import erasure
+from archivist.anonymize import services as actions
 from archivist.archive.models import Channel, Direction
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import InteractionOut
@@ -25,7 +26,6 @@ from archivist.archive.search import (
     search_interactions,
 )
 from archivist.audit.events import AuditAction, filters_used, record_for
-from archivist.retention.holds import HeldError, held_message
 from archivist.web import errors
 from archivist.web.deps import ContentDeleter, Searcher, ServicesDep, SessionDep, SolutionDep
 
@@ -128,22 +128,15 @@ def anonymize_and_delete(
     name and every variable value with the replacement text, in one transaction; with
     ``raw_data`` their raw data rows too. Any unknown id (or another solution's): 404, and
     nothing is changed."""
-    now = services.clock()
-    try:
-        result = erasure.anonymize_and_delete(
-            session, solution, body.ids, raw_data=body.raw_data, now=now, keyring=services.keyring
-        )
-    except erasure.UnknownInteractionError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
-    except HeldError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, held_message(exc)) from None
-    record_for(
+    result = actions.anonymize_and_delete(
         session,
-        principal,
-        AuditAction.ANONYMIZED_AND_DELETED,
-        None,
-        erasure.audit_details(body.ids, body.raw_data, result),
-        at=now,
+        solution,
+        body.ids,
+        raw_data=body.raw_data,
+        keyring=services.keyring,
+        actor=principal,
+        via="api",
+        now=services.clock(),
     )
     services.commit_erasure(session)
     log.info("anonymize and delete: %d interactions, %d recordings", result.anonymized, result.recordings_deleted)

@@ -20,9 +20,9 @@ from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize import erasure
+from archivist.anonymize import services as actions
 from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
-from archivist.archive import recordings
 from archivist.archive.models import Channel, Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import EmailContentOut, InteractionOut
@@ -315,10 +315,12 @@ def download_attachment(
     return response
 
 
-def _refusal(session: Session, solution: Solution, chosen: list[str], held: set[str]) -> str:
-    """Why nothing was deleted: the holds that keep the held ones, by their reasons (not ids)."""
-    holds = holds_covering(session, solution.id, sorted(held))
-    return refusal_in_words(holds, len(held), len(set(chosen)))
+def _refusal(session: Session, solution: Solution, refused: HeldError, chosen: list[str] | None = None) -> str:
+    """Why nothing was deleted: the holds that keep the held ones, by their reasons (not ids).
+
+    ``chosen`` is what was asked for (one interaction when not given)."""
+    holds = holds_covering(session, solution.id, refused.held)
+    return refusal_in_words(holds, len(refused.held), len(set(chosen)) if chosen else 1)
 
 
 @router.post("/archive/interactions/{interaction_id}/recording/delete", dependencies=[CsrfChecked])
@@ -331,23 +333,15 @@ def delete_recording(
     services: ServicesDep,
 ) -> Response:
     interaction = _interaction(session, solution, interaction_id)
-    if held_among(session, solution.id, [interaction.id]):
-        return _details(
-            request,
-            session,
-            solution,
-            principal,
-            interaction,
-            error=_refusal(session, solution, [interaction.id], {interaction.id}),
-        )
-    deleted = recordings.delete_recordings(session, [interaction.id], services.clock())
-    if deleted:
-        record_for(
-            session, principal, AuditAction.RECORDING_DELETED, interaction.id, {"via": "page"}, at=services.clock()
-        )
+    try:
+        actions.delete_recording(session, solution, interaction.id, actor=principal, via="page", now=services.clock())
+        message = "The recording was deleted."
+    except HeldError as exc:
+        return _details(request, session, solution, principal, interaction, error=_refusal(session, solution, exc))
+    except actions.NoRecordingError:
+        message = "This request had no recording any more."
     services.commit_and_delete_blobs(session)
     session.refresh(interaction)
-    message = "The recording was deleted." if deleted else "This request had no recording any more."
     return _details(request, session, solution, principal, interaction, flash=message)
 
 
@@ -362,23 +356,15 @@ def delete_content(
 ) -> Response:
     interaction = _interaction(session, solution, interaction_id)
     what = "chat log" if interaction.channel is Channel.CHAT else "email content"
-    if held_among(session, solution.id, [interaction.id]):
-        return _details(
-            request,
-            session,
-            solution,
-            principal,
-            interaction,
-            error=_refusal(session, solution, [interaction.id], {interaction.id}),
-        )
-    deleted = content_service.delete_content(session, [interaction.id], now=services.clock())
-    if deleted:
-        record_for(
-            session, principal, AuditAction.CONTENT_DELETED, interaction.id, {"via": "page"}, at=services.clock()
-        )
+    try:
+        actions.delete_content(session, solution, interaction.id, actor=principal, via="page", now=services.clock())
+        message = f"The {what} was deleted."
+    except HeldError as exc:
+        return _details(request, session, solution, principal, interaction, error=_refusal(session, solution, exc))
+    except actions.NoContentError:
+        message = f"This request had no {what} any more."
     services.commit_erasure(session)
     session.refresh(interaction)
-    message = f"The {what} was deleted." if deleted else f"This request had no {what} any more."
     return _details(request, session, solution, principal, interaction, flash=message)
 
 
@@ -399,19 +385,22 @@ def anonymize_and_delete(
             headers={"HX-Trigger": json.dumps({"flash": "Select one or more requests first."})},
         )
     try:
-        result = erasure.anonymize_and_delete(
-            session, solution, ids, raw_data=raw_data, now=services.clock(), keyring=services.keyring
+        result = actions.anonymize_and_delete(
+            session,
+            solution,
+            ids,
+            raw_data=raw_data,
+            keyring=services.keyring,
+            actor=principal,
+            via="page",
+            now=services.clock(),
         )
-    except erasure.UnknownInteractionError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Interaction not found") from None
     except HeldError as exc:
         # An error, not a success: nothing was changed, and the holds are named by their reasons.
-        message = _refusal(session, solution, ids, set(exc.held))
+        message = _refusal(session, solution, exc, chosen=ids)
         return Response(
             status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Trigger": json.dumps({"flash-error": message})}
         )
-    details = {**erasure.audit_details(ids, raw_data, result), "via": "page"}
-    record_for(session, principal, AuditAction.ANONYMIZED_AND_DELETED, None, details, at=services.clock())
     services.commit_erasure(session)
     changed = [i for i in (content_service.get_interaction(session, solution.id, iid) for iid in ids) if i]
     message = (
