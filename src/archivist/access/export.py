@@ -72,13 +72,31 @@ SUMMARY_FILE = "summary.html"
 class ExportNotFoundError(NotFoundError):
     """No such export in this solution (another solution's is just as absent)."""
 
+    def __init__(self) -> None:
+        super().__init__("Subject export not found")
+
 
 class ExportExpiredError(GoneError):
     """The export's time is over: its criteria are (or are about to be) deleted."""
 
+    def __init__(
+        self,
+        message: str = (
+            f"This export has expired ({EXPORT_DAYS} days after it was made) and whose data it was is no "
+            "longer stored: make a new export"
+        ),
+    ) -> None:
+        super().__init__(message)
+
 
 class ExportErasedError(ExportExpiredError):
     """An erasure since forgot an identifier the export was made for (CONTRACT §18)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This export is gone: an erasure since forgot the person it was made for, so it would hand "
+            "their data back. Make a new export to see what is still held."
+        )
 
 
 @dataclass(frozen=True)
@@ -241,7 +259,7 @@ def get_export(session: Session, solution_id: str, export_id: str) -> SubjectExp
         select(SubjectExport).where(SubjectExport.id == export_id, SubjectExport.solution_id == solution_id)
     ).first()
     if export is None:
-        raise ExportNotFoundError(export_id)
+        raise ExportNotFoundError()
     return export
 
 
@@ -273,9 +291,9 @@ def open_for_download(
     export = get_export(session, solution.id, export_id)
     state = status_at(export, now)
     if state is ExportStatus.ERASED:
-        raise ExportErasedError(export_id)
+        raise ExportErasedError()
     if state is ExportStatus.EXPIRED or export.criteria is None:
-        raise ExportExpiredError(export_id)
+        raise ExportExpiredError()
     criteria = box.open(solution.id, export.id, export.criteria)
     export.downloads += 1
     export.last_downloaded_at = now

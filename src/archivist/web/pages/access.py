@@ -1,6 +1,6 @@
 """The *Archive - Access* page: a person's copy of their data (GDPR Art. 15), previewed, made, downloaded.
 
-The same services as the API (``access.export``); identifiers travel only in POST bodies, and the
+The same actions as the API (``access.services``); identifiers travel only in POST bodies, and the
 download link carries nothing but the export's id.
 """
 
@@ -16,15 +16,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from archivist.access import export as service
+from archivist.access import services as actions
+from archivist.access.criteria import CriteriaBox
 from archivist.access.export import ExportCounts
 from archivist.access.schemas import SubjectExportOut
 from archivist.accounts.models import Solution
 from archivist.accounts.roles import Permission
 from archivist.accounts.services import Principal
 from archivist.anonymize.requests import Anonymized, RequestError
-from archivist.audit.events import AuditAction, record_for
 from archivist.identifiers import render_phone
-from archivist.web.api.subject_exports import create, download_response
+from archivist.web.api.subject_exports import download_response
 from archivist.web.deps import ServicesDep, SessionDep
 from archivist.web.pages import CsrfChecked, PageSolution, is_htmx, render, require_page
 
@@ -95,11 +96,9 @@ def preview(
     now = services.clock()
     shown = None
     try:
-        criteria = service.parse_criteria(form.phone, form.email, solution.country)
-        plan = service.plan_export(session, solution, criteria, cutoff=now, keyring=services.keyring)
-        # Looking a person up is worth an entry, as a search is: which kinds, never the values.
-        details = {"phone": criteria.phone_e164 is not None, "email": criteria.email_norm is not None, "via": "page"}
-        record_for(session, principal, AuditAction.SUBJECT_EXPORT_PREVIEWED, None, details, at=now)
+        plan, criteria = actions.preview_export(
+            session, solution, form.phone, form.email, keyring=services.keyring, actor=principal, via="page", now=now
+        )
         session.commit()
         phone = render_phone(criteria.phone_e164, solution.country) if criteria.phone_e164 else None
         shown = ShownPreview(plan.counts, phone, criteria.email_norm, plan.anonymized)
@@ -122,8 +121,11 @@ def make_export(
     form: PostedForm,
 ) -> Response:
     """*Export*: the export is recorded and listed with its download link."""
+    box, keyring, now = CriteriaBox.from_settings(services.settings), services.keyring, services.clock()
     try:
-        export = create(session, solution, principal, services, form.phone, form.email)
+        export = actions.create_export(
+            session, solution, form.phone, form.email, keyring=keyring, box=box, actor=principal, via="page", now=now
+        )
     except RequestError as exc:
         form.errors[exc.field] = str(exc)
         context = _context(session, solution, services.clock(), form=form)
