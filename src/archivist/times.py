@@ -1,4 +1,5 @@
-"""The range of times the archive accepts, and the one check every time that comes in goes through.
+"""The range of times the archive accepts, the one check every time that comes in goes through,
+and the calendar arithmetic (months, local days) every rule that counts in them uses.
 
 A time far outside the life of a contact centre is a typo or an attack, never a call: year
 9999 with a negative offset is year 10000 in UTC, which PostgreSQL stores but Python cannot
@@ -8,8 +9,9 @@ a body field, a query parameter, a cursor, ``archivist nightly --as-of`` — is 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
@@ -81,3 +83,45 @@ def iso_text_only(value: Any) -> Any:
 ArchiveTime = Annotated[AwareDatetime, BeforeValidator(iso_text_only), AfterValidator(check_time)]
 # The type of every date field of a request body (a legal hold's ``until``).
 ArchiveDate = Annotated[date, BeforeValidator(iso_text_only)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Calendar arithmetic
+# ---------------------------------------------------------------------------------------------
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same UTC wall-clock time ``months`` calendar months earlier (day clamped to the month).
+
+    Counted in UTC so that the answer does not depend on which zone ``moment`` happens to carry.
+    """
+    moment = moment.astimezone(UTC)
+    month_index = moment.year * 12 + (moment.month - 1) - months
+    year, month = divmod(month_index, 12)
+    day = min(moment.day, _days_in_month(year, month + 1))
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def months_after(moment: datetime, months: int) -> datetime:
+    return months_before(moment, -months)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    return (first_of_next - timedelta(days=1)).day
+
+
+def local_midnight(day: date, timezone: str) -> datetime:
+    """The first instant of a local calendar day, in its zone. A midnight that does not exist (a
+    zone that springs forward at 00:00) resolves, with ``fold=0``, to the transition instant."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+
+
+def local_day_start(moment: datetime, timezone: str, days: int = 0) -> datetime:
+    """The start of the local calendar day ``days`` after the one ``moment`` falls on, in UTC.
+
+    Built from the local date rather than by adding 24 hours, so that days of 23 and 25 hours
+    (daylight-saving changes) begin and end at local midnight.
+    """
+    local_date = moment.astimezone(ZoneInfo(timezone)).date()
+    return local_midnight(local_date + timedelta(days=days), timezone).astimezone(UTC)

@@ -6,6 +6,7 @@ command line acts as ``cli`` and reaches every one. Both write the same audit en
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -128,7 +129,7 @@ def test_another_solutions_user_and_token_are_not_found_by_an_admin_but_reached_
     with session_factory() as session, session.begin():
         accounts.create_token(session, accounts.get_user(session, None, stranger), "theirs")
         token_id = session.scalars(select(ApiToken.id).where(ApiToken.user_id == stranger)).one()
-    actions = [
+    actions: list[Callable[[Session], object]] = [
         lambda s: services.change_role(s, stranger, Role.ADMIN, actor=boss, via="page", now=NOW),
         lambda s: services.disable_user(s, stranger, actor=boss, via="page", now=NOW),
         lambda s: services.enable_user(s, stranger, actor=boss, via="page", now=NOW),

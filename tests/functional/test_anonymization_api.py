@@ -10,8 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
-from archivist.anonymize.requests import GDPR_RESPONSE_MONTHS, months_after
+from archivist.anonymize.requests import GDPR_RESPONSE_MONTHS
 from archivist.blobs.memory import MemoryBlobStore
+from archivist.times import months_after
 from tests.conftest import Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, call, chat, night, oslo
 

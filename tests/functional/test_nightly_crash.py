@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.anonymize.requests import create_request, months_before
+from archivist.anonymize.requests import create_request
 from archivist.archive.models import Interaction, RawEvent
 from archivist.archive.recordings import attach_recording, new_blob_key
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.models import Base
+from archivist.times import months_before
 from tests.functional.anonymization_support import WAV, archive, archive_state, call, chat, night, oslo
 
 ENTERED = oslo(2026, 3, 10, 12, 0)

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.anonymize.requests import RETENTION_MONTHS, months_before
+from archivist.anonymize.requests import RETENTION_MONTHS
 from archivist.archive.models import RawEvent
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.nightly.models import NightlyRun
+from archivist.times import months_before
 from tests.functional.anonymization_support import (
     archive,
     archive_state,

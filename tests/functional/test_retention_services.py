@@ -231,6 +231,6 @@ def test_the_api_answers_each_refusal_with_the_body_it_always_had(
     placed = client.post("/api/v1/legal-holds", json={"reason": "Case 9", "queue": "Sales"}, headers=officer)
     assert placed.status_code == 201
     assert client.delete(f"/api/v1/legal-holds/{placed.json()['id']}", headers=officer).status_code == 204
-    assert [e.details["via"] for e in entries(session_factory, AuditAction.HOLD_PLACED)] == ["api"]
-    assert [e.details["via"] for e in entries(session_factory, AuditAction.HOLD_RELEASED)] == ["api"]
-    assert [e.details["via"] for e in entries(session_factory, AuditAction.RETENTION_RULE_ADDED)] == ["api"]
+    assert [(e.details or {})["via"] for e in entries(session_factory, AuditAction.HOLD_PLACED)] == ["api"]
+    assert [(e.details or {})["via"] for e in entries(session_factory, AuditAction.HOLD_RELEASED)] == ["api"]
+    assert [(e.details or {})["via"] for e in entries(session_factory, AuditAction.RETENTION_RULE_ADDED)] == ["api"]

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from archivist.anonymize.requests import end_of_local_day, months_after, months_before
+from archivist.anonymize.requests import end_of_local_day
+from archivist.times import months_after, months_before
 
 OSLO = ZoneInfo("Europe/Oslo")
 

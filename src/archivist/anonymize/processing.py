@@ -22,12 +22,13 @@ from archivist.anonymize.ledger import Ledger, LedgerEntry
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.anonymize.operators import rowcount
 from archivist.anonymize.replay import remember_erasure
-from archivist.anonymize.requests import RETENTION_MONTHS, Also, months_before
+from archivist.anonymize.requests import RETENTION_MONTHS, Also
 from archivist.archive.mentions import MentionKeyring
 from archivist.blobs import BlobStore
 from archivist.db import chunks
 from archivist.errors import where
 from archivist.identifiers import mask_email, mask_phone_e164
+from archivist.times import months_before
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from archivist.audit.events import AuditAction, record
 from archivist.db import chunks, new_id, rowcount, serialize
 from archivist.errors import ConflictError, InvalidError, NotFoundError
 from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone, render_phone
+from archivist.times import local_day_start, months_after
 
 if TYPE_CHECKING:
     from archivist.archive.mentions import MentionKeyring
@@ -143,39 +143,9 @@ def parse_also(
     )
 
 
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same UTC wall-clock time ``months`` calendar months earlier (day clamped to the month).
-
-    Counted in UTC so that the answer does not depend on which zone ``moment`` happens to carry.
-    """
-    moment = moment.astimezone(UTC)
-    month_index = moment.year * 12 + (moment.month - 1) - months
-    year, month = divmod(month_index, 12)
-    day = min(moment.day, _days_in_month(year, month + 1))
-    return moment.replace(year=year, month=month + 1, day=day)
-
-
-def months_after(moment: datetime, months: int) -> datetime:
-    return months_before(moment, -months)
-
-
-def _days_in_month(year: int, month: int) -> int:
-    first_of_next = date(year + month // 12, month % 12 + 1, 1)
-    return (first_of_next - timedelta(days=1)).day
-
-
 def end_of_local_day(moment: datetime, timezone: str) -> datetime:
-    """The first instant of the next local calendar day, in UTC.
-
-    Built from the local date rather than by adding 24 hours, so that days of 23 and 25
-    hours (daylight-saving changes) end at local midnight. A midnight that does not exist
-    (a zone that springs forward at 00:00) resolves, with ``fold=0``, to the transition
-    instant, which is still the first instant of the next day.
-    """
-    tz = ZoneInfo(timezone)
-    local_date = moment.astimezone(tz).date()
-    next_midnight = datetime.combine(local_date + timedelta(days=1), time(0), tzinfo=tz)
-    return next_midnight.astimezone(UTC)
+    """The first instant of the next local calendar day, in UTC: a request's cutoff."""
+    return local_day_start(moment, timezone, days=1)
 
 
 def parse_identifiers(phone: str | None, email: str | None, country: str) -> Identifiers:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +29,7 @@ from archivist.db import CHUNK, rowcount, transaction
 from archivist.errors import ConflictError, InvalidError, NotFoundError
 from archivist.retention.holds import held_interactions
 from archivist.retention.models import RetentionRule, RetentionWhat
+from archivist.times import local_day_start
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,7 @@ def cutoff_for(now: datetime, timezone: str, keep_days: int) -> datetime:
 
     Built from the local date, so that nights around a daylight-saving change keep whole local days.
     """
-    tz = ZoneInfo(timezone)
-    today = now.astimezone(tz).date()
-    return datetime.combine(today - timedelta(days=keep_days), time(0), tzinfo=tz).astimezone(UTC)
+    return local_day_start(now, timezone, days=-keep_days)
 
 
 def parse_rule(channel: str | None, queue: str | None, what: str, keep_days: int) -> DraftRule:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from archivist.archive.search import FilterError
-from archivist.times import RANGE_MESSAGE, in_range
+from archivist.times import RANGE_MESSAGE, in_range, local_midnight
 
 
 def local_day_start(field_name: str, text: str, timezone: str) -> datetime | None:
@@ -17,7 +17,7 @@ def local_day_start(field_name: str, text: str, timezone: str) -> datetime | Non
         day = date.fromisoformat(text.strip())
     except ValueError:
         raise FilterError(field_name, "Enter a date as YYYY-MM-DD") from None
-    start = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+    start = local_midnight(day, timezone)
     if not in_range(start):
         raise FilterError(field_name, f"The date {RANGE_MESSAGE}")
     return start
