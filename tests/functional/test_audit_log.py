@@ -167,7 +167,7 @@ def test_every_state_change_and_content_access_leaves_one_entry(
         entries = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
         assert {e.actor for e in entries} == {username}
         search = next(e for e in entries if e.action == "search")
-        assert search.details == {"filters": ["phone"], "results": 1, "next_page": False}
+        assert search.details == {"filters": ["phone"], "results": 1, "next_page": False, "via": "api"}
         added = next(e for e in entries if e.action == "request.added")
         assert added.details is not None
         assert added.details["phone"] == "41****65"

@@ -9,23 +9,21 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from archivist.anonymize import erasure
 from archivist.anonymize import services as actions
+from archivist.archive import services as reads
 from archivist.archive.models import Channel, Direction
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import InteractionOut
 from archivist.archive.search import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
-    FilterError,
     make_filters,
     parse_time,
-    search_interactions,
 )
-from archivist.audit.events import AuditAction, filters_used, record_for
 from archivist.web import errors
 from archivist.web.deps import ContentDeleter, Searcher, ServicesDep, SessionDep, SolutionDep
 
@@ -57,10 +55,6 @@ class AnonymizeAndDeleteOut(BaseModel):
     mentions_replaced: int = 0
 
 
-def _unprocessable(exc: FilterError) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}")
-
-
 @router.get("", response_model=InteractionPage)
 def list_interactions(
     principal: Searcher,
@@ -83,33 +77,29 @@ def list_interactions(
     """Search the archive, newest first. Phone and email match the normalised identifier,
     so ``+47 912 34 567``, ``0047 91234567`` and ``91234567`` find the same calls; an
     anonymized interaction is never found by its former identifier."""
-    try:
-        filters = make_filters(
-            solution.country,
-            phone=phone,
-            email=email,
-            channel=channel,
-            direction=direction,
-            queue=queue,
-            agent=agent,
-            started_from=parse_time("from", from_),
-            started_to=parse_time("to", to),
-        )
-        page = search_interactions(session, solution, filters, limit, cursor or None)
-    except FilterError as exc:
-        raise _unprocessable(exc) from None
-    used = filters_used(
+    filters = make_filters(
+        solution.country,
         phone=phone,
         email=email,
         channel=channel,
         direction=direction,
         queue=queue,
         agent=agent,
-        to=to,
-        **{"from": from_},
+        started_from=parse_time("from", from_),
+        started_to=parse_time("to", to),
     )
-    details = {"filters": used, "results": len(page.items), "next_page": bool(cursor)}
-    record_for(session, principal, AuditAction.SEARCH, None, details, at=services.clock())
+    typed = {"phone": phone, "email": email, "channel": channel, "direction": direction}
+    page = reads.search(
+        session,
+        solution,
+        filters,
+        typed=typed | {"queue": queue, "agent": agent, "from": from_, "to": to},
+        limit=limit,
+        cursor=cursor,
+        actor=principal,
+        via="api",
+        now=services.clock(),
+    )
     session.commit()
     return InteractionPage(
         items=[interaction_out(i, solution.country) for i in page.items], next_cursor=page.next_cursor

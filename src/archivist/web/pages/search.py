@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, status
@@ -23,11 +24,12 @@ from archivist.anonymize import erasure
 from archivist.anonymize import services as actions
 from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
+from archivist.archive import services as reads
 from archivist.archive.models import Channel, Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
 from archivist.archive.schemas import EmailContentOut, InteractionOut
-from archivist.archive.search import FilterError, SearchPage, filter_choices, make_filters, search_interactions
-from archivist.audit.events import AuditAction, filters_used, record_for
+from archivist.archive.search import FilterError, SearchPage, filter_choices, make_filters
+from archivist.audit.events import AuditAction, record_for
 from archivist.retention.holds import HeldError, held_among, holds_covering, refusal_in_words
 from archivist.web.attachments import attachment_response, frame_document
 from archivist.web.deps import ServicesDep, SessionDep
@@ -108,9 +110,9 @@ def _choice(enum_cls: type[Channel] | type[Direction], field_name: str, value: s
 
 
 def _run_search(
-    session: Session, solution: Solution, form: SearchForm, cursor: str | None
-) -> tuple[SearchPage | None, SearchForm]:
-    """The page of results for ``form``, or None with ``form.errors`` filled in."""
+    session: Session, solution: Solution, form: SearchForm, cursor: str | None, *, actor: Principal, now: datetime
+) -> SearchPage | None:
+    """The page of results for ``form`` (audited), or None with ``form.errors`` filled in."""
     try:
         # "To" is a calendar day and means "up to and including that day".
         started_from, started_to = day_range(form.from_, form.to, solution.timezone)
@@ -125,11 +127,22 @@ def _run_search(
             started_from=started_from,
             started_to=started_to,
         )
-        return search_interactions(session, solution, filters, PAGE_SIZE, cursor or None), form
+        typed = {"phone": form.phone, "email": form.email, "channel": form.channel, "direction": form.direction}
+        return reads.search(
+            session,
+            solution,
+            filters,
+            typed=typed | {"queue": form.queue, "agent": form.agent, "from": form.from_, "to": form.to},
+            limit=PAGE_SIZE,
+            cursor=cursor,
+            actor=actor,
+            via="page",
+            now=now,
+        )
     except FilterError as exc:
         # The "to before from" check names "to"; any cursor problem is shown on the form.
         form.errors[exc.field] = exc.message
-        return None, form
+        return None
 
 
 def _rows(interactions: list[Interaction], solution: Solution) -> list[InteractionOut]:
@@ -174,20 +187,10 @@ def search_results(
     form = SearchForm(phone, email, from_, to, queue, agent, channel, direction)
     typed = {"phone": phone, "email": email, "from": from_, "to": to, "queue": queue, "agent": agent}
     form.errors = too_long(SEARCH_LIMITS, typed | {"channel": channel, "direction": direction, "cursor": cursor})
-    page = None if form.errors else _run_search(session, solution, form, cursor)[0]
+    page = None
+    if not form.errors:
+        page = _run_search(session, solution, form, cursor, actor=principal, now=services.clock())
     if page is not None:
-        used = filters_used(
-            phone=phone,
-            email=email,
-            channel=channel,
-            direction=direction,
-            queue=queue,
-            agent=agent,
-            to=to,
-            **{"from": from_},
-        )
-        details = {"filters": used, "results": len(page.items), "next_page": bool(cursor), "via": "page"}
-        record_for(session, principal, AuditAction.SEARCH, None, details, at=services.clock())
         session.commit()
     context = _context(
         solution,
