@@ -35,7 +35,7 @@ from archivist.anonymize.operators import (
 from archivist.anonymize.requests import Also
 from archivist.archive.attachments import count_attachments
 from archivist.archive.audio import silence_recordings
-from archivist.archive.content import delete_content
+from archivist.archive.content import delete_content, with_content
 from archivist.archive.mentions import (
     AttachmentSweep,
     MentionKeyring,
@@ -49,9 +49,9 @@ from archivist.archive.mentions import (
     texts_of,
     value_text,
 )
-from archivist.archive.models import Channel, ErasedIdentifier, Interaction, Mention, RawEvent, Recording
+from archivist.archive.models import Channel, ErasedIdentifier, Interaction, Mention, RawEvent
 from archivist.archive.raw_data import anonymize_raw_data_of_interactions, raw_rows_to_anonymize
-from archivist.archive.recordings import delete_recordings
+from archivist.archive.recordings import delete_recordings, recordings_of
 from archivist.blobs import BlobStore
 from archivist.db import CHUNK, chunks
 from archivist.errors import NotFoundError
@@ -540,27 +540,17 @@ def _erase_own(
             counts.emails += 1
     if scope.delete_content:
         # The person's own emails lose every attachment with their content: the same selection
-        # that ``delete_content`` deletes, counted before it goes.
-        counts.attachments_deleted += count_attachments(
-            session,
-            list(
-                session.scalars(
-                    select(Interaction.id).where(Interaction.id.in_(ids), Interaction.has_content.is_(True))
-                )
-            ),
-        )
+        # that ``delete_content`` deletes (``with_content``), counted before it goes.
+        counts.attachments_deleted += count_attachments(session, list(session.scalars(with_content(ids))))
         if apply:
             # Content and recordings first, so nothing is left that the replacement would no
             # longer let anyone find (the seed: delete the recordings before anonymizing).
             counts.recordings_deleted += delete_recordings(session, ids, now)
             counts.content_deleted += delete_content(session, ids, now=now)
         else:
-            counts.recordings_deleted += _count(
-                session, select(Recording.interaction_id).where(Recording.interaction_id.in_(ids))
-            )
-            counts.content_deleted += _count(
-                session, select(Interaction.id).where(Interaction.id.in_(ids), Interaction.has_content.is_(True))
-            )
+            # What the apply above deletes, by the same selections.
+            counts.recordings_deleted += _count(session, recordings_of(ids))
+            counts.content_deleted += _count(session, with_content(ids))
     if scope.raw_data:
         if apply:
             counts.raw_data_rows += anonymize_raw_data_of_interactions(session, ids, replacement=scope.replacement)
@@ -660,5 +650,5 @@ def _erase_raw_rows_without_own_interaction(
     )
 
 
-def _count(session: Session, query: Select[Any]) -> int:
+def _count(session: Session, query: Select[*tuple[Any, ...]]) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from archivist.archive.attachments import delete_attachments, list_attachments
@@ -71,6 +71,12 @@ def read_transcript(session: Session, interaction_id: str) -> list[SegmentOut]:
     return [SegmentOut(begin_ms=s.begin_ms, end_ms=s.end_ms, speaker=s.speaker, text=s.text) for s in rows]
 
 
+def with_content(interaction_ids: Sequence[str]) -> Select[str]:
+    """Those of ``interaction_ids`` that still have content: what ``delete_content`` deletes and a
+    preview counts (and whose attachments go with it)."""
+    return select(Interaction.id).where(Interaction.id.in_(interaction_ids), Interaction.has_content.is_(True))
+
+
 def delete_content(session: Session, interaction_ids: Sequence[str], *, now: datetime) -> int:
     """Delete the chat logs, emails (with their attachments) and transcripts of ``interaction_ids``; returns how
     many had some.
@@ -80,15 +86,13 @@ def delete_content(session: Session, interaction_ids: Sequence[str], *, now: dat
     """
     deleted = 0
     for chunk in chunks(interaction_ids):
-        with_content = session.scalars(
-            select(Interaction.id).where(Interaction.id.in_(chunk), Interaction.has_content.is_(True))
-        ).all()
-        if not with_content:
+        having = session.scalars(with_content(chunk)).all()
+        if not having:
             continue
-        session.execute(delete(ChatMessage).where(ChatMessage.interaction_id.in_(with_content)))
-        session.execute(delete(EmailBody).where(EmailBody.interaction_id.in_(with_content)))
-        session.execute(delete(TranscriptSegment).where(TranscriptSegment.interaction_id.in_(with_content)))
-        delete_attachments(session, with_content, now)
-        session.execute(update(Interaction).where(Interaction.id.in_(with_content)).values(has_content=False))
-        deleted += len(with_content)
+        session.execute(delete(ChatMessage).where(ChatMessage.interaction_id.in_(having)))
+        session.execute(delete(EmailBody).where(EmailBody.interaction_id.in_(having)))
+        session.execute(delete(TranscriptSegment).where(TranscriptSegment.interaction_id.in_(having)))
+        delete_attachments(session, having, now)
+        session.execute(update(Interaction).where(Interaction.id.in_(having)).values(has_content=False))
+        deleted += len(having)
     return deleted

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import Interaction, PendingBlobDeletion, Recording
@@ -86,6 +86,13 @@ def attach_recording(
     interaction.has_recording = True
 
 
+def recordings_of(interaction_ids: Sequence[str]) -> Select[str, str, str]:
+    """The recordings of ``interaction_ids``: what ``delete_recordings`` deletes and a preview counts."""
+    return select(Recording.interaction_id, Recording.solution_id, Recording.blob_key).where(
+        Recording.interaction_id.in_(interaction_ids)
+    )
+
+
 def delete_recordings(session: Session, interaction_ids: Sequence[str], now: datetime) -> int:
     """Drop the recordings of ``interaction_ids`` and queue their blobs; returns how many.
 
@@ -93,11 +100,7 @@ def delete_recordings(session: Session, interaction_ids: Sequence[str], now: dat
     """
     deleted = 0
     for chunk in chunks(interaction_ids):
-        rows = session.execute(
-            select(Recording.interaction_id, Recording.solution_id, Recording.blob_key).where(
-                Recording.interaction_id.in_(chunk)
-            )
-        ).all()
+        rows = session.execute(recordings_of(chunk)).all()
         if not rows:
             continue
         ids = [r.interaction_id for r in rows]
