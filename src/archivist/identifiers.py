@@ -24,6 +24,8 @@ from phonenumbers import (
     PhoneNumberType,
 )
 
+from archivist import reading
+
 __all__ = [
     "CustomerRead",
     "InvalidIdentifier",
@@ -415,12 +417,19 @@ def read_customer(phone: str | None, email: str | None, name: str | None) -> Cus
     The one home of the rule (CONTRACT §16): the API's bodies and every importer pass through it.
     The phone keeps its number only (``normalize_caller`` then makes it E.164 in the solution's
     country); the address is validated and a display name fills an empty ``name``.
+
+    A field stored still encoded, as texts are (``&#43;47…``, ``\u002b47…``, ``%2B47…``, RFC 2047,
+    ``kari&#64;…``, a line separator inside the number), is read through the same reading view
+    as texts (``reading.read``, CONTRACT §9) when it is no platform form as it came.
     """
     if phone is not None:
-        phone = platform_phone(phone).strip() or None
+        number = platform_phone(phone)
+        if number == phone:
+            number = platform_phone(reading.read(phone).text)
+        phone = number.strip() or None
     unreadable = False
     if email is not None and email.strip():
-        read = platform_email(email)
+        read = platform_email(email) or platform_email(reading.read(email).text)
         if read is None:
             email, unreadable = None, True
         else:

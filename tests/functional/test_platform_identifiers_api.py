@@ -57,3 +57,26 @@ def test_a_withheld_sip_caller_is_kept_as_it_came_and_matches_nothing(client: Te
     created = client.post("/api/v1/interactions", json=body(phone="sip:anonymous@pbx.example.com"), headers=auth(token))
     assert created.status_code == 201, created.text
     assert created.json()["customer"]["phone"] == "sip:anonymous@pbx.example.com"
+
+
+def test_customer_fields_stored_still_encoded_are_read_like_texts_and_erased_by_the_night(
+    client: TestClient, token: str
+) -> None:
+    # An integration that stored the caller id and the address as a web form sent them (issue 21).
+    created = client.post(
+        "/api/v1/interactions",
+        json=body(phone="&#43;47 912 34 567", email="kari&#64;example.no"),
+        headers=auth(token),
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["customer"]["email"] == "kari@example.no"
+    for query in ({"phone": "91234567"}, {"email": "kari@example.no"}):
+        found = client.get("/api/v1/interactions", params=query, headers=auth(token)).json()["items"]
+        assert [item["id"] for item in found] == [created.json()["id"]]
+    request = {"phone": "91234567", "email": "kari@example.no"}
+    assert client.post("/api/v1/anonymization-requests", json=request, headers=auth(token)).status_code == 201
+    assert client.post("/api/v1/nightly-runs", headers=auth(token)).json()["interactions"] == 1
+    shown = client.get(f"/api/v1/interactions/{created.json()['id']}", headers=auth(token)).json()
+    assert shown["anonymized"] is True
+    assert "912" not in str(shown["customer"])
+    assert "kari" not in str(shown["customer"]).lower()

@@ -92,3 +92,35 @@ def test_platform_email_forms(raw: str, expected: tuple[str, str | None] | None)
 )
 def test_read_customer(given: tuple[str | None, str | None, str | None], read: CustomerRead) -> None:
     assert read_customer(*given) == read
+
+
+@pytest.mark.parametrize(
+    ("phone", "email", "read"),
+    [
+        # an HTML entity for the plus, as a web form's integration stores it
+        ("&#43;4791234567", None, CustomerRead("+4791234567", None, None)),
+        # a JSON escape a serialiser wrote and nobody decoded
+        ("\\u002B4791234567", None, CustomerRead("+4791234567", None, None)),
+        # percent-encoded, as a URL query carried it
+        ("%2B4791234567", None, CustomerRead("+4791234567", None, None)),
+        # an RFC 2047 encoded word, as a mail gateway wrote the caller id
+        ("=?UTF-8?Q?+47_912_34_567?=", None, CustomerRead("+47 912 34 567", None, None)),
+        # a line separator inside the number reads as a space
+        ("+47\u2028912 34 567", None, CustomerRead("+47 912 34 567", None, None)),
+        # a platform form is read as such first: its '@' is no address
+        ("sip:+4791234567@pbx.example.com", None, CustomerRead("+4791234567", None, None)),
+        # the address, with its '@' written as an entity, percent-encoded, escaped or obfuscated
+        (None, "kari&#64;example.no", CustomerRead(None, "kari@example.no", None)),
+        (None, "kari%40example.no", CustomerRead(None, "kari@example.no", None)),
+        (None, "=?UTF-8?Q?kari=40example.no?=", CustomerRead(None, "kari@example.no", None)),
+        (None, "kari (at) example.no", CustomerRead(None, "kari@example.no", None)),
+        # ...also inside a name-addr, whose display name fills the name
+        (None, "Kari <kari&#64;example.no>", CustomerRead(None, "kari@example.no", "Kari")),
+        # what no reading makes an address is still unreadable
+        (None, "kari at example", CustomerRead(None, None, None, email_unreadable=True)),
+    ],
+)
+def test_customer_fields_get_the_reading_texts_get(phone: str | None, email: str | None, read: CustomerRead) -> None:
+    assert read_customer(phone, email, None) == read
+    if read.phone is not None:
+        assert normalize_caller(read.phone, "NO") == "+4791234567"
