@@ -560,10 +560,23 @@ def nightly(
             "--allow-future", help="Allow an --as-of more than 48 hours ahead (a drill on a copy of the archive)."
         ),
     ] = False,
+    enqueue: Annotated[
+        bool,
+        typer.Option(
+            "--enqueue",
+            help="Queue one job per solution for its current night, for `archivist worker` (PostgreSQL only).",
+        ),
+    ] = False,
 ) -> None:
     """Run the nightly job once now (or as of a time) and print a summary; exit 1 if a request failed."""
     from archivist.nightly.lease import run_nightly_cli
 
+    if enqueue:
+        from archivist.nightly.queue import enqueue_nights_cli
+
+        if as_of is not None:
+            raise _fail("--enqueue queues each solution's current night; --as-of is for a run in this process")
+        raise typer.Exit(enqueue_nights_cli(get_settings(), solution_id=solution))
     moment: datetime | None = None
     if as_of is not None:
         # fromisoformat rather than strptime formats: it takes "+01:00", "Z" and a bare date alike.
@@ -577,6 +590,23 @@ def nightly(
     code = run_nightly_cli(get_settings(), solution_id=solution, as_of=moment)
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Jobs this process runs at once.")] = 1,
+    stalled_after: Annotated[
+        float,
+        typer.Option(
+            "--stalled-after", min=1, help="Seconds without a heartbeat after which a worker's jobs are queued again."
+        ),
+    ] = 30.0,
+) -> None:
+    """Run queued jobs (`archivist nightly --enqueue`) until SIGTERM; PostgreSQL only. Run one or more per machine."""
+    from archivist.nightly.queue import WorkerOptions, run_worker_cli
+
+    _configure_logging()
+    raise typer.Exit(run_worker_cli(get_settings(), WorkerOptions(concurrency, stalled_after)))
 
 
 @app.command()

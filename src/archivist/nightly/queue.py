@@ -1,0 +1,298 @@
+"""The distributed tier's job queue (PostgreSQL): solutions' nights as jobs for ``archivist worker``.
+
+procrastinate keeps the jobs in PostgreSQL, in tables made by migration 0016, so any number of
+worker processes on any number of machines share one queue through the archive's own database.
+A job's arguments are a solution's id and the night's date, nothing else. The job runs that night
+through the nightly lease (``lease.run_leased``), which stays what makes it run once: two workers
+holding jobs for the same night, a worker that died mid-run and the scheduler of ``archivist
+serve`` all go through the same conditional take of the same lease row. SQLite has no queue:
+``archivist nightly`` and ``archivist serve`` run its nights in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import procrastinate
+from procrastinate import exceptions as queue_errors
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from archivist.accounts.models import Solution
+from archivist.archive.mentions import MentionKeyring
+from archivist.blobs import BlobStore
+from archivist.config import Settings
+from archivist.db import make_engine, make_session_factory, utcnow
+from archivist.errors import where
+from archivist.nightly.lease import LeasePolicy, lease_of, run_leased
+from archivist.nightly.scheduler import NightlyTrigger
+from archivist.nightly.summary import ErasureProof, RunTrigger
+
+log = logging.getLogger(__name__)
+
+NIGHT_TASK = "archivist.nightly.night"
+QUEUE = "nightly"
+# The queue's own tables (procrastinate_jobs, _events, _workers, _periodic_defers): made by
+# migration 0016 and used through the library's SQL, never through our models.
+TABLE_PREFIX = "procrastinate_"
+# How often a night whose lease another runner holds is tried again, at most: with the retry wait
+# of half a lease (``NightRetry``), the default 120 s lease gives a busy night an hour.
+NIGHT_ATTEMPTS = 60
+NEEDS_POSTGRES = (
+    "the job queue needs PostgreSQL (ARCHIVIST_DATABASE_URL=postgresql+psycopg://...); "
+    "on SQLite, `archivist nightly` and `archivist serve` run the nights in this process"
+)
+
+
+class QueueUnavailableError(RuntimeError):
+    """The archive is on SQLite: the embedded single-machine path has no queue."""
+
+
+class NightBusyError(Exception):
+    """The night's lease is held elsewhere, or this run stopped before the end: try again later.
+
+    A live runner finishes the night and the retry finds it done; a dead one's lease expires
+    (after ``nightly_lease_seconds``) and the retry takes the night over.
+    """
+
+
+class NightFailedError(Exception):
+    """The run raised: the type and where only (the text may quote a row)."""
+
+
+def conninfo(database_url: str) -> str:
+    """The libpq connection string of the archive's SQLAlchemy URL (``postgresql+psycopg://`` -> ``postgresql://``)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        raise QueueUnavailableError(NEEDS_POSTGRES)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def make_app(settings: Settings, *, connections: int = 2) -> procrastinate.App:
+    """A procrastinate app on the archive's database, its pool at most ``connections`` wide."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=conninfo(settings.resolved_database_url), min_size=1, max_size=connections
+    )
+    return procrastinate.App(connector=connector)
+
+
+def night_due(nightly_at: str, timezone: str, now: datetime) -> date:
+    """The night a solution's run starting ``now`` belongs to, as the scheduler names it."""
+    trigger = NightlyTrigger(nightly_at, timezone)
+    due = trigger.latest_due(now)
+    return trigger.night_of(due if due is not None else now)
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    solution_id: str
+    night: date
+    job_id: int | None  # None: a job for this night was queued already and has not started
+
+
+def enqueue_nights(settings: Settings, *, solution_id: str | None, now: datetime) -> list[Enqueued]:
+    """One job per solution (or for ``solution_id``) for its current night; LookupError if there is none."""
+    app = make_app(settings)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            query = select(Solution.id, Solution.nightly_at, Solution.timezone).order_by(
+                Solution.created_at, Solution.id
+            )
+            if solution_id is not None:
+                query = query.where(Solution.id == solution_id)
+            targets = list(session.execute(query))
+        if not targets:
+            raise LookupError("no such solution")
+        done = []
+        with app.open():
+            for sid, nightly_at, timezone in targets:
+                night = night_due(nightly_at, timezone, now)
+                deferrer = app.configure_task(
+                    NIGHT_TASK,
+                    queue=QUEUE,
+                    # One job of a solution runs at a time (the lease would refuse a second anyway),
+                    # and a night waiting in the queue is not queued twice.
+                    lock=f"night:{sid}",
+                    queueing_lock=f"night:{sid}:{night.isoformat()}",
+                )
+                try:
+                    job_id: int | None = deferrer.defer(solution_id=sid, night=night.isoformat())
+                except queue_errors.AlreadyEnqueued:
+                    job_id = None
+                done.append(Enqueued(sid, night, job_id))
+        return done
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class NightRunner:
+    """What a worker process needs to run nights: built once per process, used by every job."""
+
+    factory: sessionmaker[Session]
+    blobs: BlobStore
+    keyring: MentionKeyring
+    proof: ErasureProof | None
+    policy: LeasePolicy
+    clock: Callable[[], datetime] = utcnow
+    # Set on shutdown: a run stops between requests and gives its lease up unfinished.
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine) -> NightRunner:
+        from archivist.blobs import make_blob_store
+
+        return cls(
+            factory=make_session_factory(engine),
+            blobs=make_blob_store(settings.resolved_blob_url),
+            keyring=MentionKeyring.from_settings(settings),
+            proof=ErasureProof.from_settings(settings),
+            policy=LeasePolicy.from_settings(settings),
+        )
+
+    def night_settled(self, solution_id: str, night: date) -> bool:
+        """Finished by some runner, or overtaken by a later night (whose run did this one's work)."""
+        day = night.isoformat()
+        with self.factory() as session:
+            lease = lease_of(session, solution_id)
+        if lease is None or lease.night is None:
+            return False
+        return lease.night > day or (lease.night == day and lease.night_finished_at is not None)
+
+    def __call__(self, solution_id: str, night: date) -> None:
+        """The job: run the night under its lease; raise NightBusyError while it is not done."""
+        try:
+            summary = run_leased(
+                self.factory,
+                self.blobs,
+                self.clock(),
+                keyring=self.keyring,
+                solution_id=solution_id,
+                trigger=RunTrigger.SCHEDULER,
+                proof=self.proof,
+                night=night,
+                policy=self.policy,
+                clock=self.clock,
+                stop=self.stop,
+            )
+        except LookupError:
+            log.warning("nightly: solution %s is gone; its queued night %s is dropped", solution_id, night)
+            return
+        except Exception as exc:  # noqa: BLE001 - procrastinate would log the text, which may quote a row
+            raise NightFailedError(f"{type(exc).__name__} at {where(exc)}") from None
+        if summary is None:
+            if self.night_settled(solution_id, night):
+                log.info("nightly: night %s of solution %s is done already", night, solution_id)
+                return
+            raise NightBusyError(f"night {night} of solution {solution_id} is running elsewhere")
+        if summary.stopped:
+            raise NightBusyError(f"night {night} of solution {solution_id} stopped before the end")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int = 1
+    # A worker that has not beaten its heart for this long is dead: its jobs go back on the queue.
+    stalled_after: float = 30.0
+
+    @property
+    def heartbeat(self) -> float:
+        return self.stalled_after / 3
+
+
+def register_night_task(app: procrastinate.App, runner: NightRunner) -> None:
+    # Half a lease between tries: a dead runner's lease has expired after two.
+    wait = max(1, math.ceil(runner.policy.ttl.total_seconds() / 2))
+    retry = procrastinate.RetryStrategy(max_attempts=NIGHT_ATTEMPTS, wait=wait, retry_exceptions={NightBusyError})
+
+    @app.task(name=NIGHT_TASK, queue=QUEUE, retry=retry)
+    def night(solution_id: str, night: str) -> None:
+        runner(solution_id, date.fromisoformat(night))
+
+
+async def requeue_stalled(app: procrastinate.App, options: WorkerOptions) -> int:
+    """Put the jobs of dead workers (SIGKILL, a lost machine) back on the queue; how many."""
+    requeued = 0
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=options.stalled_after):
+        try:
+            await app.job_manager.retry_job(job)
+        except queue_errors.ConnectorException:
+            continue  # another worker requeued it first
+        log.warning("worker: job %s of a dead worker is queued again", job.id)
+        requeued += 1
+    return requeued
+
+
+async def _work(app: procrastinate.App, runner: NightRunner, options: WorkerOptions) -> None:
+    async with app.open_async():
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=options.concurrency,
+                update_heartbeat_interval=options.heartbeat,
+                stalled_worker_timeout=options.stalled_after,
+                # Ours below: a night in progress must hear of the shutdown, not just be waited for.
+                install_signal_handlers=False,
+            )
+        )
+
+        def shut_down() -> None:
+            runner.stop.set()
+            worker.cancel()  # procrastinate stops fetching and waits for the jobs in progress
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, shut_down)
+        try:
+            while not worker.done():
+                try:
+                    await requeue_stalled(app, options)
+                except Exception as exc:  # noqa: BLE001 - the next round tries again
+                    log.warning("worker: could not look for stalled jobs (%s)", type(exc).__name__)
+                await asyncio.wait({worker}, timeout=options.heartbeat)
+            await worker
+        except asyncio.CancelledError:
+            pass
+
+
+def run_worker_cli(settings: Settings, options: WorkerOptions) -> int:
+    """``archivist worker``: run queued jobs until SIGTERM or SIGINT; the exit code."""
+    try:
+        app = make_app(settings, connections=options.concurrency + 3)
+    except QueueUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        runner = NightRunner.from_settings(settings, engine)
+        register_night_task(app, runner)
+        asyncio.run(_work(app, runner, options))
+        return 0
+    finally:
+        engine.dispose()
+
+
+def enqueue_nights_cli(settings: Settings, *, solution_id: str | None) -> int:
+    """``archivist nightly --enqueue``: queue the nights, one line per solution; the exit code."""
+    try:
+        queued = enqueue_nights(settings, solution_id=solution_id, now=utcnow())
+    except QueueUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except LookupError:
+        print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
+        return 2
+    for item in queued:
+        state = f"queued as job {item.job_id}" if item.job_id is not None else "already queued"
+        print(f"solution {item.solution_id}: night {item.night.isoformat()} {state}")
+    return 0
