@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -87,10 +88,32 @@ class Settings(BaseSettings):
         if path.exists():
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        return keep_once(path, secrets.token_urlsafe(48))
+
+
+def keep_once(path: Path, text: str) -> str:
+    """Keep ``text`` at ``path``, readable by the owner only, unless a file is there already;
+    what is there now (``text``, or what another process kept first), stripped.
+
+    For secrets generated on first start: a server, the CLI and workers starting at once must
+    all end up with the one key (a second would make the mention index, sessions or receipts
+    of one process unreadable to the others). Written beside it first, synced, then linked into
+    place, so a process that loses the race never reads a file the winner has not finished.
+    """
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(staged, path)
+        except FileExistsError:
+            return path.read_text().strip()
+        return text.strip()
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def get_settings() -> Settings:

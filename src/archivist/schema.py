@@ -16,6 +16,17 @@ class MigrationRefusedError(RuntimeError):
     """
 
 
+# The job queue's tables (PostgreSQL, migration 0016): made by the migration, read and written
+# by the queue library's own SQL, never through our models.
+QUEUE_TABLE_PREFIX = "procrastinate_"
+
+
+def is_ours(name: str | None, type_: str, _parents: object) -> bool:
+    """Whether a database object is one our models describe (Alembic's ``include_name``): the
+    queue's tables are not, so comparing and autogenerating leave them alone."""
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_TABLE_PREFIX))
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(files("archivist") / "migrations"))

@@ -8,19 +8,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 from archivist.models import Base
-from archivist.nightly.queue import TABLE_PREFIX as QUEUE_TABLE_PREFIX
-from archivist.schema import alembic_config, upgrade
-
-
-def _ours(name: str | None, type_: str, _parents: object) -> bool:
-    # The job queue's tables (PostgreSQL, migration 0016) belong to procrastinate, which reads and
-    # writes them with its own SQL: they have no models, and the comparison leaves them out.
-    return not (type_ == "table" and name is not None and name.startswith(QUEUE_TABLE_PREFIX))
+from archivist.schema import alembic_config, is_ours, upgrade
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _ours})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": is_ours})
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations differ; write a migration: {diff}"
 

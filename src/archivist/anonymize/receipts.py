@@ -14,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +25,7 @@ from sqlalchemy import Select, and_, insert, select
 from sqlalchemy.orm import Session
 
 from archivist.anonymize.models import AnonymizationRequest, ErasureReceipt, RequestStatus
-from archivist.config import Settings
+from archivist.config import Settings, keep_once
 
 # Written into every receipt: what no storage step of ours can reach.
 OUT_OF_REACH = {
@@ -79,16 +78,9 @@ class Signer:
                 serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
             )
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            # Created readable by the owner only, and only if absent: a server and the CLI starting
-            # at once must not each keep a key of their own (one of them could never be verified).
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as out:
-                    out.write(base64.b64encode(raw).decode())
-                return cls(private)
+            # Only if absent: processes starting at once must not each keep a key of their own
+            # (one of them could never be verified).
+            return cls(_private_from_b64(keep_once(path, base64.b64encode(raw).decode())))
         return cls(_private_from_b64(path.read_text().strip()))
 
     def sign(self, receipt: Mapping[str, Any]) -> dict[str, Any]:

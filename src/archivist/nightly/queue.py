@@ -36,6 +36,7 @@ from archivist.errors import where
 from archivist.nightly.lease import LeasePolicy, lease_of, run_leased
 from archivist.nightly.scheduler import NightlyTrigger
 from archivist.nightly.summary import ErasureProof, RunTrigger
+from archivist.schema import QUEUE_TABLE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ NIGHT_TASK = "archivist.nightly.night"
 QUEUE = "nightly"
 # The queue's own tables (procrastinate_jobs, _events, _workers, _periodic_defers): made by
 # migration 0016 and used through the library's SQL, never through our models.
-TABLE_PREFIX = "procrastinate_"
+TABLE_PREFIX = QUEUE_TABLE_PREFIX
 # How often a night whose lease another runner holds is tried again, at most: with the retry wait
 # of half a lease (``NightRetry``), the default 120 s lease gives a busy night an hour.
 NIGHT_ATTEMPTS = 60

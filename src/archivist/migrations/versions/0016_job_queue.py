@@ -2,7 +2,7 @@
 
 Revision ID: 0016
 Revises: 0015
-Create Date: 2026-12-08 09:00:00
+Create Date: 2026-12-07 09:00:00
 
 `archivist worker` and `archivist nightly --enqueue` (``nightly/queue.py``) keep their jobs in
 procrastinate's own tables (``procrastinate_jobs``, ``_events``, ``_workers``,
