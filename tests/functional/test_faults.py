@@ -130,12 +130,12 @@ def test_full_blob_store_answers_503_and_the_next_upload_succeeds(
 def test_full_blob_store_on_a_page_is_an_html_503(
     faulty_app: Any, make_token: TokenMaker, solution: Solution, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from archivist.web.pages import search
+    from archivist.archive import services as reads
 
     def disk_full(*_: Any, **__: Any) -> Any:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(search, "search_interactions", disk_full)
+    monkeypatch.setattr(reads, "search_interactions", disk_full)  # the page's search, via its action
     supervisor = make_token(Role.SUPERVISOR, solution)
     with TestClient(faulty_app) as client:
         from tests.functional.test_search_page_auth import csrf_from, login
