@@ -143,33 +143,20 @@ def process_request(
         raw_data=request.raw_data,
     )
     counts = erase_person(session, scope, person, keyring=keyring, now=now, apply=True, blobs=blobs)
-    keys = tuple(keyring.key(solution.id, identifier) for identifier in person.identifiers)
+    entry = LedgerEntry(
+        solution_id=solution.id,
+        request_id=request_id,
+        processed_at=now,
+        cutoff=scope.cutoff,
+        keys=tuple(keyring.key(solution.id, identifier) for identifier in person.identifiers),
+        raw_data=scope.raw_data,
+        delete_content=scope.delete_content,
+    )
     if ledger is not None:
         # Before the commit: a done request is never missing from the ledger (CONTRACT §11).
-        ledger.prepare(
-            LedgerEntry(
-                solution_id=solution.id,
-                request_id=request_id,
-                processed_at=now,
-                cutoff=scope.cutoff,
-                keys=keys,
-                raw_data=scope.raw_data,
-                delete_content=scope.delete_content,
-            )
-        )
+        ledger.prepare(entry)
     # The database's copy of the ledger entry: every later write is held against it (CONTRACT §16).
-    remember_erasure(
-        session,
-        LedgerEntry(
-            solution_id=solution.id,
-            request_id=request_id,
-            processed_at=now,
-            cutoff=scope.cutoff,
-            keys=keys,
-            raw_data=scope.raw_data,
-            delete_content=scope.delete_content,
-        ),
-    )
+    remember_erasure(session, entry)
     # A request a hold kept from finishing comes again each night: this run's work adds to its result.
     also = Also.from_json(request.also)
     result = RequestResult.of(counts, also.counts()).plus(
