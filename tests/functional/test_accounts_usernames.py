@@ -166,6 +166,7 @@ def test_users_page_refuses_a_second_spelling_and_a_bad_name_with_a_message(
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_cli_refuses_a_second_spelling_and_a_name_with_a_space(run) -> None:  # type: ignore[no-untyped-def]
     run("init")
     assert run("user", "create", "admin", "--role", "admin").returncode == 0
@@ -183,6 +184,7 @@ def cli_shares_the_app_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARCHIVIST_SECRET_KEY", TEST_SECRET_KEY)
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_set_password_reads_stdin_unlocks_a_throttled_admin_and_is_audited(  # type: ignore[no-untyped-def]
     cli_shares_the_app_secret: None, run, app: object, session_factory: sessionmaker[Session]
 ) -> None:
@@ -211,6 +213,7 @@ def test_set_password_reads_stdin_unlocks_a_throttled_admin_and_is_audited(  # t
         assert "new-password-2" not in str(entry.details)
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_set_password_refuses_a_short_one_and_an_unknown_user(run) -> None:  # type: ignore[no-untyped-def]
     run("init")
     run("user", "create", "admin", "--role", "admin")
@@ -220,6 +223,7 @@ def test_set_password_refuses_a_short_one_and_an_unknown_user(run) -> None:  # t
     assert run("user", "set-password", "nobody", stdin="long-enough-1\n").returncode == 2
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_rename_keeps_the_password_and_refuses_a_clash(  # type: ignore[no-untyped-def]
     run, app: object, session_factory: sessionmaker[Session]
 ) -> None:

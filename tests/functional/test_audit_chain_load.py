@@ -25,7 +25,7 @@ from tests.conftest import BACKEND, Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, call
 from tests.functional.serving_support import ARCHIVIST, Server, server_env
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 
 def _read(factory: sessionmaker[Session], solution: Solution, clock: Clock, n: int = 0) -> int:

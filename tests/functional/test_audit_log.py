@@ -375,6 +375,7 @@ def test_concurrent_appends_never_fork_the_chain(
 ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_cli_audit_verify_exits_1_and_names_the_broken_entry(
     database_url: str,
     engine: Engine,

@@ -515,6 +515,7 @@ def test_login_csrf_pair_expires(app: Any, clock: Any, make_token: TokenMaker, s
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -537,6 +538,7 @@ def test_nightly_as_of_is_refused_with_exit_2(run: Any, args: list[str], message
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_nightly_allow_future_runs_a_drill(run: Any) -> None:
     assert run("init").returncode == 0
     result = run("nightly", "--as-of", "2099-06-01T00:00:00Z", "--allow-future")

@@ -184,6 +184,7 @@ def _big_file(lines: int) -> str:
     return HEADER + "\n".join(rows) + "\n"
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_a_file_of_ten_thousand_lines_is_validated_previewed_and_added_in_seconds(
     client: TestClient,
     officer: dict[str, str],

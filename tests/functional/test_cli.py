@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import EmailAttachment, Interaction, RawEvent
 from tests.conftest import auth
+
+# Starts processes (the CLI, servers, workers): `make test` runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 
 def test_init_prints_the_same_solution_id_twice(run) -> None:  # type: ignore[no-untyped-def]

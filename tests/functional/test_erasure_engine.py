@@ -256,6 +256,7 @@ def huge_body() -> tuple[str, list[tuple[int, int]]]:
     return "".join(parts), spans
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_a_huge_body_is_previewed_and_erased_completely_and_nothing_else_changes(
     session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
 ) -> None:

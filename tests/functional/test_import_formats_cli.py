@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import Interaction
 from archivist.db import rowcount
+
+# Starts processes (the CLI, servers, workers): `make test` runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 CALL = {
     "channel": "call",

@@ -17,11 +17,15 @@ import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import ChatMessage, Interaction, RawEvent, Recording
 from tests.functional.conftest import ARCHIVIST, Runner
+
+# Starts processes (the CLI, servers, workers): `make test` runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 TOTAL = 12_000
 FILES = 6

@@ -7,6 +7,7 @@ import mailbox
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +16,9 @@ from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import EmailAttachment, EmailBody, Interaction
 from tests import mail_samples as samples
 from tests.conftest import Clock
+
+# Starts processes (the CLI, servers, workers): `make test` runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 
 def _count(factory: sessionmaker[Session], model: type[Any]) -> int:

@@ -29,6 +29,9 @@ from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mentio
 from archivist.demo.generator import generate
 from tests.functional.conftest import ARCHIVIST, Runner
 
+# Starts processes (the CLI, servers, workers): `make test` runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 N = 2 * IMPORT_BATCH + 300  # three chunks, so rows cross chunk (and process) boundaries
 

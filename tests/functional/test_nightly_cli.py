@@ -18,6 +18,9 @@ from archivist.nightly.models import NightlyRun
 from tests.functional.anonymization_support import archive, call, customer, enter, oslo
 from tests.functional.conftest import Runner
 
+# Starts processes (the CLI, servers, workers): `make test` runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
+
 ARCHIVIST = str(Path(sys.executable).with_name("archivist"))
 
 

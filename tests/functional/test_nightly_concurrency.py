@@ -11,6 +11,7 @@ import multiprocessing
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,9 @@ from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.anonymize.requests import create_request
 from tests.conftest import KEYRING
 from tests.functional.anonymization_support import archive, call, oslo
+
+# Starts processes (the CLI, servers, workers): `make test` runs it, `make test-fast` does not.
+pytestmark = pytest.mark.slow
 
 REQUESTS = 80
 CALLS_EACH = 4

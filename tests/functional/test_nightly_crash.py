@@ -238,6 +238,7 @@ def _no_commit_flush(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.commit()
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_a_crash_at_any_statement_leaves_requests_whole_and_the_next_run_finishes(
     engine: Engine, session_factory: sessionmaker[Session], solution: Solution, scenario: dict[str, Any]
 ) -> None:

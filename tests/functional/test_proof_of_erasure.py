@@ -463,6 +463,7 @@ def test_receipts_are_listed_by_time_and_outlive_the_request_rows_purge(
 # 4. The CLI.
 
 
+@pytest.mark.slow  # starts processes or runs long: `make test-fast` leaves it out
 def test_cli_verifies_a_saved_receipt_and_refuses_one_changed_byte(
     client: TestClient,
     officer: dict[str, str],

@@ -34,7 +34,7 @@ from tests.conftest import Clock, TokenMaker, auth
 from tests.functional.anonymization_support import WAV, archive, call, enter
 from tests.functional.serving_support import Server, server_env
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 # A lease this short makes a takeover quick; the pause makes a run last long enough to kill.
 LEASE_SECONDS = "3"
