@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest
-from archivist.anonymize.preview import preview_request
+from archivist.anonymize.preview import preview_with_linked
 from archivist.archive.mime import parse_message
 from archivist.archive.models import EmailAttachment, EmailBody, Interaction
 from archivist.blobs.memory import MemoryBlobStore
@@ -123,7 +123,7 @@ def test_the_night_erases_the_person_from_every_part_of_every_email_and_deletes_
     before = {name: email_state(session_factory, iid) for name, iid in archived.items()}
     assert any("912 34 567" in t for t in texts(before["per"]))
     with session_factory() as session:
-        preview = preview_request(
+        preview, _ = preview_with_linked(
             session,
             solution,
             phone=samples.PHONE,
@@ -174,7 +174,7 @@ def test_delete_content_takes_every_attachment_of_her_own_emails_and_the_writing
     session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
 ) -> None:
     with session_factory() as session:
-        preview = preview_request(
+        preview, _ = preview_with_linked(
             session,
             solution,
             phone=samples.PHONE,

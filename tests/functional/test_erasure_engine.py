@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest
-from archivist.anonymize.preview import Preview, preview_request
+from archivist.anonymize.preview import Preview, preview_with_linked
 from archivist.archive.mentions import reindex_solution
 from archivist.archive.models import ChatMessage, EmailBody, ErasedIdentifier, Interaction, Mention
 from archivist.blobs.memory import MemoryBlobStore
@@ -40,7 +40,7 @@ def preview(
     delete_content: bool = False,
 ) -> Preview:
     with factory() as session:
-        return preview_request(
+        preview, _ = preview_with_linked(
             session,
             solution,
             phone=phone,
@@ -50,6 +50,7 @@ def preview(
             now=now,
             keyring=KEYRING,
         )
+        return preview
 
 
 def replaced(text: str, spans: list[tuple[int, int]]) -> str:

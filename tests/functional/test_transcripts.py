@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Role, Solution
 from archivist.anonymize import processing
 from archivist.anonymize.models import AnonymizationRequest
-from archivist.anonymize.preview import preview_request
+from archivist.anonymize.preview import preview_with_linked
 from archivist.archive.models import Interaction, Mention, Recording, TranscriptSegment
 from archivist.archive.recordings import attach_recording, drain_pending_deletions, new_blob_key
 from archivist.blobs import BlobStore
@@ -244,7 +244,7 @@ def test_erasure_replaces_the_spoken_number_everywhere_and_silences_exactly_thos
 ) -> None:
     ids, wavs, keys = calls["ids"], calls["wavs"], calls["keys"]
     with session_factory() as session:
-        preview = preview_request(
+        preview, _ = preview_with_linked(
             session,
             solution,
             phone=KARI,
@@ -354,7 +354,7 @@ def test_delete_content_takes_the_persons_transcript_and_recording_and_silences_
 ) -> None:
     ids = calls["ids"]
     with session_factory() as session:
-        preview = preview_request(
+        preview, _ = preview_with_linked(
             session,
             solution,
             phone=KARI,

@@ -84,40 +84,6 @@ class Preview:
     audio_segments_silenced: int = 0
 
 
-def preview_request(
-    session: Session,
-    solution: Solution,
-    *,
-    phone: str | None,
-    email: str | None,
-    raw_data: bool,
-    delete_content: bool,
-    now: datetime,
-    keyring: MentionKeyring,
-    also: Also | None = None,
-    blobs: BlobStore | None = None,
-) -> Preview:
-    """Count what a request with these fields would change in a run at ``now``.
-
-    Raw data rows, recordings and content count only when the request would touch them
-    (``raw_data`` / ``delete_content``), so the preview reads as the result it predicts.
-    Raises RequestError for input the request itself would refuse.
-    """
-    preview, _ = preview_with_linked(
-        session,
-        solution,
-        phone=phone,
-        email=email,
-        raw_data=raw_data,
-        delete_content=delete_content,
-        now=now,
-        keyring=keyring,
-        also=also,
-        blobs=blobs,
-    )
-    return preview
-
-
 def preview_with_linked(
     session: Session,
     solution: Solution,
@@ -131,8 +97,14 @@ def preview_with_linked(
     also: Also | None = None,
     blobs: BlobStore | None = None,
 ) -> tuple[Preview, list[Linked]]:
-    """``preview_request``, and its linked identifiers unmasked, in the order ``linked`` shows them
-    (for the page, which offers them as ticks; never for a response)."""
+    """Count what a request with these fields would change in a run at ``now``, and its linked
+    identifiers unmasked, in the order ``linked`` shows them (for the page, which offers them as
+    ticks; never for a response).
+
+    Raw data rows, recordings and content count only when the request would touch them
+    (``raw_data`` / ``delete_content``), so the preview reads as the result it predicts.
+    Raises RequestError for input the request itself would refuse.
+    """
     ids = parse_identifiers(phone, email, solution.country)
     person = Person.of(ids.phone_e164, ids.email_norm, also or Also())
     scope = Scope(

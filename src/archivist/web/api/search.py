@@ -88,12 +88,20 @@ def list_interactions(
         started_from=parse_time("from", from_),
         started_to=parse_time("to", to),
     )
-    typed = {"phone": phone, "email": email, "channel": channel, "direction": direction}
     page = reads.search(
         session,
         solution,
         filters,
-        typed=typed | {"queue": queue, "agent": agent, "from": from_, "to": to},
+        typed={
+            "phone": phone,
+            "email": email,
+            "channel": channel,
+            "direction": direction,
+            "queue": queue,
+            "agent": agent,
+            "from": from_,
+            "to": to,
+        },
         limit=limit,
         cursor=cursor,
         actor=principal,

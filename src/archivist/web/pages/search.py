@@ -127,12 +127,20 @@ def _run_search(
             started_from=started_from,
             started_to=started_to,
         )
-        typed = {"phone": form.phone, "email": form.email, "channel": form.channel, "direction": form.direction}
         return reads.search(
             session,
             solution,
             filters,
-            typed=typed | {"queue": form.queue, "agent": form.agent, "from": form.from_, "to": form.to},
+            typed={
+                "phone": form.phone,
+                "email": form.email,
+                "channel": form.channel,
+                "direction": form.direction,
+                "queue": form.queue,
+                "agent": form.agent,
+                "from": form.from_,
+                "to": form.to,
+            },
             limit=PAGE_SIZE,
             cursor=cursor,
             actor=actor,
