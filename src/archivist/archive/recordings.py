@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, select, update
@@ -63,27 +64,51 @@ def register_upload(session: Session, solution_id: str, blob_key: str, now: date
     session.add(PendingBlobDeletion(solution_id=solution_id, blob_key=blob_key, not_before=now + UPLOAD_GRACE))
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A blob written for an interaction's recording, to be attached."""
+
+    interaction_id: str
+    blob_key: str
+    content_type: str
+    size: int
+
+
 def attach_recording(
     session: Session, interaction: Interaction, blob_key: str, content_type: str, size: int, now: datetime
 ) -> None:
     """Point ``interaction`` at the uploaded blob, replacing (and queueing) any earlier one."""
-    session.execute(delete(PendingBlobDeletion).where(PendingBlobDeletion.blob_key == blob_key))
-    old = session.get(Recording, interaction.id)
-    if old is not None:
-        session.add(PendingBlobDeletion(solution_id=old.solution_id, blob_key=old.blob_key, not_before=now))
-        session.delete(old)
-        session.flush()
-    session.add(
+    attach_recordings(session, interaction.solution_id, [Upload(interaction.id, blob_key, content_type, size)], now)
+
+
+def attach_recordings(session: Session, solution_id: str, uploads: Sequence[Upload], now: datetime) -> None:
+    """Point each upload's interaction at its blob, replacing (and queueing) any earlier one: a few
+    statements for a whole import chunk, not a handful per recording."""
+    if not uploads:
+        return
+    ids = [u.interaction_id for u in uploads]
+    for chunk in chunks([u.blob_key for u in uploads]):
+        session.execute(delete(PendingBlobDeletion).where(PendingBlobDeletion.blob_key.in_(chunk)))
+    for chunk in chunks(ids):
+        for old_solution, old_key in session.execute(
+            select(Recording.solution_id, Recording.blob_key).where(Recording.interaction_id.in_(chunk))
+        ):
+            session.add(PendingBlobDeletion(solution_id=old_solution, blob_key=old_key, not_before=now))
+        session.execute(delete(Recording).where(Recording.interaction_id.in_(chunk)))
+    session.add_all(
         Recording(
-            interaction_id=interaction.id,
-            solution_id=interaction.solution_id,
-            blob_key=blob_key,
-            content_type=content_type,
-            size_bytes=size,
+            interaction_id=u.interaction_id,
+            solution_id=solution_id,
+            blob_key=u.blob_key,
+            content_type=u.content_type,
+            size_bytes=u.size,
             created_at=now,
         )
+        for u in uploads
     )
-    interaction.has_recording = True
+    for chunk in chunks(ids):
+        session.execute(update(Interaction).where(Interaction.id.in_(chunk)).values(has_recording=True))
+    session.flush()
 
 
 def recordings_of(interaction_ids: Sequence[str]) -> Select[str, str, str]:

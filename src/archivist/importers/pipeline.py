@@ -27,8 +27,13 @@ from archivist.accounts.models import Solution
 from archivist.anonymize.replay import write_checked
 from archivist.archive.importer import Writer, describe
 from archivist.archive.ingest import IngestResult, PreparedBatch, WritePlan, plan_write, prepare
-from archivist.archive.models import Interaction
-from archivist.archive.recordings import attach_recording, drain_pending_deletions, new_blob_key, register_upload
+from archivist.archive.recordings import (
+    Upload,
+    attach_recordings,
+    drain_pending_deletions,
+    new_blob_key,
+    register_upload,
+)
 from archivist.archive.schemas import IMPORT_SKIPPED, InteractionIn
 from archivist.db import transaction
 from archivist.importers import ImportJob, ImportSummary, SourceUnreadable
@@ -225,15 +230,13 @@ def _write_chunk(
     uploads = _upload(job, source, solution.id, target, wanted)
 
     def attach(session: Session, plan: WritePlan) -> None:
-        for (_, iid), result in zip(plan.batch.bodies, plan.results, strict=True):
-            upload = uploads.keys.get(iid)
-            if upload is None or not (result.created or result.updated) or iid in plan.skipped:
-                continue
-            interaction = session.get(Interaction, result.id)
-            if interaction is not None:
-                key, content_type, size = upload
-                attach_recording(session, interaction, key, content_type, size, job.now)
-                summary.recordings += 1
+        attached = [
+            Upload(result.id, *uploads.keys[iid])
+            for (_, iid), result in zip(plan.batch.bodies, plan.results, strict=True)
+            if iid in uploads.keys and (result.created or result.updated) and iid not in plan.skipped
+        ]
+        attach_recordings(session, solution.id, attached, job.now)
+        summary.recordings += len(attached)
 
     with transaction(job.factory) as session:
         results = write_checked(session, solution, batch, job.now, keyring=job.keyring, attach=attach, blobs=job.blobs)
