@@ -28,7 +28,12 @@ from archivist.web.deps import Administrator, RequestManager, ServicesDep, Sessi
 router = APIRouter(prefix="/api/v1", tags=["anonymization"])
 
 
-@router.post("/anonymization-requests", status_code=status.HTTP_201_CREATED, response_model=RequestOut)
+@router.post(
+    "/anonymization-requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RequestOut,
+    responses={200: {"model": RequestOut, "description": "A waiting request names these identifiers already"}},
+)
 def create_request(
     body: RequestIn,
     response: Response,

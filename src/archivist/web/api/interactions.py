@@ -55,7 +55,12 @@ def _found(session: SessionDep, solution: SolutionDep, interaction_id: str) -> I
     return interaction
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=InteractionOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InteractionOut,
+    responses={200: {"model": InteractionOut, "description": "Archived before (the same external_id)"}},
+)
 def create_interaction(
     body: InteractionIn,
     response: Response,
@@ -104,7 +109,10 @@ _FEED = 64 * 1024
     status_code=status.HTTP_201_CREATED,
     response_model=InteractionOut,
     openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}}},
-    responses=errors.responses(413, 415),
+    responses={
+        200: {"model": InteractionOut, "description": "Archived before (the same Message-ID)"},
+        **errors.responses(413, 415),
+    },
 )
 async def create_email(
     request: Request,
