@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 
 # Added to every API operation where they can happen (routes declare the rest themselves).
-_EVERYWHERE = (503,)
+# 414: any address can be sent with a query string past MAX_TARGET_BYTES, whatever it declares.
+_EVERYWHERE = (414, 503)
 _AUTHENTICATED = (401, 403)
 
 

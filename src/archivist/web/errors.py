@@ -107,6 +107,7 @@ _DESCRIPTIONS = {
     404: "Not found (or another solution's)",
     409: "Conflict with the current state",
     413: "Request body too large",
+    414: "Address (path and query) too long",
     415: "Unsupported media type",
     416: "Range not satisfiable",
     422: "Invalid input",
