@@ -9,6 +9,7 @@ a body field, a query parameter, a cursor, ``archivist nightly --as-of`` — is 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -68,13 +69,17 @@ def parse_time_text(text: str) -> datetime:
 ISO_ONLY = "must be an ISO 8601 string, e.g. 2026-03-01T08:00:00+01:00"
 
 
+# A number written as a string ("1767225600", " -5.5 "): pydantic reads that as Unix time too.
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+
+
 def iso_text_only(value: Any) -> Any:
     """Refuse a number where a time or date is expected (CONTRACT §18).
 
-    Pydantic would read ``1767225600`` as Unix time: JSON times are strings. Values made in
-    Python (an importer's ``datetime``) pass unchanged.
+    Pydantic would read ``1767225600`` — and the string ``"1767225600"`` — as Unix time: JSON
+    times are ISO 8601 strings. Values made in Python (an importer's ``datetime``) pass unchanged.
     """
-    if isinstance(value, bool | int | float):
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)):
         raise ValueError(ISO_ONLY)
     return value
 

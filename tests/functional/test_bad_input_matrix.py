@@ -1010,23 +1010,9 @@ TABLES: dict[str, list[Case]] = {
 
 # Rows the app answers against the contract today: id -> what comes back. A row listed here is
 # checked to still deviate (so a fix shows up as a failure asking to remove it), like a strict xfail.
-_UNIX_TEXT = (
-    "201/200: a time written as a string of digits is read as Unix time (pydantic's datetime/date "
-    "parsing; times.iso_text_only refuses only JSON numbers), and stored"
-)
-_WRONG_TYPE = (
-    "422 'body: Input should be a valid dictionary or object' for a good JSON object sent as "
-    "another type (400 'Invalid multipart data.' for multipart); expected 415 like the upload routes"
-)
-KNOWN_DEVIATIONS: dict[str, str] = {
-    **{
-        f"{op}:{field}=unix-as-text": _UNIX_TEXT
-        for op in ("ingest", "batch")
-        for field in ("started_at", "ended_at", "messages.0.at", "events.0.at")
-    },
-    **{f"hold:{field}=unix-as-text": _UNIX_TEXT for field in ("from", "to", "until")},
-    **{f"{op}:type-{label}": _WRONG_TYPE for op, *_ in JSON_ROUTES for label, _ in WRONG_TYPES},
-}
+# Empty: the 51 rows found first (digit-string times read as Unix time; a wrong media type answered
+# 422/400 instead of 415) are fixed in times.iso_text_only and errors.refuse_non_json.
+KNOWN_DEVIATIONS: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------------------------------

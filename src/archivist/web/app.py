@@ -72,6 +72,8 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                 codes.append(404)
             if "requestBody" in operation:
                 codes.append(413)
+                if "application/json" in operation["requestBody"].get("content", {}):
+                    codes.append(415)  # errors.refuse_non_json
             if operation.get("parameters") or "requestBody" in operation:
                 codes.append(422)
             for code in codes:
@@ -148,9 +150,14 @@ def create_app(
         version="0.1.0",
         # /docs is served from our own static files (web/pages/docs.py), not from a CDN.
         docs_url=None,
-        # One check of every request's target length, and one for NUL characters in its path,
-        # query and body (PostgreSQL cannot store them), before any handler reads them.
-        dependencies=[Depends(errors.refuse_overlong_target), Depends(errors.refuse_nul)],
+        # One check of every request's target length, one of the body's type on JSON routes, and
+        # one for NUL characters in its path, query and body (PostgreSQL cannot store them),
+        # before any handler reads them.
+        dependencies=[
+            Depends(errors.refuse_overlong_target),
+            Depends(errors.refuse_non_json),
+            Depends(errors.refuse_nul),
+        ],
     )
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.services = services

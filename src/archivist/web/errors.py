@@ -22,6 +22,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
@@ -204,6 +205,21 @@ async def refuse_overlong_target(request: Request) -> None:
         raise HTTPException(414, f"The address is too long: at most {MAX_TARGET_BYTES} bytes of path and query")
 
 
+NOT_JSON = "body: must be JSON, sent as Content-Type: application/json"
+
+
+async def refuse_non_json(request: Request) -> None:
+    """An app-wide dependency: an API route that reads a JSON body answers a body declared as
+    anything else (a form, XML, plain text) with 415, before it is read — not with a 422 saying
+    the object is no object, nor a 400 from a form parser. A body without a type is read as JSON."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None or not route.path.startswith("/api/"):
+        return
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise HTTPException(415, NOT_JSON)
+
+
 async def refuse_nul(request: Request) -> None:
     """An app-wide dependency: a NUL in the path, the query or a JSON/form/text body is a 422.
 
@@ -224,7 +240,10 @@ async def refuse_nul(request: Request) -> None:
         # upload route answers it (415 for a type that is not audio), not a NUL found in a WAV.
         return
     if content_type.startswith(_FORM_TYPES):
-        form = await request.form()
+        try:
+            form = await request.form()
+        except HTTPException as exc:  # a multipart body the parser cannot read (Starlette: 400)
+            raise unprocessable("body", "not valid form data") from exc
         if any("\x00" in key or (isinstance(value, str) and "\x00" in value) for key, value in form.multi_items()):
             raise unprocessable("body", NUL_MESSAGE)
     elif content_type in _TEXT_TYPES or content_type.endswith("+json"):
