@@ -309,3 +309,97 @@ def test_a_rebuilt_mention_index_still_finds_the_attachments_that_write_the_pers
         # her faktura.pdf, Per's kari.txt and kari.pdf, the forward's notat.txt.
         assert request.result["attachments_deleted"] == 4
     assert [a[0] for a in email_state(session_factory, archived["per"])["attachments"]] == ["mine.txt"]
+
+
+# ---------------------------------------------------------------------------------------------
+# An email's own keys (issue 27): the erasure reads only the emails whose texts write the person
+# ---------------------------------------------------------------------------------------------
+
+
+def _email_keys(factory: sessionmaker[Session]) -> dict[str, list[str] | None]:
+    with factory() as session:
+        return {row.interaction_id: row.mention_keys for row in session.scalars(select(EmailBody))}
+
+
+def _named_only_by_attachment() -> bytes:
+    """Somebody else's mail whose only trace of Kari is the invoice attached to it."""
+    message = EmailMessage()
+    message["From"] = "Lise Berg <lise@example.com>"
+    message["To"] = "post@centre.example"
+    message["Subject"] = "Faktura"
+    message["Date"] = "Mon, 02 Mar 2026 11:00:00 +0100"
+    message["Message-ID"] = "<attachment-only-1@example.com>"
+    message.set_content(f"Vedlagt. Mitt nummer er {samples.OTHER_PHONE}.\n")
+    message.add_alternative(f"<p>Vedlagt. Mitt nummer er {samples.OTHER_PHONE}.</p>", subtype="html")
+    message.add_attachment(pdf_with_text(f"Kunde tlf {samples.PHONE}"), "application", "pdf", filename="f.pdf")
+    return message.as_bytes(policy=SMTP)
+
+
+def test_each_email_keeps_the_keys_of_what_its_own_texts_write_and_loses_the_erased_ones(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
+) -> None:
+    kari = KEYRING.key(solution.id, "+4791234567")
+    assert samples.PHONE == "91234567"
+    # Ole's mail writes his number (body, HTML), his address and the centre's (headers): nothing else.
+    ole = sorted(KEYRING.key(solution.id, i) for i in ("+4798765432", "ole@example.com", "post@centre.example"))
+    before = _email_keys(session_factory)
+    assert kari in (before[archived["per"]] or [])  # Per's mail writes her number in its body
+    assert before[archived["ole"]] == ole
+    enter(session_factory, solution, ENTERED, phone=samples.PHONE)
+    night(session_factory, blobs, NIGHT)
+    after = _email_keys(session_factory)
+    # Her key leaves every email row with her number (a keyed hash of an erased identifier is kept
+    # only by the erasure ledger, CONTRACT §18); the rest stay as they were.
+    assert all(kari not in (keys or []) for keys in after.values())
+    assert after[archived["ole"]] == ole
+
+
+def test_an_email_named_only_by_its_attachment_is_not_read_and_loses_the_attachment(
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    archived: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from archivist.archive import mentions
+
+    parsed = parse_message(_named_only_by_attachment(), received_at=ENTERED, own_domains=["centre.example"])
+    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
+    read: list[str] = []
+    original = mentions.Sweep.replace
+
+    def counting(self: mentions.Sweep, interaction_id: str, text: str) -> tuple[str, int]:
+        read.append(interaction_id)
+        return original(self, interaction_id, text)
+
+    monkeypatch.setattr(mentions.Sweep, "replace", counting)
+    enter(session_factory, solution, ENTERED, phone=samples.PHONE)
+    night(session_factory, blobs, NIGHT)
+    state = email_state(session_factory, result.id)
+    assert state["attachments"] == []  # the invoice writes her number: deleted
+    assert samples.OTHER_PHONE in (state["body"] or "")  # Lise's own number stays
+    # Its subject is a field of the interaction (read); its body, HTML and headers were not read.
+    assert read.count(result.id) == 1
+    # Per's mail writes her in its body: read, and erased there.
+    assert read.count(archived["per"]) > 1
+    assert all("912 34 567" not in t for t in texts(email_state(session_factory, archived["per"])))
+
+
+def test_emails_archived_before_their_keys_were_kept_are_read_as_before_and_reindexing_fills_them(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
+) -> None:
+    from sqlalchemy import update
+
+    from archivist.archive.mentions import reindex_solution
+
+    kept = _email_keys(session_factory)
+    with session_factory() as session, session.begin():
+        session.execute(update(EmailBody).values(mention_keys=None))  # as migration 0017 leaves old rows
+    reindex_solution(session_factory, KEYRING, solution.id, solution.country)
+    assert _email_keys(session_factory) == kept
+    with session_factory() as session, session.begin():
+        session.execute(update(EmailBody).values(mention_keys=None))
+    enter(session_factory, solution, ENTERED, phone=samples.PHONE)
+    night(session_factory, blobs, NIGHT)
+    assert all("912 34 567" not in t for t in texts(email_state(session_factory, archived["per"])))
+    assert all("912 34 567" not in t for t in texts(email_state(session_factory, archived["forward"])))

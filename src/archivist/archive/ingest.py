@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
-from archivist.archive.mentions import MentionKeyring, identifiers_in, indexed_identifiers, texts_of
+from archivist.archive.mentions import MentionKeyring, email_keys, identifiers_in, indexed_identifiers, texts_of
 from archivist.archive.models import (
     Channel,
     ChatMessage,
@@ -77,7 +77,7 @@ _REDELIVERED = tuple(
     c for c in INTERACTION_COLUMNS if c not in ("id", "solution_id", "has_recording", "anonymized_at", "created_at")
 )
 MESSAGE_COLUMNS = ("solution_id", "interaction_id", "seq", "at", "sender", "text")
-EMAIL_COLUMNS = ("interaction_id", "solution_id", "body", "html", "headers")
+EMAIL_COLUMNS = ("interaction_id", "solution_id", "body", "html", "headers", "mention_keys")
 ATTACHMENT_COLUMNS = (
     "solution_id",
     "interaction_id",
@@ -165,7 +165,7 @@ def _same_time(value: datetime | None) -> datetime | None:
     return value
 
 
-def _json(value: dict[str, Any] | None) -> str | None:
+def _json(value: dict[str, Any] | list[str] | None) -> str | None:
     # What the JSON column type writes (SQLite) and what COPY reads as json (PostgreSQL).
     return None if value is None else json.dumps(value)
 
@@ -237,7 +237,7 @@ def prepare(
                 time(updated),
             )
         )
-        texts: list[str | None] = [body.body, body.subject]
+        texts: list[str | None] = [body.subject]
         texts += texts_of(body.variables)
         for seq, message in enumerate(body.messages or ()):
             messages.append((sid, iid, seq, time(message.at), message.sender.value, message.text))
@@ -248,11 +248,13 @@ def prepare(
             texts.append(segment.text)
         found: set[tuple[MentionKind, str]] = set()
         if isinstance(body, EmailIn):  # arrived as MIME (CONTRACT §15): HTML, headers, attachments
-            texts += body.indexed_texts()
             found = _email_attachment_rows(body, sid, iid, country, keyring, attachments)
+        # An email's text is read apart from the rest: its row keeps the keys of what it writes.
+        written = identifiers_in([body.body, *(body.indexed_texts() if isinstance(body, EmailIn) else ())], country)
+        found |= written
         if body.body is not None:
             extras = (body.html, _json(body.headers or None)) if isinstance(body, EmailIn) else (None, None)
-            emails.append((iid, sid, body.body, *extras))
+            emails.append((iid, sid, body.body, *extras, _json(email_keys(keyring, sid, written))))
         for kind, value in indexed_identifiers(texts, country, phone_e164, email_norm) | found:
             key = keyring.key(sid, value)
             mentions.append((sid, iid, key, kind.value))

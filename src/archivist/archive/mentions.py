@@ -114,6 +114,11 @@ def identifiers_in(texts: Iterable[str | None], country: str) -> set[tuple[Menti
     return found
 
 
+def email_keys(keyring: MentionKeyring, solution_id: str, written: Iterable[tuple[MentionKind, str]]) -> list[str]:
+    """What an email's row keeps of the identifiers its body, HTML and headers write: their keys, sorted."""
+    return sorted({keyring.key(solution_id, value) for _, value in written})
+
+
 def mention_rows(
     keyring: MentionKeyring, solution_id: str, interaction_id: str, found: Iterable[tuple[MentionKind, str]]
 ) -> list[dict[str, Any]]:
@@ -167,6 +172,9 @@ class AttachmentSweep:
     key: Callable[[str], str]
     now: datetime
 
+    def key_set(self, identifiers: Iterable[str]) -> frozenset[str]:
+        return frozenset(self.key(identifier) for identifier in identifiers)
+
 
 @dataclass(frozen=True, order=True)
 class SpokenSegment:
@@ -209,6 +217,13 @@ class Sweep:
     named_values: frozenset[tuple[str, str]] = frozenset()
     # None: attachments are left as they are (nothing erases identifiers without this).
     attachments: AttachmentSweep | None = None
+
+    def skips_email(self, interaction_id: str, keys: Sequence[str] | None) -> bool:
+        """Whether an email whose texts write exactly ``keys`` (None: not known) can be left unread:
+        it writes none of the identifiers, and no name of this interaction's customer is swept."""
+        if keys is None or self.attachments is None or interaction_id in self.names:
+            return False
+        return self.attachments.key_set(self.identifiers_of(interaction_id)).isdisjoint(keys)
 
     def identifiers_of(self, interaction_id: str) -> tuple[str, ...]:
         return self.identifiers + self.own_identifiers.get(interaction_id, ())
@@ -265,7 +280,7 @@ def sweep_interactions(
 
 def _sweep_attachments(session: Session, ids: list[str], sweep: Sweep, how: AttachmentSweep, apply: bool) -> int:
     def keys_of(interaction_id: str) -> frozenset[str]:
-        return frozenset(how.key(identifier) for identifier in sweep.identifiers_of(interaction_id))
+        return how.key_set(sweep.identifiers_of(interaction_id))
 
     return delete_attachments_writing(session, ids, keys_of, how.now, apply=apply)
 
@@ -316,9 +331,19 @@ def _sweep_transcripts(session: Session, ids: list[str], sweep: Sweep, apply: bo
 
 
 def _sweep_bodies(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
+    """Emails' body, HTML and headers; an email whose keys say it writes none of the identifiers is
+    not read (the index names interactions, and an interaction is often named by its attachment)."""
+    keys_of: dict[str, list[str] | None] = {}
+    for iid, keys in session.execute(
+        select(EmailBody.interaction_id, EmailBody.mention_keys).where(EmailBody.interaction_id.in_(ids))
+    ):
+        keys_of[iid] = keys
+    wanted = [iid for iid, keys in keys_of.items() if not sweep.skips_email(iid, keys)]
+    if not wanted:
+        return 0
     rows = session.execute(
         select(EmailBody.interaction_id, EmailBody.body, EmailBody.html, EmailBody.headers).where(
-            EmailBody.interaction_id.in_(ids)
+            EmailBody.interaction_id.in_(wanted)
         )
     )
     # In HTML the replacement is text: escaped, so a replacement such as "<slettet>" stays text.
@@ -326,6 +351,10 @@ def _sweep_bodies(session: Session, ids: list[str], sweep: Sweep, apply: bool) -
     updates: list[dict[str, Any]] = []
     replaced = 0
     for iid, body, html_text, headers in rows:
+        # What it wrote of these identifiers is gone from it now, so their keys go from its row too.
+        keys = keys_of[iid]
+        gone = sweep.attachments.key_set(sweep.identifiers_of(iid)) if sweep.attachments is not None else frozenset()
+        kept_keys = None if keys is None else [key for key in keys if key not in gone]
         new, count = sweep.replace(iid, body)
         new_html = html_text
         if html_text:
@@ -342,15 +371,22 @@ def _sweep_bodies(session: Session, ids: list[str], sweep: Sweep, apply: bool) -
                     value, n = sweep.replace(iid, value)
                     count += n
                 new_headers[name] = value
-        if count:
-            replaced += count
-            updates.append({"b_id": iid, "b_body": new, "b_html": new_html, "b_headers": new_headers})
+        replaced += count
+        if count or kept_keys != keys:
+            updates.append(
+                {"b_id": iid, "b_body": new, "b_html": new_html, "b_headers": new_headers, "b_keys": kept_keys}
+            )
     if apply and updates:
         table = cast(Table, EmailBody.__table__)
         session.execute(
             update(table)
             .where(table.c.interaction_id == bindparam("b_id"))
-            .values(body=bindparam("b_body"), html=bindparam("b_html"), headers=bindparam("b_headers")),
+            .values(
+                body=bindparam("b_body"),
+                html=bindparam("b_html"),
+                headers=bindparam("b_headers"),
+                mention_keys=bindparam("b_keys"),
+            ),
             updates,
         )
     return replaced
@@ -489,17 +525,28 @@ def reindex_interactions(
             )
         ):
             texts[iid].append(text)
+        email_rows: list[dict[str, Any]] = []
+        in_emails: dict[str, set[tuple[MentionKind, str]]] = {}
         for iid, body, html_text, headers in session.execute(
             select(EmailBody.interaction_id, EmailBody.body, EmailBody.html, EmailBody.headers).where(
                 EmailBody.interaction_id.in_(ids)
             )
         ):
-            texts[iid] += [body, html_text or "", *texts_of(headers)]
+            written = identifiers_in([body, html_text, *texts_of(headers)], country)
+            in_emails[iid] = written
+            email_rows.append({"b_id": iid, "b_keys": email_keys(keyring, solution_id, written)})
+        if email_rows:
+            table = cast(Table, EmailBody.__table__)
+            by_id = table.c.interaction_id == bindparam("b_id")
+            session.execute(update(table).where(by_id).values(mention_keys=bindparam("b_keys")), email_rows)
         rows = [
             row
             for iid, found in texts.items()
             for row in mention_rows(
-                keyring, solution_id, iid, indexed_identifiers(found, country, *customers.get(iid, (None, None)))
+                keyring,
+                solution_id,
+                iid,
+                indexed_identifiers(found, country, *customers.get(iid, (None, None))) | in_emails.get(iid, set()),
             )
         ]
         # Attachments keep the keys of what they write (their files are not read again here).

@@ -147,6 +147,10 @@ class EmailBody(Base):
     # address headers {"from", "to", "cc", "reply_to"}; None for an email posted as JSON.
     html: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # The mention index keys of what its body, HTML and headers write (sorted; [] for nothing),
+    # so that an erasure re-reads only the emails that write the person, not every text of every
+    # interaction the index names; None (kept before migration 0017): read it.
+    mention_keys: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class EmailAttachment(Base):
