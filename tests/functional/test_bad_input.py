@@ -631,3 +631,13 @@ def test_strict_types_still_take_what_the_contract_says(client: TestClient, admi
     assert client.post("/api/v1/anonymization-requests", json=request, headers=auth(admin)).status_code == 201
     hold = {"reason": "case", "until": "2030-01-01", "from": "2026-01-01T00:00:00+01:00", "queue": "x"}
     assert client.post("/api/v1/legal-holds", json=hold, headers=auth(admin)).status_code == 201
+
+
+def test_a_form_the_multipart_parser_cannot_read_is_a_422_page_not_a_400(client: TestClient) -> None:
+    # Starlette's parser answers 400 for a broken multipart body; pages answer bad input with 422.
+    response = client.post(
+        "/login", content=b"--x\r\nnot a part", headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "not valid JSON or form data" in response.text

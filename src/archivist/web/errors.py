@@ -240,10 +240,7 @@ async def refuse_nul(request: Request) -> None:
         # upload route answers it (415 for a type that is not audio), not a NUL found in a WAV.
         return
     if content_type.startswith(_FORM_TYPES):
-        try:
-            form = await request.form()
-        except HTTPException as exc:  # a multipart body the parser cannot read (Starlette: 400)
-            raise unprocessable("body", "not valid form data") from exc
+        form = await request.form()  # one it cannot parse is a 400, answered as a 422 (http_error)
         if any("\x00" in key or (isinstance(value, str) and "\x00" in value) for key, value in form.multi_items()):
             raise unprocessable("body", NUL_MESSAGE)
     elif content_type in _TEXT_TYPES or content_type.endswith("+json"):
@@ -356,12 +353,13 @@ async def _answer(
 
 # FastAPI's answer to a body it could not even decode (not UTF-8, not form data): CONTRACT §6
 # calls that invalid input, 422, like malformed JSON.
-_UNPARSEABLE_BODY = "There was an error parsing the body"
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 400 and exc.detail == _UNPARSEABLE_BODY:
+    if exc.status_code == 400:
+        # Only the parsers answer 400 here (FastAPI's "There was an error parsing the body" for
+        # JSON, Starlette's "Invalid multipart data." for a form): bad input, answered as such.
         issue = {"loc": ["body"], "msg": "not valid JSON or form data", "type": "body_unparseable"}
         return await _answer(request, 422, "body: not valid JSON or form data", errors=[issue])
     headers = dict(exc.headers or {})
