@@ -218,16 +218,19 @@ def _write_chunk(
             if record.recording and iid not in plan.skipped and (result.created or result.updated)
         )
         return
-    # Which records will be written (a rerun skips what is archived): only their recordings are copied.
-    with job.factory() as session:
-        plan = plan_write(session, solution.id, batch)
-    target = {iid: (r.id if r.updated else iid) for (_, iid), r in zip(batch.bodies, plan.results, strict=True)}
-    wanted = [
-        (iid, record.recording)
-        for record, (_, iid) in zip(records, batch.bodies, strict=True)
-        if record.recording and iid not in plan.skipped
-    ]
-    uploads = _upload(job, source, solution.id, target, wanted)
+    # Which records will be written (a rerun skips what is archived): only their recordings are
+    # copied. A chunk without recordings (most of them) need not ask.
+    uploads = _Uploads()
+    if any(record.recording for record in records):
+        with job.factory() as session:
+            plan = plan_write(session, solution.id, batch)
+        target = {iid: (r.id if r.updated else iid) for (_, iid), r in zip(batch.bodies, plan.results, strict=True)}
+        wanted = [
+            (iid, record.recording)
+            for record, (_, iid) in zip(records, batch.bodies, strict=True)
+            if record.recording and iid not in plan.skipped
+        ]
+        uploads = _upload(job, source, solution.id, target, wanted)
 
     def attach(session: Session, plan: WritePlan) -> None:
         attached = [
