@@ -79,7 +79,10 @@ def iso_text_only(value: Any) -> Any:
     Pydantic would read ``1767225600`` — and the string ``"1767225600"`` — as Unix time: JSON
     times are ISO 8601 strings. Values made in Python (an importer's ``datetime``) pass unchanged.
     """
-    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)):
+    if isinstance(value, bool | int | float):
+        raise ValueError(ISO_ONLY)
+    # A time has a 'T' or a ':' (a date neither): only a string without them can be a number.
+    if isinstance(value, str) and "T" not in value and ":" not in value and _NUMBER_TEXT.fullmatch(value):
         raise ValueError(ISO_ONLY)
     return value
 

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 
 from archivist.blobs import S3_ENDPOINT_ENV
 from archivist.importers import SourceUnreadable
@@ -48,6 +49,10 @@ class Source:
 
     def open(self, relative: str) -> IO[bytes]:
         """The file, opened for streaming reads (never read whole here)."""
+        if isinstance(self.fs, LocalFileSystem):
+            # A local folder's files straight from the OS: fsspec's wrapper costs more CPU than
+            # reading a small transcript file (an export holds one per chat).
+            return Path(self.path(relative)).open("rb")
         handle: IO[bytes] = self.fs.open(self.path(relative), "rb")
         return handle
 
