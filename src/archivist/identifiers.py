@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
+from typing import Literal
 from urllib.parse import unquote
 
 import phonenumbers
@@ -28,7 +30,10 @@ from archivist import reading
 
 __all__ = [
     "CustomerRead",
+    "InvalidField",
     "InvalidIdentifier",
+    "Parsed",
+    "Typed",
     "mask_email",
     "mask_identifier",
     "mask_phone",
@@ -37,6 +42,7 @@ __all__ = [
     "normalize_email_lenient",
     "parse_email",
     "parse_phone",
+    "parse_typed",
     "platform_email",
     "platform_phone",
     "read_customer",
@@ -318,6 +324,49 @@ def parse_email(text: str) -> str:
         # email_validator's messages quote parts of the input; ours must not.
         raise InvalidIdentifier(EMAIL_HINT) from None
     return result.normalized.lower()
+
+
+@dataclass(frozen=True)
+class Typed:
+    """An identifier as a form names it: the field, whether it is a phone or an email, what was typed."""
+
+    field: str
+    kind: Literal["phone", "email"]
+    text: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A typed identifier read: E.164 or the normalised address, and its masked form."""
+
+    value: str
+    masked: str
+
+
+class InvalidField(InvalidIdentifier):
+    """InvalidIdentifier naming the form field it came from (``field``); the message is safe to show."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def parse_typed(typed: Sequence[Typed], country: str) -> list[Parsed]:
+    """Each typed identifier read as ``parse_phone``/``parse_email`` read it, with its masked form,
+    in order: everything a request's form holds, in one reading. Raises InvalidField for the first
+    that does not read (its message never repeats the input)."""
+    parsed: list[Parsed] = []
+    for item in typed:
+        try:
+            if item.kind == "phone":
+                e164 = parse_phone(item.text, country)
+                parsed.append(Parsed(e164, mask_phone_e164(e164, country)))
+            else:
+                address = parse_email(item.text)
+                parsed.append(Parsed(address, mask_email(address)))
+        except InvalidIdentifier as exc:
+            raise InvalidField(item.field, str(exc)) from None
+    return parsed
 
 
 def normalize_email_lenient(raw: str | None) -> str | None:

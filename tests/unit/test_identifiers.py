@@ -647,3 +647,22 @@ def test_property_email_normalisation_ignores_case_and_whitespace(local: str) ->
     assert expected == expected.lower().strip()
     for variant in variants:
         assert parse_email(variant(address)) == expected
+
+
+def test_parse_typed_reads_each_entry_in_order_with_its_mask_and_names_the_field_that_fails() -> None:
+    from archivist.identifiers import InvalidField, Parsed, Typed, parse_typed
+
+    typed = [
+        Typed("phone", "phone", "912 34 567"),
+        Typed("email", "email", "Kari@Example.NO"),
+        Typed("also.phones[0]", "phone", "0046 70 123 45 67"),
+    ]
+    assert parse_typed(typed, "NO") == [
+        Parsed("+4791234567", "91****67"),
+        Parsed("kari@example.no", "k***@***.no"),
+        Parsed("+46701234567", mask_phone_e164("+46701234567", "NO")),
+    ]
+    with pytest.raises(InvalidField) as raised:
+        parse_typed([*typed, Typed("also.emails[3]", "email", "41987654 no-at-sign")], "NO")
+    assert raised.value.field == "also.emails[3]"
+    assert "41987654" not in str(raised.value)  # the message never repeats the input

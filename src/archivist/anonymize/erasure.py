@@ -32,7 +32,7 @@ from archivist.anonymize.operators import (
     rewrite_interactions,
     rowcount,
 )
-from archivist.anonymize.requests import Also
+from archivist.anonymize.requests import Also, NameValue
 from archivist.archive.attachments import count_attachments
 from archivist.archive.audio import silence_recordings
 from archivist.archive.content import delete_content, with_content
@@ -378,7 +378,7 @@ def also_from(linked: Sequence[Linked]) -> Also:
     return Also(
         phones=tuple(item.value for item in linked if item.kind == "phone"),
         emails=tuple(item.value for item in linked if item.kind == "email"),
-        variables=tuple((item.name, item.value) for item in linked if item.kind == "variable" and item.name),
+        variables=tuple(NameValue(item.name, item.value) for item in linked if item.kind == "variable" and item.name),
     )
 
 

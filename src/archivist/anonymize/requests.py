@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from archivist.anonymize.models import AnonymizationRequest, LedgerKey, RequestS
 from archivist.audit.events import AuditAction, record
 from archivist.db import chunks, new_id, rowcount, serialize
 from archivist.errors import ConflictError, InvalidError, NotFoundError
-from archivist.identifiers import InvalidIdentifier, mask_email, mask_phone_e164, parse_email, parse_phone, render_phone
+from archivist.identifiers import InvalidField, Typed, parse_typed, render_phone
 from archivist.times import local_day_start, months_after
 
 if TYPE_CHECKING:
@@ -62,14 +62,42 @@ class RequestDoneError(ConflictError):
 
 @dataclass(frozen=True)
 class Identifiers:
-    """A request's identifiers, parsed and normalised (E.164, lower-case email)."""
+    """A request's identifiers, parsed and normalised (E.164, lower-case email), and masked as the
+    row keeps them once the night has forgotten the full ones."""
 
     phone_e164: str | None
     email_norm: str | None
+    phone_masked: str | None = None
+    email_masked: str | None = None
 
 
 # At most this many further identifiers in ``also`` of each kind.
 MAX_ALSO = 20
+
+
+class NameValue(NamedTuple):
+    """A variable that identifies the person (a customer number): its name and value."""
+
+    name: str
+    value: str
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
+
+class AlsoTyped(Protocol):
+    """``also`` as a door hands it over, read or not: the API's body, the page's ticks."""
+
+    @property
+    def phones(self) -> Sequence[str]: ...
+    @property
+    def emails(self) -> Sequence[str]: ...
+    @property
+    def variables(self) -> Sequence[Named]: ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +106,7 @@ class Also:
 
     phones: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
-    variables: tuple[tuple[str, str], ...] = ()
+    variables: tuple[NameValue, ...] = ()
 
     def as_json(self) -> dict[str, Any] | None:
         if not (self.phones or self.emails or self.variables):
@@ -96,7 +124,7 @@ class Also:
         return cls(
             tuple(data.get("phones", ())),
             tuple(data.get("emails", ())),
-            tuple((v["name"], v["value"]) for v in data.get("variables", ())),
+            tuple(NameValue(v["name"], v["value"]) for v in data.get("variables", ())),
         )
 
     def merged(self, other: Also) -> Also:
@@ -111,38 +139,6 @@ class Also:
         return {"phones": len(self.phones), "emails": len(self.emails), "variables": len(self.variables)}
 
 
-def parse_also(
-    phones: Sequence[str] = (), emails: Sequence[str] = (), variables: Sequence[tuple[str, str]] = (), *, country: str
-) -> Also:
-    """Validate ``also``; blank entries are dropped. Raises RequestError naming the entry (never its value)."""
-    parsed_phones: list[str] = []
-    for i, phone in enumerate(phones):
-        if phone.strip():
-            try:
-                parsed_phones.append(parse_phone(phone, country))
-            except InvalidIdentifier as exc:
-                raise RequestError(f"also.phones[{i}]", str(exc)) from None
-    parsed_emails: list[str] = []
-    for i, email in enumerate(emails):
-        if email.strip():
-            try:
-                parsed_emails.append(parse_email(email))
-            except InvalidIdentifier as exc:
-                raise RequestError(f"also.emails[{i}]", str(exc)) from None
-    parsed_variables = [(name.strip(), value.strip()) for name, value in variables if name.strip() and value.strip()]
-    for i, (name, _) in enumerate(parsed_variables):
-        # A JSON path is built from the name; quotes and backslashes would read differently on
-        # SQLite and PostgreSQL.
-        if '"' in name or "\\" in name:
-            raise RequestError(f"also.variables[{i}]", "A variable name cannot contain quotes or backslashes")
-    for kind, items in (("phones", parsed_phones), ("emails", parsed_emails), ("variables", parsed_variables)):
-        if len(items) > MAX_ALSO:
-            raise RequestError(f"also.{kind}", f"At most {MAX_ALSO} further entries of each kind")
-    return Also(
-        tuple(dict.fromkeys(parsed_phones)), tuple(dict.fromkeys(parsed_emails)), tuple(dict.fromkeys(parsed_variables))
-    )
-
-
 def end_of_local_day(moment: datetime, timezone: str) -> datetime:
     """The first instant of the next local calendar day, in UTC: a request's cutoff."""
     return local_day_start(moment, timezone, days=1)
@@ -150,26 +146,71 @@ def end_of_local_day(moment: datetime, timezone: str) -> datetime:
 
 def parse_identifiers(phone: str | None, email: str | None, country: str) -> Identifiers:
     """Validate what the user typed; blank fields count as absent. Raises RequestError."""
+    return read_request(phone, email, None, country)[0]
+
+
+def read_request(
+    phone: str | None, email: str | None, also: AlsoTyped | Also | None, country: str
+) -> tuple[Identifiers, Also]:
+    """A request's identifiers and its ``also`` as typed, read in one pass (blank fields and entries
+    count as absent; an ``Also`` is read already). Raises RequestError naming the field, never its value."""
     phone = (phone or "").strip() or None
     email = (email or "").strip() or None
     if phone is None and email is None:
         raise RequestError("phone", "Enter a phone number or an email address (or both)")
+    own = [Typed("phone", "phone", phone)] if phone is not None else []
+    own += [Typed("email", "email", email)] if email is not None else []
+    further: list[Typed] = []
+    variables: tuple[NameValue, ...] = ()
+    if also is not None and not isinstance(also, Also):
+        further = [Typed(f"also.phones[{i}]", "phone", p) for i, p in enumerate(also.phones) if p.strip()]
+        further += [Typed(f"also.emails[{i}]", "email", e) for i, e in enumerate(also.emails) if e.strip()]
+        variables = _also_variables(also.variables)
+        for kind, count in (
+            ("phones", sum(t.kind == "phone" for t in further)),
+            ("emails", sum(t.kind == "email" for t in further)),
+            ("variables", len(variables)),
+        ):
+            if count > MAX_ALSO:
+                raise RequestError(f"also.{kind}", f"At most {MAX_ALSO} further entries of each kind")
     try:
-        phone_e164 = parse_phone(phone, country) if phone is not None else None
-    except InvalidIdentifier as exc:
-        raise RequestError("phone", str(exc)) from None
-    try:
-        email_norm = parse_email(email) if email is not None else None
-    except InvalidIdentifier as exc:
-        raise RequestError("email", str(exc)) from None
-    return Identifiers(phone_e164, email_norm)
+        parsed = parse_typed(own + further, country)
+    except InvalidField as exc:
+        raise RequestError(exc.field, str(exc)) from None
+    read = {item.field: value for item, value in zip(own, parsed, strict=False)}
+    ids = Identifiers(
+        read["phone"].value if "phone" in read else None,
+        read["email"].value if "email" in read else None,
+        read["phone"].masked if "phone" in read else None,
+        read["email"].masked if "email" in read else None,
+    )
+    if also is None or isinstance(also, Also):
+        return ids, also or Also()
+    rest = list(zip(further, parsed[len(own) :], strict=True))
+    return ids, Also(
+        tuple(dict.fromkeys(value.value for item, value in rest if item.kind == "phone")),
+        tuple(dict.fromkeys(value.value for item, value in rest if item.kind == "email")),
+        tuple(dict.fromkeys(variables)),
+    )
+
+
+def _also_variables(entries: Sequence[Named]) -> tuple[NameValue, ...]:
+    """``also.variables`` with blank ones dropped; a name that a JSON path would read differently is refused."""
+    variables = tuple(NameValue(v.name.strip(), v.value.strip()) for v in entries if v.name.strip() and v.value.strip())
+    for i, (name, _) in enumerate(variables):
+        # A JSON path is built from the name; quotes and backslashes would read differently on
+        # SQLite and PostgreSQL.
+        if '"' in name or "\\" in name:
+            raise RequestError(f"also.variables[{i}]", "A variable name cannot contain quotes or backslashes")
+    return variables
 
 
 def audit_details(request: AnonymizationRequest, country: str) -> dict[str, object]:
     """What the audit trail keeps of a request: masked identifiers and its options."""
     return {
-        "phone": mask_phone_e164(request.phone_e164, country) if request.phone_e164 else request.phone_masked,
-        "email": mask_email(request.email_norm) if request.email_norm else request.email_masked,
+        # Masked when the request was entered (read_request), from the full identifiers.
+        "phone": request.phone_masked,
+        "email": request.email_masked,
         "raw_data": request.raw_data,
         "delete_content": request.delete_content,
         # How many further identifiers, never which.
@@ -309,7 +350,7 @@ def create_request(
     delete_content: bool,
     created_by: str,
     now: datetime,
-    also: Also | None = None,
+    also: AlsoTyped | Also | None = None,
 ) -> tuple[AnonymizationRequest, bool]:
     """Enter a request, or return the waiting one for the same identifiers.
 
@@ -320,8 +361,7 @@ def create_request(
     the widening is audited (``REQUEST_WIDENED``, as ``created_by``). Adding a new row is
     audited by the caller, which knows how it was entered.
     """
-    ids = parse_identifiers(phone, email, solution.country)
-    also = also or Also()
+    ids, read_also = read_request(phone, email, also, solution.country)
     # Two officers entering the same person at once must not both find nothing and both add.
     serialize(session, f"requests:{solution.id}")
     existing = covering_request(session, solution.id, ids)
@@ -331,13 +371,13 @@ def create_request(
             existing,
             raw_data=raw_data,
             delete_content=delete_content,
-            also=also,
+            also=read_also,
             actor=created_by,
             country=solution.country,
             now=now,
         )
         return existing, False
-    request = _new_request(solution, ids, raw_data, delete_content, also, created_by, now)
+    request = _new_request(solution, ids, raw_data, delete_content, read_also, created_by, now)
     session.add(request)
     session.flush()
     return request, True
@@ -360,8 +400,8 @@ def _new_request(
         email_norm=ids.email_norm,
         # Masked forms are made now, while the full identifier is known; the night only has
         # to forget the full one.
-        phone_masked=mask_phone_e164(ids.phone_e164, solution.country) if ids.phone_e164 else None,
-        email_masked=mask_email(ids.email_norm) if ids.email_norm else None,
+        phone_masked=ids.phone_masked,
+        email_masked=ids.email_masked,
         raw_data=raw_data,
         delete_content=delete_content,
         also=also.as_json(),

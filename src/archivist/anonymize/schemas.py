@@ -42,11 +42,6 @@ class RequestIn(BaseModel):
     delete_content: StrictBool = False
     also: AlsoIn | None = None
 
-    def also_lists(self) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-        if self.also is None:
-            return [], [], []
-        return self.also.phones, self.also.emails, [(v.name, v.value) for v in self.also.variables]
-
 
 # A done request's counts: the shape the nightly run stores (one definition, ``RequestResult``).
 ResultOut = RequestResult

@@ -22,7 +22,7 @@ from archivist.anonymize import erasure, requests
 from archivist.anonymize.erasure import ErasureResult, Linked, UnknownInteractionError
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.anonymize.preview import Preview, preview_with_linked
-from archivist.anonymize.requests import Also, Identifiers
+from archivist.anonymize.requests import Also, AlsoTyped, Identifiers
 from archivist.archive import content, recordings
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
@@ -54,7 +54,7 @@ def add_request(
     email: str | None,
     raw_data: bool,
     delete_content: bool,
-    also: Also | None,
+    also: AlsoTyped | Also | None,
     actor: Principal,
     via: str,
     now: datetime,
@@ -98,7 +98,7 @@ def preview_request(
     email: str | None,
     raw_data: bool,
     delete_content: bool,
-    also: Also | None,
+    also: AlsoTyped | Also | None,
     keyring: MentionKeyring,
     blobs: BlobStore | None,
     actor: Principal,
@@ -111,7 +111,7 @@ def preview_request(
     A preview looks the person up in the archive, like a search: the audit entry says which
     kinds of identifier were given, never their values.
     """
-    ids = requests.parse_identifiers(phone, email, solution.country)
+    ids, read_also = requests.read_request(phone, email, also, solution.country)
     counts, linked = preview_with_linked(
         session,
         solution,
@@ -121,7 +121,7 @@ def preview_request(
         delete_content=delete_content,
         now=now,
         keyring=keyring,
-        also=also,
+        also=read_also,
         blobs=blobs,
     )
     details = {
