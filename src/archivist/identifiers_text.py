@@ -77,7 +77,7 @@ __all__ = [
 
 # Bumped whenever what the scanner reads changes: the mention index of an archive scanned by
 # an older version misses forms this one finds, and must be rebuilt (``reindex-mentions``).
-SCANNER_VERSION = 4
+SCANNER_VERSION = 5
 
 # Countries whose national forms are tried for a candidate that is not a valid home number:
 # the Nordic and nearby countries whose numbers turn up in a Nordic contact centre, plus the
@@ -95,6 +95,14 @@ _MAX_DIGITS = 17
 # after a number with '+' ("voicemail_from_+4791234567_0412.mp3", Proofpoint's
 # "urldefense.com/v3/__tel:+4791234567__;"); else it is part of an id.
 _RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![0-9])(?!_)|(?<![0-9])\+[0-9]{6,15}(?=_)")
+# Digit groups joined by a separator no chain takes ("912_34_567", "912|34|567", "912*34*567",
+# "912·34·567", "912. 34. 567"): file names, table exports and people write a number so, and a
+# reader reads one number. Not a comma: "912,34" is an amount. The same separator throughout,
+# between groups of 1 to 4 digits; read whole (_loose_spans), never a window of it.
+_LOOSE = re.compile(
+    r"(?<![0-9])(?P<plus>\+)?[0-9]{1,4}(?P<sep>[ \t]?(?:[_|*~\u00b7\u2022]|\.(?=[ \t]))[ \t]?)[0-9]{1,4}"
+    r"(?:(?P=sep)[0-9]{1,4}){0,6}(?![0-9])"
+)
 # What may stand between two runs of one number: a few spaces and at most one bracket or
 # slash, as in "912 34 567", "(+47) 912 34 567", "+44 (0)20 7946 0958", "0151/23456789", or a
 # dash with spaces around it ("912 - 34 - 567").
@@ -714,6 +722,7 @@ def _scan_view(
         international = first.plus or first.digits.startswith("00")
         if international and len(spans) == found_before and sum(len(r.digits) for r in chain) >= _MIN_DIGITS:
             unread.append(chain)
+    _loose_spans(text, region, spans, wanted, sure)
     # Only where the run scan met an international number it could not read: elsewhere the matcher
     # (about 250 µs a chain) would find again what the scan found. Without '+'/'00' it reads
     # home numbers only, which the windows above have all tried; order numbers and case ids
@@ -722,6 +731,31 @@ def _scan_view(
         for span in _matcher_spans(text, region, chain, starts, ends):
             spans.setdefault((span.start, span.end), set()).update(span.readings)
     return [PhoneSpan(start, end, frozenset(readings)) for (start, end), readings in sorted(spans.items())]
+
+
+def _loose_spans(
+    text: str,
+    region: str,
+    spans: dict[tuple[int, int], set[str]],
+    wanted: Mapping[str, str] | None,
+    sure: frozenset[str],
+) -> None:
+    """Numbers written with a separator the chains do not take (``_LOOSE``), read as a whole as a
+    grouped window is; not where the text is no number (an amount, a version: ``_excluded``)."""
+    zones: list[tuple[int, int]] | None = None
+    for match in _LOOSE.finditer(text):
+        digits = _NON_DIGITS.sub("", match.group())
+        if not _MIN_DIGITS <= len(digits) <= _MAX_DIGITS:
+            continue
+        if zones is None:
+            zones = _excluded(text)  # only for a text that has such a number: most have none
+        if any(start < match.end() and match.start() < end for start, end in zones):
+            continue
+        readings = set(_readings(digits, match.group("plus") is not None, region, grouped=True))
+        if wanted is not None and digits in wanted and (digits in sure or _national_reading(digits, region) is None):
+            readings.add(wanted[digits])  # the requested person's own digits, as the chains read them
+        if readings:
+            spans.setdefault(match.span(), set()).update(readings)
 
 
 def scan_phones(text: str, country: str) -> list[PhoneSpan]:

@@ -421,6 +421,31 @@ def _slash_forms() -> list[PhoneForm]:
     ]
 
 
+def _any_separator_forms() -> list[PhoneForm]:
+    """Separators no chain of the scanner takes (issue 21: "their digits in any grouping and any
+    separator"): file names and exported tables join groups with '_' or '|', people with '*', '·',
+    '•', '~' or '. ' (a number dictated into a sentence)."""
+    forms = []
+    for name, sep in (
+        ("underscore", "_"),
+        ("pipe", "|"),
+        ("star", "*"),
+        ("middle-dot", "\u00b7"),
+        ("bullet", "\u2022"),
+        ("tilde", "~"),
+        ("dot-space", ". "),
+        ("spaced-pipe", " | "),
+    ):
+        # 912_34_567, 91_23_45_67, 9123_4567
+        for grouping, group in (("323", _g323), ("2222", _g2222), ("44", _g44)):
+            forms.append(PhoneForm(f"{name}-{grouping}", _sep(group, sep)))
+    # voicemail_912_34_567.mp3: a recording's file name as a platform writes it
+    forms.append(PhoneForm("file-name", lambda d: _around("voicemail_", _g323(d, "_"), ".mp3")))
+    # +47_912_34_567
+    forms.append(PhoneForm("+47-underscore", lambda d: _span(_plus47_323(d, "_"))))
+    return forms
+
+
 def _spacing_forms() -> list[PhoneForm]:
     return [
         # 9 1 2 3 4 5 6 7: digit by digit, as speech-to-text writes a dictated number
@@ -541,6 +566,7 @@ NO_PHONE_FORMS: dict[str, tuple[PhoneForm, ...]] = {
     "mixed": tuple(_mixed_forms()),
     "line-separator": tuple(_separator_forms()),
     "glued-name-address": tuple(_glued_forms()),
+    "any-separator": tuple(_any_separator_forms()),
 }
 
 
@@ -1286,6 +1312,7 @@ FORM_CLASSES: tuple[str, ...] = (
     "own-national-foreign",
     "address-split-glued",
     "found-in-the-wild",
+    "any-separator",
     *ENCODED_CLASSES,
 )
 assert set(FORM_CLASSES) == set(_MAKERS)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from archivist.archive.mentions import MentionKeyring
-from archivist.identifiers_text import find_emails, find_phones, name_forms, replace_identifier, replace_identifiers
+from archivist.identifiers_text import (
+    find_emails,
+    find_phones,
+    identifiers_of,
+    name_forms,
+    replace_identifier,
+    replace_identifiers,
+)
 from tests.corpus.corpus import evaluate, generate_corpus
 
 NO = "+4791234567"
@@ -242,3 +249,29 @@ def test_a_name_written_with_combining_marks_or_unicode_hyphens_is_replaced() ->
     # The customer name itself stored decomposed, the text composed.
     new, count = replace_identifiers("Hei Åse Ødegård", (), "NO", X, name_forms(decomposed))
     assert (new, count) == (f"Hei {X}", 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("kr 912,34, og kr 567", id="amounts-with-commas"),  # a comma joins no number
+        pytest.param("12|34|56|78", id="pipes-no-valid-number"),  # 12345678: no Norwegian number
+        pytest.param("versjon 9.12. 34. 567", id="version"),  # a version is no number
+        pytest.param("kl. 09. 15", id="time"),  # too few digits
+    ],
+)
+def test_loose_separators_read_no_number_where_there_is_none(text: str) -> None:
+    assert identifiers_of(text, "NO") == (set(), set())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("ring 912_34_567 nå", "ring [X] nå", id="underscore"),
+        pytest.param("tlf 912 | 34 | 567.", "tlf [X].", id="spaced-pipe"),
+        pytest.param("voicemail_+47_912_34_567.mp3", "voicemail_[X].mp3", id="file-name-plus"),
+        pytest.param("nr. 91. 23. 45. 67 takk", "nr. [X] takk", id="dictated-dot-space"),
+    ],
+)
+def test_loose_separators_are_replaced_for_the_requested_person(text: str, expected: str) -> None:
+    assert replace_identifiers(text, ("+4791234567",), "NO", "[X]") == (expected, 1)
