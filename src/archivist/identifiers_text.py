@@ -139,6 +139,12 @@ _NOT_A_NUMBER = re.compile(
     r"|\b[0-9]++(?:,[0-9]{2}\b|,-)"
     r"|\b(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9] ?- ?(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9]\b"
     r"|(?i:\b(?:postboks|pb\.|boks|p\.?o\.? box) ?[0-9]+)"
+    # A meeting's id, PIN or passcode ("Meeting ID: 834 5678 9012", a Teams "Phone Conference ID",
+    # "Passcode: 123456"), and the digits a dial string sends after its pauses (",,123456789#").
+    r"|(?i:\b(?:(?:phone )?conference|meeting|webinar|møte|konferanse)[ -]?(?:id|number|nummer|nr)\b"
+    r"(?: ?\([a-z ]{0,20}\))?\.?:?[ \t]*[0-9](?:[0-9]| (?=[0-9])){3,20}#?)"
+    r"|(?i:\b(?:passcode|password|passord|pin|tilgangskode|access code)\b:?[ \t]*[0-9]{3,12}#?)"
+    r"|,{2,}[0-9]{3,20}#?"
 )
 # More things that are no number, each branch starting with a digit, a currency sign or the
 # letter of its word (so the search skips to those, and every other position costs nothing;
@@ -157,6 +163,8 @@ _NOT_A_NUMBER_AT_DIGIT = re.compile(
     r"|[Ii](?<!\w[Ii])[Pp](?:[Vv]4)?(?:[ -]?(?i:address|adresse))?:? ?(?:[0-9]{1,3}\.){3}[0-9]{1,3}"
     r"|[Vv](?<!\w[Vv])(?:(?=[0-9])|(?i:er\.?|ersion|ersjon) ?)[0-9]+(?:\.[0-9]+)*"
     r"|(?i:[Bb](?<!\w[Bb])uild|[Rr](?<!\w[Rr])elease|[Ff](?<!\w[Ff])irmware) ?[0-9]+(?:\.[0-9]+)*"
+    # A time with fractional seconds, as logs and isoformat() write it ("14:05:33.912345").
+    r"|[0-2](?<![0-9][0-2])[0-9](?<![2][4-9]):[0-5][0-9]:[0-5][0-9][.,][0-9]{1,9}"
 )
 
 
@@ -218,6 +226,10 @@ _LABELS = frozenset(
         "tlph",
         "from",
         "fra",
+        # Finnish and Polish labels glued with their dot ("puh.040 123 4567", "tel.kom.512 345 678").
+        "puh",
+        "puhelin",
+        "kom",
     )
 )
 _LABEL_BEFORE = re.compile(r"([^\W\d_]{2,14})[.:]?[ \t]{0,2}(?:\+)?$")

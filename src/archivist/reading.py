@@ -69,9 +69,10 @@ class EncodedSpan:
 
 # Anything that makes the view differ from the text. A text without a match is its own view.
 _SPECIAL = re.compile(
-    r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n|[(\[{]\s*(?:at|dot|@|punktum|prikk)\s*[)\]}]"
-    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|[\r\x0b\x0c]|=\r?\n|=(?:[2-5][0-9A-F]|[C-F][0-9A-F])|=\?|\\[u/\"\\nrt]"
-    r"|urldefense",
+    r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n"
+    r"|[(\[{]\s*(?:at|a|dot|@|punktum|prikk|punkt|snabel-?a|klammeraffe|arroba)\s*[)\]}]"
+    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|\]\]>|[\r\x0b\x0c]|=\r?\n|=(?:[2-5][0-9A-F]|[C-F][0-9A-F])|=\?"
+    r"|\\[u/\"\\nrt_*\-.#!`~|]|urldefense",
     re.IGNORECASE,
 )
 
@@ -81,15 +82,24 @@ _ENTITY = r"&(?:amp;){0,3}(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-
 _TAG = r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>"
 # Comment markers and declarations take no room; what a comment holds is read like any text
 # (Outlook's "<!--[if mso]>…<![endif]-->" blocks carry whole paragraphs).
-_MARKUP = r"<!--|-->|<!\[?[A-Za-z][^<>]{0,200}>"
-_PERCENT = r"(?:%[0-9A-Fa-f]{2})+"
+# A CDATA section's brackets are markup, what it holds is text ("<![CDATA[Ring meg på 912…]]>").
+_MARKUP = r"<!\[CDATA\[|\]\]>|<!--|-->|<!\[?(?!CDATA\[)[A-Za-z][^<>]{0,200}>"
+_PERCENT = r"(?:%(?!25[0-9A-Fa-f]{2})[0-9A-Fa-f]{2})+"
+# A percent escape escaped again ("%2540" for "%40", a link inside a link's query): read twice.
+_PERCENT_TWICE = r"(?:%25[0-9A-Fa-f]{2})+"
+# A Markdown backslash escape, as chat exports and ticket systems store text ("kari\_nordmann@…").
+_MARKDOWN_ESCAPE = r"\\[_*\-.#!`~|]"
 # A line break with the spaces and quote markers around it.
 # Every line and paragraph separator counts: CR LF, a lone CR, VT, FF, NEL, U+2028, U+2029.
 _BREAK = r"[ \t]*(?:\r\n?|[\n\x0b\x0c\x85\u2028\u2029])(?:[ \t]*>)*[ \t]*"
 _OBFUSCATED = (
-    r"[ \t]*[(\[{<][ \t]*(?P<word>at|@|krøllalfa|alfakrøll|dot|punktum|prikk)[ \t]*[)\]}>][ \t]*"
+    r"[ \t]*[(\[{<][ \t]*(?P<word>at|a|@|krøllalfa|alfakrøll|snabel-?a|klammeraffe|arroba|dot|punktum|prikk|punkt)"
+    r"[ \t]*[)\]}>][ \t]*"
     r"|(?<=\w)[ \t]+(?P<spaced>@)[ \t]+(?=\w)"
 )
+# The bracketed words that stand for a dot; the others stand for "@" ("(a)", Swedish "(snabel-a)",
+# German "(Klammeraffe)", Spanish "(arroba)").
+_DOT_WORDS = frozenset(("dot", "punktum", "prikk", "punkt"))
 # "+ 47 912 34 567": the space after the plus is no gap.
 _PLUS_SPACE = r"\+[ \t]+(?=[0-9])"
 # '+' between digits is a space in a link's query ("?phone=%2B47+912+34+567").
@@ -120,7 +130,8 @@ _NON_ASCII = r"[^\x00-\x7f]+"
 _PROOFPOINT = r"urldefense(?:\.proofpoint)?\.com/v2/url\?u=(?P<ppu>[A-Za-z0-9\-_.~]{1,2000})"
 _TOKENS = (
     f"|(?P<json>{_JSON_ESCAPE})|(?P<proofpoint>{_PROOFPOINT})"
-    f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})|(?P<percent>{_PERCENT})|(?P<brk>{_BREAK})"
+    f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})"
+    f"|(?P<percent2>{_PERCENT_TWICE})|(?P<percent>{_PERCENT})|(?P<md>{_MARKDOWN_ESCAPE})|(?P<brk>{_BREAK})"
     f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})"
 )
 _TOKEN = re.compile(
@@ -173,6 +184,8 @@ _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 # Dashes that join digit groups as a hyphen does ("912‐34‐567", "+47–912–34–567").
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2212\u2043\ufe63\uff0d\u02d7")
 # Long dashes separate words ("kari@x.no—takk"); between digit groups they read as a gap.
+# Full stops that separate the labels of a domain as '.' does (IDNA, RFC 3490 3.1): "example。no".
+_FULL_STOPS = frozenset("\u3002\uff0e\uff61")
 _LONG_DASHES = frozenset("\u2014\u2015\ufe58")
 # What NFKC may turn a character into that the scanner cares about: digits, '+', '@', '.',
 # brackets, '-', '/', ':' and letters (fullwidth Latin in an address).
@@ -184,6 +197,8 @@ def _read_char(ch: str) -> str:
     """How one non-ASCII character reads: an ASCII stand-in, nothing, or itself."""
     if ch in _ZERO_WIDTH:
         return ""
+    if ch in _FULL_STOPS:
+        return "."
     if ch in _DASHES:
         return "-"
     if ch in _LONG_DASHES:
@@ -362,12 +377,16 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
             _read_tag(builder, text, match)
         elif kind == "percent":
             _read_percent(builder, match)
+        elif kind == "percent2":
+            _read_escaped_bytes(builder, match.string, match.start(), match.end(), 5, hex_at=3)
+        elif kind == "md":
+            builder.read_as(match.group()[1], match.start(), cursor)
         elif kind == "brk":
             builder.breaks.append(builder.length)
             builder.read_as(" ", match.start(), cursor)
         elif kind == "obf":
             word = (match.group("word") or match.group("spaced")).lower()
-            builder.read_as("." if word in ("dot", "punktum", "prikk") else "@", match.start(), cursor)
+            builder.read_as("." if word in _DOT_WORDS else "@", match.start(), cursor)
         elif kind == "pspace":
             builder.read_as("+", match.start(), cursor)
         elif kind == "qplus":
@@ -485,12 +504,15 @@ def _read_percent(builder: _Builder, match: re.Match[str]) -> None:
     _read_escaped_bytes(builder, match.string, match.start(), match.end(), 3)
 
 
-def _read_escaped_bytes(builder: _Builder, text: str, start: int, end: int, width: int, charset: str = "utf-8") -> None:
-    """Decode a run of ``width``-character byte escapes ("%C3%B8", "=C3=B8"): each character
-    maps onto its own escapes. Bytes that are no UTF-8 read in ``charset`` if it is not UTF-8,
-    else as Latin-1 (quoted-printable of an 8-bit body), one byte a character."""
+def _read_escaped_bytes(
+    builder: _Builder, text: str, start: int, end: int, width: int, charset: str = "utf-8", *, hex_at: int = 1
+) -> None:
+    """Decode a run of ``width``-character byte escapes ("%C3%B8", "=C3=B8", "%2540" with its hex
+    digits at ``hex_at``): each character maps onto its own escapes. Bytes that are no UTF-8 read
+    in ``charset`` if it is not UTF-8, else as Latin-1 (quoted-printable of an 8-bit body), one
+    byte a character."""
     raw = text[start:end]
-    data = bytes.fromhex("".join(raw[i + 1 : i + 3] for i in range(0, len(raw), width)))
+    data = bytes.fromhex("".join(raw[i + hex_at : i + hex_at + 2] for i in range(0, len(raw), width)))
     position = start
     if charset != "utf-8":
         for byte in data:

@@ -914,26 +914,15 @@ BY_ID: dict[str, Wild] = {case.case_id: case for case in CASES}
 # identifiers_of(text, country) != the reader's set, grouped by cause.
 KNOWN_GAPS: dict[str, str] = {
     # The reading view does not decode a container or an escape.
-    "ser-05": "CDATA section read as markup (_MARKUP takes '<![CDATA[...]]>' whole): the number is hidden",
-    "ser-06": "CDATA section read as markup: the address is hidden",
-    "link-04": "percent-encoding decoded once: '%2540' stays '%40', the address is not found",
-    "link-05": "percent-encoding decoded once: '%252B4791234567' stays '%2B…', the number is not found",
     "ser-08": "RTF \\'f8 not decoded: reads 'f8rn.nordmann@example.no', a wrong address, not bjørn.nordmann@…",
     "ser-11": "Python bytes escapes not decoded: reads 'xb8rn.nordmann@example.no', a wrong address",
-    "link-12": "Markdown '\\_' not read as '_': reads '_nordmann@example.no', a wrong address",
-    "link-13": "Markdown '\\_' not read as '_': reads '_c@example.no', a wrong address",
     "sms-03": "form-encoded '+' after a word ('meg+912+34+567') read as a leading plus: +91… is no number",
-    "idn-06": "U+3002 (ideographic full stop) not read as a label separator: nothing found",
-    "idn-07": "U+FF61 (halfwidth ideographic full stop) not read as a label separator: nothing found",
     "idn-03": "Devanagari vowel signs (Mc/Mn) are not word characters: the address is not matched",
     # Folded lines (vCard/iCalendar: CRLF + one space is removed when unfolded).
     "ical-03": "fold inside the local part after 'mailto:': the wrap reader skips it, only 'ann@example.no' is found",
     "vcard-01": "the next property after an address ('…@example.no\\r\\nEND:VCARD') is read as a wrap: also "
     "indexes 'kari.nordmann@example.noend'",
     # Obfuscations and spoken forms not known.
-    "obf-01": "'(a)' for '@' not read: nothing found",
-    "obf-02": "'(snabel-a)' for '@' not read: nothing found",
-    "obf-04": "'(punkt)' for '.' not read: nothing found",
     "obf-05": "'dot' inside a spelt local part not read: finds 'nordmann@gmail.com', a wrong address",
     "obf-06": "Norwegian 'punktum'/'krøllalfa' spelt without brackets not read: nothing found",
     # RFC 5322 syntax.
@@ -949,8 +938,6 @@ KNOWN_GAPS: dict[str, str] = {
     "uri-04": "'%26' ('&') in a local part ends it: finds the fragment 'ola@example.no'",
     "uri-05": "'%3F' ('?') in a local part ends it: finds the fragment 'ola@example.no'",
     # Labels glued with a dot that the label list does not hold.
-    "nord-10": "Finnish 'puh.' glued to the number: not a known label, nothing found",
-    "eu-13": "Polish 'tel.kom.' glued to the number: 'kom' is not a known label, nothing found",
     # E.123 alternative endings.
     "e123-01": "'/ 568' after '912 34 567' not read as +4791234568",
     "e123-02": "'/57' after '22 12 34 56' not read as +4722123457",
@@ -961,15 +948,9 @@ KNOWN_GAPS: dict[str, str] = {
     "van-03": "letters not read as keypad digits: nothing found",
     "van-04": "letters not read as keypad digits: nothing found",
     # Precision: identifiers of things read as numbers.
-    "meet-02": "Teams conference ID '123 456 789#' read as the Polish +48123456789",
-    "meet-03": "Zoom meeting ID '834 5678 9012': its last two groups read as +4756789012",
-    "meet-09": "ditto, on a line with a real dial-in number",
     "meet-08": "a video address 'number@IP' read as an SMS gateway number (+4776110735) and an address on an IP",
     "dist-id-06": "an order number '4791234567' read as +47 91234567 (country code without '+')",
     "dist-id-07": "an invoice number '91234567' read as a mobile",
-    "dist-time-01": "seconds.microseconds '33.912345' read as +4733912345",
-    "dist-time-02": "seconds.microseconds '33.912345' read as +4733912345",
-    "dist-time-03": "seconds.microseconds '33.912345' read as +4733912345",
     # Over-indexing: identifiers shaped like addresses (a row each, never a wrong replacement).
     "dist-id-02": "a Message-ID indexed as an address",
     "dist-id-03": "a git send-email Message-ID indexed as an address",
@@ -984,21 +965,10 @@ ERASURE_GAPS: dict[str, str] = {
             "ical-03",
             "uri-04",
             "uri-05",
-            "link-04",
-            "link-05",
-            "link-12",
-            "link-13",
             "sms-03",
-            "ser-05",
-            "ser-06",
             "ser-11",
-            "obf-01",
-            "obf-02",
-            "obf-04",
             "obf-05",
             "obf-06",
-            "nord-10",
-            "eu-13",
             "rfc-06",
             "rfc-07",
             "env-03",
@@ -1007,8 +977,6 @@ ERASURE_GAPS: dict[str, str] = {
             "env-06",
             "env-07",
             "idn-03",
-            "idn-06",
-            "idn-07",
             "van-01",
             "van-02",
             "van-03",
@@ -1024,18 +992,10 @@ ERASURE_GAPS: dict[str, str] = {
 # replace_identifiers(text, (lure,), …) replaces something in a distractor: a request for a number
 # whose digits stand there as something else erases them.
 LURE_GAPS: dict[str, str] = {
-    "ical-08": "a request for +48123456789 replaces the conference PIN after ',,,' (a requested foreign "
-    "number's national digits, read where they stand alone)",
-    "meet-01": "ditto, the Teams conference ID after ',,'",
-    "meet-02": "a request for +48123456789 replaces the Teams conference ID",
-    "meet-03": "a request for +4756789012 replaces two groups of a Zoom meeting ID",
     "meet-08": "a request for +4776110735 replaces a room number in a video address",
     "env-02": "a request for +67612345 replaces a BATV tag",
     "dist-id-06": "a request for +4791234567 replaces an order number",
     "dist-id-07": "a request for +4791234567 replaces an invoice number",
-    "dist-time-01": "a request for +4733912345 replaces seconds and microseconds of a timestamp",
-    "dist-time-02": "ditto",
-    "dist-time-03": "ditto",
 }
 
 
