@@ -18,6 +18,9 @@ the repository and imported from there, side by side with the current one in the
 (c) Throughput at ingestion: ``archivist.archive.mentions.identifiers_in(texts, "NO")`` per
     document (all its field texts) of ``generate_corpus``, one process, caches cleared before
     each repetition (as a fresh process); current and old alternate, medians of ``--repeat``.
+(e) The wild corpus (``tests/corpus/wild_forms.py``: forms real systems write, each class citing
+    its sources): per class, recall and precision of the identifiers a reader finds there, old
+    and current (``find_phones`` readings and ``find_emails``), and the rows read exactly right.
 (d) Replacement time against the number of mentions in one text: ``"912 34 567 " * k`` and
     ``"912 34 567, " * k``, and a 2 MB body with ~180,000 mentions (current only). The old
     scanner checks each candidate against every span chosen so far (quadratic), so it is
@@ -42,6 +45,7 @@ from types import ModuleType
 
 from tests.corpus.corpus import Score, generate_corpus
 from tests.corpus.hard_forms import DISTRACTOR_CLASSES, FORM_CLASSES, Case, distractor_texts, hard_cases
+from tests.corpus.wild_forms import CASES, CLASSES, Wild
 
 from archivist import identifiers_text, reading
 from archivist.archive.mentions import identifiers_in
@@ -183,6 +187,67 @@ def bench_distractors(old: ModuleType, seed: int, n: int) -> str:
         rows.append([name, f"{len(mine):,}", f"{old_hits / len(mine):.1%}", f"{new_hits / len(mine):.1%}"])
     rows.append(["**all**", f"{totals[0]:,}", f"{totals[1] / totals[0]:.1%}", f"{totals[2] / totals[0]:.1%}"])
     return table(["distractor class", "texts", "any reading, old", "any reading, current"], rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# (e) The wild corpus: forms real systems write, from public sources (tests/corpus/wild_forms.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def _found(module: ModuleType, text: str, country: str) -> set[str]:
+    """Every identifier a scanner reads in ``text``: its phones' readings and its addresses."""
+    return {e164 for _, _, e164 in module.find_phones(text, country)} | {a for _, _, a in module.find_emails(text)}
+
+
+def _wild_score(module: ModuleType, cases: Iterable[Wild]) -> tuple[int, int, int]:
+    """(identifiers read right, identifiers read, rows read exactly right)."""
+    right = found = exact = 0
+    for case in cases:
+        read = _found(module, case.text, case.country)
+        truth = set(case.identifiers)
+        right += len(read & truth)
+        found += len(read)
+        exact += read == truth
+    return right, found, exact
+
+
+def _ratio(part: int, whole: int) -> str:
+    return f"{part / whole:.3f}" if whole else "–"
+
+
+def bench_wild(old: ModuleType) -> str:
+    """Per class: identifiers a reader finds, and the scanners' recall and precision on them
+    (identifiers counted, not rows), and the rows read exactly right."""
+    rows = []
+    for form_class, cases in [*((c, [w for w in CASES if w.form_class == c]) for c in CLASSES), ("**all**", CASES)]:
+        expected = sum(len(case.identifiers) for case in cases)
+        o_right, o_found, o_exact = _wild_score(old, cases)
+        c_right, c_found, c_exact = _wild_score(identifiers_text, cases)
+        rows.append(
+            [
+                form_class,
+                f"{len(cases)}",
+                f"{expected}",
+                _ratio(o_right, expected),
+                _ratio(o_right, o_found),
+                _ratio(c_right, expected),
+                _ratio(c_right, c_found),
+                f"{o_exact} / {c_exact}",
+            ]
+        )
+    return table(
+        [
+            "wild class",
+            "rows",
+            "identifiers a reader finds",
+            "recall, old",
+            "precision, old",
+            "recall, current",
+            "precision, current",
+            "rows exactly right, old / current",
+        ],
+        rows,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,6 +410,8 @@ def main() -> None:
     print(quality)
     distractors = bench_distractors(old, seeds[0], args.distractors)
     print(distractors)
+    wild = bench_wild(old)
+    print(wild)
     throughput = bench_throughput(old, args.throughput_docs, args.repeat)
     print(throughput)
     replace = bench_replace(old, [int(k) for k in args.ks.split(",")], args.old_max_k, args.current_max_k, args.repeat)
@@ -355,6 +422,8 @@ def main() -> None:
         + quality
         + "\n\n### Distractors: texts with any reading\n\n"
         + distractors
+        + "\n\n### The wild corpus (`tests/corpus/wild_forms.py`)\n\n"
+        + wild
         + "\n\n### Throughput at ingestion (`identifiers_in`, one process)\n\n"
         + throughput
         + "\n\n### Replacement time against mentions per text\n\n"
