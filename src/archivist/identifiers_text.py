@@ -817,6 +817,10 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
         address = _normalize_email(raw)
         if address is not None:
             found.append((start, end, address))
+            if _LITERAL_PREFIX.match(raw) and text.startswith("'", end):
+                # A string literal in a log ("b'kari@x.no'", "u'…'"): the prefix is Python's; read
+                # without it too (a local part "d'artagnan" is left as it was written).
+                found.append((start + 2, end, _normalize_email(raw[2:]) or address))
             glued = _without_glued_word(raw)
             if glued is not None and (address := _normalize_email(glued)) is not None:
                 found.append((start, end - (len(raw) - len(glued)), address))
@@ -832,6 +836,7 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
     return found
 
 
+_LITERAL_PREFIX = re.compile(r"[bBuUrRfF]'")
 # "kari at example.no", "kari AT example dot no": an address spelt out without brackets.
 _SPELT_DOT = re.compile(r"[ \t]+(?:dot|DOT|punktum|prikk)[ \t]+")
 _SPELT_EMAIL = re.compile(

@@ -72,7 +72,7 @@ _SPECIAL = re.compile(
     r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n"
     r"|[(\[{]\s*(?:at|a|dot|@|punktum|prikk|punkt|snabel-?a|klammeraffe|arroba)\s*[)\]}]"
     r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|\]\]>|[\r\x0b\x0c]|=\r?\n|=(?:[2-5][0-9A-F]|[C-F][0-9A-F])|=\?"
-    r"|\\[u/\"\\nrt_*\-.#!`~|]|urldefense",
+    r"|\\[u/\"\\nrt_*\-.#!`~|]|\\x[0-9A-F]{2}|\\'[0-9A-F]{2}|urldefense",
     re.IGNORECASE,
 )
 
@@ -87,6 +87,10 @@ _MARKUP = r"<!\[CDATA\[|\]\]>|<!--|-->|<!\[?(?!CDATA\[)[A-Za-z][^<>]{0,200}>"
 _PERCENT = r"(?:%(?!25[0-9A-Fa-f]{2})[0-9A-Fa-f]{2})+"
 # A percent escape escaped again ("%2540" for "%40", a link inside a link's query): read twice.
 _PERCENT_TWICE = r"(?:%25[0-9A-Fa-f]{2})+"
+# Bytes written as escapes by a serialiser: Python's repr of bytes in a log ("bj\xc3\xb8rn", UTF-8)
+# and RTF's hex escapes ("bj\'f8rn", the document's Windows code page).
+_PY_BYTES = r"(?:\\x[0-9A-Fa-f]{2})+"
+_RTF_HEX = r"(?:\\'[0-9A-Fa-f]{2})+"
 # A Markdown backslash escape, as chat exports and ticket systems store text ("kari\_nordmann@…").
 _MARKDOWN_ESCAPE = r"\\[_*\-.#!`~|]"
 # A line break with the spaces and quote markers around it.
@@ -131,7 +135,8 @@ _PROOFPOINT = r"urldefense(?:\.proofpoint)?\.com/v2/url\?u=(?P<ppu>[A-Za-z0-9\-_
 _TOKENS = (
     f"|(?P<json>{_JSON_ESCAPE})|(?P<proofpoint>{_PROOFPOINT})"
     f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})"
-    f"|(?P<percent2>{_PERCENT_TWICE})|(?P<percent>{_PERCENT})|(?P<md>{_MARKDOWN_ESCAPE})|(?P<brk>{_BREAK})"
+    f"|(?P<percent2>{_PERCENT_TWICE})|(?P<percent>{_PERCENT})|(?P<pybytes>{_PY_BYTES})|(?P<rtf>{_RTF_HEX})"
+    f"|(?P<md>{_MARKDOWN_ESCAPE})|(?P<brk>{_BREAK})"
     f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})"
 )
 _TOKEN = re.compile(
@@ -379,6 +384,10 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
             _read_percent(builder, match)
         elif kind == "percent2":
             _read_escaped_bytes(builder, match.string, match.start(), match.end(), 5, hex_at=3)
+        elif kind == "pybytes":
+            _read_escaped_bytes(builder, match.string, match.start(), match.end(), 4, hex_at=2)
+        elif kind == "rtf":
+            _read_escaped_bytes(builder, match.string, match.start(), match.end(), 4, "cp1252", hex_at=2)
         elif kind == "md":
             builder.read_as(match.group()[1], match.start(), cursor)
         elif kind == "brk":
