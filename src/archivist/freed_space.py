@@ -20,6 +20,11 @@ VACUUM FULL). So the step, in order:
 4. checkpoints, so the files the rewrites replaced are removed from disk;
 5. verifies: every relation it meant to rewrite has a new file, or is named as not rewritten.
 
+One step runs at a time in a database (a session advisory lock, ``STEP_LOCK``): the nights of
+several solutions, on several workers, each end with this step over the same shared tables, and
+two VACUUMs and REINDEXes of one table at once can deadlock each other (seen: a worker's night
+failed with PostgreSQL's deadlock error while another worker's night ran its step).
+
 What stays out of reach is named in the result: WAL segments and archives, backups, and with
 ``gave_up`` what the old transaction could still see.
 """
@@ -31,13 +36,17 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg.errors import LockNotAvailable
+from psycopg.errors import DeadlockDetected, LockNotAvailable
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 # How long the step waits for transactions older than itself (ARCHIVIST_STORAGE_WAIT_S).
 DEFAULT_WAIT_S = 60.0
 _POLL_S = 0.2
+# How often a command PostgreSQL cancelled to break a deadlock is run (the first time included).
+_DEADLOCK_TRIES = 3
+# The advisory lock key every storage step holds while it runs ("Archivis" in ASCII).
+STEP_LOCK = 0x4172636869766973
 # Once the wait gave up: how long one rewrite may wait for a lock the old transaction holds.
 _LOCK_TIMEOUT_MS = 2_000
 
@@ -137,55 +146,82 @@ def postgres_storage_step(
 ) -> dict[str, Any]:
     """Run the step over ``tables`` (names of existing tables); what was done, for the receipt."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        mark = _mark(conn)
-        deadline = time.monotonic() + max(wait_s, 0.0)
-        older = _older_transactions(conn, mark)
-        while older and time.monotonic() < deadline:
+        # Polled, not waited for in one statement: a waiting statement holds a snapshot, which the
+        # running step would count as an older transaction and wait out.
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": STEP_LOCK}).scalar():
             time.sleep(_POLL_S)
-            older = _older_transactions(conn, mark)
-        before = _files(conn, tables)
-        # Plain mode rebuilds the indexes that can hold an erased value, not every index.
-        rebuilt = {} if vacuum_full else identifier_indexes(conn, tables)
-        # An old transaction also holds locks a rewrite must wait for: past the wait, a table
-        # whose lock cannot be had at once is left (and named) rather than waited for forever.
-        conn.execute(
-            text("SELECT set_config('lock_timeout', :ms, false)"), {"ms": f"{_LOCK_TIMEOUT_MS if older else 0}"}
-        )
         try:
-            locked: list[str] = []
-            for table in tables:
-                # Names come from our own constant, never from input.
-                commands = (
-                    [f"VACUUM (FULL, ANALYZE) {table}"]
-                    if vacuum_full
-                    else [
-                        f"VACUUM (ANALYZE) {table}",
-                        *(f"REINDEX INDEX {index}" for index, of in rebuilt.items() if of == table),
-                    ]
-                )
-                try:
-                    for command in commands:
-                        conn.exec_driver_sql(command)
-                except OperationalError as exc:
-                    if not isinstance(exc.orig, LockNotAvailable):
-                        raise
-                    locked.append(table)
-            statistics = _may_rewrite_catalogs(conn)
-            if statistics:
-                try:
-                    conn.exec_driver_sql("VACUUM (FULL) pg_catalog.pg_statistic")
-                except OperationalError as exc:
-                    if not isinstance(exc.orig, LockNotAvailable):
-                        raise
-                    statistics = False
+            return _storage_step(conn, tables, vacuum_full=vacuum_full, wait_s=wait_s)
         finally:
-            # The connection goes back to the pool: nobody else's statement gets this timeout. One
-            # that broke mid-step is discarded by the pool, and its error is the one to raise.
+            # A session lock outlives the step on a pooled connection: released here, unless the
+            # connection broke (then the pool discards it, and the server frees the lock).
             if not conn.invalidated:
                 with contextlib.suppress(SQLAlchemyError):
-                    conn.exec_driver_sql("RESET lock_timeout")
-        checkpoint = _checkpoint(conn)
-        after = _files(conn, tables)
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STEP_LOCK})
+
+
+def _run(conn: Connection, command: str) -> None:
+    """One maintenance command; run again (at most ``_DEADLOCK_TRIES`` times) when PostgreSQL broke
+    a deadlock by cancelling it (a night's writes beside a REINDEX): the other side has gone on."""
+    for attempt in range(1, _DEADLOCK_TRIES + 1):
+        try:
+            conn.exec_driver_sql(command)
+            return
+        except OperationalError as exc:
+            if not isinstance(exc.orig, DeadlockDetected) or attempt == _DEADLOCK_TRIES:
+                raise
+            time.sleep(_POLL_S * attempt)
+
+
+def _storage_step(conn: Connection, tables: Sequence[str], *, vacuum_full: bool, wait_s: float) -> dict[str, Any]:
+    """The step itself, on an AUTOCOMMIT connection that holds ``STEP_LOCK``."""
+    mark = _mark(conn)
+    deadline = time.monotonic() + max(wait_s, 0.0)
+    older = _older_transactions(conn, mark)
+    while older and time.monotonic() < deadline:
+        time.sleep(_POLL_S)
+        older = _older_transactions(conn, mark)
+    before = _files(conn, tables)
+    # Plain mode rebuilds the indexes that can hold an erased value, not every index.
+    rebuilt = {} if vacuum_full else identifier_indexes(conn, tables)
+    # An old transaction also holds locks a rewrite must wait for: past the wait, a table
+    # whose lock cannot be had at once is left (and named) rather than waited for forever.
+    conn.execute(text("SELECT set_config('lock_timeout', :ms, false)"), {"ms": f"{_LOCK_TIMEOUT_MS if older else 0}"})
+    try:
+        locked: list[str] = []
+        for table in tables:
+            # Names come from our own constant, never from input.
+            commands = (
+                [f"VACUUM (FULL, ANALYZE) {table}"]
+                if vacuum_full
+                else [
+                    f"VACUUM (ANALYZE) {table}",
+                    *(f"REINDEX INDEX {index}" for index, of in rebuilt.items() if of == table),
+                ]
+            )
+            try:
+                for command in commands:
+                    _run(conn, command)
+            except OperationalError as exc:
+                if not isinstance(exc.orig, LockNotAvailable):
+                    raise
+                locked.append(table)
+        statistics = _may_rewrite_catalogs(conn)
+        if statistics:
+            try:
+                _run(conn, "VACUUM (FULL) pg_catalog.pg_statistic")
+            except OperationalError as exc:
+                if not isinstance(exc.orig, LockNotAvailable):
+                    raise
+                statistics = False
+    finally:
+        # The connection goes back to the pool: nobody else's statement gets this timeout. One
+        # that broke mid-step is discarded by the pool, and its error is the one to raise.
+        if not conn.invalidated:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.exec_driver_sql("RESET lock_timeout")
+    checkpoint = _checkpoint(conn)
+    after = _files(conn, tables)
     # Full mode rewrites every relation of every table; plain mode the identifier indexes.
     meant = sorted(name for name in after if vacuum_full or name in rebuilt)
     rewritten = [name for name in meant if after[name] != before.get(name)]

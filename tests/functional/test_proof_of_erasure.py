@@ -856,3 +856,62 @@ def test_postgresql_storage_step_waits_for_an_older_transaction_and_says_when_it
     again = forget_freed_space(engine, vacuum_full=True, wait_s=5)
     assert again["gave_up"] is False
     assert file_leaks(relation_files(engine)) == {}
+
+
+@pytest.mark.usefixtures("quiet_database")
+def test_postgresql_storage_steps_of_two_nights_run_one_after_the_other(engine: Engine) -> None:
+    # Two workers' nights each end with the storage step over the same tables; run together, their
+    # VACUUMs and REINDEXes deadlocked (a night failed in CI). A step waits for the one running.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the storage step's lock is PostgreSQL's; SQLite has one writer anyway")
+    import threading
+
+    from archivist.db import forget_freed_space
+    from archivist.freed_space import STEP_LOCK
+
+    other = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STEP_LOCK})  # another night's step
+    done: list[dict[str, Any]] = []
+    step = threading.Thread(target=lambda: done.append(forget_freed_space(engine, wait_s=5)))
+    step.start()
+    try:
+        step.join(1.5)
+        assert step.is_alive()
+        assert done == []
+    finally:
+        other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STEP_LOCK})
+        other.close()
+    step.join(60)
+    assert not step.is_alive()
+    # Waiting for the lock held no snapshot: the step found no older transaction to wait out.
+    assert done[0]["gave_up"] is False
+    # It let the lock go with its connection back in the pool: the next step takes it at once.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        assert conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": STEP_LOCK}).scalar() is True
+        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STEP_LOCK})
+
+
+def test_a_maintenance_command_postgresql_cancelled_to_break_a_deadlock_is_run_again() -> None:
+    from psycopg.errors import DeadlockDetected
+    from sqlalchemy.exc import OperationalError
+
+    from archivist import freed_space
+
+    class Conn:
+        """Answers its first statement as PostgreSQL does the loser of a deadlock."""
+
+        def __init__(self, failures: int) -> None:
+            self.failures, self.sent = failures, 0
+
+        def exec_driver_sql(self, command: str) -> None:
+            self.sent += 1
+            if self.sent <= self.failures:
+                raise OperationalError(command, {}, DeadlockDetected("deadlock detected"))
+
+    once = Conn(failures=1)
+    freed_space._run(once, "VACUUM (ANALYZE) interactions")  # type: ignore[arg-type]
+    assert once.sent == 2
+    always = Conn(failures=10)
+    with pytest.raises(OperationalError):
+        freed_space._run(always, "VACUUM (ANALYZE) interactions")  # type: ignore[arg-type]
+    assert always.sent == freed_space._DEADLOCK_TRIES

@@ -217,11 +217,6 @@ def test_two_workers_run_each_solutions_night_exactly_once(
     solution: Solution,
     other_solution: Solution,
 ) -> None:
-    # Two jobs for one night, not a takeover (the kill tests below): a lease long enough that a
-    # renewal late on a loaded machine cannot let it expire. With the 2 s lease a late renewal once
-    # did (CI, two suites beside the workers): the other job then rightly took the night over and
-    # the first stopped, a fourth run row the assertion below counts as a night started twice.
-    env["ARCHIVIST_NIGHTLY_LEASE_SECONDS"] = "10"
     with session_factory() as session, session.begin():
         third = accounts.create_solution(session, name="Third centre", country="DK", timezone="Europe/Copenhagen")
     targets = [solution, other_solution, third]
