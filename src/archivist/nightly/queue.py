@@ -190,7 +190,9 @@ class NightRunner:
             log.warning("nightly: solution %s is gone; its queued night %s is dropped", solution_id, night)
             return
         except Exception as exc:  # noqa: BLE001 - procrastinate would log the text, which may quote a row
-            raise NightFailedError(f"{type(exc).__name__} at {where(exc)}") from None
+            # The database's SQLSTATE says which failure it was (a deadlock, a timeout) and quotes nothing.
+            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+            raise NightFailedError(f"{type(exc).__name__}{f' ({code})' if code else ''} at {where(exc)}") from None
         if summary is None:
             if self.night_settled(solution_id, night):
                 log.info("nightly: night %s of solution %s is done already", night, solution_id)
