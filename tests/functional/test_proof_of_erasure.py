@@ -755,6 +755,8 @@ def data_files(engine: Engine) -> None:
 @pytest.fixture
 def quiet_database(engine: Engine) -> None:
     """No transaction that an earlier test left open (they would hold the canary's old rows)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's storage step; SQLite has its own file test")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(
             text(
@@ -862,8 +864,6 @@ def test_postgresql_storage_step_waits_for_an_older_transaction_and_says_when_it
 def test_postgresql_storage_steps_of_two_nights_run_one_after_the_other(engine: Engine) -> None:
     # Two workers' nights each end with the storage step over the same tables; run together, their
     # VACUUMs and REINDEXes deadlocked (a night failed in CI). A step waits for the one running.
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the storage step's lock is PostgreSQL's; SQLite has one writer anyway")
     import threading
 
     from archivist.db import forget_freed_space
