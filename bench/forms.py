@@ -170,7 +170,7 @@ def bench_quality(old: ModuleType, seeds: list[int], per_class: int) -> str:
 
 
 def _reads_any(module: ModuleType, text: str) -> bool:
-    return bool(module.find_phones(text, "NO")) or bool(module.find_emails(text))
+    return bool(_found(module, text, "NO"))
 
 
 def bench_distractors(old: ModuleType, seed: int, n: int) -> str:

@@ -67,12 +67,18 @@ class EncodedSpan:
     charset: str = "utf-8"
 
 
+# Words written in brackets for "@" and "." ("(at)", Swedish "(snabel-a)", "(punkt)"); which
+# stand for a dot is _DOT_WORDS.
+_OBFUSCATION_WORDS = r"at|a|@|krøllalfa|alfakrøll|snabel-?a|klammeraffe|arroba|dot|punktum|prikk|punkt"
+# The characters a Markdown backslash escapes in stored chat text ("kari\_nordmann@…").
+_MARKDOWN_ESCAPED = r"_*\-.#!`~|"
+
 # Anything that makes the view differ from the text. A text without a match is its own view.
 _SPECIAL = re.compile(
     r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n"
-    r"|[(\[{]\s*(?:at|a|dot|@|punktum|prikk|punkt|snabel-?a|klammeraffe|arroba)\s*[)\]}]"
+    rf"|[(\[{{]\s*(?:{_OBFUSCATION_WORDS})\s*[)\]}}]"
     r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|\]\]>|[\r\x0b\x0c]|=\r?\n|=(?:[2-5][0-9A-F]|[C-F][0-9A-F])|=\?"
-    r"|\\[u/\"\\nrt_*\-.#!`~|]|\\x[0-9A-F]{2}|\\'[0-9A-F]{2}|urldefense",
+    rf"|\\[u/\"\\nrt{_MARKDOWN_ESCAPED}]|\\x[0-9A-F]{{2}}|\\'[0-9A-F]{{2}}|urldefense",
     re.IGNORECASE,
 )
 
@@ -91,13 +97,13 @@ _PERCENT_TWICE = r"(?:%25[0-9A-Fa-f]{2})+"
 # and RTF's hex escapes ("bj\'f8rn", the document's Windows code page).
 _PY_BYTES = r"(?:\\x[0-9A-Fa-f]{2})+"
 _RTF_HEX = r"(?:\\'[0-9A-Fa-f]{2})+"
-# A Markdown backslash escape, as chat exports and ticket systems store text ("kari\_nordmann@…").
-_MARKDOWN_ESCAPE = r"\\[_*\-.#!`~|]"
+# A Markdown backslash escape, as chat exports and ticket systems store text.
+_MARKDOWN_ESCAPE = rf"\\[{_MARKDOWN_ESCAPED}]"
 # A line break with the spaces and quote markers around it.
 # Every line and paragraph separator counts: CR LF, a lone CR, VT, FF, NEL, U+2028, U+2029.
 _BREAK = r"[ \t]*(?:\r\n?|[\n\x0b\x0c\x85\u2028\u2029])(?:[ \t]*>)*[ \t]*"
 _OBFUSCATED = (
-    r"[ \t]*[(\[{<][ \t]*(?P<word>at|a|@|krøllalfa|alfakrøll|snabel-?a|klammeraffe|arroba|dot|punktum|prikk|punkt)"
+    rf"[ \t]*[(\[{{<][ \t]*(?P<word>{_OBFUSCATION_WORDS})"
     r"[ \t]*[)\]}>][ \t]*"
     r"|(?<=\w)[ \t]+(?P<spaced>@)[ \t]+(?=\w)"
 )

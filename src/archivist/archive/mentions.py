@@ -218,12 +218,18 @@ class Sweep:
     # None: attachments are left as they are (nothing erases identifiers without this).
     attachments: AttachmentSweep | None = None
 
+    def keys_of(self, interaction_id: str) -> frozenset[str]:
+        """The index keys of what this interaction's sweep replaces (none known without ``attachments``)."""
+        if self.attachments is None:
+            return frozenset()
+        return self.attachments.key_set(self.identifiers_of(interaction_id))
+
     def skips_email(self, interaction_id: str, keys: Sequence[str] | None) -> bool:
         """Whether an email whose texts write exactly ``keys`` (None: not known) can be left unread:
         it writes none of the identifiers, and no name of this interaction's customer is swept."""
         if keys is None or self.attachments is None or interaction_id in self.names:
             return False
-        return self.attachments.key_set(self.identifiers_of(interaction_id)).isdisjoint(keys)
+        return self.keys_of(interaction_id).isdisjoint(keys)
 
     def identifiers_of(self, interaction_id: str) -> tuple[str, ...]:
         return self.identifiers + self.own_identifiers.get(interaction_id, ())
@@ -279,10 +285,7 @@ def sweep_interactions(
 
 
 def _sweep_attachments(session: Session, ids: list[str], sweep: Sweep, how: AttachmentSweep, apply: bool) -> int:
-    def keys_of(interaction_id: str) -> frozenset[str]:
-        return how.key_set(sweep.identifiers_of(interaction_id))
-
-    return delete_attachments_writing(session, ids, keys_of, how.now, apply=apply)
+    return delete_attachments_writing(session, ids, sweep.keys_of, how.now, apply=apply)
 
 
 def _sweep_messages(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
@@ -353,7 +356,7 @@ def _sweep_bodies(session: Session, ids: list[str], sweep: Sweep, apply: bool) -
     for iid, body, html_text, headers in rows:
         # What it wrote of these identifiers is gone from it now, so their keys go from its row too.
         keys = keys_of[iid]
-        gone = sweep.attachments.key_set(sweep.identifiers_of(iid)) if sweep.attachments is not None else frozenset()
+        gone = sweep.keys_of(iid)
         kept_keys = None if keys is None else [key for key in keys if key not in gone]
         new, count = sweep.replace(iid, body)
         new_html = html_text
