@@ -32,7 +32,7 @@ match nothing). Then ``--repeat`` times, alternating, each on a fresh restore of
 Per run: the requests' per-request cost (the times between the run's per-request log lines,
 as ``bench.nightly`` measures them: median, and the mean over the request loop), and in the
 *with* runs the retention pass (``apply_retention``, timed by wrapping it where ``run_nightly``
-calls it), the blob drain after it (``drain_pending_deletions``, wrapped the same way), and
+calls it), the blob drain after it (``drain_pending_blobs``, wrapped the same way), and
 the pass's peak resident memory above its start (``/proc/self/statm`` sampled every 5 ms by a
 thread). Checked in every *with* run: every request done, the pass deleted exactly the
 recordings and content of the queue's interactions that the requests left (counted before),
@@ -451,7 +451,7 @@ def one_night(
 
     setattr(nightly_module, "apply_retention", watched)  # noqa: B010
     try:
-        with wrapped(nightly_module, "drain_pending_deletions", drains):
+        with wrapped(nightly_module, "drain_pending_blobs", drains):
             total, per_request = night(factory, blobs, solution_id, run_at, len(asks))
     finally:
         setattr(nightly_module, "apply_retention", original)  # noqa: B010

@@ -1,20 +1,22 @@
 """Benchmark: silencing spoken segments in recordings (CONTRACT §17, issue 22's goals).
 
-    python -m bench.silence [--minutes 10] [--segments 20] [--calls 1000] [--backends sqlite,postgresql]
+    python -m bench.silence [--minutes 10] [--segments 20] [--calls 1000] [--repeat 3] [--backends sqlite,postgresql]
 
 1. One recording of ``--minutes`` minutes (16-bit PCM, 8 kHz mono, as ``archivist.demo.audio``
-   makes it) in a local-disk blob store: CPU time of silencing ``--segments`` segments into a new
-   blob (``archive.audio.rewrite_silenced``) against a plain streamed copy of the same blob through
+   makes it) in a local-disk blob store: CPU time of silencing ``--segments`` segments (the store's
+   ``fill``, as the night's drain calls it) against a plain streamed copy of the same blob through
    the same store. Goal: silencing costs at most 2x the copy.
 2. A night that erases one person whose number is spoken in ``--calls`` other people's calls (one
-   segment each, a 30-second recording each): the nightly run's time with the recordings (1,000
-   segments silenced by default) against the same archive without recordings (no audio work).
-   Goal: within 1.2x.
+   segment each, a 30-second recording each): the nightly run with the recordings (1,000 segments
+   silenced by default) against the same archive without recordings (no audio work), alternating,
+   ``--repeat`` times each; medians of wall time and of this process's CPU time (PostgreSQL's own
+   processes are not in it). Goal: within 1.2x.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,13 +24,15 @@ from datetime import UTC, datetime, timedelta
 
 from archivist.accounts import services as accounts
 from archivist.anonymize.requests import create_request
-from archivist.archive.audio import probe, rewrite_silenced, stream_reader
+from archivist.archive.audio import merged_spans, probe
 from archivist.archive.ingest import ingest
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
 from archivist.archive.recordings import attach_recording, new_blob_key
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore, make_blob_store
+from archivist.blobs._common import stream_reader
+from archivist.blobs.interfaces import Fill
 from archivist.db import make_session_factory
 from archivist.demo.audio import make_wav
 from archivist.nightly.run import run_nightly
@@ -63,21 +67,16 @@ def rewrite_against_copy(minutes: int, segments: int) -> list[list[str]]:
             )
             for _ in range(3)
         )
-        silence = min(
-            cpu(
-                lambda: rewrite_silenced(
-                    blobs, "recordings/bench/a.wav", "recordings/bench/s.wav", layout, spans, "audio/wav"
-                )
-            )
-            for _ in range(3)
-        )
+        fill = Fill("recordings/bench/copy.wav", tuple(merged_spans(layout, spans)), layout.silence)
+        silence = min(cpu(lambda: blobs.fill([fill])) for _ in range(3))
     return [
-        [f"{minutes} min, {len(wav) / 1e6:.1f} MB", "plain streamed copy", f"{copy:.3f}", "1.00"],
-        [f"{segments} segments", "silenced copy", f"{silence:.3f}", f"{silence / copy:.2f} (goal <= 2)"],
+        [f"{minutes} min, {len(wav) / 1e6:.1f} MB", "plain streamed copy", f"{copy:.4f}", "1.00"],
+        [f"{segments} segments", "silenced in place", f"{silence:.4f}", f"{silence / copy:.2f} (goal <= 2)"],
     ]
 
 
-def night(backend: str, calls: int, with_audio: bool) -> float:
+def night(backend: str, calls: int, with_audio: bool) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one nightly run."""
     with fresh_database(backend) as url, disposing(engine_for(url)) as engine:
         factory = make_session_factory(engine)
         blobs: BlobStore
@@ -134,11 +133,11 @@ def night(backend: str, calls: int, with_audio: bool) -> float:
                     created_by="bench",
                     now=NOW - timedelta(hours=1),
                 )
-            clock = time.perf_counter()
+            clock, processor = time.perf_counter(), time.process_time()
             (summary,) = run_nightly(factory, blobs, NOW, keyring=KEYRING, trigger=RunTrigger.CLI)
-            elapsed = time.perf_counter() - clock
+            elapsed, used = time.perf_counter() - clock, time.process_time() - processor
             assert summary.audio_segments_silenced == (calls if with_audio else 0)
-            return elapsed
+            return elapsed, used
 
 
 def main() -> None:
@@ -146,6 +145,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--segments", type=int, default=20)
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite")
     args = parser.parse_args()
 
@@ -153,11 +153,18 @@ def main() -> None:
     out.append(table(["recording", "what", "CPU s", "ratio"], rewrite_against_copy(args.minutes, args.segments)))
     rows = []
     for backend in args.backends.split(","):
-        plain = night(backend, args.calls, with_audio=False)
-        audio = night(backend, args.calls, with_audio=True)
-        rows.append([backend, str(args.calls), f"{plain:.2f}", f"{audio:.2f}", f"{audio / plain:.2f} (goal <= 1.2)"])
-    out += ["", "## A night erasing one person spoken in other people's calls (wall seconds)", ""]
-    out.append(table(["backend", "segments", "without audio", "with audio", "ratio"], rows))
+        plain: list[tuple[float, float]] = []
+        audio: list[tuple[float, float]] = []
+        for _ in range(args.repeat):
+            plain.append(night(backend, args.calls, with_audio=False))
+            audio.append(night(backend, args.calls, with_audio=True))
+        for index, what in ((0, "wall"), (1, "CPU")):
+            without = statistics.median(run[index] for run in plain)
+            with_ = statistics.median(run[index] for run in audio)
+            ratio = f"{with_ / without:.2f} (goal <= 1.2)"
+            rows.append([backend, what, str(args.calls), f"{without:.3f}", f"{with_:.3f}", ratio])
+    out += ["", f"## A night erasing one person spoken in other people's calls (seconds, median of {args.repeat})", ""]
+    out.append(table(["backend", "time", "segments", "without audio", "with audio", "ratio"], rows))
     text_ = "\n".join(out)
     print(text_)
     print(f"written to {write_result('silence', text_)}")

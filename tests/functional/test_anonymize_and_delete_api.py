@@ -204,7 +204,7 @@ def test_crash_after_commit_leaves_pending_deletion_that_a_later_drain_finishes(
     def die(*_: object) -> int:
         raise ProcessDiedError
 
-    monkeypatch.setattr(recordings, "drain_pending_deletions", die)
+    monkeypatch.setattr(recordings, "drain_pending_blobs", die)
     # The one error handler answers the crash as a JSON 500 (the process "died" after the commit).
     died = client.post(ACTION, json={"ids": [iid]}, headers=auth(officer))
     assert died.status_code == 500
@@ -218,7 +218,7 @@ def test_crash_after_commit_leaves_pending_deletion_that_a_later_drain_finishes(
     # … and the orphaned blob is remembered, so the next drain removes it.
     assert [p.blob_key for p in pending(session_factory)] == [key]
     assert blobs.exists(key)
-    assert recordings.drain_pending_deletions(session_factory, blobs, clock()) == 1
+    assert recordings.drain_pending_blobs(session_factory, blobs, clock()) == 1
     assert not blobs.exists(key)
     assert pending(session_factory) == []
 
@@ -262,10 +262,10 @@ def test_blob_store_failure_is_retried_later(
     assert row.not_before > clock()
     assert store.exists(key)
     # Not due yet: a drain right away leaves it alone.
-    assert recordings.drain_pending_deletions(session_factory, store, clock()) == 0
+    assert recordings.drain_pending_blobs(session_factory, store, clock()) == 0
     store.failing = False
     clock.advance(hours=2)
-    assert recordings.drain_pending_deletions(session_factory, store, clock()) == 1
+    assert recordings.drain_pending_blobs(session_factory, store, clock()) == 1
     assert not store.exists(key)
     assert pending(session_factory) == []
 

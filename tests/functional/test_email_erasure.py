@@ -258,11 +258,11 @@ def test_anonymize_and_delete_takes_the_attachments(
     session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
 ) -> None:
     from archivist.anonymize.erasure import anonymize_and_delete
-    from archivist.archive.recordings import drain_pending_deletions
+    from archivist.archive.recordings import drain_pending_blobs
 
     with session_factory() as session, session.begin():
         result = anonymize_and_delete(session, solution, [archived["own"]], raw_data=False, now=NIGHT, keyring=KEYRING)
-    drain_pending_deletions(session_factory, blobs, NIGHT)
+    drain_pending_blobs(session_factory, blobs, NIGHT)
     assert result.content_deleted == 1
     assert email_state(session_factory, archived["own"])["attachments"] == []
     assert _attachment_count(session_factory) == 5  # everybody else's stay

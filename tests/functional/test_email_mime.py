@@ -267,7 +267,7 @@ def test_a_failed_attachment_write_leaves_nothing_that_the_drain_does_not_delete
     clock: Clock,
 ) -> None:
     from archivist.archive.mime import parse_message
-    from archivist.archive.recordings import UPLOAD_GRACE, drain_pending_deletions
+    from archivist.archive.recordings import UPLOAD_GRACE, drain_pending_blobs
     from archivist.importers.mail import archive_emails
 
     store = FailingStore()
@@ -278,7 +278,7 @@ def test_a_failed_attachment_write_leaves_nothing_that_the_drain_does_not_delete
         assert session.scalar(select(func.count()).select_from(Interaction)) == 0
         assert session.scalar(select(func.count()).select_from(PendingBlobDeletion)) == 3
     assert len(store.list_keys()) == 1
-    assert drain_pending_deletions(session_factory, store, clock() + UPLOAD_GRACE) == 3
+    assert drain_pending_blobs(session_factory, store, clock() + UPLOAD_GRACE) == 3
     assert store.list_keys() == []
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts.models import Role, Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.archive.models import Interaction, PendingBlobDeletion, Recording
-from archivist.archive.recordings import UPLOAD_GRACE, drain_pending_deletions
+from archivist.archive.recordings import UPLOAD_GRACE, drain_pending_blobs
 from archivist.blobs.fsspec_store import FsspecBlobStore
 from archivist.blobs.interfaces import STAGING_MAX_AGE, TEMP_MARKER
 from archivist.blobs.memory import MemoryBlobStore
@@ -118,7 +118,7 @@ def test_full_blob_store_answers_503_and_the_next_upload_succeeds(
         assert count(session_factory, Recording) == 0
         assert full_store.list_keys() == []
         assert count(session_factory, PendingBlobDeletion) == 1
-        assert drain_pending_deletions(session_factory, full_store, clock() + UPLOAD_GRACE + timedelta(seconds=1)) == 1
+        assert drain_pending_blobs(session_factory, full_store, clock() + UPLOAD_GRACE + timedelta(seconds=1)) == 1
         assert count(session_factory, PendingBlobDeletion) == 0
         # Space freed: the same upload now works.
         full_store.full = False

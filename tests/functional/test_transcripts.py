@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import zipfile
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,9 +26,11 @@ from archivist.accounts.models import Role, Solution
 from archivist.anonymize import processing
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.anonymize.preview import preview_with_linked
-from archivist.archive.models import Interaction, Mention, Recording, TranscriptSegment
-from archivist.archive.recordings import attach_recording, drain_pending_deletions, new_blob_key
-from archivist.blobs import BlobStore
+from archivist.archive.audio import probe
+from archivist.archive.models import Interaction, Mention, PendingBlobFill, Recording, TranscriptSegment
+from archivist.archive.recordings import attach_recording, drain_pending_blobs, new_blob_key
+from archivist.blobs import BlobStore, make_blob_store
+from archivist.blobs.interfaces import Fill
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.retention.models import RetentionWhat
 from archivist.retention.rules import DraftRule, add_rule
@@ -267,11 +272,10 @@ def test_erasure_replaces_the_spoken_number_everywhere_and_silences_exactly_thos
     ]
     assert transcript_texts(session_factory, ids["ole"]) == ["Call Kari on Anonymized"]
     # Her own call: silenced where she said it; Per's call: only where the agent read it back.
-    kari_key, per_key = recording_key(session_factory, ids["kari"]), recording_key(session_factory, ids["per"])
-    assert kari_key is not None
-    assert per_key is not None
-    assert kari_key != keys["kari"]
-    assert per_key != keys["per"]
+    # Silenced where they are: the rows point at the same blobs, overwritten over the segments.
+    kari_key, per_key = keys["kari"], keys["per"]
+    assert recording_key(session_factory, ids["kari"]) == kari_key
+    assert recording_key(session_factory, ids["per"]) == per_key
     assert_silenced_only(PCM_LAYOUT, wavs["kari"], b"".join(blobs.open_range(kari_key)), [(1000, 2500)])
     assert_silenced_only(MULAW_LAYOUT, wavs["per"], b"".join(blobs.open_range(per_key)), [(1200, 3100)])
     # An MP3 cannot be silenced faithfully: it is deleted. Lise's call is as it was.
@@ -279,8 +283,9 @@ def test_erasure_replaces_the_spoken_number_everywhere_and_silences_exactly_thos
     assert recording_key(session_factory, ids["lise"]) == keys["lise"]
     assert b"".join(blobs.open_range(keys["lise"])) == wavs["lise"]
     assert transcript_texts(session_factory, ids["lise"]) == [f"Mine is {OTHER}"]
-    # Every old version is gone from the store; only what the rows point at is left.
+    # Nothing else is stored; only what the rows point at is left, and no fill is left to do.
     assert set(blobs.list_keys("recordings/")) == {kari_key, per_key, keys["lise"]}
+    assert pending_fills(session_factory) == []
 
     with session_factory() as session:
         request = session.get_one(AnonymizationRequest, request_id)
@@ -303,50 +308,100 @@ def test_numbers_spoken_in_a_transcript_are_in_the_mention_index(
     assert KEYRING.key(solution.id, "+4798765432") in keys
 
 
-class FailingPut:
-    """A blob store whose writes read a few chunks of what they are given, then fail (a crash mid-rewrite)."""
+def pending_fills(factory: sessionmaker[Session]) -> list[tuple[str, list[list[int]]]]:
+    with factory() as session:
+        return [(row.blob_key, row.spans) for row in session.scalars(select(PendingBlobFill))]
 
-    def __init__(self, inner: MemoryBlobStore, chunks_before_failure: int) -> None:
+
+class FailingFill:
+    """A blob store whose fills fail (the store went away after the erasure committed)."""
+
+    def __init__(self, inner: BlobStore) -> None:
         self.inner = inner
-        self.chunks = chunks_before_failure
         self.failed = 0
 
-    def put(self, key: str, data: bytes | BinaryIO, content_type: str) -> int:
-        if not isinstance(data, bytes):
-            for _ in range(self.chunks):
-                data.read(4096)
-            self.failed += 1
-            raise OSError("the store went away")
-        return self.inner.put(key, data, content_type)
+    def fill(self, fills: Sequence[Fill]) -> list[str]:
+        self.failed += 1
+        raise OSError("the store went away")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
 
-def test_a_crash_in_the_middle_of_the_rewrite_leaves_the_old_recording_playable_and_no_half_file(
+def test_a_store_that_fails_after_the_commit_leaves_the_silence_queued_and_the_next_night_writes_it(
     session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, calls: dict[str, Any]
 ) -> None:
     ids, wavs, keys = calls["ids"], calls["wavs"], calls["keys"]
     request_id = enter(session_factory, solution, ENTERED, phone=KARI)
-    failing = FailingPut(blobs, chunks_before_failure=3)
+    failing = FailingFill(blobs)
 
     summary = night(session_factory, failing, NIGHT)
 
-    assert failing.failed == 1
-    assert summary.requests_failed == 1
-    # Nothing changed: the request waits, the rows point at the old blobs, which play as they were.
-    for name in ("kari", "per"):
-        assert recording_key(session_factory, ids[name]) == keys[name]
-        assert b"".join(blobs.open_range(keys[name])) == wavs[name]
-    assert set(blobs.list_keys("recordings/")) == set(keys.values())
-    assert transcript_texts(session_factory, ids["kari"]) == ["Hello", KARI]
+    # The erasure committed (text replaced, request done); the silence waits in the queue, and the
+    # recordings play as they were (a fill that never ran leaves the old audio, whole).
+    assert failing.failed >= 1
+    assert summary.requests_failed == 0
     with session_factory() as session:
-        assert session.get_one(AnonymizationRequest, request_id).status.value == "waiting"
+        assert session.get_one(AnonymizationRequest, request_id).status.value == "done"
+    assert transcript_texts(session_factory, ids["kari"]) == ["Hello", "Anonymized"]
+    assert sorted(key for key, _ in pending_fills(session_factory)) == sorted([keys["kari"], keys["per"]])
+    for name in ("kari", "per"):
+        assert b"".join(blobs.open_range(keys[name])) == wavs[name]
 
-    # The next night, with a store that works, finishes it.
+    # The next night, with a store that works, writes it first thing among its blob work.
     night(session_factory, blobs, NIGHT + timedelta(days=1))
-    assert recording_key(session_factory, ids["kari"]) != keys["kari"]
-    assert keys["kari"] not in blobs.list_keys("recordings/")
+    assert pending_fills(session_factory) == []
+    assert_silenced_only(PCM_LAYOUT, wavs["kari"], b"".join(blobs.open_range(keys["kari"])), [(1000, 2500)])
+    assert_silenced_only(MULAW_LAYOUT, wavs["per"], b"".join(blobs.open_range(keys["per"])), [(1200, 3100)])
+
+
+def test_a_crash_half_way_through_silencing_on_disk_leaves_a_valid_recording_and_the_next_drain_finishes_it(
+    session_factory: sessionmaker[Session], solution: Solution, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On local disk the silence is written in place: a process that dies between two writes leaves
+    # the header and length as they were (a valid WAV) with some spans silenced; the fill is still
+    # queued, and doing it again finishes it exactly.
+    disk = make_blob_store((tmp_path / "blobs").as_uri())
+    started = oslo(2026, 3, 1, 9)
+    (iid,) = archive(
+        session_factory,
+        solution,
+        transcribed(
+            "41234567",
+            started,
+            [
+                segment(0, 1000, "agent", f"Kari's number is {KARI}"),
+                segment(1000, 2000, "customer", "Yes"),
+                segment(2000, 3000, "agent", f"So {KARI}, again"),
+            ],
+        ),
+    )
+    wav = make_wav(PCM_LAYOUT, 8000 * 4)
+    key = give_recording(session_factory, disk, iid, wav)
+    enter(session_factory, solution, ENTERED, phone=KARI)
+    real_pwrite = os.pwrite
+    writes: list[int] = []
+
+    def dies_after_one_write(fd: int, data: bytes, offset: int) -> int:
+        if writes:
+            raise SystemExit("killed")  # what kill -9 leaves: the first span written, the rest not
+        writes.append(offset)
+        return real_pwrite(fd, data, offset)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "pwrite", dies_after_one_write)
+        with pytest.raises(SystemExit):
+            night(session_factory, disk, NIGHT)
+
+    torn = b"".join(disk.open_range(key))
+    assert len(torn) == len(wav)
+    assert probe(disk, key) is not None  # still a WAV we can read and play
+    assert torn != wav
+    assert [k for k, _ in pending_fills(session_factory)] == [key]
+
+    night(session_factory, disk, NIGHT + timedelta(days=1))
+    assert pending_fills(session_factory) == []
+    assert_silenced_only(PCM_LAYOUT, wav, b"".join(disk.open_range(key)), [(0, 1000), (2000, 3000)])
 
 
 def test_delete_content_takes_the_persons_transcript_and_recording_and_silences_the_others(
@@ -369,7 +424,8 @@ def test_delete_content_takes_the_persons_transcript_and_recording_and_silences_
     night(session_factory, blobs, NIGHT)
     assert transcript_texts(session_factory, ids["kari"]) == []
     assert recording_key(session_factory, ids["kari"]) is None
-    assert recording_key(session_factory, ids["per"]) not in (None, calls["keys"]["per"])
+    assert recording_key(session_factory, ids["per"]) == calls["keys"]["per"]
+    assert b"".join(blobs.open_range(calls["keys"]["per"])) != calls["wavs"]["per"]
     with session_factory() as session:
         result = session.get_one(AnonymizationRequest, request_id).result
     assert result is not None
@@ -398,34 +454,35 @@ def test_pending_deletions_of_silenced_recordings_drain(
 ) -> None:
     enter(session_factory, solution, ENTERED, phone=KARI)
     night(session_factory, blobs, NIGHT)
-    assert drain_pending_deletions(session_factory, blobs, NIGHT) == 0  # the night drained them already
+    assert drain_pending_blobs(session_factory, blobs, NIGHT) == 0  # the night drained them already
 
 
-def test_a_rewrite_stored_by_a_failed_night_is_the_one_the_next_night_points_at(
+def test_a_night_whose_erasure_fails_before_commit_leaves_the_recordings_untouched_and_queues_nothing(
     session_factory: sessionmaker[Session],
     solution: Solution,
     blobs: MemoryBlobStore,
     calls: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ids, keys = calls["ids"], calls["keys"]
+    ids, wavs, keys = calls["ids"], calls["wavs"], calls["keys"]
     enter(session_factory, solution, ENTERED, phone=KARI)
 
     def failing(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the database went away")
 
-    # The transaction fails after the rewrites were stored (when the erasure is remembered).
+    # The transaction fails after the silence was decided (when the erasure is remembered).
     with monkeypatch.context() as patched:
         patched.setattr(processing, "remember_erasure", failing)
         assert night(session_factory, blobs, NIGHT).requests_failed == 1
-    stray = set(blobs.list_keys("recordings/")) - set(keys.values())
-    assert len(stray) == 2  # Kari's and Per's rewrites, referenced by nothing yet
-    assert recording_key(session_factory, ids["kari"]) == keys["kari"]
+    assert set(blobs.list_keys("recordings/")) == set(keys.values())
+    assert b"".join(blobs.open_range(keys["kari"])) == wavs["kari"]
+    assert pending_fills(session_factory) == []
 
     night(session_factory, blobs, NIGHT + timedelta(days=1))
 
-    assert {recording_key(session_factory, ids["kari"]), recording_key(session_factory, ids["per"])} == stray
-    assert set(blobs.list_keys("recordings/")) == stray | {keys["lise"]}
+    assert recording_key(session_factory, ids["kari"]) == keys["kari"]
+    assert_silenced_only(PCM_LAYOUT, wavs["kari"], b"".join(blobs.open_range(keys["kari"])), [(1000, 2500)])
+    assert set(blobs.list_keys("recordings/")) == {keys["kari"], keys["per"], keys["lise"]}
 
 
 def test_the_anonymize_page_previews_the_silencing_and_the_requests_list_shows_it_after_the_night(

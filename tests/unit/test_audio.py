@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archivist.archive.audio import parse_wav, probe, rewrite_silenced, silence_bytes, silenced
+from archivist.archive.audio import merged_spans, parse_wav, probe, silence_bytes, silenced
 from archivist.blobs import make_blob_store
+from archivist.blobs.interfaces import Fill
 from tests.wav_samples import ALAW, MULAW, PCM, Layout, alaw, data_offset, make_wav, mulaw, silenced_frames
 
 
@@ -120,7 +121,7 @@ def test_any_format_rate_channels_and_segments_silence_exactly_the_segments(
     assert_silenced(layout, frames, [(begin, begin + length) for begin, length in segments])
 
 
-def test_silencing_a_large_recording_streams_in_bounded_memory(tmp_path: Path) -> None:
+def test_silencing_a_large_recording_in_place_writes_only_the_span_in_bounded_memory(tmp_path: Path) -> None:
     # 24 MB of 16-bit stereo at 48 kHz (about two minutes), on local disk through the real store.
     blobs = make_blob_store(f"file://{tmp_path}")
     layout = Layout(PCM, 16, channels=2, rate=48_000)
@@ -142,19 +143,22 @@ def test_silencing_a_large_recording_streams_in_bounded_memory(tmp_path: Path) -
     assert layout_read is not None
     assert layout_read.frames == frames
 
+    original = tmp_path / "original.wav"
+    original.write_bytes(path.read_bytes())
+    inode = path.stat().st_ino
+
     tracemalloc.start()
     try:
-        written = rewrite_silenced(
-            blobs, "recordings/big.wav", "recordings/out.wav", layout_read, [(1000, 61_000)], "audio/wav"
-        )
+        spans = merged_spans(layout_read, [(1000, 61_000)])
+        assert blobs.fill([Fill("recordings/big.wav", tuple(spans), layout_read.silence)]) == []
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
-    assert written == path.stat().st_size
+    assert path.stat().st_size == original.stat().st_size
+    assert path.stat().st_ino == inode  # written where it is, not copied
     assert peak < 4 * 1024 * 1024, peak  # a few chunks, never the recording
-    out = tmp_path / "recordings" / "out.wav"
-    with path.open("rb") as before, out.open("rb") as after:
+    with original.open("rb") as before, path.open("rb") as after:
         start = len(head)
         assert after.read(start) == before.read(start)
         span = layout_read.byte_span(1000, 61_000)

@@ -17,7 +17,7 @@ import pytest
 
 from archivist.blobs import BlobNotFound, BlobStore, make_blob_store
 from archivist.blobs.fsspec_store import FsspecBlobStore
-from archivist.blobs.interfaces import CHUNK_SIZE, STAGING_MAX_AGE
+from archivist.blobs.interfaces import CHUNK_SIZE, STAGING_MAX_AGE, Fill
 from archivist.blobs.memory import MemoryBlobStore
 
 BUCKET = "archivist-test"
@@ -427,6 +427,44 @@ def test_s3_sweep_aborts_stale_multipart_uploads(s3_endpoint: str) -> None:
     assert store.sweep_staging(STAGING_MAX_AGE, started + STAGING_MAX_AGE + timedelta(minutes=1)) == 1
     uploads = fs.call_s3("list_multipart_uploads", Bucket=BUCKET, Prefix=prefix)
     assert uploads.get("Uploads", []) == []
+
+
+# ---------------------------------------------------------------- fills (silence over spoken identifiers)
+
+
+def test_fill_overwrites_exactly_the_spans_keeps_the_length_and_is_idempotent(store: BlobStore) -> None:
+    data = bytes(range(1, 256)) * 1000  # no byte of it is the fill
+    store.put(KEY, data, "audio/wav")
+    spans = ((10, 20), (CHUNK_SIZE - 5, CHUNK_SIZE + 5), (len(data) - 3, len(data) + 100))
+    expected = bytearray(data)
+    for start, stop in spans:
+        expected[start : min(stop, len(data))] = b"\x00" * (min(stop, len(data)) - start)
+
+    assert store.fill([Fill(KEY, spans, 0)]) == []
+    assert _read(store, KEY) == bytes(expected)
+    assert store.size(KEY) == len(data)  # a span past the end is cut, never grows the blob
+    assert store.fill([Fill(KEY, spans, 0)]) == []
+    assert _read(store, KEY) == bytes(expected)
+
+
+def test_fill_reports_missing_keys_and_fills_the_others(store: BlobStore) -> None:
+    store.put(KEY, b"abcdef", "audio/wav")
+    missing = "recordings/sol-1/int-2/gone.wav"
+    assert store.fill([Fill(missing, ((0, 2),), 0xFF), Fill(KEY, ((1, 3),), 0xFF)]) == [missing]
+    assert _read(store, KEY) == b"a\xff\xffdef"
+    assert not store.exists(missing)
+
+
+def test_a_fill_on_s3_leaves_one_version_the_filled_one(s3_store: FsspecBlobStore) -> None:
+    s3_store.put(KEY, b"secret voice", "audio/wav")
+    s3_store.put(KEY + ".bak", b"neighbour", "audio/wav")
+    before = _versions(s3_store, KEY + ".bak")
+
+    assert s3_store.fill([Fill(KEY, ((0, 6),), ord("-"))]) == []
+
+    assert [kind for kind, _, _ in _versions_of(s3_store, KEY)] == ["version"]
+    assert _read(s3_store, KEY) == b"------ voice"
+    assert _versions(s3_store, KEY + ".bak") == before
 
 
 # ------------------------------------------- S3 versioning: "physically gone" (§11)

@@ -26,7 +26,7 @@ from archivist.anonymize.models import LedgerKey
 from archivist.archive.ingest import IngestResult, PreparedBatch, WritePlan, apply_write, plan_write, prepare
 from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent, TranscriptSegment
-from archivist.archive.recordings import drain_pending_deletions
+from archivist.archive.recordings import drain_pending_blobs
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore
 from archivist.db import chunks, engine_of, forget_freed_space, table_of, transaction
@@ -103,7 +103,7 @@ def replay_solution(
                 summary.entries_applied += 1
                 summary.counts.add(counts)
         progress(1)
-    summary.blobs_deleted = drain_pending_deletions(factory, blobs, now)
+    summary.blobs_deleted = drain_pending_blobs(factory, blobs, now)
     if summary.entries_applied or summary.blobs_deleted:
         forget_freed_space(engine_of(factory))
     return summary

@@ -4,17 +4,17 @@ A recording is rewritten, not re-encoded: the RIFF/WAVE header is read here (the
 library's ``wave`` refuses μ-law, A-law and WAVE_FORMAT_EXTENSIBLE), and the bytes of exactly
 the sample frames whose time ``i / rate`` lies in a segment ``[begin_ms, end_ms)`` are replaced
 by the format's silence on every channel; every other byte, the header and the length stay as
-they are, so players and transcript offsets still line up. The rewrite streams chunk by chunk
-into a new blob (bounded memory); the recording row then points at it and the old blob goes
-through the pending-deletion path, so a crash leaves the old recording or the new one, never a
-torn file. A recording that is not a WAV we can rewrite faithfully is deleted instead.
+they are, so players and transcript offsets still line up. The erasure's transaction records the
+byte spans to overwrite (a ``PendingBlobFill``: offsets and the silence value, nothing personal);
+after it commits, the store writes the silence in place where it can (local disk: only those
+bytes, made durable once per batch) or rewrites the blob atomically (S3, older versions purged),
+retried until done. Filling is idempotent, so a crash part-way is completed by the next drain; the
+header and length never change, so the file stays a valid recording throughout. A recording that is
+not a WAV we can rewrite faithfully is deleted instead.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,9 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archivist.archive.mentions import SpokenSegment
-from archivist.archive.models import PendingBlobDeletion, Recording
+from archivist.archive.models import PendingBlobFill, Recording
 from archivist.archive.recordings import delete_recordings
 from archivist.blobs import BlobStore
+from archivist.blobs._common import filled
 from archivist.blobs.interfaces import CHUNK_SIZE, BlobNotFound
 from archivist.db import chunks
 
@@ -150,28 +151,7 @@ def merged_spans(layout: WavLayout, segments: Iterable[tuple[int, int]]) -> list
 
 def silenced(pieces: Iterable[bytes], layout: WavLayout, segments: Iterable[tuple[int, int]]) -> Iterator[bytes]:
     """The bytes of ``pieces`` (the whole WAV, in order, cut anywhere) with ``segments`` silenced."""
-    spans = merged_spans(layout, segments)
-    fill = bytes([layout.silence]) * CHUNK_SIZE
-    position = 0
-    at = 0  # the first span that may still overlap
-    for piece in pieces:
-        end = position + len(piece)
-        while at < len(spans) and spans[at][1] <= position:
-            at += 1
-        if at == len(spans) or spans[at][0] >= end:
-            yield piece
-            position = end
-            continue
-        out = bytearray(piece)
-        index = at
-        while index < len(spans) and spans[index][0] < end:
-            start, stop = max(spans[index][0], position) - position, min(spans[index][1], end) - position
-            for offset in range(start, stop, CHUNK_SIZE):
-                length = min(CHUNK_SIZE, stop - offset)
-                out[offset : offset + length] = fill[:length]
-            index += 1
-        yield bytes(out)
-        position = end
+    return filled(pieces, merged_spans(layout, segments), layout.silence)
 
 
 def silence_bytes(data: bytes, segments: Iterable[tuple[int, int]]) -> bytes | None:
@@ -182,37 +162,18 @@ def silence_bytes(data: bytes, segments: Iterable[tuple[int, int]]) -> bytes | N
     return b"".join(silenced([data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE)], layout, segments))
 
 
-class _IterReader(io.RawIOBase):
-    """A readable stream over an iterator of bytes, for ``BlobStore.put``."""
-
-    def __init__(self, pieces: Iterator[bytes]) -> None:
-        self._pieces = pieces
-        self._left = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        while not self._left:
-            piece = next(self._pieces, None)
-            if piece is None:
-                return 0
-            self._left = piece
-        n = min(len(buffer), len(self._left))
-        buffer[:n] = self._left[:n]
-        self._left = self._left[n:]
-        return n
+# A WAV's header is almost always within its first kilobytes: read them once, not once a chunk.
+_HEAD = 4096
 
 
-def stream_reader(pieces: Iterator[bytes]) -> io.BufferedReader:
-    """A readable binary stream over ``pieces``, for ``BlobStore.put`` (bounded memory)."""
-    return io.BufferedReader(_IterReader(pieces), CHUNK_SIZE)
+def _blob_reader(blobs: BlobStore, key: str, size: int) -> ReadAt:
+    head = b"".join(blobs.open_range(key, 0, min(size, _HEAD) - 1)) if size else b""
 
-
-def _blob_reader(blobs: BlobStore, key: str) -> ReadAt:
     def read_at(offset: int, length: int) -> bytes:
         if length <= 0:
             return b""
+        if offset + length <= len(head) or len(head) == size:
+            return head[offset : offset + length]
         return b"".join(blobs.open_range(key, offset, offset + length - 1))
 
     return read_at
@@ -221,30 +182,10 @@ def _blob_reader(blobs: BlobStore, key: str) -> ReadAt:
 def probe(blobs: BlobStore, key: str) -> WavLayout | None:
     """The layout of the WAV stored under ``key``, or None (missing, not a WAV, or one we cannot rewrite)."""
     try:
-        return parse_wav(_blob_reader(blobs, key), blobs.size(key))
+        size = blobs.size(key)
+        return parse_wav(_blob_reader(blobs, key, size), size)
     except BlobNotFound:
         return None
-
-
-def rewrite_silenced(
-    blobs: BlobStore, key: str, new_key: str, layout: WavLayout, segments: Sequence[tuple[int, int]], content_type: str
-) -> int:
-    """Write ``key``'s recording with ``segments`` silenced to ``new_key``, streamed; returns its size.
-
-    ``put`` is atomic: if reading or writing fails part-way, nothing is stored under ``new_key``.
-    """
-    return blobs.put(new_key, stream_reader(silenced(blobs.open_range(key), layout, segments)), content_type)
-
-
-def silenced_key(solution_id: str, interaction_id: str, old_key: str, segments: Sequence[tuple[int, int]]) -> str:
-    """The blob key of ``old_key`` silenced over ``segments``: the same for the same rewrite.
-
-    The rewrite is stored before the erasure's transaction commits; if that transaction fails,
-    the request runs again and writes the same key, which its commit then points at, rather than
-    leaving a copy nobody refers to under a fresh random key each time.
-    """
-    digest = hashlib.sha256(json.dumps([old_key, list(segments)]).encode()).hexdigest()[:16]
-    return f"recordings/{solution_id}/{interaction_id}/silenced-{digest}.wav"
 
 
 @dataclass
@@ -261,8 +202,8 @@ def silence_recordings(
     """Silence the recordings over the ``spoken`` segments (``apply``), or count what that would do.
 
     One selection for both: each interaction's recording is probed; a WAV we can rewrite has its
-    distinct segments counted and (applied) silenced into a new blob that the recording row then
-    points at, the old blob queued for deletion in every version; any other recording (another
+    distinct segments counted and (applied) a fill of their bytes with silence queued, which the
+    store writes after commit (``recordings.drain_pending_blobs``); any other recording (another
     format, a WAV we cannot parse, a missing blob, or no blob store to read it from) is deleted
     instead, because it would still say the identifier. Does not commit.
     """
@@ -283,13 +224,17 @@ def silence_recordings(
             result.segments += len(segments)
             if not apply or blobs is None:
                 continue
-            new_key = silenced_key(recording.solution_id, recording.interaction_id, recording.blob_key, segments)
-            size = rewrite_silenced(blobs, recording.blob_key, new_key, layout, segments, recording.content_type)
-            session.add(
-                PendingBlobDeletion(solution_id=recording.solution_id, blob_key=recording.blob_key, not_before=now)
-            )
-            recording.blob_key = new_key
-            recording.size_bytes = size
+            spans = merged_spans(layout, segments)
+            if spans:
+                session.add(
+                    PendingBlobFill(
+                        solution_id=recording.solution_id,
+                        blob_key=recording.blob_key,
+                        spans=[list(span) for span in spans],
+                        fill_byte=layout.silence,
+                        not_before=now,
+                    )
+                )
     if apply:
         result.recordings_deleted += delete_recordings(session, unsilenceable, now)
     else:

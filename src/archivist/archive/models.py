@@ -277,3 +277,25 @@ class PendingBlobDeletion(Base):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PendingBlobFill(Base):
+    """Bytes of a blob to overwrite (digital silence over spoken identifiers), written in the
+    transaction of the erasure that decided it.
+
+    The fill happens after commit, in place where the store can, and is retried until it
+    succeeds; filling is idempotent, so a fill cut off by a crash is simply done again. ``spans``
+    are byte offsets (``[[start, stop], ...]``, sorted, disjoint), never anything personal.
+    """
+
+    __tablename__ = "pending_blob_fills"
+    __table_args__ = (Index("ix_pending_blob_fills_due", "not_before"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
+    blob_key: Mapped[str] = mapped_column(String(300))
+    spans: Mapped[list[list[int]]] = mapped_column(JSON)
+    fill_byte: Mapped[int] = mapped_column(Integer)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

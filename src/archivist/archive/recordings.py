@@ -1,9 +1,10 @@
 """Recordings: metadata in the database, audio in the blob store, never out of step.
 
 Every change that stops pointing at a blob records a ``PendingBlobDeletion`` in the same
-transaction; the blob is removed after commit by ``drain_pending_deletions`` and retried
-until it goes. An upload first registers its key as pending (due after a grace period) and
-clears that row when its recording row commits, so a crash mid-upload leaves nothing behind.
+transaction, and every change that overwrites part of one (silence) a ``PendingBlobFill``; after
+commit ``drain_pending_blobs`` does the fills, then removes the blobs, each retried until done. An
+upload first registers its key as pending (due after a grace period) and clears that row when its
+recording row commits, so a crash mid-upload leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from archivist.archive.models import Interaction, PendingBlobDeletion, Recording
+from archivist.archive.models import Interaction, PendingBlobDeletion, PendingBlobFill, Recording
 from archivist.blobs import BlobStore
+from archivist.blobs.interfaces import Fill
 from archivist.db import CHUNK, chunks
 
 log = logging.getLogger(__name__)
@@ -138,12 +140,15 @@ def delete_recordings(session: Session, interaction_ids: Sequence[str], now: dat
     return deleted
 
 
-def drain_pending_deletions(factory: sessionmaker[Session], blobs: BlobStore, now: datetime) -> int:
-    """Delete every blob that is due; failures are retried later with a growing delay.
+def drain_pending_blobs(factory: sessionmaker[Session], blobs: BlobStore, now: datetime) -> int:
+    """Do every fill that is due, then delete every blob that is due; failures are retried later
+    with a growing delay. Returns how many blobs were deleted.
 
-    Returns how many blobs were deleted. Safe to run from several processes: deleting a
-    blob twice is harmless and the row is removed by whichever gets there.
+    Fills go first: a blob both silenced and let go of is then simply deleted. Safe to run from
+    several processes: filling or deleting twice is harmless and the row is removed by whichever
+    gets there.
     """
+    _drain_fills(factory, blobs, now)
     deleted = 0
     while True:
         with factory() as session, session.begin():
@@ -160,12 +165,51 @@ def drain_pending_deletions(factory: sessionmaker[Session], blobs: BlobStore, no
                 try:
                     blobs.delete(row.blob_key)
                 except Exception:  # noqa: BLE001 - any store failure is retried later
-                    row.attempts += 1
-                    row.not_before = now + min(MAX_RETRY_DELAY, timedelta(seconds=30 * 2**row.attempts))
-                    log.warning("blob deletion failed, will retry (pending id %s, attempt %d)", row.id, row.attempts)
+                    _retry_later(row, now, "blob deletion")
                     continue
                 session.delete(row)
                 deleted += 1
                 progressed = True
             if not progressed:
                 return deleted
+
+
+def _drain_fills(factory: sessionmaker[Session], blobs: BlobStore, now: datetime) -> None:
+    """Each batch of due fills in one call to the store (one durability barrier on local disk); if
+    the batch fails, each fill alone, so one failing blob is retried later without holding up the rest."""
+    while True:
+        with factory() as session, session.begin():
+            due = session.scalars(
+                select(PendingBlobFill)
+                .where(PendingBlobFill.not_before <= now)
+                .order_by(PendingBlobFill.id)
+                .limit(_DRAIN_BATCH)
+            ).all()
+            if not due:
+                return
+            try:
+                blobs.fill([_fill_of(row) for row in due])
+                done = list(due)
+            except Exception:  # noqa: BLE001 - any store failure is retried later
+                done = []
+                for row in due:
+                    try:
+                        blobs.fill([_fill_of(row)])
+                    except Exception:  # noqa: BLE001 - retried later
+                        _retry_later(row, now, "blob fill")
+                        continue
+                    done.append(row)
+            for row in done:
+                session.delete(row)
+            if not done:
+                return
+
+
+def _fill_of(row: PendingBlobFill) -> Fill:
+    return Fill(row.blob_key, tuple((start, stop) for start, stop in row.spans), row.fill_byte)
+
+
+def _retry_later(row: PendingBlobDeletion | PendingBlobFill, now: datetime, what: str) -> None:
+    row.attempts += 1
+    row.not_before = now + min(MAX_RETRY_DELAY, timedelta(seconds=30 * 2**row.attempts))
+    log.warning("%s failed, will retry (pending id %s, attempt %d)", what, row.id, row.attempts)

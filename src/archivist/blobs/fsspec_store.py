@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import stat
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from fsspec.core import url_to_fs
 
-from archivist.blobs._common import copy_stream, resolve_range
+from archivist.blobs._common import copy_stream, filled, resolve_range, stream_reader
 from archivist.blobs.interfaces import (
     CHUNK_SIZE,
     TEMP_MARKER,
     BlobNotFound,
+    Fill,
     validate_key,
     validate_prefix,
 )
@@ -36,6 +41,25 @@ _S3_VERSIONS_PAGE = 1000
 
 # How often delete() re-lists a versioned key to catch a version written meanwhile.
 _S3_PURGE_ROUNDS = 3
+
+# fdatasync where the OS has it (it skips the metadata an overwrite in place does not change).
+_datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux's syncfs(2), which the os module lacks: one call makes a filesystem's writes durable."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
+
+
+_SYNCFS = _syncfs()
 
 
 class FsspecBlobStore:
@@ -95,6 +119,11 @@ class FsspecBlobStore:
 
     def exists(self, key: str) -> bool:
         return bool(self._fs.isfile(self._path(key)))
+
+    def fill(self, fills: Sequence[Fill]) -> list[str]:
+        if self._local:
+            return self._fill_local(fills)
+        return self._fill_s3(fills)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -194,6 +223,61 @@ class FsspecBlobStore:
             raise
         return written
 
+    def _fill_local(self, fills: Sequence[Fill]) -> list[str]:
+        # In place: a fill writes only its spans, so 1,000 silenced segments cost 1,000 small
+        # writes, not 1,000 copies of whole recordings. Made durable once for the batch (syncfs on
+        # the store's filesystem) rather than once a file; a file on another filesystem (a mount
+        # under the root) is synced on its own.
+        missing: list[str] = []
+        root_device = Path(self._root).stat().st_dev
+        synced_at_end = False
+        for fill in fills:
+            try:
+                fd = os.open(self._path(fill.key), os.O_RDWR | os.O_NOFOLLOW)
+            except (FileNotFoundError, IsADirectoryError):
+                missing.append(fill.key)
+                continue
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    missing.append(fill.key)
+                    continue
+                _write_spans(fd, fill, info.st_size)
+                if _SYNCFS is not None and info.st_dev == root_device:
+                    synced_at_end = True
+                else:
+                    _datasync(fd)
+            finally:
+                os.close(fd)
+        if synced_at_end and _SYNCFS is not None:
+            root = os.open(self._root, os.O_RDONLY)
+            try:
+                if _SYNCFS(root) != 0:
+                    error = ctypes.get_errno()
+                    raise OSError(error, os.strerror(error))
+            finally:
+                os.close(root)
+        return missing
+
+    def _fill_s3(self, fills: Sequence[Fill]) -> list[str]:
+        # S3 cannot write into an object: it is rewritten (streamed, one atomic PUT), then the
+        # versions before it are purged, as delete() does, so the old audio is gone in every version.
+        missing: list[str] = []
+        for fill in fills:
+            path = self._path(fill.key)
+            try:
+                info = self._fs.info(path)
+            except FileNotFoundError:
+                missing.append(fill.key)
+                continue
+            size = int(info["size"])
+            content_type = str(info.get("ContentType") or "application/octet-stream")
+            pieces = filled(self._stream(fill.key, 0, size), fill.spans, fill.byte)
+            self._put_s3(path, stream_reader(pieces), content_type)
+            if self._s3_bucket_versioned(path):
+                self._purge_s3_versions(fill.key, path, keep_latest=True)
+        return missing
+
     def _put_s3(self, path: str, data: bytes | BinaryIO, content_type: str) -> int:
         # S3 never shows a partial object: a PUT or a completed multipart upload
         # replaces the key in one step, so no staging key is needed.
@@ -232,8 +316,8 @@ class FsspecBlobStore:
             self._s3_versioned = reply.get("Status") in ("Enabled", "Suspended")
         return self._s3_versioned
 
-    def _s3_versions_of(self, bucket: str, name: str) -> list[str]:
-        """Every VersionId (objects and delete markers) of exactly the object `name`."""
+    def _s3_versions_of(self, bucket: str, name: str, *, keep_latest: bool = False) -> list[str]:
+        """Every VersionId (objects and delete markers) of exactly `name`; not the latest if `keep_latest`."""
         found: list[str] = []
         markers: dict[str, str] = {}
         while True:
@@ -246,7 +330,7 @@ class FsspecBlobStore:
             )
             for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                 # The prefix also matches neighbours such as "<name>.bak": never theirs.
-                if entry.get("Key") == name:
+                if entry.get("Key") == name and not (keep_latest and entry.get("IsLatest")):
                     found.append(entry["VersionId"])
             if not page.get("IsTruncated"):
                 return found
@@ -254,17 +338,17 @@ class FsspecBlobStore:
             if page.get("NextVersionIdMarker"):
                 markers["VersionIdMarker"] = page["NextVersionIdMarker"]
 
-    def _purge_s3_versions(self, key: str, path: str) -> None:
+    def _purge_s3_versions(self, key: str, path: str, *, keep_latest: bool = False) -> None:
         bucket, name, _ = self._fs.split_path(path)
         for _ in range(_S3_PURGE_ROUNDS):
-            versions = self._s3_versions_of(bucket, name)
+            versions = self._s3_versions_of(bucket, name, keep_latest=keep_latest)
             if not versions:
                 return
             # Deleting by VersionId removes that version for good and adds no marker.
             for version_id in versions:
                 with contextlib.suppress(FileNotFoundError):  # gone meanwhile
                     self._fs.call_s3("delete_object", Bucket=bucket, Key=name, VersionId=version_id)
-        if self._s3_versions_of(bucket, name):
+        if self._s3_versions_of(bucket, name, keep_latest=keep_latest):
             # Only if other writers keep re-creating the key; keys are ids, not personal data.
             raise OSError(f"blob {key!r} still has versions after {_S3_PURGE_ROUNDS} purges")
 
@@ -293,3 +377,12 @@ class FsspecBlobStore:
                 for offset in range(0, len(block), CHUNK_SIZE):
                     yield block[offset : offset + CHUNK_SIZE]
                 position += len(block)
+
+
+def _write_spans(fd: int, fill: Fill, size: int) -> None:
+    """Write ``fill.byte`` over ``fill.spans`` of the open file ``fd`` of ``size`` bytes, never past its end."""
+    block = bytes([fill.byte]) * CHUNK_SIZE
+    for start, stop in fill.spans:
+        offset, stop = start, min(stop, size)
+        while offset < stop:
+            offset += os.pwrite(fd, block[: min(CHUNK_SIZE, stop - offset)], offset)

@@ -3,7 +3,8 @@ Implementations live beside this module; callers depend only on `BlobStore`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -13,6 +14,7 @@ __all__ = [
     "TEMP_MARKER",
     "BlobNotFound",
     "BlobStore",
+    "Fill",
     "validate_key",
     "validate_prefix",
 ]
@@ -31,6 +33,18 @@ STAGING_MAX_AGE = timedelta(hours=1)
 
 class BlobNotFound(KeyError):  # noqa: N818 - the name is part of the agreed API
     """Raised when a key has no blob behind it."""
+
+
+@dataclass(frozen=True)
+class Fill:
+    """Bytes of one blob to overwrite with one value: ``spans`` are sorted, disjoint ``[start, stop)``.
+
+    Spans past the blob's end are cut at it: a fill never changes a blob's length.
+    """
+
+    key: str
+    spans: tuple[tuple[int, int], ...]
+    byte: int
 
 
 def validate_key(key: str) -> str:
@@ -89,6 +103,17 @@ class BlobStore(Protocol):
 
     def size(self, key: str) -> int:
         """Return the blob's size in bytes; raise BlobNotFound if missing."""
+        ...
+
+    def fill(self, fills: Sequence[Fill]) -> list[str]:
+        """Overwrite each fill's spans of its blob with its byte, durably; return the keys not found.
+
+        Same length, every other byte kept. Idempotent (filling twice is filling once), so a
+        fill cut off by a crash is completed by doing it again. Where the store can write in
+        place (local disk) it does, and readers may see some spans filled and not others until
+        it returns; elsewhere (S3) the blob is rewritten whole and atomically, and its older
+        versions are purged. Durable when it returns: the caller may then forget the work.
+        """
         ...
 
     def exists(self, key: str) -> bool:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from archivist.blobs._common import chunk_bytes, copy_stream, resolve_range
-from archivist.blobs.interfaces import BlobNotFound, validate_key, validate_prefix
+from archivist.blobs._common import chunk_bytes, copy_stream, filled, resolve_range
+from archivist.blobs.interfaces import BlobNotFound, Fill, validate_key, validate_prefix
 
 __all__ = ["MemoryBlobStore"]
 
@@ -51,6 +51,19 @@ class MemoryBlobStore:
 
     def size(self, key: str) -> int:
         return len(self._get(key).data)
+
+    def fill(self, fills: Sequence[Fill]) -> list[str]:
+        missing: list[str] = []
+        for fill in fills:
+            validate_key(fill.key)
+            with self._lock:
+                blob = self._blobs.get(fill.key)
+                if blob is None:
+                    missing.append(fill.key)
+                    continue
+                data = b"".join(filled([blob.data], fill.spans, fill.byte))
+                self._blobs[fill.key] = _Blob(data, blob.content_type)
+        return missing
 
     def exists(self, key: str) -> bool:
         validate_key(key)

@@ -34,7 +34,7 @@ from archivist.archive.ingest import IngestResult
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.mime import MAX_MESSAGE_BYTES, ParsedEmail, UnreadableMessageError, parse_message, readable_text
 from archivist.archive.models import Channel, EmailAttachment, Interaction, PendingBlobDeletion
-from archivist.archive.recordings import drain_pending_deletions, register_upload
+from archivist.archive.recordings import drain_pending_blobs, register_upload
 from archivist.archive.schemas import AttachmentIn, CustomerIn, EmailIn
 from archivist.blobs import BlobStore
 from archivist.db import chunks
@@ -162,7 +162,7 @@ def archive_emails(
         for chunk in chunks(owned):
             session.execute(delete(PendingBlobDeletion).where(PendingBlobDeletion.blob_key.in_(chunk)))
     if any(result.erased for result in results.values()):
-        drain_pending_deletions(factory, blobs, now)
+        drain_pending_blobs(factory, blobs, now)
     out: list[Archived] = []
     counted: set[str] = set()
     for message in messages:

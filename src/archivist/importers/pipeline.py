@@ -30,7 +30,7 @@ from archivist.archive.ingest import IngestResult, PreparedBatch, WritePlan, pla
 from archivist.archive.recordings import (
     Upload,
     attach_recordings,
-    drain_pending_deletions,
+    drain_pending_blobs,
     new_blob_key,
     register_upload,
 )
@@ -249,7 +249,7 @@ def _write_chunk(
     _count(summary, results)
     if any(r.erased for r in results) or uploads.keys:
         # Recordings an erasure (or a newer delivery) let go, and uploads that were not attached.
-        drain_pending_deletions(job.factory, job.blobs, job.now)
+        drain_pending_blobs(job.factory, job.blobs, job.now)
 
 
 def _count(summary: ImportSummary, results: Iterable[Any]) -> None:

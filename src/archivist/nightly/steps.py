@@ -29,7 +29,7 @@ from archivist.anonymize.processing import (
 )
 from archivist.anonymize.receipts import has_unsigned, issue_receipts
 from archivist.archive.mentions import MentionKeyring
-from archivist.archive.recordings import drain_pending_deletions
+from archivist.archive.recordings import drain_pending_blobs
 from archivist.audit.events import SYSTEM_ACTOR, AuditAction, chain_head, nightly_purge, record, record_processed
 from archivist.blobs import BlobStore
 from archivist.db import engine_of, forget_freed_space, transaction
@@ -160,8 +160,9 @@ def apply_retention_rules(night: Night) -> None:
 
 
 def delete_released_blobs(night: Night) -> None:
-    """After the commits: the blobs the requests let go of (and any a crashed run left)."""
-    night.summary.blobs_deleted = drain_pending_deletions(night.factory, night.blobs, night.now)
+    """After the commits: the silence the requests decided is written into their recordings, and the
+    blobs they let go of are deleted (and whatever a crashed run left of either)."""
+    night.summary.blobs_deleted = drain_pending_blobs(night.factory, night.blobs, night.now)
 
 
 def purge_expired_rows(night: Night) -> None:

@@ -50,7 +50,7 @@ class Services:
         here) on a later drain; the database never points at audio that is gone.
         """
         session.commit()
-        recordings.drain_pending_deletions(self.session_factory, self.blobs, self.clock())
+        recordings.drain_pending_blobs(self.session_factory, self.blobs, self.clock())
 
     def commit_erasure(self, session: Session) -> None:
         """``commit_and_delete_blobs`` for a handler that erased text, then the storage step, so what
