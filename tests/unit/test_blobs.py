@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import random
+import shutil
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -395,10 +397,11 @@ def test_sweep_staging_never_touches_complete_blobs(store: BlobStore) -> None:
 
 def test_local_sweep_removes_only_stale_staging_files(tmp_path: Path) -> None:
     root = tmp_path / "blobs"
-    store = FsspecBlobStore(root.as_uri())
-    store.put(KEY, b"ok", "audio/wav")
+    FsspecBlobStore(root.as_uri()).put(KEY, b"ok", "audio/wav")
     now = datetime.now(UTC)
-    # What kill -9 during a put leaves: a staging file nobody will rename or remove.
+    # What kill -9 during a put left, as versions before the staging directory staged: a file
+    # beside its target that nobody will rename or remove. The store is opened again afterwards,
+    # as an upgraded one is.
     orphan = root / (KEY + ".tmp-0123abcd")
     orphan.write_bytes(b"half a recording")
     old = (now - STAGING_MAX_AGE - timedelta(minutes=1)).timestamp()
@@ -407,11 +410,71 @@ def test_local_sweep_removes_only_stale_staging_files(tmp_path: Path) -> None:
     running = root / "recordings/sol-1/int-2/b.wav.tmp-feedbeef"
     running.parent.mkdir(parents=True)
     running.write_bytes(b"in progress")
+    shutil.rmtree(root / ".tmp-staging")
+    store = FsspecBlobStore(root.as_uri())
     assert store.sweep_staging(STAGING_MAX_AGE, now) == 1
     assert not orphan.exists()
     assert running.exists()
     assert (root / KEY).read_bytes() == b"ok"
     assert store.sweep_staging(STAGING_MAX_AGE, now) == 0
+
+
+def test_local_puts_stage_in_one_directory_which_is_all_the_sweep_reads_after_its_first_walk(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    now = datetime.now(UTC)
+    old = (now - STAGING_MAX_AGE - timedelta(minutes=1)).timestamp()
+    # Left beside its target by an earlier version: found by the first sweep's walk of the store.
+    legacy = root / (KEY + ".tmp-0123abcd")
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"half a recording")
+    os.utime(legacy, (old, old))
+    store = FsspecBlobStore(root.as_uri())
+    assert store.sweep_staging(STAGING_MAX_AGE, now) == 1
+    assert not legacy.exists()
+    # A new, empty store needs no such walk.
+    assert FsspecBlobStore((tmp_path / "new").as_uri()).sweep_staging(STAGING_MAX_AGE, now) == 0
+    assert (tmp_path / "new" / ".tmp-staging" / "walked-once").is_dir()
+
+    # A put killed after staging: its file is in the staging directory, and the sweep finds it there.
+    store.put(KEY, b"ok", "audio/wav")
+    (staging,) = [p for p in root.iterdir() if p.is_dir() and ".tmp-" in p.name]
+    orphan = staging / "feedbeef"
+    orphan.write_bytes(b"half a recording")
+    os.utime(orphan, (old, old))
+    # From now on the sweep reads only that directory, not every recording of the store.
+    walked: list[str] = []
+    find = store._fs.find
+
+    def counted(path: str, **kwargs: Any) -> Any:
+        walked.append(path)
+        return find(path, **kwargs)
+
+    store._fs.find = counted
+    assert store.sweep_staging(STAGING_MAX_AGE, now) == 1
+    assert not orphan.exists()
+    assert walked == [f"{store.root}/{staging.name}"]
+    assert store.list_keys() == [KEY]
+    assert (root / KEY).read_bytes() == b"ok"
+
+
+def test_a_key_on_another_filesystem_is_staged_again_beside_it_and_renamed_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FsspecBlobStore((tmp_path / "blobs").as_uri())
+    replace = Path.replace
+    refused: list[str] = []
+
+    def across_devices(self: Path, target: Any) -> Path:
+        if ".tmp-staging" in str(self):  # the rename out of the staging directory crosses a mount
+            refused.append(str(self))
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", across_devices)
+    store.put(KEY, b"whole recording", "audio/wav")
+    assert len(refused) == 1
+    assert _read(store, KEY) == b"whole recording"
+    assert [p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == [KEY.rpartition("/")[2]]
 
 
 def test_s3_sweep_aborts_stale_multipart_uploads(s3_endpoint: str) -> None:

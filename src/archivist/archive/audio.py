@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from archivist.archive.mentions import SpokenSegment
@@ -212,6 +212,7 @@ def silence_recordings(
         wanted[segment.interaction_id].add((segment.begin_ms, segment.end_ms))
     result = Silenced()
     unsilenceable: list[str] = []
+    fills: list[dict[str, object]] = []
     for chunk in chunks(sorted(wanted)):
         for recording in session.scalars(
             select(Recording).where(Recording.interaction_id.in_(chunk)).order_by(Recording.interaction_id)
@@ -226,15 +227,17 @@ def silence_recordings(
                 continue
             spans = merged_spans(layout, segments)
             if spans:
-                session.add(
-                    PendingBlobFill(
-                        solution_id=recording.solution_id,
-                        blob_key=recording.blob_key,
-                        spans=[list(span) for span in spans],
-                        fill_byte=layout.silence,
-                        not_before=now,
-                    )
+                fills.append(
+                    {
+                        "solution_id": recording.solution_id,
+                        "blob_key": recording.blob_key,
+                        "spans": [list(span) for span in spans],
+                        "fill_byte": layout.silence,
+                        "not_before": now,
+                    }
                 )
+    if fills:
+        session.execute(insert(PendingBlobFill), fills)
     if apply:
         result.recordings_deleted += delete_recordings(session, unsilenceable, now)
     else:

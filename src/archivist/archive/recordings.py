@@ -179,34 +179,34 @@ def _drain_fills(factory: sessionmaker[Session], blobs: BlobStore, now: datetime
     the batch fails, each fill alone, so one failing blob is retried later without holding up the rest."""
     while True:
         with factory() as session, session.begin():
-            due = session.scalars(
-                select(PendingBlobFill)
-                .where(PendingBlobFill.not_before <= now)
-                .order_by(PendingBlobFill.id)
-                .limit(_DRAIN_BATCH)
-            ).all()
+            due = {
+                row.id: Fill(row.blob_key, tuple((start, stop) for start, stop in row.spans), row.fill_byte)
+                for row in session.execute(
+                    select(
+                        PendingBlobFill.id, PendingBlobFill.blob_key, PendingBlobFill.spans, PendingBlobFill.fill_byte
+                    )
+                    .where(PendingBlobFill.not_before <= now)
+                    .order_by(PendingBlobFill.id)
+                    .limit(_DRAIN_BATCH)
+                )
+            }
             if not due:
                 return
             try:
-                blobs.fill([_fill_of(row) for row in due])
+                blobs.fill(list(due.values()))
                 done = list(due)
             except Exception:  # noqa: BLE001 - any store failure is retried later
                 done = []
-                for row in due:
+                for fill_id, fill in due.items():
                     try:
-                        blobs.fill([_fill_of(row)])
+                        blobs.fill([fill])
                     except Exception:  # noqa: BLE001 - retried later
-                        _retry_later(row, now, "blob fill")
+                        _retry_later(session.get_one(PendingBlobFill, fill_id), now, "blob fill")
                         continue
-                    done.append(row)
-            for row in done:
-                session.delete(row)
+                    done.append(fill_id)
             if not done:
                 return
-
-
-def _fill_of(row: PendingBlobFill) -> Fill:
-    return Fill(row.blob_key, tuple((start, stop) for start, stop in row.spans), row.fill_byte)
+            session.execute(delete(PendingBlobFill).where(PendingBlobFill.id.in_(done)))
 
 
 def _retry_later(row: PendingBlobDeletion | PendingBlobFill, now: datetime, what: str) -> None:

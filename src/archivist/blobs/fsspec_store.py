@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
+import shutil
 import stat
 import sys
 import uuid
@@ -41,6 +43,14 @@ _S3_VERSIONS_PAGE = 1000
 
 # How often delete() re-lists a versioned key to catch a version written meanwhile.
 _S3_PURGE_ROUNDS = 3
+
+# Local writes are staged in one directory under the root (its name holds TEMP_MARKER, so no key
+# can name it and list_keys never shows it) and renamed into place: the nightly sweep then reads
+# that directory, not the whole store (a walk of every recording, every night, grew with the archive).
+_STAGING = f"{TEMP_MARKER}staging"
+# Made once the whole store was walked for writes staged beside their target (as before the staging
+# directory, or when a key's directory is another filesystem): after it, only _STAGING is swept.
+_WALKED = f"{_STAGING}/walked-once"
 
 # fdatasync where the OS has it (it skips the metadata an overwrite in place does not change).
 _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
@@ -88,6 +98,11 @@ class FsspecBlobStore:
         self._s3_versioned = False
         if self._local:
             self._fs.makedirs(root, exist_ok=True)
+            with os.scandir(root) as entries:
+                empty = next(entries, None) is None
+            if empty:
+                # A new store holds nothing staged beside a target: no walk of it is ever needed.
+                self._fs.makedirs(f"{root}/{_WALKED}", exist_ok=True)
 
     @property
     def root(self) -> str:
@@ -108,6 +123,15 @@ class FsspecBlobStore:
 
     def size(self, key: str) -> int:
         path = self._path(key)
+        if self._local:
+            # The OS directly: fsspec's info() builds a dict of everything for one number.
+            try:
+                status = os.stat(path)  # noqa: PTH116 - a string path from fsspec
+            except (FileNotFoundError, NotADirectoryError) as exc:
+                raise BlobNotFound(key) from exc
+            if not stat.S_ISREG(status.st_mode):
+                raise BlobNotFound(key)  # a local directory named like the key is not a blob
+            return status.st_size
         try:
             info = self._fs.info(path)
         except FileNotFoundError as exc:
@@ -157,13 +181,14 @@ class FsspecBlobStore:
         return self._sweep_s3(cutoff)
 
     def _sweep_local(self, cutoff: datetime) -> int:
+        walk_all = not self._fs.isdir(f"{self._root}/{_WALKED}")
         try:
-            paths: list[str] = self._fs.find(self._root)
+            paths: list[str] = self._fs.find(self._root if walk_all else f"{self._root}/{_STAGING}")
         except FileNotFoundError:
-            return 0
+            paths = []
         removed = 0
         for path in paths:
-            if TEMP_MARKER not in path.rpartition("/")[2]:
+            if TEMP_MARKER not in path[len(self._root) :]:
                 continue
             try:
                 modified = float(self._fs.info(path)["mtime"])
@@ -172,6 +197,8 @@ class FsspecBlobStore:
                     removed += 1
             except FileNotFoundError:  # renamed into place or swept by another process meanwhile
                 continue
+        if walk_all:
+            self._fs.makedirs(f"{self._root}/{_WALKED}", exist_ok=True)
         return removed
 
     def _sweep_s3(self, cutoff: datetime) -> int:
@@ -203,8 +230,8 @@ class FsspecBlobStore:
             # shutil.move would silently drop the blob *inside* that directory.
             raise ValueError(f"blob key names an existing directory: {path!r}")
         self._fs.makedirs(self._fs._parent(path), exist_ok=True)
-        # Stage beside the target so the final rename stays on one filesystem and is atomic.
-        staged = f"{path}{TEMP_MARKER}{uuid.uuid4().hex}"
+        self._fs.makedirs(f"{self._root}/{_STAGING}", exist_ok=True)
+        staged = f"{self._root}/{_STAGING}/{uuid.uuid4().hex}"
         try:
             with self._fs.open(staged, "wb") as out:
                 if isinstance(data, bytes | bytearray | memoryview):
@@ -216,12 +243,29 @@ class FsspecBlobStore:
                 # Without fsync a crash after the rename could expose an empty file.
                 out.flush()
                 os.fsync(out.fileno())
-            self._fs.mv(staged, path)
+            self._rename_into_place(staged, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 self._fs.rm_file(staged)
             raise
         return written
+
+    def _rename_into_place(self, staged: str, path: str) -> None:
+        """Atomic on one filesystem; a key whose directory is another filesystem is staged again beside it."""
+        try:
+            Path(staged).replace(path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            beside = Path(f"{path}{TEMP_MARKER}{uuid.uuid4().hex}")
+            try:
+                shutil.copyfile(staged, beside)
+                with beside.open("rb+") as copy:
+                    os.fsync(copy.fileno())
+                beside.replace(path)
+            finally:
+                beside.unlink(missing_ok=True)
+                Path(staged).unlink()
 
     def _fill_local(self, fills: Sequence[Fill]) -> list[str]:
         # In place: a fill writes only its spans, so 1,000 silenced segments cost 1,000 small
@@ -362,7 +406,8 @@ class FsspecBlobStore:
             options = {"cache_type": "none", "block_size": _S3_FETCH_SIZE}
         fetch = CHUNK_SIZE if self._local else _S3_FETCH_SIZE
         try:
-            handle = self._fs.open(path, "rb", **options)
+            # Closed by the with below; a local file is opened by the OS, not through fsspec.
+            handle = Path(path).open("rb") if self._local else self._fs.open(path, "rb", **options)  # noqa: SIM115
         except FileNotFoundError as exc:
             # Deleted between the size check and the first read.
             raise BlobNotFound(key) from exc

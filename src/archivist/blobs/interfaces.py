@@ -3,6 +3,7 @@ Implementations live beside this module; callers depend only on `BlobStore`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +48,9 @@ class Fill:
     byte: int
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def validate_key(key: str) -> str:
     """Return `key` unchanged if it is a safe relative key, else raise ValueError.
 
@@ -61,7 +65,7 @@ def validate_key(key: str) -> str:
         raise ValueError(f"blob key may not contain '..': {key!r}")
     if "\\" in key:
         raise ValueError(f"blob key may not contain backslashes: {key!r}")
-    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in key):
+    if _CONTROL.search(key):
         raise ValueError(f"blob key may not contain control characters: {key!r}")
     if any(segment in ("", ".") for segment in key.split("/")):
         raise ValueError(f"blob key has an empty or '.' path segment: {key!r}")
