@@ -40,6 +40,7 @@ import functools
 import html
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["Encoding", "ReadingView", "read"]
@@ -159,6 +160,49 @@ _TOKEN_QP = re.compile(
     f"(?P<ew>{_ENCODED_WORD})|(?P<qpsoft>{_QP_SOFT})|(?P<qp>(?-i:(?:=[0-9A-F]{{2}})+)){_TOKENS}",
     re.IGNORECASE | re.DOTALL,
 )
+# The characters a token can turn on: every token starts with one of them, or with spaces before
+# one ("kari (at) x.no", a line break), with "sip"/"sips" before the ':', or with the letter before a
+# combining mark. One plain class, so the search runs in C from one to the next; the tokens are
+# then matched only there (_tokens). "urldefense" starts with a common letter: a text that
+# holds it is read with the one big search, as before.
+_ANCHOR = re.compile(r"[=\\&<\]%+@(\[{\r\n\x0b\x0c:\-\x80-\U0010ffff]")
+_COMBINING_MARKS = range(0x300, 0x370)
+
+
+def _tokens(token: re.Pattern[str], text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    """What ``token.finditer(text, start, end)`` finds, trying ``token`` only at and just before anchors.
+
+    A big alternation of named groups is tried whole at every position by Python's ``re`` (no
+    alternative can be skipped by its first character); most positions of a text start no token.
+    """
+    if "urldefense" in text.lower():
+        yield from token.finditer(text, start, end)
+        return
+    position = start
+    while True:
+        anchor = _ANCHOR.search(text, position, end)
+        if anchor is None:
+            return
+        at = anchor.start()
+        char = text[at]
+        first = at
+        if char == ":":
+            first = max(position, at - 4)  # "sips:" / "sip:"
+        else:
+            while first > position and text[first - 1] in " \t":
+                first -= 1
+            if ord(char) in _COMBINING_MARKS and at > position:
+                first = min(first, at - 1)
+        for candidate in range(first, at + 1):
+            match = token.match(text, candidate, end)
+            if match is not None:
+                yield match
+                position = match.end()
+                break
+        else:
+            position = at + 1
+
+
 # Attribute values inside a tag stay readable: a link's href holds addresses and numbers.
 _ATTRIBUTE_VALUE = re.compile(r"=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'<>=`]+))")
 # Tags that separate what stands on each side of them (a table cell, a line, a paragraph).
@@ -360,7 +404,7 @@ def read(text: str) -> ReadingView:
 
 def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool) -> None:
     cursor = start
-    for match in builder.token.finditer(text, start, end):
+    for match in _tokens(builder.token, text, start, end):
         kind = match.lastgroup
         if kind == "tag" and not tags:
             continue
