@@ -485,10 +485,16 @@ def _starts_free(text: str, start: int) -> bool:
     return True
 
 
+_BATV_TAG = re.compile(r"(?<![\w.+\-])(?i:prvs|btv1)=[^=@\s]{1,64}=")
+
+
 def _excluded(text: str) -> list[tuple[int, int]]:
     """The spans of things that are no number, sorted and merged (the two searches may overlap)."""
     zones = [match.span() for match in _NOT_A_NUMBER.finditer(text)]
     more = [match.span() for match in _NOT_A_NUMBER_AT_DIGIT.finditer(text) if _is_not_a_number(match)]
+    if "=" in text and ("prvs=" in (lowered := text.lower()) or "btv1=" in lowered):
+        # A BATV tag ("prvs=0067612345=kari@…") is a signature, whatever digits it holds.
+        more += [match.span() for match in _BATV_TAG.finditer(text)]
     if not more:
         return zones
     merged: list[tuple[int, int]] = []
@@ -855,6 +861,12 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
             # No domain ends with '_': "…@example.no__;!!" is Proofpoint's wrapping (v3).
             kept = raw.rstrip("_")
             raw, end = kept, end - (len(raw) - len(kept))
+        envelope = _envelope(text, start, end) if start and text[start - 1] == "=" else None
+        if envelope is not None:
+            # A rewritten envelope address: the person is the original sender it encodes, and the
+            # whole rewritten address is theirs; the part after its last '=' is nobody's address.
+            found.append(envelope)
+            continue
         address = _normalize_email(raw)
         if address is not None:
             found.append((start, end, address))
@@ -875,6 +887,39 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
     if len(found) > 1:
         found.sort()
     return found
+
+
+# Envelope senders rewritten by mail systems, as Return-Path and Received headers keep them: SRS
+# (the Sender Rewriting Scheme, https://www.libsrs2.org/srs/srs.pdf: "SRS0=hash=tt=domain=local@
+# forwarder", "SRS1=hash=first-forwarder==hash=tt=domain=local@forwarder"), VERP as Mailman writes
+# it ("list-bounces+local=domain@list-host"), and BATV's "prvs=tag=local" inside either.
+_ENVELOPE_CHARS = frozenset("!#$%&'*+-/=?^_`{|}~.") | frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+)
+_SRS = re.compile(
+    r"SRS0=[^=@]+=[^=@]+=(?P<domain>[^=@]+)=(?P<local>[^@]+)@|SRS1=[^=@]+=[^=@]+=+[^=@]+=[^=@]+=(?P<domain1>[^=@]+)=(?P<local1>[^@]+)@",
+    re.IGNORECASE,
+)
+_VERP = re.compile(r"[^+=@]+\+(?P<local>[^=@]+)=(?P<domain>[^=@]+\.[^=@]+)@")
+_BATV = re.compile(r"(?:prvs|btv1)=[^=@]+=", re.IGNORECASE)
+
+
+def _envelope(text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """The envelope address that ends at ``end`` and whose last '=' stands before ``start``, read as the
+    address it encodes: ``(its start, end, that address)``, or None when it is no SRS or VERP address."""
+    first = start - 1
+    while first > 0 and text[first - 1] in _ENVELOPE_CHARS:
+        first -= 1
+    written = text[first:end]
+    match = _SRS.match(written) or _VERP.match(written)
+    if match is None:
+        return None
+    groups = match.groupdict()
+    local = groups.get("local1") or groups["local"]
+    domain = groups.get("domain1") or groups["domain"]
+    local = _BATV.sub("", local, count=1) if _BATV.match(local) else local
+    address = _normalize_email(f"{local}@{domain}")
+    return None if address is None or "=" in local else (first, end, address)
 
 
 _LITERAL_PREFIX = re.compile(r"[bBuUrRfF]'")

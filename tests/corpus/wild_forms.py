@@ -654,6 +654,13 @@ ENVELOPES: list[Row] = [
         ("lists+qemu-devel@lfdr.de",),
     ),  # VERP as archived
     ("env-08", f"Return-Path: <{KARI_MAIL}>", "NO", (), (KARI_MAIL,)),  # not rewritten
+    (
+        "env-09",
+        "Return-Path: <SRS1=Jq2b=fwd1.example.com==x7Tq=LK=example.no=kari.nordmann@fwd2.example.org>",
+        "NO",
+        (),
+        (KARI_MAIL,),
+    ),  # SRS1: forwarded twice (libsrs2's paper, https://www.libsrs2.org/srs/srs.pdf, section 3)
 ]
 
 # ---------------------------------------------------------------------------------------------

@@ -51,13 +51,6 @@ KNOWN_GAPS: dict[str, str] = {
     # RFC 5322 syntax.
     "rfc-06": "quoted local part not read: nothing found",
     "rfc-07": "comment before '@' not read: nothing found",
-    # Envelope rewriting: the local part is cut at '=' ('?email=' in links), leaving a fragment.
-    "env-02": "an all-digit BATV tag ('prvs=0067612345=') read as a number: +67612345 (Tonga)",
-    "env-03": "SRS: finds the fragment 'kari.nordmann@fwd.example.com', not kari.nordmann@example.no",
-    "env-04": "SRS: finds the fragment 'owner-linux-mm@kernel.org', not owner-linux-mm@kvack.org",
-    "env-05": "SRS around BATV: finds 'oleksandr_andrushchenko@srs-us1.protection.inumbo.net', not …@epam.com",
-    "env-06": "VERP: finds the fragment 'example.no@lists.example.org', not kari.nordmann@example.no",
-    "env-07": "VERP: finds the fragment 'lfdr.de@nongnu.org', not lists+qemu-devel@lfdr.de",
     "uri-04": "'%26' ('&') in a local part ends it: finds the fragment 'ola@example.no'",
     "uri-05": "'%3F' ('?') in a local part ends it: finds the fragment 'ola@example.no'",
     # Labels glued with a dot that the label list does not hold.
@@ -93,11 +86,6 @@ ERASURE_GAPS: dict[str, str] = {
             "obf-06",
             "rfc-06",
             "rfc-07",
-            "env-03",
-            "env-04",
-            "env-05",
-            "env-06",
-            "env-07",
             "idn-03",
             "van-01",
             "van-02",
@@ -114,7 +102,6 @@ ERASURE_GAPS: dict[str, str] = {
 # whose digits stand there as something else erases them.
 LURE_GAPS: dict[str, str] = {
     "meet-08": "a request for +4776110735 replaces a room number in a video address",
-    "env-02": "a request for +67612345 replaces a BATV tag",
     "dist-id-06": "a request for +4791234567 replaces an order number",
     "dist-id-07": "a request for +4791234567 replaces an invoice number",
 }
@@ -173,7 +160,29 @@ def _is_identifier_material(segment: str, case: Wild) -> bool:
     identifiers: digits of one of its numbers, words of its addresses, and what joins them. Read with
     its spaces and without them: a line break may have split a word of an address ("exam ple.no")."""
     view = unicodedata.normalize("NFC", read(segment).text)
+    if _envelope_sender(view) in case.emails:
+        return True  # a rewritten envelope address is the person's address in another form, whole
     return _only_identifiers(view, case) or _only_identifiers(re.sub(r"\s+", "", view), case)
+
+
+def _envelope_sender(written: str) -> str | None:
+    """The sender an SRS or VERP envelope address encodes, as a reader decodes it by hand: SRS0 is
+    "SRS0=hash=time=domain=local@forwarder", SRS1 keeps an SRS0 address after "==", VERP is
+    "list-bounces+local=domain@host"; a BATV "prvs=tag=" before the local part is no part of it."""
+    head, at, _ = written.rpartition("@")
+    if not at:
+        return None
+    if head.upper().startswith("SRS1="):
+        head = "SRS0=" + head.rpartition("==")[2]  # the SRS0 address it keeps
+    if head.upper().startswith("SRS0=") and head.count("=") >= 4:
+        _, _, _, domain, local = head.split("=", 4)
+    elif "+" in head and "=" in head:
+        local, _, domain = head.partition("+")[2].rpartition("=")
+    else:
+        return None
+    if local.lower().startswith("prvs="):
+        local = local.split("=", 2)[2]
+    return f"{local}@{domain}".lower()
 
 
 def _only_identifiers(view: str, case: Wild) -> bool:
