@@ -846,7 +846,7 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
     records them (a row), and only a request for exactly that address replaces them.
     """
     written = "@" in text
-    spelt = " at " in text or " AT " in text
+    spelt = " at " in text or " AT " in text or " At " in text or "krøllalfa" in text or "alfakrøll" in text
     if not written and not spelt:
         return []
     found = []
@@ -877,10 +877,17 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
             glued = _without_glued_word(raw)
             if glued is not None and (address := _normalize_email(glued)) is not None:
                 found.append((start, end - (len(raw) - len(glued)), address))
+    for match in _RFC5322_LOCAL.finditer(text) if written and ('"@' in text or ")@" in text) else ():
+        # RFC 5322 forms of a plain address: a quoted local part that needs no quotes
+        # ('"kari.nordmann"@x.no'), a comment before the '@' ("kari.nordmann(kundeservice)@x.no").
+        local = match.group("quoted") or match.group("commented")
+        address = _normalize_email(f"{local}@{match.group('domain')}")
+        if address is not None:
+            found.append((match.start(), match.end(), address))
     for at in breaks if written else ():
         found.extend(_wrapped(text, at))
     for match in _SPELT_EMAIL.finditer(text) if spelt else ():
-        local, domain = match.group("local"), _SPELT_DOT.sub(".", match.group("domain"))
+        local, domain = _SPELT_DOT.sub(".", match.group("local")), _SPELT_DOT.sub(".", match.group("domain"))
         address = _normalize_email(f"{local}@{domain}")
         if address is not None:
             found.append((match.start(), match.end(), address))
@@ -889,6 +896,12 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
     return found
 
 
+_DOT_ATOM = rf"{_LOCAL_CHAR}+(?:\.{_LOCAL_CHAR}+)*"
+_RFC5322_LOCAL = re.compile(
+    rf'(?:(?<![\w"])"(?P<quoted>{_DOT_ATOM})"'
+    rf"|(?<![\w.!#$%'*+^`~\-])(?P<commented>{_DOT_ATOM})\([^()\r\n]{{0,64}}\))"
+    rf"@(?P<domain>{_DOMAIN_CHAR}+(?:\.{_DOMAIN_CHAR}+)+)(?![\w\-])(?!\.[\w\-])"
+)
 # Envelope senders rewritten by mail systems, as Return-Path and Received headers keep them: SRS
 # (the Sender Rewriting Scheme, https://www.libsrs2.org/srs/srs.pdf: "SRS0=hash=tt=domain=local@
 # forwarder", "SRS1=hash=first-forwarder==hash=tt=domain=local@forwarder"), VERP as Mailman writes
@@ -923,12 +936,16 @@ def _envelope(text: str, start: int, end: int) -> tuple[int, int, str] | None:
 
 
 _LITERAL_PREFIX = re.compile(r"[bBuUrRfF]'")
-# "kari at example.no", "kari AT example dot no": an address spelt out without brackets.
-_SPELT_DOT = re.compile(r"[ \t]+(?:dot|DOT|punktum|prikk)[ \t]+")
+# "kari at example.no", "kari AT example dot no": an address spelt out without brackets, as people
+# write it and speech-to-text writes what they say ("kari dot nordmann at gmail dot com", Norwegian
+# "kari punktum nordmann krøllalfa example punktum no"): "dot" may join the local part's words too.
+_SPELT_DOT = re.compile(r"[ \t]+(?:dot|DOT|Dot|punktum|prikk)[ \t]+")
+_SPELT_JOIN = r"(?:\.|[ \t]+(?:dot|DOT|Dot|punktum|prikk)[ \t]+)"
 _SPELT_EMAIL = re.compile(
-    r"(?<![\w.+\-@])(?P<local>[A-Za-z0-9][\w.+\-]{0,63})[ \t]+(?:at|AT)[ \t]+"
-    r"(?P<domain>[A-Za-z0-9][\w\-]{0,62}(?:(?:\.|[ \t]+(?:dot|DOT|punktum|prikk)[ \t]+)[A-Za-z0-9][\w\-]{0,62}){0,4}"
-    r"(?:\.|[ \t]+(?:dot|DOT|punktum|prikk)[ \t]+)[A-Za-z]{2,6})(?![\w@]|\.[\w])"
+    rf"(?<![\w.+\-@])(?P<local>[A-Za-z0-9][\w.+\-]{{0,63}}(?:{_SPELT_JOIN}[A-Za-z0-9][\w+\-]{{0,63}}){{0,3}})"
+    r"[ \t]+(?:at|AT|At|krøllalfa|alfakrøll)[ \t]+"
+    rf"(?P<domain>[A-Za-z0-9][\w\-]{{0,62}}(?:{_SPELT_JOIN}[A-Za-z0-9][\w\-]{{0,62}}){{0,4}}"
+    rf"{_SPELT_JOIN}[A-Za-z]{{2,6}})(?![\w@]|\.[\w])"
 )
 # Top-level domains a glued word is cut from ("kari@x.nofor spørsmål" -> "kari@x.no").
 _COMMON_TLDS = ("com", "net", "org", "no", "se", "dk", "fi", "is", "de", "uk", "eu", "io", "nl", "pl", "fr")

@@ -497,6 +497,13 @@ OBFUSCATIONS: list[Row] = [
     ("obf-07", "kari.nordmann at gmail.com", "NO", (), ("kari.nordmann@gmail.com",)),  # "at" alone
     ("obf-08", "kari.nordmann@\u200bexample.no", "NO", (), (KARI_MAIL,)),  # a zero-width space against autolinking
     ("obf-09", "Ring meg på 9 1 2 3 4 5 6 7", "NO", (KARI,), ()),  # digit by digit
+    (
+        "obf-10",
+        "Customer: My email is Kari dot Nordmann at Gmail dot com.",
+        "NO",
+        (),
+        ("kari.nordmann@gmail.com",),
+    ),  # a call transcript: speech-to-text capitalises the names it hears
 ]
 
 # ---------------------------------------------------------------------------------------------

@@ -45,12 +45,6 @@ KNOWN_GAPS: dict[str, str] = {
     "ical-03": "fold inside the local part after 'mailto:': the wrap reader skips it, only 'ann@example.no' is found",
     "vcard-01": "the next property after an address ('…@example.no\\r\\nEND:VCARD') is read as a wrap: also "
     "indexes 'kari.nordmann@example.noend'",
-    # Obfuscations and spoken forms not known.
-    "obf-05": "'dot' inside a spelt local part not read: finds 'nordmann@gmail.com', a wrong address",
-    "obf-06": "Norwegian 'punktum'/'krøllalfa' spelt without brackets not read: nothing found",
-    # RFC 5322 syntax.
-    "rfc-06": "quoted local part not read: nothing found",
-    "rfc-07": "comment before '@' not read: nothing found",
     "uri-04": "'%26' ('&') in a local part ends it: finds the fragment 'ola@example.no'",
     "uri-05": "'%3F' ('?') in a local part ends it: finds the fragment 'ola@example.no'",
     # Labels glued with a dot that the label list does not hold.
@@ -82,10 +76,6 @@ ERASURE_GAPS: dict[str, str] = {
             "uri-04",
             "uri-05",
             "sms-03",
-            "obf-05",
-            "obf-06",
-            "rfc-06",
-            "rfc-07",
             "idn-03",
             "van-01",
             "van-02",
@@ -160,9 +150,14 @@ def _is_identifier_material(segment: str, case: Wild) -> bool:
     identifiers: digits of one of its numbers, words of its addresses, and what joins them. Read with
     its spaces and without them: a line break may have split a word of an address ("exam ple.no")."""
     view = unicodedata.normalize("NFC", read(segment).text)
-    if _envelope_sender(view) in case.emails:
-        return True  # a rewritten envelope address is the person's address in another form, whole
+    if _envelope_sender(view) in case.emails or _without_comments(view) in case.emails:
+        return True  # the person's address in another form (rewritten, or with an RFC 5322 comment), whole
     return _only_identifiers(view, case) or _only_identifiers(re.sub(r"\s+", "", view), case)
+
+
+def _without_comments(written: str) -> str:
+    """An address as RFC 5322 reads it without its comments ("kari(kundeservice)@x.no")."""
+    return re.sub(r"\([^()]*\)", "", written).lower()
 
 
 def _envelope_sender(written: str) -> str | None:
