@@ -791,7 +791,39 @@ def _scan_view(
     for chain in unread:
         for span in _matcher_spans(text, region, chain, starts, ends):
             spans.setdefault((span.start, span.end), set()).update(span.readings)
+    if "/" in text:
+        _alternative_endings(text, spans)
     return [PhoneSpan(start, end, frozenset(readings)) for (start, end), readings in sorted(spans.items())]
+
+
+# E.123 (7.1) writes a subscriber's alternative numbers by their differing last digits after a
+# slash: "0607 123 4567 / 8", "912 34 567 / 568". One digit only where nothing but punctuation or
+# the end follows ("/ 2 dager" is a count of days); never a year ("912 34 567/2024", a case number),
+# nor the first group of a second number ("20 12 34 56 / 98 76 54 32").
+_ALT_ENDING = re.compile(
+    r"[ \t]?/[ \t]?(?!(?:19|20)[0-9]{2}(?![0-9]))([0-9]{2,4}|[0-9](?=[ \t]*(?:$|[\r\n.,;)])))"
+    r"(?![0-9]|[ \t.\-]?[0-9])"
+)
+
+
+def _alternative_endings(text: str, spans: dict[tuple[int, int], set[str]]) -> None:
+    """A number followed by an alternative ending also reads as the number with that ending; the ending
+    reads as both (erasing either number leaves no digits of the other: "[X] / [X]")."""
+    for (start, end), readings in list(spans.items()):
+        ending = _ALT_ENDING.match(text, end)
+        if ending is None:
+            continue
+        tail = ending.group(1)
+        alternatives = {
+            alternative
+            for reading in readings
+            if len(tail) < len(reading) - 4
+            and (alternative := _country_code_reading(reading[1 : -len(tail)] + tail)) is not None
+        }
+        if alternatives:
+            both = readings | alternatives
+            spans[(start, end)] = both
+            spans.setdefault(ending.span(1), set()).update(both)
 
 
 def _loose_spans(

@@ -518,6 +518,8 @@ E123: list[Row] = [
     ("e123-04", "Telephone: +31 20 123 4567", "NO", ("+31201234567",), ()),  # E.123's international layout
     ("e123-05", "(020) 7946 0958", "GB", ("+442079460958",), ()),  # national notation, optional digits in brackets
     ("e123-06", "Ring meg på 912 34 567 eller 912 34 568", "NO", (KARI, "+4791234568"), ()),  # spelt out in full
+    ("e123-07", "Ring 912 34 567 / 2 dager på rad", "NO", (KARI,), ()),  # a slash and a count: no ending
+    ("e123-08", "Tlf 912 34 567/2024", "NO", (KARI,), ()),  # a year after the slash: no ending
 ]
 
 # ---------------------------------------------------------------------------------------------

@@ -48,10 +48,6 @@ KNOWN_GAPS: dict[str, str] = {
     "uri-04": "'%26' ('&') in a local part ends it: finds the fragment 'ola@example.no'",
     "uri-05": "'%3F' ('?') in a local part ends it: finds the fragment 'ola@example.no'",
     # Labels glued with a dot that the label list does not hold.
-    # E.123 alternative endings.
-    "e123-01": "'/ 568' after '912 34 567' not read as +4791234568",
-    "e123-02": "'/57' after '22 12 34 56' not read as +4722123457",
-    "e123-03": "'/7890' after '020 7222 1234' not read as +442072227890",
     # Vanity numbers.
     "van-01": "letters not read as keypad digits: nothing found",
     "van-02": "letters not read as keypad digits: nothing found",
@@ -84,8 +80,6 @@ ERASURE_GAPS: dict[str, str] = {
         ),
         "nothing replaced",
     ),
-    "e123-01": "'568', the alternative ending, stays beside the replacement",
-    "e123-03": "'7890', the alternative ending, stays beside the replacement",
 }
 
 # replace_identifiers(text, (lure,), …) replaces something in a distractor: a request for a number
