@@ -284,9 +284,26 @@ _DIGIT = re.compile(r"[0-9]")
 # included), a domain of letter-digit-hyphen labels in any script; never part of a longer address.
 # '=', '?' and '&' are legal too but stand before addresses in links ("?email=kari@x.no"), so
 # they end a local part here.
-# Combining marks count as part of a letter: decoded escapes may spell "a" + U+030A for "å".
-_LOCAL_CHAR = r"[\w\u0300-\u036f!#$%'*+^`~\-]"
-_DOMAIN_CHAR = r"[\w\u0300-\u036f\-]"
+# Combining marks count as part of a letter: decoded escapes may spell "a" + U+030A for "å", and
+# the vowel signs of Indic scripts ("अजय@डाटा.भारत") are marks that `\w` leaves out.
+
+
+def _mark_ranges() -> str:
+    """Every combining mark of the Basic Multilingual Plane (Mn, Mc, Me) as class ranges, by this
+    interpreter's Unicode tables."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x300, 0x10000):
+        if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+_MARKS = _mark_ranges()
+_LOCAL_CHAR = rf"[\w{_MARKS}!#$%'*+^`~\-]"
+_DOMAIN_CHAR = rf"[\w{_MARKS}\-]"
 _EMAIL = re.compile(
     rf"(?<![\w.!#$%'*+^`~\-]){_LOCAL_CHAR}+(?:\.{_LOCAL_CHAR}+)*@{_DOMAIN_CHAR}+(?:\.{_DOMAIN_CHAR}+)+"
     r"(?![\w\-])(?!\.[\w\-])"

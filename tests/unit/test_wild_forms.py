@@ -40,7 +40,6 @@ KNOWN_GAPS: dict[str, str] = {
     "ser-11": "Python bytes escapes decoded, but the address is also read with the literal's prefix "
     "('b\\'bjørn.nordmann@…', an extra index row; the erasure replaces the address without it)",
     "sms-03": "form-encoded '+' after a word ('meg+912+34+567') read as a leading plus: +91… is no number",
-    "idn-03": "Devanagari vowel signs (Mc/Mn) are not word characters: the address is not matched",
     # Folded lines (vCard/iCalendar: CRLF + one space is removed when unfolded).
     "ical-03": "fold inside the local part after 'mailto:': the wrap reader skips it, only 'ann@example.no' is found",
     "vcard-01": "the next property after an address ('…@example.no\\r\\nEND:VCARD') is read as a wrap: also "
@@ -72,7 +71,6 @@ ERASURE_GAPS: dict[str, str] = {
             "uri-04",
             "uri-05",
             "sms-03",
-            "idn-03",
             "van-01",
             "van-02",
             "van-03",
