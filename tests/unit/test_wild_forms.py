@@ -44,9 +44,9 @@ KNOWN_GAPS: dict[str, str] = {
     "ical-03": "fold inside the local part after 'mailto:': the wrap reader skips it, only 'ann@example.no' is found",
     "vcard-01": "the next property after an address ('…@example.no\\r\\nEND:VCARD') is read as a wrap: also "
     "indexes 'kari.nordmann@example.noend'",
+    # Percent escapes of characters that end a local part in a link.
     "uri-04": "'%26' ('&') in a local part ends it: finds the fragment 'ola@example.no'",
     "uri-05": "'%3F' ('?') in a local part ends it: finds the fragment 'ola@example.no'",
-    # Labels glued with a dot that the label list does not hold.
     # Vanity numbers.
     "van-01": "letters not read as keypad digits: nothing found",
     "van-02": "letters not read as keypad digits: nothing found",
