@@ -777,9 +777,11 @@ def _scan_view(
     # Most chat lines, variables and transcript segments hold no number, or a time or an amount:
     # every window (and the matcher) needs _MIN_DIGITS digits, so fewer read as nothing. Counted
     # up to the sixth digit only: cheaper than setting up the scan.
-    if next(itertools.islice(_DIGIT.finditer(text), _MIN_DIGITS - 1, None), None) is None:
-        return []
     spans: dict[tuple[int, int], set[str]] = {}
+    if _VANITY_HINT.search(text):
+        _vanity_spans(text, region, spans)
+    if next(itertools.islice(_DIGIT.finditer(text), _MIN_DIGITS - 1, None), None) is None:
+        return [PhoneSpan(start, end, frozenset(readings)) for (start, end), readings in sorted(spans.items())]
     # Run start -> the run, or None if it follows a country code in its chain (never read alone).
     starts: dict[int, _Run | None] = {}
     ends: set[int] = set()
@@ -811,6 +813,35 @@ def _scan_view(
     if "/" in text:
         _alternative_endings(text, spans)
     return [PhoneSpan(start, end, frozenset(readings)) for (start, end), readings in sorted(spans.items())]
+
+
+# A NANP toll-free number written with letters for its last seven digits, as the ITU's keypad maps
+# them (E.161: ABC 2 … WXYZ 9): "1-800-FLOWERS", "1 (800) GOT-JUNK", "tel:+1-800-FLOWERS". With the
+# country code "1" always, except in a solution at home in the NANP; the letters in capitals.
+_VANITY_HINT = re.compile(r"8(?:00|33|44|55|66|77|88)\)?[ \-.]?[A-Z0-9]{0,6}[A-Z]")
+_VANITY = re.compile(
+    r"(?<![\w+])(?P<code>\+?1[ \-.]?)?"
+    r"(?:\((?P<bracketed>8(?:00|33|44|55|66|77|88))\)|(?P<area>8(?:00|33|44|55|66|77|88)))"
+    r"[ \-.]?(?P<word>(?=[0-9\-]*[A-Z])[A-Z0-9](?:-?[A-Z0-9]){6})(?![\w\-])"
+)
+_KEYPAD = str.maketrans(
+    {
+        letter: digit
+        for digit, letters in zip("23456789", ("ABC", "DEF", "GHI", "JKL", "MNO", "PQRS", "TUV", "WXYZ"), strict=True)
+        for letter in letters
+    }
+)
+_NANP_REGIONS = frozenset(("US", "CA"))
+
+
+def _vanity_spans(text: str, region: str, spans: dict[tuple[int, int], set[str]]) -> None:
+    for match in _VANITY.finditer(text):
+        if match.group("code") is None and region not in _NANP_REGIONS:
+            continue
+        area = match.group("bracketed") or match.group("area")
+        reading = _country_code_reading("1" + area + match.group("word").replace("-", "").translate(_KEYPAD))
+        if reading is not None:
+            spans.setdefault(match.span(), set()).add(reading)
 
 
 # E.123 (7.1) writes a subscriber's alternative numbers by their differing last digits after a
@@ -911,6 +942,8 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
             kept = raw.rstrip("_")
             raw, end = kept, end - (len(raw) - len(kept))
         envelope = _envelope(text, start, end) if start and text[start - 1] == "=" else None
+        if envelope is None and start and text[start - 1] in "&?":
+            envelope = _mailto_local(text, start, end, raw)
         if envelope is not None:
             # A rewritten envelope address: the person is the original sender it encodes, and the
             # whole rewritten address is theirs; the part after its last '=' is nobody's address.
@@ -966,6 +999,21 @@ _VERP = re.compile(r"[^+=@]+\+(?P<local>[^=@]+)=(?P<domain>[^=@]+\.[^=@]+)@")
 _BATV = re.compile(r"(?:prvs|btv1)=[^=@]+=", re.IGNORECASE)
 
 
+# A mailto: link's local part holding '&' or '?', which RFC 6068 writes as "%26" and "%3F" and the
+# reading view decodes ("mailto:kari%26ola@x.no"): the whole local part from "mailto:" on, if
+# nothing in it opens a header field ("mailto:?to=kari@x.no" keeps its '=').
+_MAILTO_LOCAL = re.compile(r"(?i:mailto:)(?P<local>[\w.!#$%&'*+/^`{|}~?\-]{1,64})\Z")
+
+
+def _mailto_local(text: str, start: int, end: int, raw: str) -> tuple[int, int, str] | None:
+    """The address whose local part a '&' or '?' just before ``start`` cut, read from "mailto:" on."""
+    head = _MAILTO_LOCAL.search(text, max(0, start - 72), start)
+    if head is None or head.group("local")[0] in "&?":
+        return None
+    address = _normalize_email(head.group("local") + raw)
+    return None if address is None else (head.start("local"), end, address)
+
+
 def _envelope(text: str, start: int, end: int) -> tuple[int, int, str] | None:
     """The envelope address that ends at ``end`` and whose last '=' stands before ``start``, read as the
     address it encodes: ``(its start, end, that address)``, or None when it is no SRS or VERP address."""
@@ -1019,6 +1067,8 @@ _CLOSING_WORDS = frozenset(
 )
 _GLUED_CAPITAL = re.compile(r"(?<=[a-z0-9])(?=[A-ZÆØÅ][a-zæøå])")
 _WRAPPED_LOCAL = re.compile(r"[\w'+\-]+[._\-][\w.'+\-]*[\w'+]")
+_BEFORE_LOCAL = ":<(\"'=,;"
+_PROPERTY_LINE = re.compile(r"(?:[a-z0-9\-]+\.)?[A-Z][A-Z0-9\-]*[:;]")
 # How far a wrapped address may reach on each side of its line break.
 _WRAP_REACH = 254
 
@@ -1053,6 +1103,13 @@ def _wrapped(text: str, at: int) -> list[tuple[int, int, str]]:
     left, right = text[left_start:at], text[at + 1 : right_end]
     if not left or not right or ("@" not in left and "@" not in right):
         return []
+    if _PROPERTY_LINE.match(right):
+        return []  # the next vCard/iCalendar content line ("…@x.no|END:VCARD"), not the address's rest
+    if "@" not in left:
+        # What stands before a local part on its line: a URI's scheme or a property's name
+        # ("ATTENDEE;RSVP=TRUE:mailto:kari.nordm|ann@…", an iCalendar line folded at 75 octets).
+        cut = max(left.rfind(mark) for mark in _BEFORE_LOCAL)
+        left_start, left = left_start + cut + 1, left[cut + 1 :]
     # A local part wrapped is one with a separator inside its first line ("kari.nord|mann@…"),
     # not a word on the line before an address ("Hei|kari@…", "Takk.|kari@…").
     if "@" not in left and _WRAPPED_LOCAL.fullmatch(left) is None:

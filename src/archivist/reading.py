@@ -78,7 +78,8 @@ _MARKDOWN_ESCAPED = r"_*\-.#!`~|"
 _SPECIAL = re.compile(
     r"[^\x00-\x7f]|&[#A-Za-z]|<[/!A-Za-z@]|%[0-9A-Fa-f]{2}|\n"
     rf"|[(\[{{]\s*(?:{_OBFUSCATION_WORDS})\s*[)\]}}]"
-    r"|\s@\s|sips?:|[0-9]\+[0-9]|\+[ \t]|<!|-->|\]\]>|[\r\x0b\x0c]|=\r?\n|=(?:[2-5][0-9A-F]|[C-F][0-9A-F])|=\?"
+    r"|\s@\s|sips?:|[0-9]\+[0-9]|[^\W\d_]\+[0-9]|\+[ \t]|<!|-->|\]\]>|[\r\x0b\x0c]|=\r?\n"
+    r"|=(?:[2-5][0-9A-F]|[C-F][0-9A-F])|=\?"
     rf"|\\[u/\"\\nrt{_MARKDOWN_ESCAPED}]|\\x[0-9A-F]{{2}}|\\'[0-9A-F]{{2}}|urldefense",
     re.IGNORECASE,
 )
@@ -117,6 +118,10 @@ _PLUS_SPACE = r"\+[ \t]+(?=[0-9])"
 # Not in an address's local part: "linn7+2024@x.no" is one address, its '+' a subaddress.
 # The digit before it must be one a reader sees: "\u0020+47…" is a JSON escape's last hex digit.
 _QUERY_PLUS = r"(?<=[0-9])(?<!\\u[0-9A-Fa-f]{4})\+(?=[0-9])(?![\w.+\-]{0,64}@)"
+# '+' after a word and before a digit: a space where the text is form-encoded for sure
+# (_FORM_EVIDENCE: "Body=Ring+meg+912+34+567", an SMS gateway's callback), else a leading plus.
+_WORD_PLUS = r"(?<=[^\W\d_])\+(?=[0-9])(?![\w.+\-]{0,64}@)"
+_FORM_EVIDENCE = re.compile(r"[\w\-]=[^\s=&]*[^\W\d_]\+[^\W\d_]")
 # Quoted-printable left in a stored body: a soft line break takes no room; "=3D"
 # and escaped UTF-8 sequences ("=C3=B8") are decoded. Other "=XX" stay as written unless the text
 # is quoted-printable for sure (_QP_EVIDENCE): "?phone=4791234567" in a link is no escape.
@@ -144,7 +149,7 @@ _TOKENS = (
     f"|(?P<obf>{_OBFUSCATED})|(?P<entity>{_ENTITY})|(?P<markup>{_MARKUP})|(?P<tag>{_TAG})"
     f"|(?P<percent2>{_PERCENT_TWICE})|(?P<percent>{_PERCENT})|(?P<pybytes>{_PY_BYTES})|(?P<rtf>{_RTF_HEX})"
     f"|(?P<md>{_MARKDOWN_ESCAPE})|(?P<brk>{_BREAK})"
-    f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})"
+    f"|(?P<sip>{_SIP})|(?P<pspace>{_PLUS_SPACE})|(?P<qplus>{_QUERY_PLUS})|(?P<wplus>{_WORD_PLUS})|(?P<comb>{_COMBINING})|(?P<uni>{_NON_ASCII})"
 )
 _TOKEN = re.compile(
     f"(?P<ew>{_ENCODED_WORD})|(?P<qpsoft>{_QP_SOFT})|(?P<qp>{_QP_HEX}){_TOKENS}", re.IGNORECASE | re.DOTALL
@@ -363,6 +368,7 @@ class _Builder:
         self.encoded: list[EncodedSpan] = []
         self.quoted_printable = False
         self.json_escaped = False
+        self.form_encoded = False
         self.token = _TOKEN
         self.breaks: list[int] = []
 
@@ -387,6 +393,7 @@ def read(text: str) -> ReadingView:
         return ReadingView(text, text)
     builder = _Builder()
     builder.token = _TOKEN_QP if _QP_EVIDENCE.search(text) else _TOKEN
+    builder.form_encoded = "=" in text and _FORM_EVIDENCE.search(text) is not None
     _read_into(builder, text, 0, len(text), tags=True)
     segments = builder.segments
     return ReadingView(
@@ -448,6 +455,8 @@ def _read_into(builder: _Builder, text: str, start: int, end: int, *, tags: bool
             builder.read_as("." if word in _DOT_WORDS else "@", match.start(), cursor)
         elif kind == "pspace":
             builder.read_as("+", match.start(), cursor)
+        elif kind == "wplus":
+            builder.read_as(" " if builder.form_encoded else "+", match.start(), cursor)
         elif kind == "qplus":
             builder.read_as(" ", match.start(), cursor)
         elif kind == "comb":
