@@ -540,12 +540,20 @@ def _chains(text: str) -> list[list[_Run]]:
             chains.append(current)
         current, last_end = [], -1
 
+    skip_end = -1  # the end of a reference's digits so far: its later groups are skipped with it
     for match in _RUN.finditer(text):
         raw = match.group()
         start = match.start()
         if _DATE.fullmatch(raw) or (zones and in_zone(start)) or not _starts_free(text, start):
             close()
             continue
+        if _AT_ADDRESS_ON_IP.match(text, match.end()):
+            close()  # a video room's address on a network address ("76110735@140.252.65.232")
+            continue
+        if skip_end >= 0 and not raw.startswith("+") and _GAP.fullmatch(text, skip_end, start) is not None:
+            skip_end = match.end()
+            continue
+        skip_end = -1
         digits = _NON_DIGITS.sub("", raw)
         if (
             len(raw) == 8
@@ -572,14 +580,57 @@ def _chains(text: str) -> list[list[_Run]]:
             and run.start - last_end <= 5
             and _GAP.fullmatch(text, last_end, run.start) is not None
         )
-        if not joined and current:
-            chains.append(current)
-            current = []
+        if not joined:
+            close()
+            if _is_reference(text, start):
+                skip_end = run.end
+                continue
         current.append(run)
         last_end = run.end
     if current:
         chains.append(current)
     return chains
+
+
+_AT_ADDRESS_ON_IP = re.compile(r"@[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![0-9]|\.[0-9])")
+# Words that name a reference, not a phone: the number after them is an order's, an invoice's, a
+# case's ("Ordrenummer: 4791234567", "Fakturanr. 91234567", "Order no. 12345678"), whatever its
+# digits look like. Not "kunde"/"customer": a customer number is often the customer's phone.
+_REFERENCE_WORDS = (
+    "ordre",
+    "order",
+    "faktura",
+    "invoice",
+    "sak",
+    "saks",
+    "case",
+    "referanse",
+    "reference",
+    "bestilling",
+    "bestillings",
+    "booking",
+    "kvittering",
+    "kvitterings",
+    "receipt",
+    "sporing",
+    "sporings",
+    "tracking",
+    "ticket",
+    "transaksjons",
+    "transaction",
+)
+_REFERENCE_SUFFIXES = ("", "nummer", "nr", "no", "number", "id", "num")
+_REFERENCES = frozenset(word + suffix for word in _REFERENCE_WORDS for suffix in _REFERENCE_SUFFIXES)
+_REFERENCE_BEFORE = re.compile(
+    r"(?<![^\W\d_])(?P<word>[^\W\d_]{3,20})\.?(?:[ \t]{1,2}(?:nr|no|number|nummer|id)\.?)?[ \t]{0,2}[:#]?[ \t]{0,2}\Z",
+    re.IGNORECASE,
+)
+
+
+def _is_reference(text: str, start: int) -> bool:
+    """Whether the digits at ``start`` follow a word that names a reference (``_REFERENCES``)."""
+    match = _REFERENCE_BEFORE.search(text, max(0, start - 40), start)
+    return match is not None and match.group("word").lower() in _REFERENCES
 
 
 def _window_start(text: str, chain: list[_Run], i: int, j: int) -> int:
@@ -949,7 +1000,7 @@ def _emails_view(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int
             # whole rewritten address is theirs; the part after its last '=' is nobody's address.
             found.append(envelope)
             continue
-        address = _normalize_email(raw)
+        address = _normalize_email(raw) if _ON_IP.search(raw) is None else None
         if address is not None:
             found.append((start, end, address))
             if _LITERAL_PREFIX.match(raw) and text.startswith("'", end):
@@ -1033,6 +1084,8 @@ def _envelope(text: str, start: int, end: int) -> tuple[int, int, str] | None:
 
 
 _LITERAL_PREFIX = re.compile(r"[bBuUrRfF]'")
+# No top-level domain is digits: "room@140.252.65.232" is a video room on a network address.
+_ON_IP = re.compile(r"@[0-9]{1,3}(?:\.[0-9]{1,3}){3}\Z")
 # "kari at example.no", "kari AT example dot no": an address spelt out without brackets, as people
 # write it and speech-to-text writes what they say ("kari dot nordmann at gmail dot com", Norwegian
 # "kari punktum nordmann krøllalfa example punktum no"): "dot" may join the local part's words too.

@@ -42,10 +42,6 @@ KNOWN_GAPS: dict[str, str] = {
     # Folded lines (vCard/iCalendar: CRLF + one space is removed when unfolded).
     "ical-03": "fold inside the local part after 'mailto:': the address is read whole, and the fragment on the "
     "folded line ('ann@example.no') is indexed too (an extra index row, never a replacement)",
-    # Precision: identifiers of things read as numbers.
-    "meet-08": "a video address 'number@IP' read as an SMS gateway number (+4776110735) and an address on an IP",
-    "dist-id-06": "an order number '4791234567' read as +47 91234567 (country code without '+')",
-    "dist-id-07": "an invoice number '91234567' read as a mobile",
     # Over-indexing: identifiers shaped like addresses (a row each, never a wrong replacement).
     "dist-id-02": "a Message-ID indexed as an address",
     "dist-id-03": "a git send-email Message-ID indexed as an address",
@@ -58,11 +54,7 @@ ERASURE_GAPS: dict[str, str] = {}
 
 # replace_identifiers(text, (lure,), …) replaces something in a distractor: a request for a number
 # whose digits stand there as something else erases them.
-LURE_GAPS: dict[str, str] = {
-    "meet-08": "a request for +4776110735 replaces a room number in a video address",
-    "dist-id-06": "a request for +4791234567 replaces an order number",
-    "dist-id-07": "a request for +4791234567 replaces an invoice number",
-}
+LURE_GAPS: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------------------------------
