@@ -30,9 +30,7 @@ from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
 from archivist.archive.recordings import attach_recording, new_blob_key
 from archivist.archive.schemas import InteractionIn
-from archivist.blobs import BlobStore, make_blob_store
-from archivist.blobs._common import stream_reader
-from archivist.blobs.interfaces import Fill
+from archivist.blobs import BlobStore, Fill, make_blob_store, stream_reader
 from archivist.db import make_session_factory
 from archivist.demo.audio import make_wav
 from archivist.nightly.run import run_nightly

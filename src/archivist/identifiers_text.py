@@ -137,10 +137,15 @@ def _ci(letter: str) -> str:
     return f"[{letter.upper()}{letter}{also}]"
 
 
-def _word(letter: str, rest: str, tail: str) -> str:
-    """A branch for the words ``letter + rest`` (an alternation) at a word boundary, then ``tail``."""
-    first = _ci(letter)
-    return rf"|{first}(?<!\w{first})(?i:(?:{rest}){tail})"
+def _words(tail: str, *words: str) -> str:
+    """Branches for ``words`` (patterns, each opening with a plain letter) at a word boundary, then
+    ``tail``: one branch per first letter, holding that letter's words in their order."""
+    by_letter: dict[str, list[str]] = {}
+    for word in words:
+        by_letter.setdefault(word[0].lower(), []).append(word[1:])
+    return "".join(
+        rf"|{_ci(letter)}(?<!\w{_ci(letter)})(?i:(?:{'|'.join(rests)}){tail})" for letter, rests in by_letter.items()
+    )
 
 
 _ORG_TAIL = r"\.? ?(?:nr|nummer|no)?\.?:? ?(?:NO ?)?[0-9]{3}[ .]?[0-9]{3}[ .]?[0-9]{3}\b"
@@ -150,41 +155,26 @@ _MEETING_TAIL = r"[ -]?(?:id|number|nummer|nr)\b(?: ?\([a-z ]{0,20}\))?\.?:?[ \t
 _PIN_TAIL = r"\b:?[ \t]*[0-9]{3,12}#?"
 _NOT_A_NUMBER = re.compile(
     r"[A-Z](?<!\w[A-Z])[A-Z][0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"
-    + _word("o", "rg|rganisasjons", _ORG_TAIL)
-    + _word("f", "oretaks", _ORG_TAIL)
-    + _word("n", "O ?", _MVA_TAIL)
+    + _words(_ORG_TAIL, "org", "organisasjons", "foretaks")
+    + _words(_MVA_TAIL, "NO ?")
     + r"|[0-9](?<!\w[0-9])(?:[0-9]{2}[ .]?[0-9]{3}[ .]?[0-9]{3} ?(?i:MVA)\b)"
-    + _word("k", "ID", r"(?:[- ]?(?:nr|nummer))?\.?:? ?[0-9](?:[0-9]| (?=[0-9])){1,30}")
+    + _words(r"(?:[- ]?(?:nr|nummer))?\.?:? ?[0-9](?:[0-9]| (?=[0-9])){1,30}", "KID")
     + r"|[0-9](?<!\w[0-9])[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,4}\b"
     + r"|[0-9](?<!\w[0-9])[0-9]?/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2})\b"
     # A Norwegian bank account (4.2.5), an amount, a time range, a post box.
     + r"|[0-9](?<!\w[0-9])[0-9]{3}[ .][0-9]{2}[ .][0-9]{5}\b"
     # Amounts group thousands by three. The groups are taken possessively and an amount never
     # starts inside a grouped number, so a long list of numbers is read in one pass.
-    + _word("k", "r|roner", _CURRENCY_TAIL)
-    + _word("n", "ok", _CURRENCY_TAIL)
-    + _word("s", "ek", _CURRENCY_TAIL)
-    + _word("d", "kk", _CURRENCY_TAIL)
-    + _word("e", "ur|uro", _CURRENCY_TAIL)
-    + _word("u", "sd", _CURRENCY_TAIL)
+    + _words(_CURRENCY_TAIL, "kr", "nok", "sek", "dkk", "eur", "usd", "kroner", "euro")
     + r"|[0-9](?<![0-9][ .][0-9])(?<!\w[0-9])[0-9]{0,2}(?:[ .][0-9]{3})*+"
     r"(?:,[0-9]{2}\b|,-|(?i: ?(?:kr|nok|sek|dkk|eur|usd)\b))"
     + r"|[0-9](?<!\w[0-9])[0-9]*+(?:,[0-9]{2}\b|,-)"
     + r"|[0-2](?<!\w[0-2])(?:(?<=[01])[0-9]|(?<=2)[0-3])[.:]?[0-5][0-9] ?- ?(?:[01][0-9]|2[0-3])[.:]?[0-5][0-9]\b"
-    + _word("p", r"ostboks|b\.", r" ?[0-9]+")
-    + _word("b", "oks", r" ?[0-9]+")
-    + _word("p", r"\.?o\.? box", r" ?[0-9]+")
+    + _words(r" ?[0-9]+", "postboks", r"pb\.", "boks", r"p\.?o\.? box")
     # A meeting's id, PIN or passcode ("Meeting ID: 834 5678 9012", a Teams "Phone Conference ID",
     # "Passcode: 123456"), and the digits a dial string sends after its pauses (",,123456789#").
-    + _word("p", "hone conference", _MEETING_TAIL)
-    + _word("c", "onference", _MEETING_TAIL)
-    + _word("m", "eeting", _MEETING_TAIL)
-    + _word("w", "ebinar", _MEETING_TAIL)
-    + _word("m", "øte", _MEETING_TAIL)
-    + _word("k", "onferanse", _MEETING_TAIL)
-    + _word("p", "asscode|assword|assord|in", _PIN_TAIL)
-    + _word("t", "ilgangskode", _PIN_TAIL)
-    + _word("a", "ccess code", _PIN_TAIL)
+    + _words(_MEETING_TAIL, "phone conference", "conference", "meeting", "webinar", "møte", "konferanse")
+    + _words(_PIN_TAIL, "passcode", "password", "passord", "pin", "tilgangskode", "access code")
     + r"|,,+[0-9]{3,20}#?"
 )
 # More things that are no number, each branch starting with a digit, a currency sign or the

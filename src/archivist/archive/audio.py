@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session
 from archivist.archive.mentions import SpokenSegment
 from archivist.archive.models import PendingBlobFill, Recording
 from archivist.archive.recordings import delete_recordings
-from archivist.blobs import BlobStore
-from archivist.blobs._common import filled
+from archivist.blobs import BlobStore, filled
 from archivist.blobs.interfaces import CHUNK_SIZE, BlobNotFound
 from archivist.db import chunks
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from archivist.blobs.interfaces import BlobNotFound, BlobStore
+from archivist.blobs._common import filled, stream_reader
+from archivist.blobs.interfaces import BlobNotFound, BlobStore, Fill
 
-__all__ = ["S3_ENDPOINT_ENV", "BlobNotFound", "BlobStore", "make_blob_store"]
+__all__ = ["S3_ENDPOINT_ENV", "BlobNotFound", "BlobStore", "Fill", "filled", "make_blob_store", "stream_reader"]
 
 # Points s3:// stores at MinIO, moto or another S3-compatible server instead of AWS.
 S3_ENDPOINT_ENV = "ARCHIVIST_S3_ENDPOINT_URL"

@@ -278,7 +278,7 @@ class FsspecBlobStore:
         for fill in fills:
             try:
                 fd = os.open(self._path(fill.key), os.O_RDWR | os.O_NOFOLLOW)
-            except (FileNotFoundError, IsADirectoryError):
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 missing.append(fill.key)
                 continue
             try:
