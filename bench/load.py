@@ -2,6 +2,7 @@
 
     python -m bench.load [--interactions 3000] [--seconds 10] [--clients 1,16,64]
                          [--configs sqlite:1,postgresql:2] [--compare REF]
+                         [--night-requests 200]
 
 For each configuration (database : worker processes): a fresh database with demo
 interactions (``archivist demo``), an admin token, then ``archivist serve --workers N
@@ -12,6 +13,12 @@ bytes=0-65535``), each client a keep-alive connection sending its next request w
 last one answered. Reported: requests/s, median and p99 latency of the answered requests,
 errors (not 2xx), timeouts (no answer within 2 s), and the throughput as a share of
 ``/healthz`` at the same number of clients.
+
+``--night-requests N`` adds, after that, two measurements during a nightly run (issue 26): N
+anonymization requests for customers' phones are added through the API, ``archivist nightly``
+is started beside the server, and ``/healthz`` (first night) and the search (a second night
+with N other customers) are measured at the largest number of clients from the moment the
+night starts until it ends (at least one second); the night's own wall time is reported.
 
 ``--compare REF`` measures the code of git commit REF the same way first (exported with
 ``git archive`` into a temporary directory and put first on ``PYTHONPATH``; its own
@@ -36,6 +43,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 
@@ -116,12 +124,19 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120
 
 def _targets(url: str, token: str) -> Targets:
     headers = {"Authorization": f"Bearer {token}"}
-    items = httpx.get(f"{url}/api/v1/interactions", params={"limit": 500}, headers=headers, timeout=30).json()["items"]
+    items: list[dict[str, Any]] = []
+    params = {"limit": "500"}
+    for _ in range(4):  # enough customers for the searches and for two nights' requests
+        page = httpx.get(f"{url}/api/v1/interactions", params=params, headers=headers, timeout=30).json()
+        items += page["items"]
+        if not page.get("next_cursor"):
+            break
+        params["cursor"] = page["next_cursor"]
     phones = sorted({i["customer"]["phone"] for i in items if (i.get("customer") or {}).get("phone")})
     phones = [p for p in phones if p.isdigit() or p.startswith("00")] or phones
     return Targets(
         token=token,
-        phones=phones[:200],
+        phones=phones,
         ids=[i["id"] for i in items][:200],
         recordings=[i["id"] for i in items if i.get("has_recording")][:200],
     )
@@ -168,9 +183,46 @@ async def _load(url: str, kind: str, targets: Targets, clients: int, seconds: fl
     return tally
 
 
+def _night(
+    server_url: str, env: dict[str, str], kind: str, targets: Targets, phones: list[str], clients: int
+) -> tuple[Tally, float]:
+    """Add a request per phone, then load ``kind`` from the night's start to its end."""
+    auth = {"Authorization": f"Bearer {targets.token}"}
+    for phone in phones:
+        response = httpx.post(f"{server_url}/api/v1/anonymization-requests", json={"phone": phone}, headers=auth)
+        response.raise_for_status()
+    # The searches go on among the customers the night does not erase.
+    rest = Targets(targets.token, [p for p in targets.phones if p not in set(phones)], targets.ids, targets.recordings)
+    started = time.perf_counter()
+    night = subprocess.Popen([sys.executable, "-c", _CLI, "nightly"], env=env, stdout=subprocess.DEVNULL)
+
+    async def until_done() -> Tally:
+        total = Tally()
+        while True:
+            tally = await _load(server_url, kind, rest, clients, 1.0)
+            total.latencies += tally.latencies
+            total.errors += tally.errors
+            total.timeouts += tally.timeouts
+            total.seconds += tally.seconds
+            if night.poll() is not None:
+                return total
+
+    tally = asyncio.run(until_done())
+    wall = time.perf_counter() - started
+    if night.wait() != 0:
+        raise RuntimeError("the nightly run failed")
+    return tally, wall
+
+
 def measure(
-    backend: str, workers: int, interactions: int, clients: list[int], seconds: float, code: Path | None
-) -> dict[tuple[int, str], Tally]:
+    backend: str,
+    workers: int,
+    interactions: int,
+    clients: list[int],
+    seconds: float,
+    code: Path | None,
+    night_requests: int = 0,
+) -> tuple[dict[tuple[int | str, str], Tally], list[str]]:
     database = fresh_database(backend) if code is None else _bare_database(backend)
     with database as url, tempfile.TemporaryDirectory(prefix="archivist-bench-load-") as tmp:
         env = _env(code, url, Path(tmp) / "var")
@@ -192,7 +244,8 @@ def measure(
             _wait_ready(server_url, process)
             targets = _targets(server_url, token)
             asyncio.run(_load(server_url, "details", targets, 4, 1))  # warm every worker's pool
-            results = {}
+            results: dict[tuple[int | str, str], Tally] = {}
+            nights: list[str] = []
             for n in clients:
                 for kind in KINDS:
                     results[(n, kind)] = asyncio.run(_load(server_url, kind, targets, n, seconds))
@@ -202,7 +255,19 @@ def measure(
                         f"errors {tally.errors} timeouts {tally.timeouts}",
                         file=sys.stderr,
                     )
-            return results
+            if night_requests:
+                most = max(clients)
+                for turn, kind in enumerate(("healthz", "search")):
+                    phones = targets.phones[turn * night_requests : (turn + 1) * night_requests]
+                    tally, wall = _night(server_url, env, kind, targets, phones, most)
+                    results[(f"{most}, during a night of {len(phones)} requests", kind)] = tally
+                    nights.append(f"{backend}, {workers} workers: the night of `{kind}` took {wall:.1f} s")
+                    print(
+                        f"  {backend}:{workers} {most:>3} clients {kind:<9} during a night {tally.throughput:8.1f}/s "
+                        f"errors {tally.errors} timeouts {tally.timeouts} (night {wall:.1f} s)",
+                        file=sys.stderr,
+                    )
+            return results, nights
         finally:
             process.terminate()
             try:
@@ -243,10 +308,10 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}" if seconds >= 0.01 else f"{seconds * 1000:.1f}"
 
 
-def rows_of(label: str, config: str, results: dict[tuple[int, str], Tally]) -> list[list[str]]:
+def rows_of(label: str, config: str, results: dict[tuple[int | str, str], Tally]) -> list[list[str]]:
     rows = []
     for (n, kind), tally in results.items():
-        healthz = results[(n, "healthz")].throughput
+        healthz = results[(n, "healthz")].throughput if (n, "healthz") in results else 0.0
         lat = tally.latencies
         rows.append(
             [
@@ -272,16 +337,21 @@ def main() -> None:
     parser.add_argument("--clients", default="1,16,64")
     parser.add_argument("--configs", default="sqlite:1,postgresql:2")
     parser.add_argument("--compare", default=None, help="also measure this git commit's code first")
+    parser.add_argument("--night-requests", type=int, default=0, help="also measure during a night of N requests")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs.split(",")]
     rows: list[list[str]] = []
+    notes: list[str] = []
     load = os.getloadavg()[0]
     for backend, workers in configs:
         for ref in [args.compare, None] if args.compare else [None]:
             label = f"before ({ref})" if ref else "this code"
             with _code_of(ref) as code:
-                results = measure(backend, workers, args.interactions, clients, args.seconds, code)
+                results, nights = measure(
+                    backend, workers, args.interactions, clients, args.seconds, code, args.night_requests
+                )
+            notes += [f"{label}, {night}" for night in nights]
             rows += rows_of(label, f"{backend}, {workers} process{'es' if workers > 1 else ''}", results)
     headers = [
         "code",
@@ -295,7 +365,8 @@ def main() -> None:
         "timeouts",
         "vs `/healthz`",
     ]
-    text_ = table(headers, rows) + f"\n\nload average at the start: {load:.1f}"
+    text_ = table(headers, rows) + "".join(f"\n\n{note}" for note in notes)
+    text_ += f"\n\nload average at the start: {load:.1f}"
     print(text_)
     print(f"written to {write_result('load', text_)}", file=sys.stderr)
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -226,7 +227,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # exceptions end up in logs, so they must not carry them.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = make_url(url).database
         if path and path != ":memory:":
             Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
             # As many pooled connections as a worker has threads (AnyIO's default limit, which

@@ -15,7 +15,7 @@ from archivist.archive.models import (
     Recording,
     TranscriptSegment,
 )
-from archivist.audit.models import AuditEvent
+from archivist.audit.models import AuditEvent, AuditSpoolMark
 from archivist.db import Base
 from archivist.exports.models import SubjectExport
 from archivist.nightly.models import NightlyLease, NightlyRun
@@ -25,6 +25,7 @@ __all__ = [
     "AnonymizationRequest",
     "ApiToken",
     "AuditEvent",
+    "AuditSpoolMark",
     "Base",
     "ChatMessage",
     "EmailAttachment",

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Engine, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.accounts.services import Principal
 from archivist.accounts.sessions import purge_stale
+from archivist.audit import spool
 from archivist.audit.models import AuditEvent
 from archivist.db import rowcount, serialize
 from archivist.pagination import CursorError, decode_cursor, encode_cursor
@@ -178,16 +179,20 @@ def record(
     ``details`` must hold ids, counts, flags and masked identifiers only; it is stored as
     given (JSON) and covered by the hash. A read's entry (``READ_ACTIONS``) is only inserted,
     without a lock; any other entry is chained at once, after the reads waiting before it.
+    In a server on SQLite a read's entry goes to the server's spool file when the transaction
+    commits (``audit.spool``), and the entry returned is not in the session.
     """
-    event = AuditEvent(
-        solution_id=solution_id,
-        at=at.astimezone(UTC),
-        actor=actor[:100],
-        action=action.value,
-        target=target[:100] if target else None,
-        details=dict(details) if details else None,
-        hash="",
-    )
+    entry = {
+        "solution_id": solution_id,
+        "at": at.astimezone(UTC),
+        "actor": actor[:100],
+        "action": action.value,
+        "target": target[:100] if target else None,
+        "details": dict(details) if details else None,
+    }
+    event = AuditEvent(**entry, hash="")
+    if action in READ_ACTIONS and spool.stage(session, entry):
+        return event
     session.add(event)
     session.flush()
     if action not in READ_ACTIONS:
@@ -243,8 +248,13 @@ def chain_head(session: Session, solution_id: str) -> str | None:
     )
 
 
-def chain_all(factory: sessionmaker[Session]) -> int:
-    """``chain_pending`` for every solution, one transaction each; returns entries chained."""
+def chain_all(factory: sessionmaker[Session], read_spool: spool.ReadSpool | None = None) -> int:
+    """Move spooled reads' entries in (``read_spool``'s own and any a dead server left), then
+    ``chain_pending`` for every solution, one transaction each; returns entries chained."""
+    if read_spool is not None:
+        read_spool.move(factory)
+    else:
+        spool.move_spooled(factory)
     with factory() as session:
         solution_ids = list(session.scalars(select(Solution.id)))
     chained = 0
@@ -258,22 +268,30 @@ class AuditChainer:
     """A server's background thread that chains read entries every ``CHAIN_EVERY``.
 
     Every worker of every server runs one; they take the chain's lock per solution, so they
-    take turns, and one that finds nothing waiting takes no lock at all. On stop it chains
-    once more, so what this process wrote is chained before it exits.
+    take turns, and one that finds nothing waiting takes no lock at all. On SQLite it also
+    gives the server's sessions a spool for reads' entries and moves them in first
+    (``audit.spool``). On stop it chains once more, so what this process wrote is chained
+    before it exits.
     """
 
     def __init__(self, factory: sessionmaker[Session], every: timedelta = CHAIN_EVERY) -> None:
         self.factory = factory
         self.every = every
+        bind = factory.kw.get("bind")
+        self.spool = spool.ReadSpool.for_engine(bind) if isinstance(bind, Engine) else None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="audit-chainer", daemon=True)
 
     def start(self) -> None:
+        if self.spool is not None:
+            self.spool.attach(self.factory)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        if self.spool is not None:
+            self.spool.detach(self.factory)
         self._pass()
 
     def _loop(self) -> None:
@@ -282,7 +300,7 @@ class AuditChainer:
 
     def _pass(self) -> None:
         try:
-            chain_all(self.factory)
+            chain_all(self.factory, self.spool)
         except Exception as exc:  # noqa: BLE001 - the entries stay waiting; the next pass (anyone's) chains them
             log.warning("audit: could not chain waiting entries (%s)", type(exc).__name__)
 

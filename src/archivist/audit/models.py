@@ -34,3 +34,19 @@ class AuditEvent(Base):
     seq: Mapped[int | None] = mapped_column(BigIntId)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSpoolMark(Base):
+    """A spool file of reads' entries (``audit.spool``) whose entries are in ``audit_events``:
+    one row for each solution with entries in the file (every table is keyed by solution).
+
+    Written in the transaction that inserts the file's entries, so a file is moved once even
+    when its mover dies between that commit and removing the file: the next mover finds the
+    mark and only removes the file. Deleted again right after the file is removed.
+    """
+
+    __tablename__ = "audit_spool_marks"
+
+    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
