@@ -16,7 +16,7 @@ from archivist.anonymize import erasure
 from archivist.anonymize import services as actions
 from archivist.archive import services as reads
 from archivist.archive.models import Channel, Direction
-from archivist.archive.presenters import interaction_out
+from archivist.archive.presenters import interactions_out
 from archivist.archive.schemas import InteractionOut
 from archivist.archive.search import (
     DEFAULT_LIMIT,
@@ -109,9 +109,7 @@ def list_interactions(
         now=services.clock(),
     )
     session.commit()
-    return InteractionPage(
-        items=[interaction_out(i, solution.country) for i in page.items], next_cursor=page.next_cursor
-    )
+    return InteractionPage(items=interactions_out(page.items, solution.country), next_cursor=page.next_cursor)
 
 
 @router.post("/anonymize-and-delete", response_model=AnonymizeAndDeleteOut, responses=errors.responses(404, 409))

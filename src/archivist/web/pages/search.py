@@ -26,7 +26,7 @@ from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
 from archivist.archive import services as reads
 from archivist.archive.models import Channel, Direction, Interaction, Recording
-from archivist.archive.presenters import interaction_out
+from archivist.archive.presenters import interaction_out, interactions_out
 from archivist.archive.schemas import EmailContentOut, InteractionOut
 from archivist.archive.search import FilterError, SearchPage, filter_choices, make_filters
 from archivist.audit.events import AuditAction, record_for
@@ -154,7 +154,7 @@ def _run_search(
 
 
 def _rows(interactions: list[Interaction], solution: Solution) -> list[InteractionOut]:
-    return [interaction_out(i, solution.country) for i in interactions]
+    return interactions_out(interactions, solution.country)
 
 
 def _context(solution: Solution, **extra: Any) -> dict[str, Any]:
