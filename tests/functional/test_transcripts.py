@@ -355,6 +355,49 @@ def test_a_store_that_fails_after_the_commit_leaves_the_silence_queued_and_the_n
     assert_silenced_only(MULAW_LAYOUT, wavs["per"], b"".join(blobs.open_range(keys["per"])), [(1200, 3100)])
 
 
+def test_while_the_silence_waits_to_be_written_the_recording_is_played_ranged_and_exported_silenced(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    calls: dict[str, Any],
+    reader: dict[str, str],
+    clock: Any,
+) -> None:
+    # The erasure has committed and its fill is queued (the store failed): the blob still says
+    # Kari's number, but nobody may hear it from the commit on.
+    ids, wavs, keys = calls["ids"], calls["wavs"], calls["keys"]
+    enter(session_factory, solution, ENTERED, phone=KARI)
+    night(session_factory, FailingFill(blobs), NIGHT)
+    assert b"".join(blobs.open_range(keys["per"])) == wavs["per"]
+    clock.now = NIGHT + timedelta(hours=1)
+    expected = wavs["per"]
+    layout, start = MULAW_LAYOUT, data_offset(wavs["per"])
+    frame_at = layout.rate // 1000 * layout.block_align  # bytes per millisecond (8 kHz: whole frames)
+    span = (start + 1200 * frame_at, start + 3100 * frame_at)
+    expected = expected[: span[0]] + layout.silence * ((span[1] - span[0]) // layout.block_align) + expected[span[1] :]
+
+    whole = client.get(f"/api/v1/interactions/{ids['per']}/recording", headers=reader)
+    assert whole.status_code == 200
+    assert_silenced_only(MULAW_LAYOUT, wavs["per"], whole.content, [(1200, 3100)])
+    assert whole.content == expected
+    # A player's ranges: one across the start of the silence, one inside it, one after it.
+    for first, last in ((span[0] - 100, span[0] + 99), (span[0] + 10, span[0] + 20), (span[1], span[1] + 500)):
+        ranged = client.get(
+            f"/api/v1/interactions/{ids['per']}/recording", headers=reader | {"Range": f"bytes={first}-{last}"}
+        )
+        assert ranged.status_code == 206
+        assert ranged.content == expected[first : last + 1], (first, last)
+    # Per's subject export (his own call) carries the silence too.
+    created = client.post("/api/v1/subject-exports", json={"phone": "41234567"}, headers=reader)
+    assert created.status_code == 201, created.text
+    download = client.get(f"/api/v1/subject-exports/{created.json()['id']}/download", headers=reader)
+    archive_zip = zipfile.ZipFile(io.BytesIO(download.content))
+    assert archive_zip.read(f"recordings/{ids['per']}.wav") == expected
+    # Lise's call had nothing pending: as it was.
+    assert client.get(f"/api/v1/interactions/{ids['lise']}/recording", headers=reader).content == wavs["lise"]
+
+
 def test_a_crash_half_way_through_silencing_on_disk_leaves_a_valid_recording_and_the_next_drain_finishes_it(
     session_factory: sessionmaker[Session], solution: Solution, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from archivist import identifiers
 from archivist.archive import presenters
 from archivist.archive.models import Channel, Direction, Interaction
 
@@ -33,7 +34,7 @@ def test_a_page_renders_each_distinct_number_once_and_every_row_as_alone(monkeyp
     ]
     alone = [presenters.interaction_out(row, "NO") for row in rows]
     rendered: list[str] = []
-    real = presenters.render_phone
+    real = identifiers.render_phone
 
     def counted(e164: str, country: str) -> str:
         rendered.append(e164)

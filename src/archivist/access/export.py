@@ -46,6 +46,7 @@ from archivist.archive.models import (
 )
 from archivist.archive.presenters import interaction_out
 from archivist.archive.raw_data import CSV_COLUMNS, csv_cell, row_dict
+from archivist.archive.recordings import read_recording
 from archivist.blobs import BlobStore
 from archivist.db import chunks
 from archivist.errors import GoneError, NotFoundError
@@ -428,6 +429,10 @@ def stream_export(
         def audio(key: str) -> Iterator[bytes]:
             yield from blobs.open_range(key)
 
+        def recording(key: str) -> Iterator[bytes]:
+            # With the silence of an erasure whose fill is still pending (recordings.read_recording).
+            yield from read_recording(session, blobs, key)
+
         def recording_entries() -> Iterator[Entry]:
             # Checked as the stream reaches each one: a recording deleted since the plan is
             # left out and named in the manifest, rather than written as an empty file.
@@ -438,7 +443,7 @@ def stream_export(
                 if not blobs.exists(key):
                     missing.append(iid)
                     continue
-                yield Entry(file_name(iid, key), functools.partial(audio, key), compress=False, size_hint=size)
+                yield Entry(file_name(iid, key), functools.partial(recording, key), compress=False, size_hint=size)
 
         def attachment_entries() -> Iterator[Entry]:
             # Like recordings: one deleted since the plan is named in the manifest, not written empty.

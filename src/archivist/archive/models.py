@@ -289,7 +289,11 @@ class PendingBlobFill(Base):
     """
 
     __tablename__ = "pending_blob_fills"
-    __table_args__ = (Index("ix_pending_blob_fills_due", "not_before"),)
+    __table_args__ = (
+        Index("ix_pending_blob_fills_due", "not_before"),
+        # A recording is read with its pending fills applied (``recordings.read_recording``).
+        Index("ix_pending_blob_fills_key", "blob_key"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))

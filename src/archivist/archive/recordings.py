@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +19,7 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.archive.models import Interaction, PendingBlobDeletion, PendingBlobFill, Recording
-from archivist.blobs import BlobStore
+from archivist.blobs import BlobStore, filled
 from archivist.blobs.interfaces import Fill
 from archivist.db import CHUNK, chunks
 
@@ -172,6 +172,34 @@ def drain_pending_blobs(factory: sessionmaker[Session], blobs: BlobStore, now: d
                 progressed = True
             if not progressed:
                 return deleted
+
+
+def read_recording(
+    session: Session, blobs: BlobStore, blob_key: str, start: int = 0, end: int | None = None
+) -> Iterator[bytes]:
+    """A recording's bytes ``start``..``end`` (inclusive; None: to its end), with the silence
+    of every fill still pending on it applied as they stream.
+
+    Between an erasure's commit and the drain that writes its silence into the blob (the same
+    night, or later if the store fails), the blob still holds what was said; played, exported or
+    downloaded meanwhile, it must not say it. Filling is idempotent, so a fill the drain has
+    already written changes nothing. Raises BlobNotFound as the store does.
+    """
+    pending = session.execute(
+        select(PendingBlobFill.spans, PendingBlobFill.fill_byte).where(PendingBlobFill.blob_key == blob_key)
+    ).all()
+    pieces: Iterator[bytes] = blobs.open_range(blob_key, start, end)
+    for spans, byte in pending:
+        # The spans are offsets in the whole blob; the stream starts at ``start``.
+        last = end + 1 if end is not None else None
+        shifted = [
+            (max(a, start) - start, (b if last is None else min(b, last)) - start)
+            for a, b in spans
+            if b > start and (last is None or a < last)
+        ]
+        if shifted:
+            pieces = filled(pieces, shifted, byte)
+    return pieces
 
 
 def _drain_fills(factory: sessionmaker[Session], blobs: BlobStore, now: datetime) -> None:

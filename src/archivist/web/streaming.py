@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 from fastapi import HTTPException, Request, Response, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from archivist.archive.models import Recording
+from archivist.archive.recordings import read_recording
 from archivist.blobs import BlobNotFound, BlobStore
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -84,8 +86,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def recording_response(request: Request, recording: Recording | None, blobs: BlobStore) -> Response:
-    """The recording's audio, whole (200) or the requested range (206); 404 when there is none."""
+def recording_response(request: Request, session: Session, recording: Recording | None, blobs: BlobStore) -> Response:
+    """The recording's audio, whole (200) or the requested range (206); 404 when there is none.
+    Silence an erasure decided is in it from the erasure's commit on (``recordings.read_recording``)."""
     if recording is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NO_RECORDING)
     size = recording.size_bytes
@@ -101,7 +104,7 @@ def recording_response(request: Request, recording: Recording | None, blobs: Blo
         ) from None
     start, end = byte_range if byte_range else (0, size - 1)
     try:
-        chunks: Iterator[bytes] = blobs.open_range(recording.blob_key, start, end)
+        chunks: Iterator[bytes] = read_recording(session, blobs, recording.blob_key, start, end)
     except BlobNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NO_RECORDING) from None
     headers["Content-Length"] = str(end - start + 1)

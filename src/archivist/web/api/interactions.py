@@ -298,7 +298,7 @@ def get_recording(
 ) -> Response:
     """Stream the recording; honours ``Range`` so a player can seek."""
     interaction = _found(session, solution, interaction_id)
-    response = recording_response(request, session.get(Recording, interaction.id), services.blobs)
+    response = recording_response(request, session, session.get(Recording, interaction.id), services.blobs)
     if starts_playback(request, response):
         record_for(session, principal, AuditAction.RECORDING_DOWNLOADED, interaction.id, at=services.clock())
         session.commit()

@@ -295,7 +295,7 @@ def play_recording(
 ) -> Response:
     """The recording for the page's ``<audio>`` player, with Range so it can seek."""
     interaction = _interaction(session, solution, interaction_id)
-    response = recording_response(request, session.get(Recording, interaction.id), services.blobs)
+    response = recording_response(request, session, session.get(Recording, interaction.id), services.blobs)
     if starts_playback(request, response):
         record_for(session, principal, AuditAction.RECORDING_PLAYED, interaction.id, at=services.clock())
         session.commit()
