@@ -746,6 +746,10 @@ def import_(
 @app.command("reindex-mentions")
 def reindex_mentions(
     solution: Annotated[str | None, typer.Option("--solution", help="Only this solution (default: all).")] = None,
+    enqueue: Annotated[
+        bool,
+        typer.Option("--enqueue", help="Queue one job per solution for `archivist worker` (PostgreSQL only)."),
+    ] = False,
 ) -> None:
     """Rebuild the index of identifiers written in chats, emails and variables.
 
@@ -755,6 +759,10 @@ def reindex_mentions(
     from archivist.archive.mentions import reindex_solution
 
     settings = get_settings()
+    if enqueue:
+        from archivist.nightly.queue import enqueue_reindex_cli
+
+        raise typer.Exit(enqueue_reindex_cli(settings, solution_id=solution))
     factory = _factory(settings)
     keyring = MentionKeyring.from_settings(settings)
     with factory() as session:

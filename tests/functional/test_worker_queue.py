@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
+from archivist.archive.models import Mention
 from archivist.config import Settings
 from archivist.db import utcnow
+from archivist.identifiers_text import SCANNER_VERSION
 from archivist.nightly.models import NightlyRun
 from archivist.nightly.queue import NIGHT_TASK, QUEUE, TABLE_PREFIX, make_app, night_due
 from tests.conftest import BACKEND, TEST_SECRET_KEY
@@ -62,7 +64,7 @@ def test_the_migration_holds_the_pinned_procrastinate_schema() -> None:
     assert migration.SCHEMA.strip() == installed.strip()
 
 
-@pytest.mark.parametrize("args", [("worker",), ("nightly", "--enqueue")])
+@pytest.mark.parametrize("args", [("worker",), ("nightly", "--enqueue"), ("reindex-mentions", "--enqueue")])
 def test_on_sqlite_the_queue_commands_refuse_with_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
     env = {
         **os.environ,
@@ -304,3 +306,70 @@ def test_a_worker_stopped_with_sigterm_gives_the_night_back_and_another_finishes
     assert stop(second) == 0
     assert finished_runs(session_factory) == {solution.id: 1}
     assert_every_request_done_once(session_factory)
+
+
+def mentions_of(factory: sessionmaker[Session], solution: Solution) -> list[tuple[str, str]]:
+    with factory() as session:
+        rows = session.execute(
+            select(Mention.interaction_id, Mention.key).where(Mention.solution_id == solution.id).order_by(Mention.id)
+        )
+        return sorted((iid, key) for iid, key in rows)
+
+
+@postgres_only
+def test_reindexing_is_queued_once_per_solution_and_a_worker_rebuilds_the_index(
+    queue: Engine,
+    env: dict[str, str],
+    workers: Workers,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    other_solution: Solution,
+    tmp_path: Path,
+) -> None:
+    numbers = seed(session_factory, solution, 0) + seed(session_factory, other_solution, 100)
+    before = {s.id: mentions_of(session_factory, s) for s in (solution, other_solution)}
+    assert all(before.values())
+    # As after the secret changed or with an older scanner's index: the index is gone.
+    with session_factory() as session, session.begin():
+        session.execute(text("DELETE FROM mentions"))
+        session.execute(text("UPDATE solutions SET mention_scanner_version = 0"))
+
+    def reindex(*args: str) -> list[str]:
+        result = subprocess.run(
+            [ARCHIVIST, "reindex-mentions", "--enqueue", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    first = reindex()
+    assert [line.split(":")[0] for line in first] == [f"solution {solution.id}", f"solution {other_solution.id}"]
+    assert all("re-indexing queued as job" in line for line in first)
+    # Waiting in the queue, a solution's re-indexing is not queued twice.
+    assert reindex("--solution", solution.id) == [f"solution {solution.id}: re-indexing already queued"]
+    assert mentions_of(session_factory, solution) == []
+
+    worker = workers()
+    settle(queue, jobs_final)
+    assert stop(worker) == 0
+
+    assert {s.id: mentions_of(session_factory, s) for s in (solution, other_solution)} == before
+    with session_factory() as session:
+        versions = set(session.scalars(select(Solution.mention_scanner_version)))
+    assert versions == {SCANNER_VERSION}
+    with queue.connect() as conn:
+        jobs = conn.execute(text("SELECT task_name, queue_name, status::text, args FROM procrastinate_jobs")).all()
+    assert (
+        sorted((task, queue_name, status) for task, queue_name, status, _ in jobs)
+        == [("archivist.mentions.reindex", "maintenance", "succeeded")] * 2
+    )
+    # A job's argument is the solution's id, never a person's identifier; the log says how far it got.
+    assert {tuple(args) for *_, args in jobs} == {("solution_id",)}
+    assert not [n for n in numbers if n[1:] in json.dumps([args for *_, args in jobs])]
+    log = (tmp_path / "worker-0.log").read_text()
+    assert f"reindex: solution {solution.id}: done, {len(numbers) // 2 * CALLS_EACH} interactions re-indexed" in log
+    assert not [n for n in numbers if n[1:] in log]

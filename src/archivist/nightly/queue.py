@@ -1,12 +1,16 @@
-"""The distributed tier's job queue (PostgreSQL): solutions' nights as jobs for ``archivist worker``.
+"""The distributed tier's job queue (PostgreSQL): solutions' nights and re-indexing as jobs for
+``archivist worker``.
 
 procrastinate keeps the jobs in PostgreSQL, in tables made by migration 0016, so any number of
 worker processes on any number of machines share one queue through the archive's own database.
-A job's arguments are a solution's id and the night's date, nothing else. The job runs that night
-through the nightly lease (``lease.run_leased``), which stays what makes it run once: two workers
-holding jobs for the same night, a worker that died mid-run and the scheduler of ``archivist
-serve`` all go through the same conditional take of the same lease row. SQLite has no queue:
-``archivist nightly`` and ``archivist serve`` run its nights in-process.
+A night's job's arguments are a solution's id and the night's date, nothing else. The job runs
+that night through the nightly lease (``lease.run_leased``), which stays what makes it run once:
+two workers holding jobs for the same night, a worker that died mid-run and the scheduler of
+``archivist serve`` all go through the same conditional take of the same lease row. A
+re-indexing job's argument is a solution's id; one runs at a time per solution (a queue lock),
+and it can be stopped and run again (``mentions.reindex_solution`` walks in committed batches).
+SQLite has no queue: ``archivist nightly``, ``archivist serve`` and ``archivist
+reindex-mentions`` run in-process.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
-from archivist.archive.mentions import MentionKeyring
+from archivist.archive.mentions import MentionKeyring, reindex_solution
 from archivist.blobs import BlobStore
 from archivist.config import Settings
 from archivist.db import make_engine, make_session_factory, utcnow
@@ -42,12 +46,19 @@ log = logging.getLogger(__name__)
 
 NIGHT_TASK = "archivist.nightly.night"
 QUEUE = "nightly"
+REINDEX_TASK = "archivist.mentions.reindex"
+# Long work that is not a night: kept apart so a worker's nights are never queued behind it by name.
+MAINTENANCE = "maintenance"
+# A re-indexing job logs its progress every this many interactions.
+REINDEX_LOG_EVERY = 10_000
 # The queue's own tables (procrastinate_jobs, _events, _workers, _periodic_defers): made by
 # migration 0016 and used through the library's SQL, never through our models.
 TABLE_PREFIX = QUEUE_TABLE_PREFIX
 # How often a night whose lease another runner holds is tried again, at most: with the retry wait
 # of half a lease (``NightRetry``), the default 120 s lease gives a busy night an hour.
 NIGHT_ATTEMPTS = 60
+# A re-indexing that failed (a deadlock, a lost connection) is tried again a few times, a minute apart.
+REINDEX_ATTEMPTS = 5
 NEEDS_POSTGRES = (
     "the job queue needs PostgreSQL (ARCHIVIST_DATABASE_URL=postgresql+psycopg://...); "
     "on SQLite, `archivist nightly` and `archivist serve` run the nights in this process"
@@ -68,6 +79,18 @@ class NightBusyError(Exception):
 
 class NightFailedError(Exception):
     """The run raised: the type and where only (the text may quote a row)."""
+
+
+class ReindexFailedError(Exception):
+    """Re-indexing raised: the type and where only (the text may quote a row). Its batches so far
+    are committed; the job's next attempt, or another, starts the walk again."""
+
+
+def _failure(exc: Exception) -> str:
+    """An exception as a job may report it: its type, the database's SQLSTATE (which failure it was,
+    a deadlock or a timeout, quoting nothing) and where; never its text, which may quote a row."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return f"{type(exc).__name__}{f' ({code})' if code else ''} at {where(exc)}"
 
 
 def conninfo(database_url: str) -> str:
@@ -190,9 +213,7 @@ class NightRunner:
             log.warning("nightly: solution %s is gone; its queued night %s is dropped", solution_id, night)
             return
         except Exception as exc:  # noqa: BLE001 - procrastinate would log the text, which may quote a row
-            # The database's SQLSTATE says which failure it was (a deadlock, a timeout) and quotes nothing.
-            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-            raise NightFailedError(f"{type(exc).__name__}{f' ({code})' if code else ''} at {where(exc)}") from None
+            raise NightFailedError(_failure(exc)) from None
         if summary is None:
             if self.night_settled(solution_id, night):
                 log.info("nightly: night %s of solution %s is done already", night, solution_id)
@@ -200,6 +221,32 @@ class NightRunner:
             raise NightBusyError(f"night {night} of solution {solution_id} is running elsewhere")
         if summary.stopped:
             raise NightBusyError(f"night {night} of solution {solution_id} stopped before the end")
+
+    def reindex(self, solution_id: str) -> int:
+        """The re-indexing job: the solution's whole mention index, progress in the log; how many
+        interactions were read (0 if the solution is gone)."""
+        with self.factory() as session:
+            solution = session.get(Solution, solution_id)
+            country = solution.country if solution is not None else None
+        if country is None:
+            log.warning("reindex: solution %s is gone; its queued re-indexing is dropped", solution_id)
+            return 0
+        read = 0
+        logged = 0
+
+        def progress(batch: int) -> None:
+            nonlocal read, logged
+            read += batch
+            if read - logged >= REINDEX_LOG_EVERY:
+                logged = read
+                log.info("reindex: solution %s: %d interactions re-indexed so far", solution_id, read)
+
+        try:
+            done = reindex_solution(self.factory, self.keyring, solution_id, country, progress)
+        except Exception as exc:  # noqa: BLE001 - procrastinate would log the text, which may quote a row
+            raise ReindexFailedError(_failure(exc)) from None
+        log.info("reindex: solution %s: done, %d interactions re-indexed", solution_id, done)
+        return done
 
 
 @dataclass(frozen=True)
@@ -223,6 +270,59 @@ def register_night_task(app: procrastinate.App, runner: NightRunner) -> None:
         runner(solution_id, date.fromisoformat(night))
 
 
+def register_reindex_task(app: procrastinate.App, runner: NightRunner) -> None:
+    # A failed walk is tried again from the start (its committed batches are simply redone).
+    retry = procrastinate.RetryStrategy(max_attempts=REINDEX_ATTEMPTS, wait=60, retry_exceptions={ReindexFailedError})
+
+    @app.task(name=REINDEX_TASK, queue=MAINTENANCE, retry=retry)
+    def reindex(solution_id: str) -> None:
+        runner.reindex(solution_id)
+
+
+def enqueue_reindex(settings: Settings, *, solution_id: str | None) -> list[tuple[str, int | None]]:
+    """One re-indexing job per solution (or for ``solution_id``): (solution id, job id, or None
+    when one is queued already and has not started). LookupError if there is no such solution."""
+    app = make_app(settings)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            query = select(Solution.id).order_by(Solution.created_at, Solution.id)
+            if solution_id is not None:
+                query = query.where(Solution.id == solution_id)
+            targets = list(session.scalars(query))
+        if not targets:
+            raise LookupError("no such solution")
+        done: list[tuple[str, int | None]] = []
+        with app.open():
+            for sid in targets:
+                deferrer = app.configure_task(
+                    REINDEX_TASK, queue=MAINTENANCE, lock=f"reindex:{sid}", queueing_lock=f"reindex:{sid}"
+                )
+                try:
+                    done.append((sid, deferrer.defer(solution_id=sid)))
+                except queue_errors.AlreadyEnqueued:
+                    done.append((sid, None))
+        return done
+    finally:
+        engine.dispose()
+
+
+def enqueue_reindex_cli(settings: Settings, *, solution_id: str | None) -> int:
+    """``archivist reindex-mentions --enqueue``: queue the jobs, one line per solution; the exit code."""
+    try:
+        queued = enqueue_reindex(settings, solution_id=solution_id)
+    except QueueUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except LookupError:
+        print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
+        return 2
+    for sid, job_id in queued:
+        state = f"queued as job {job_id}" if job_id is not None else "already queued"
+        print(f"solution {sid}: re-indexing {state}")
+    return 0
+
+
 async def requeue_stalled(app: procrastinate.App, options: WorkerOptions) -> int:
     """Put the jobs of dead workers (SIGKILL, a lost machine) back on the queue; how many."""
     requeued = 0
@@ -240,7 +340,7 @@ async def _work(app: procrastinate.App, runner: NightRunner, options: WorkerOpti
     async with app.open_async():
         worker = asyncio.create_task(
             app.run_worker_async(
-                queues=[QUEUE],
+                queues=[QUEUE, MAINTENANCE],
                 concurrency=options.concurrency,
                 update_heartbeat_interval=options.heartbeat,
                 stalled_worker_timeout=options.stalled_after,
@@ -279,6 +379,7 @@ def run_worker_cli(settings: Settings, options: WorkerOptions) -> int:
     try:
         runner = NightRunner.from_settings(settings, engine)
         register_night_task(app, runner)
+        register_reindex_task(app, runner)
         asyncio.run(_work(app, runner, options))
         return 0
     finally:
