@@ -14,7 +14,7 @@ last one answered. Reported: requests/s, median and p99 latency of the answered 
 errors (not 2xx), timeouts (no answer within 2 s), and the throughput as a share of
 ``/healthz`` at the same number of clients.
 
-``--night-requests N`` adds, after that, two measurements during a nightly run (issue 26): N
+``--night-requests N`` (default 200; 0 leaves them out) adds, after that, two measurements during a nightly run (issue 26): N
 anonymization requests for customers' phones are added through the API, ``archivist nightly``
 is started beside the server, and ``/healthz`` (first night) and the search (a second night
 with N other customers) are measured at the largest number of clients from the moment the
@@ -337,7 +337,9 @@ def main() -> None:
     parser.add_argument("--clients", default="1,16,64")
     parser.add_argument("--configs", default="sqlite:1,postgresql:2")
     parser.add_argument("--compare", default=None, help="also measure this git commit's code first")
-    parser.add_argument("--night-requests", type=int, default=0, help="also measure during a night of N requests")
+    parser.add_argument(
+        "--night-requests", type=int, default=200, help="also measure during a night of N requests (0: not)"
+    )
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs.split(",")]

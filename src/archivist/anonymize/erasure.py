@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -103,22 +103,21 @@ class Scope:
     raw_data: bool = False
 
 
-@dataclass
-class Counts:
-    """What an erasure changed, or would change: counts only, never an identifier."""
+@dataclass(kw_only=True)
+class Erased:
+    """What an erasure changed in the archive, or would change: counts only, never an identifier.
+
+    The one record of these counts: the engine's ``Counts``, a request's ``RequestResult`` and a
+    night's ``RunSummary`` are each this record and what only they add.
+    """
 
     interactions: int = 0
-    calls: int = 0
-    chats: int = 0
-    emails: int = 0
     recordings_deleted: int = 0
     content_deleted: int = 0
     raw_data_rows: int = 0
     variables_replaced: int = 0
     # Occurrences of the identifiers (and, in their own interactions, the name) replaced in text.
     mentions_replaced: int = 0
-    # Interactions left as they are because a legal hold covers them (CONTRACT §10).
-    held: int = 0
     # Email attachments deleted: those that write an erased identifier, and with *Delete
     # recordings and content* every attachment of the person's own emails (CONTRACT §15).
     attachments_deleted: int = 0
@@ -126,28 +125,36 @@ class Counts:
     # the person's identifiers in them (CONTRACT §17).
     audio_segments_silenced: int = 0
 
+    def erased(self) -> dict[str, int]:
+        """These counts alone, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(Erased)}
+
+    def add_erased(self, other: Erased) -> None:
+        for name, value in other.erased().items():
+            setattr(self, name, getattr(self, name) + value)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was (or would be) changed."""
+        return any(self.erased().values())
+
+
+@dataclass(kw_only=True)
+class Counts(Erased):
+    """What an erasure changed, or would change, with the per-channel split the preview shows."""
+
+    calls: int = 0
+    chats: int = 0
+    emails: int = 0
+    # Interactions left as they are because a legal hold covers them (CONTRACT §10).
+    held: int = 0
+
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
     def add(self, other: Counts) -> None:
         for name, value in other.as_dict().items():
             setattr(self, name, getattr(self, name) + value)
-
-    @property
-    def changed(self) -> bool:
-        """Whether anything was (or would be) changed; the per-channel split adds nothing to that."""
-        return any(
-            (
-                self.interactions,
-                self.recordings_deleted,
-                self.content_deleted,
-                self.raw_data_rows,
-                self.variables_replaced,
-                self.mentions_replaced,
-                self.attachments_deleted,
-                self.audio_segments_silenced,
-            )
-        )
 
 
 def erase_person(

@@ -10,14 +10,14 @@ process it twice. Logs and exceptions carry ids, counts and masked identifiers o
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from archivist.anonymize.erasure import Counts, Person, Scope, erase_person
+from archivist.anonymize.erasure import Counts, Erased, Person, Scope, erase_person
 from archivist.anonymize.ledger import Ledger, LedgerEntry
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
 from archivist.anonymize.operators import rowcount
@@ -37,24 +37,12 @@ log = logging.getLogger(__name__)
 PENDING = (RequestStatus.WAITING, RequestStatus.HELD)
 
 
-@dataclass(frozen=True)
-class RequestResult:
-    """What one request changed; stored on the request as its ``result``."""
+@dataclass(kw_only=True)
+class RequestResult(Erased):
+    """What one request changed; stored on the request as its ``result`` (never changed once made)."""
 
-    interactions: int = 0
-    recordings_deleted: int = 0
-    content_deleted: int = 0
-    raw_data_rows: int = 0
-    variables_replaced: int = 0
-    # Occurrences of the identifiers (and, in their own interactions, the name) replaced in text.
-    mentions_replaced: int = 0
     # Interactions a legal hold keeps as they are: while any, the request is "held" (CONTRACT §10).
     held: int = 0
-    # Email attachments deleted: those that wrote an erased identifier, and with delete_content all
-    # of the person's own (CONTRACT §15).
-    attachments_deleted: int = 0
-    # Transcript segments whose audio was silenced: the recording said an erased identifier there (CONTRACT §17).
-    audio_segments_silenced: int = 0
     # How many identifiers the request's ``also`` added, by kind (CONTRACT §19): never which.
     also: dict[str, int] = field(default_factory=lambda: {"phones": 0, "emails": 0, "variables": 0})
 
@@ -65,20 +53,17 @@ class RequestResult:
         """This run's counts added to what earlier (held) runs of the request did; ``held`` is this run's."""
         if not earlier:
             return self
-        return RequestResult(
-            **{
-                f.name: getattr(self, f.name) + (0 if f.name == "held" else int(earlier.get(f.name, 0)))
-                for f in fields(self)
-                if f.name != "also"
-            },
-            also=self.also,
-        )
+        total = RequestResult(held=self.held, also=self.also)
+        total.add_erased(self)
+        total.add_erased(Erased(**{name: int(earlier.get(name, 0)) for name in self.erased()}))
+        return total
 
     @classmethod
     def of(cls, counts: Counts, also: dict[str, int] | None = None) -> RequestResult:
         """The engine's counts without the per-channel split, which a request's result does not show."""
-        result = cls(**{f.name: getattr(counts, f.name) for f in fields(cls) if f.name != "also"})
-        return result if also is None else replace(result, also=also)
+        result = cls(held=counts.held) if also is None else cls(held=counts.held, also=also)
+        result.add_erased(counts)
+        return result
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from archivist.anonymize.erasure import Erased
 from archivist.anonymize.ledger import Ledger
 from archivist.anonymize.processing import RequestResult
 from archivist.anonymize.receipts import Signer
@@ -19,9 +20,10 @@ class RunTrigger(enum.StrEnum):
     API = "api"
 
 
-@dataclass
-class RunSummary:
-    """One solution's run: counts only, never an identifier."""
+@dataclass(kw_only=True)
+class RunSummary(Erased):
+    """One solution's run: counts only, never an identifier. What its requests erased is
+    ``Erased``'s counts, summed (``add``)."""
 
     solution_id: str
     run_id: str
@@ -36,16 +38,6 @@ class RunSummary:
     # text written in forms only the current scanner reads may not be found until
     # `archivist reindex-mentions` has run. The person's own interactions are always complete.
     mention_index_current: bool = True
-    interactions: int = 0
-    raw_data_rows: int = 0
-    recordings_deleted: int = 0
-    content_deleted: int = 0
-    variables_replaced: int = 0
-    mentions_replaced: int = 0
-    # Transcript segments whose audio was silenced (CONTRACT §17).
-    audio_segments_silenced: int = 0
-    # Email attachments that wrote an erased identifier, or went with the content (CONTRACT §15).
-    attachments_deleted: int = 0
     requests_purged: int = 0
     blobs_deleted: int = 0
     duration_s: float = 0.0
@@ -64,14 +56,7 @@ class RunSummary:
     def add(self, result: RequestResult) -> None:
         self.requests_processed += 1
         self.requests_held += 1 if result.held else 0
-        self.interactions += result.interactions
-        self.raw_data_rows += result.raw_data_rows
-        self.recordings_deleted += result.recordings_deleted
-        self.content_deleted += result.content_deleted
-        self.variables_replaced += result.variables_replaced
-        self.mentions_replaced += result.mentions_replaced
-        self.audio_segments_silenced += result.audio_segments_silenced
-        self.attachments_deleted += result.attachments_deleted
+        self.add_erased(result)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
