@@ -649,6 +649,14 @@ def import_(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and count; write nothing.")] = False,
     solution: Annotated[str | None, typer.Option("--solution", help="Solution id (default: the default one).")] = None,
+    enqueue: Annotated[
+        bool,
+        typer.Option(
+            "--enqueue",
+            help="Queue the import for `archivist worker` (PostgreSQL only; the source must be readable "
+            "where the workers run, e.g. s3://).",
+        ),
+    ] = False,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -666,9 +674,10 @@ def import_(
     """
     import json
 
+    from archivist.anonymize.ledger import Ledger
     from archivist.blobs import make_blob_store
     from archivist.errors import where
-    from archivist.importers import ImportFormat, ImportInterrupted, ImportJob, SourceUnreadable, run_import
+    from archivist.importers import ImportFormat, ImportInterrupted, ImportJob, SourceUnreadable, import_source
 
     try:
         kind = ImportFormat(fmt)
@@ -678,14 +687,12 @@ def import_(
     factory = _factory(settings)
     with factory() as session:
         target = _solution(session, solution)
-    if not dry_run:
-        from archivist.anonymize.ledger import Ledger
-        from archivist.anonymize.replay import sync_ledger_keys
+    if enqueue:
+        from archivist.nightly.queue import enqueue_import_cli
 
-        # Every write is held against the erasure ledger (CONTRACT §16): its database copy first
-        # takes in what the ledger holds and the database does not (a restored backup).
-        with factory() as session, session.begin():
-            sync_ledger_keys(session, Ledger.from_settings(settings), target.id)
+        if dry_run:
+            raise _fail("--dry-run reads the source here and now; it is not queued")
+        raise typer.Exit(enqueue_import_cli(settings, kind.value, source, mapping=mapping, solution_id=target.id))
     # NDJSON advances by bytes of a file of known size; the other readers by records.
     by_bytes = kind is ImportFormat.NDJSON
     columns = (
@@ -710,7 +717,7 @@ def import_(
             workers=workers,
         )
         try:
-            summary = run_import(kind, job)
+            summary = import_source(kind, job, Ledger.from_settings(settings))
         except SourceUnreadable as exc:
             raise _fail(f"cannot import: {exc}") from None
         except ImportInterrupted as exc:

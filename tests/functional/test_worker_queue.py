@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest, RequestStatus
-from archivist.archive.models import Mention
+from archivist.archive.models import Interaction, Mention
 from archivist.config import Settings
 from archivist.db import utcnow
 from archivist.identifiers_text import SCANNER_VERSION
@@ -373,3 +373,78 @@ def test_reindexing_is_queued_once_per_solution_and_a_worker_rebuilds_the_index(
     log = (tmp_path / "worker-0.log").read_text()
     assert f"reindex: solution {solution.id}: done, {len(numbers) // 2 * CALLS_EACH} interactions re-indexed" in log
     assert not [n for n in numbers if n[1:] in log]
+
+
+def test_on_sqlite_a_queued_import_is_refused_with_exit_2(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ARCHIVIST_DATABASE_URL": f"sqlite:///{tmp_path / 'archivist.db'}",
+        "ARCHIVIST_DATA_DIR": str(tmp_path / "var"),
+    }
+    subprocess.run([ARCHIVIST, "init"], env=env, capture_output=True, timeout=120, check=True)
+    source = tmp_path / "in.ndjson"
+    source.write_text("")
+    command = [ARCHIVIST, "import", "--enqueue", str(source)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "needs PostgreSQL" in result.stderr
+
+
+def _ndjson_call(external_id: str, phone: str) -> str:
+    body = {
+        "external_id": external_id,
+        "channel": "call",
+        "direction": "inbound",
+        "started_at": "2026-03-01T09:00:00+01:00",
+        "customer": {"phone": phone},
+    }
+    return json.dumps(body) + "\n"
+
+
+@postgres_only
+def test_an_import_is_queued_once_and_a_worker_runs_it_with_its_summary_in_the_log(
+    queue: Engine,
+    env: dict[str, str],
+    workers: Workers,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "export.ndjson"
+    phones = ["+4791234567", "+4791234568"]
+    source.write_text(_ndjson_call("a", phones[0]) + '{"channel": "fax"}\n' + _ndjson_call("b", phones[1]))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [ARCHIVIST, "import", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    dry = run("--enqueue", "--dry-run", str(source))
+    assert dry.returncode == 2
+    assert "not queued" in dry.stderr
+    first = run("--enqueue", str(source))
+    assert first.returncode == 0, first.stderr
+    assert "queued as job" in first.stdout
+    again = run("--enqueue", str(source))
+    assert again.returncode == 0, again.stderr
+    assert "already queued" in again.stdout
+
+    worker = workers()
+    settle(queue, jobs_final)
+    assert stop(worker) == 0
+
+    with session_factory() as session:
+        stored = sorted(p or "" for p in session.scalars(select(Interaction.customer_phone_e164)))
+    assert stored == phones
+    with queue.connect() as conn:
+        jobs = conn.execute(text("SELECT task_name, status::text, args FROM procrastinate_jobs")).all()
+    assert [(task, status) for task, status, _ in jobs] == [("archivist.importers.import", "succeeded")]
+    # Its arguments say where to read and into which solution, nothing of what it holds.
+    assert jobs[0][2] == {"format": "ndjson", "source": str(source), "mapping": None, "solution_id": solution.id}
+    log = (tmp_path / "worker-0.log").read_text()
+    # The bad record, by position.
+    assert f"import of ndjson into solution {solution.id}: export.ndjson:2: channel:" in log
+    done = next(line for line in log.splitlines() if "import of ndjson" in line and ": done: " in line)
+    summary = json.loads(done.split(": done: ", 1)[1])
+    assert (summary["read"], summary["created"], summary["skipped"]) == (3, 2, {"bad_record": 1})
+    assert not [p for p in phones if p[3:] in log]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, cast
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from archivist.anonymize.ledger import Ledger
     from archivist.archive.mentions import MentionKeyring
     from archivist.blobs import BlobStore
 
@@ -30,6 +31,7 @@ __all__ = [
     "ImportSummary",
     "Runner",
     "SourceUnreadable",
+    "import_source",
     "run_import",
 ]
 
@@ -142,3 +144,16 @@ def runner_for(fmt: ImportFormat) -> Runner:
 def run_import(fmt: ImportFormat, job: ImportJob) -> ImportSummary:
     """Run the importer of ``fmt`` on ``job``; raises SourceUnreadable when the source cannot be read."""
     return runner_for(fmt)(job)
+
+
+def import_source(fmt: ImportFormat, job: ImportJob, ledger: Ledger) -> ImportSummary:
+    """An import as ``archivist import`` and a queued import run it: unless a dry run, the database's
+    copy of the erasure ledger first takes in what the ledger holds and it does not (a restored
+    backup), since every write is held against it (CONTRACT §16); then the runner of ``fmt``.
+    Raises SourceUnreadable and ImportInterrupted as the runners do."""
+    if not job.dry_run:
+        from archivist.anonymize.replay import sync_ledger_keys
+
+        with job.factory() as session, session.begin():
+            sync_ledger_keys(session, ledger, job.solution_id)
+    return run_import(fmt, job)

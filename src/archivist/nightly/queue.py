@@ -1,5 +1,5 @@
-"""The distributed tier's job queue (PostgreSQL): solutions' nights and re-indexing as jobs for
-``archivist worker``.
+"""The distributed tier's job queue (PostgreSQL): solutions' nights, re-indexing and imports as jobs
+for ``archivist worker``.
 
 procrastinate keeps the jobs in PostgreSQL, in tables made by migration 0016, so any number of
 worker processes on any number of machines share one queue through the archive's own database.
@@ -9,6 +9,8 @@ two workers holding jobs for the same night, a worker that died mid-run and the 
 ``archivist serve`` all go through the same conditional take of the same lease row. A
 re-indexing job's argument is a solution's id; one runs at a time per solution (a queue lock),
 and it can be stopped and run again (``mentions.reindex_solution`` walks in committed batches).
+An import's arguments are where to read (format, source, mapping) and the solution; it runs as
+``archivist import`` does (``importers.import_source``), and run again it skips what it archived.
 SQLite has no queue: ``archivist nightly``, ``archivist serve`` and ``archivist
 reindex-mentions`` run in-process.
 """
@@ -16,6 +18,8 @@ reindex-mentions`` run in-process.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import math
 import signal
@@ -47,18 +51,24 @@ log = logging.getLogger(__name__)
 NIGHT_TASK = "archivist.nightly.night"
 QUEUE = "nightly"
 REINDEX_TASK = "archivist.mentions.reindex"
+IMPORT_TASK = "archivist.importers.import"
 # Long work that is not a night: kept apart so a worker's nights are never queued behind it by name.
 MAINTENANCE = "maintenance"
-# A re-indexing job logs its progress every this many interactions.
+# A re-indexing job logs its progress every this many interactions, an import every this many
+# records (NDJSON: bytes, ten times as many).
 REINDEX_LOG_EVERY = 10_000
+# An import's bad records each get a line in the worker's log, up to this many.
+IMPORT_BAD_LOGGED = 100
 # The queue's own tables (procrastinate_jobs, _events, _workers, _periodic_defers): made by
 # migration 0016 and used through the library's SQL, never through our models.
 TABLE_PREFIX = QUEUE_TABLE_PREFIX
 # How often a night whose lease another runner holds is tried again, at most: with the retry wait
 # of half a lease (``NightRetry``), the default 120 s lease gives a busy night an hour.
 NIGHT_ATTEMPTS = 60
-# A re-indexing that failed (a deadlock, a lost connection) is tried again a few times, a minute apart.
+# A re-indexing or an import that failed (a deadlock, a lost connection) is tried again a few
+# times, a minute apart; an import run again skips what it archived.
 REINDEX_ATTEMPTS = 5
+IMPORT_ATTEMPTS = 5
 NEEDS_POSTGRES = (
     "the job queue needs PostgreSQL (ARCHIVIST_DATABASE_URL=postgresql+psycopg://...); "
     "on SQLite, `archivist nightly` and `archivist serve` run the nights in this process"
@@ -84,6 +94,16 @@ class NightFailedError(Exception):
 class ReindexFailedError(Exception):
     """Re-indexing raised: the type and where only (the text may quote a row). Its batches so far
     are committed; the job's next attempt, or another, starts the walk again."""
+
+
+class ImportStoppedError(Exception):
+    """A queued import stopped part-way (a database or store failure): its position and the
+    failure's type only. What it archived stays; the retry skips it and goes on."""
+
+
+class ImportRefusedError(Exception):
+    """A queued import's source cannot be read or its format has no importer: not retried. The
+    message names what failed (``SourceUnreadable``'s), never a record's content."""
 
 
 def _failure(exc: Exception) -> str:
@@ -248,6 +268,47 @@ class NightRunner:
         log.info("reindex: solution %s: done, %d interactions re-indexed", solution_id, done)
         return done
 
+    def import_(self, fmt: str, source: str, mapping: str | None, solution_id: str) -> None:
+        """The import job: ``archivist import`` as a worker runs it, its summary in the log."""
+        from archivist.importers import ImportFormat, ImportInterrupted, ImportJob, SourceUnreadable, import_source
+
+        if self.proof is None:
+            raise ImportRefusedError("the worker has no erasure ledger to hold the import against")
+        label = f"import of {fmt} into solution {solution_id}"
+        unit = "bytes" if fmt == ImportFormat.NDJSON.value else "records"
+        every = REINDEX_LOG_EVERY * (10 if unit == "bytes" else 1)
+        read = logged = 0
+
+        def progress(n: int) -> None:
+            nonlocal read, logged
+            read += n
+            if read - logged >= every:
+                logged = read
+                log.info("%s: %d %s read so far", label, read, unit)
+
+        job = ImportJob(
+            source=source,
+            solution_id=solution_id,
+            factory=self.factory,
+            blobs=self.blobs,
+            keyring=self.keyring,
+            now=self.clock(),
+            mapping=mapping,
+            progress=progress,
+            workers=0,  # a worker process is the unit of parallelism here
+        )
+        try:
+            summary = import_source(ImportFormat(fmt), job, self.proof.ledger)
+        except (SourceUnreadable, ValueError) as exc:
+            raise ImportRefusedError(f"{label}: cannot import: {exc}") from None
+        except ImportInterrupted as exc:
+            cause = exc.__cause__
+            why = _failure(cause) if isinstance(cause, Exception) else "interrupted"
+            raise ImportStoppedError(f"{label} stopped at {exc.position} ({why})") from None
+        for position, reason in summary.bad[:IMPORT_BAD_LOGGED]:
+            log.warning("%s: %s: %s", label, position, reason)
+        log.info("%s: done: %s", label, json.dumps(summary.as_json()))
+
 
 @dataclass(frozen=True)
 class WorkerOptions:
@@ -277,6 +338,42 @@ def register_reindex_task(app: procrastinate.App, runner: NightRunner) -> None:
     @app.task(name=REINDEX_TASK, queue=MAINTENANCE, retry=retry)
     def reindex(solution_id: str) -> None:
         runner.reindex(solution_id)
+
+
+def register_import_task(app: procrastinate.App, runner: NightRunner) -> None:
+    retry = procrastinate.RetryStrategy(max_attempts=IMPORT_ATTEMPTS, wait=60, retry_exceptions={ImportStoppedError})
+
+    @app.task(name=IMPORT_TASK, queue=MAINTENANCE, retry=retry)
+    def import_(format: str, source: str, mapping: str | None, solution_id: str) -> None:
+        runner.import_(format, source, mapping, solution_id)
+
+
+def enqueue_import(settings: Settings, fmt: str, source: str, *, mapping: str | None, solution_id: str) -> int | None:
+    """Queue an import for the workers: its job id, or None when the same import (source, format,
+    mapping, solution) waits in the queue already. Imports into one solution run one at a time."""
+    digest = hashlib.sha256(json.dumps([fmt, source, mapping]).encode()).hexdigest()[:16]
+    app = make_app(settings)
+    with app.open():
+        deferrer = app.configure_task(
+            IMPORT_TASK, queue=MAINTENANCE, lock=f"import:{solution_id}", queueing_lock=f"import:{solution_id}:{digest}"
+        )
+        try:
+            job_id: int = deferrer.defer(format=fmt, source=source, mapping=mapping, solution_id=solution_id)
+        except queue_errors.AlreadyEnqueued:
+            return None
+        return job_id
+
+
+def enqueue_import_cli(settings: Settings, fmt: str, source: str, *, mapping: str | None, solution_id: str) -> int:
+    """``archivist import --enqueue``: queue the import, one line; the exit code."""
+    try:
+        job_id = enqueue_import(settings, fmt, source, mapping=mapping, solution_id=solution_id)
+    except QueueUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    state = f"queued as job {job_id}" if job_id is not None else "already queued"
+    print(f"import of {source} ({fmt}) into solution {solution_id}: {state}; its summary goes to the worker's log")
+    return 0
 
 
 def enqueue_reindex(settings: Settings, *, solution_id: str | None) -> list[tuple[str, int | None]]:
@@ -380,6 +477,7 @@ def run_worker_cli(settings: Settings, options: WorkerOptions) -> int:
         runner = NightRunner.from_settings(settings, engine)
         register_night_task(app, runner)
         register_reindex_task(app, runner)
+        register_import_task(app, runner)
         asyncio.run(_work(app, runner, options))
         return 0
     finally:
