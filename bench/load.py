@@ -2,7 +2,7 @@
 
     python -m bench.load [--interactions 3000] [--seconds 10] [--clients 1,16,64]
                          [--configs sqlite:1,postgresql:2] [--compare REF]
-                         [--night-requests 200]
+                         [--night-requests 200] [--repeat 1]
 
 For each configuration (database : worker processes): a fresh database with demo
 interactions (``archivist demo``), an admin token, then ``archivist serve --workers N
@@ -14,11 +14,16 @@ last one answered. Reported: requests/s, median and p99 latency of the answered 
 errors (not 2xx), timeouts (no answer within 2 s), and the throughput as a share of
 ``/healthz`` at the same number of clients.
 
-``--night-requests N`` (default 200; 0 leaves them out) adds, after that, two measurements during a nightly run (issue 26): N
-anonymization requests for customers' phones are added through the API, ``archivist nightly``
-is started beside the server, and ``/healthz`` (first night) and the search (a second night
-with N other customers) are measured at the largest number of clients from the moment the
-night starts until it ends (at least one second); the night's own wall time is reported.
+``--night-requests N`` (default 200; 0 leaves them out) adds, after that, two measurements
+during a nightly run (issue 26): N anonymization requests for customers' phones are added
+through the API, ``archivist nightly`` is started beside the server, and ``/healthz`` (first
+night) and the search (a second night with N other customers) are measured at the largest
+number of clients from the moment the night starts until it ends (at least one second); the
+night's own wall time is reported.
+
+``--repeat R`` runs each configuration R times on fresh databases and servers, before and after
+alternating; each row is then the median over the runs (throughput, median and p99 latency, the
+share of ``/healthz`` of each run), errors and timeouts summed.
 
 ``--compare REF`` measures the code of git commit REF the same way first (exported with
 ``git archive`` into a temporary directory and put first on ``PYTHONPATH``; its own
@@ -308,23 +313,31 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}" if seconds >= 0.01 else f"{seconds * 1000:.1f}"
 
 
-def rows_of(label: str, config: str, results: dict[tuple[int | str, str], Tally]) -> list[list[str]]:
+def rows_of(label: str, config: str, runs: list[dict[tuple[int | str, str], Tally]]) -> list[list[str]]:
+    """One row per (clients, request): over the runs, the median of throughput, of the median and
+    of the p99 latency and of the share of ``/healthz`` (each run's own); errors and timeouts summed."""
     rows = []
-    for (n, kind), tally in results.items():
-        healthz = results[(n, "healthz")].throughput if (n, "healthz") in results else 0.0
-        lat = tally.latencies
+    for key in runs[0]:
+        n, kind = key
+        tallies = [run[key] for run in runs]
+        shares = [
+            run[key].throughput / run[(n, "healthz")].throughput
+            for run in runs
+            if (n, "healthz") in run and run[(n, "healthz")].throughput
+        ]
+        answered = [t.latencies for t in tallies if t.latencies]
         rows.append(
             [
                 label,
                 config,
                 str(n),
                 f"`{kind}`",
-                f"{tally.throughput:.0f}",
-                _ms(median(lat)) if lat else "-",
-                _ms(percentile(lat, 99)) if lat else "-",
-                str(tally.errors),
-                str(tally.timeouts),
-                "1" if kind == "healthz" else (f"{tally.throughput / healthz:.2f}" if healthz else "-"),
+                f"{median([t.throughput for t in tallies]):.0f}",
+                _ms(median([median(lat) for lat in answered])) if answered else "-",
+                _ms(median([percentile(lat, 99) for lat in answered])) if answered else "-",
+                str(sum(t.errors for t in tallies)),
+                str(sum(t.timeouts for t in tallies)),
+                "1" if kind == "healthz" else (f"{median(shares):.2f}" if shares else "-"),
             ]
         )
     return rows
@@ -340,6 +353,7 @@ def main() -> None:
     parser.add_argument(
         "--night-requests", type=int, default=200, help="also measure during a night of N requests (0: not)"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration (medians reported)")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs.split(",")]
@@ -347,14 +361,19 @@ def main() -> None:
     notes: list[str] = []
     load = os.getloadavg()[0]
     for backend, workers in configs:
-        for ref in [args.compare, None] if args.compare else [None]:
+        refs = [args.compare, None] if args.compare else [None]
+        runs: dict[str | None, list[dict[tuple[int | str, str], Tally]]] = {ref: [] for ref in refs}
+        for _ in range(args.repeat):  # before and after alternate, so a change in the machine hits both
+            for ref in refs:
+                with _code_of(ref) as code:
+                    results, nights = measure(
+                        backend, workers, args.interactions, clients, args.seconds, code, args.night_requests
+                    )
+                runs[ref].append(results)
+                notes += [f"{'before' if ref else 'this code'}, {night}" for night in nights]
+        for ref in refs:
             label = f"before ({ref})" if ref else "this code"
-            with _code_of(ref) as code:
-                results, nights = measure(
-                    backend, workers, args.interactions, clients, args.seconds, code, args.night_requests
-                )
-            notes += [f"{label}, {night}" for night in nights]
-            rows += rows_of(label, f"{backend}, {workers} process{'es' if workers > 1 else ''}", results)
+            rows += rows_of(label, f"{backend}, {workers} process{'es' if workers > 1 else ''}", runs[ref])
     headers = [
         "code",
         "server",
