@@ -27,8 +27,9 @@ share of ``/healthz`` of each run), errors and timeouts summed.
 
 ``--compare REF`` measures the code of git commit REF the same way first (exported with
 ``git archive`` into a temporary directory and put first on ``PYTHONPATH``; its own
-migrations make its database; served by its app factory under ``uvicorn --workers N``, as
-it had no ``--workers`` of its own), so that before and after come from the same run.
+migrations make its database; served by its own ``archivist serve --workers N``, or, in code
+from before that option, by its app factory under ``uvicorn --workers N``, which runs no
+background audit chaining), so that before and after come from the same run.
 The load generator is one asyncio process (httpx2) on the same machine as the server.
 """
 
@@ -237,10 +238,10 @@ def measure(
         token = _cli(env, "token", "create", "bench-admin").strip().splitlines()[-1]
         port = _free_port()
         server_url = f"http://127.0.0.1:{port}"
-        if code is None:
+        if code is None or "--workers" in _cli(env, "serve", "--help"):
             command = ["-c", _CLI, "serve", "--port", str(port), "--no-scheduler", "--workers", str(workers)]
         else:
-            # Older code has no --workers: its app factory under uvicorn's own workers, no scheduler.
+            # Code before `serve --workers`: its app factory under uvicorn's own workers, no scheduler.
             command = ["-m", "uvicorn", "--factory", "archivist.web.app:create_app", "--port", str(port)]
             command += ["--workers", str(workers), "--no-access-log", "--timeout-worker-healthcheck", "30"]
         with (Path(tmp) / "server.log").open("wb") as log:
