@@ -366,14 +366,13 @@ def enqueue_import(settings: Settings, fmt: str, source: str, *, mapping: str | 
 
 def enqueue_import_cli(settings: Settings, fmt: str, source: str, *, mapping: str | None, solution_id: str) -> int:
     """``archivist import --enqueue``: queue the import, one line; the exit code."""
-    try:
-        job_id = enqueue_import(settings, fmt, source, mapping=mapping, solution_id=solution_id)
-    except QueueUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    state = f"queued as job {job_id}" if job_id is not None else "already queued"
-    print(f"import of {source} ({fmt}) into solution {solution_id}: {state}; its summary goes to the worker's log")
-    return 0
+    return _print_queued(
+        lambda: [
+            f"import of {source} ({fmt}) into solution {solution_id}: "
+            f"{_state(enqueue_import(settings, fmt, source, mapping=mapping, solution_id=solution_id))}; "
+            "its summary goes to the worker's log"
+        ]
+    )
 
 
 def enqueue_reindex(settings: Settings, *, solution_id: str | None) -> list[tuple[str, int | None]]:
@@ -406,18 +405,12 @@ def enqueue_reindex(settings: Settings, *, solution_id: str | None) -> list[tupl
 
 def enqueue_reindex_cli(settings: Settings, *, solution_id: str | None) -> int:
     """``archivist reindex-mentions --enqueue``: queue the jobs, one line per solution; the exit code."""
-    try:
-        queued = enqueue_reindex(settings, solution_id=solution_id)
-    except QueueUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except LookupError:
-        print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
-        return 2
-    for sid, job_id in queued:
-        state = f"queued as job {job_id}" if job_id is not None else "already queued"
-        print(f"solution {sid}: re-indexing {state}")
-    return 0
+    return _print_queued(
+        lambda: [
+            f"solution {sid}: re-indexing {_state(job_id)}"
+            for sid, job_id in enqueue_reindex(settings, solution_id=solution_id)
+        ]
+    )
 
 
 async def requeue_stalled(app: procrastinate.App, options: WorkerOptions) -> int:
@@ -486,15 +479,29 @@ def run_worker_cli(settings: Settings, options: WorkerOptions) -> int:
 
 def enqueue_nights_cli(settings: Settings, *, solution_id: str | None) -> int:
     """``archivist nightly --enqueue``: queue the nights, one line per solution; the exit code."""
+    return _print_queued(
+        lambda: [
+            f"solution {item.solution_id}: night {item.night.isoformat()} {_state(item.job_id)}"
+            for item in enqueue_nights(settings, solution_id=solution_id, now=utcnow())
+        ]
+    )
+
+
+def _state(job_id: int | None) -> str:
+    return f"queued as job {job_id}" if job_id is not None else "already queued"
+
+
+def _print_queued(queue_them: Callable[[], list[str]]) -> int:
+    """An ``--enqueue`` command: queue, then print a line for each job; exit 2 without a queue
+    (SQLite) or with no such solution."""
     try:
-        queued = enqueue_nights(settings, solution_id=solution_id, now=utcnow())
+        lines = queue_them()
     except QueueUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except LookupError:
         print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
         return 2
-    for item in queued:
-        state = f"queued as job {item.job_id}" if item.job_id is not None else "already queued"
-        print(f"solution {item.solution_id}: night {item.night.isoformat()} {state}")
+    for line in lines:
+        print(line)
     return 0
