@@ -448,3 +448,22 @@ def test_an_import_is_queued_once_and_a_worker_runs_it_with_its_summary_in_the_l
     summary = json.loads(done.split(": done: ", 1)[1])
     assert (summary["read"], summary["created"], summary["skipped"]) == (3, 2, {"bad_record": 1})
     assert not [p for p in phones if p[3:] in log]
+
+
+@postgres_only
+def test_a_queued_import_whose_source_cannot_be_read_fails_once_and_says_why(
+    queue: Engine, env: dict[str, str], workers: Workers, solution: Solution, tmp_path: Path
+) -> None:
+    missing = tmp_path / "not-there.ndjson"
+    queued = subprocess.run(
+        [ARCHIVIST, "import", "--enqueue", str(missing)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert queued.returncode == 0, queued.stderr
+    worker = workers()
+    settle(queue, jobs_final)
+    assert stop(worker) == 0
+    with queue.connect() as conn:
+        status, attempts = conn.execute(text("SELECT status::text, attempts FROM procrastinate_jobs")).one()
+    assert (status, attempts) == ("failed", 1)  # not retried: reading it again would fail again
+    log = (tmp_path / "worker-0.log").read_text()
+    assert f"import of ndjson into solution {solution.id}: cannot import:" in log

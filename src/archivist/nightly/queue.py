@@ -272,9 +272,13 @@ class NightRunner:
         """The import job: ``archivist import`` as a worker runs it, its summary in the log."""
         from archivist.importers import ImportFormat, ImportInterrupted, ImportJob, SourceUnreadable, import_source
 
-        if self.proof is None:
-            raise ImportRefusedError("the worker has no erasure ledger to hold the import against")
         label = f"import of {fmt} into solution {solution_id}"
+        if self.proof is None:
+            raise ImportRefusedError(f"{label}: the worker has no erasure ledger to hold the import against")
+        try:
+            kind = ImportFormat(fmt)
+        except ValueError:
+            raise ImportRefusedError(f"{label}: no importer for this format") from None
         unit = "bytes" if fmt == ImportFormat.NDJSON.value else "records"
         every = REINDEX_LOG_EVERY * (10 if unit == "bytes" else 1)
         read = logged = 0
@@ -298,13 +302,15 @@ class NightRunner:
             workers=0,  # a worker process is the unit of parallelism here
         )
         try:
-            summary = import_source(ImportFormat(fmt), job, self.proof.ledger)
-        except (SourceUnreadable, ValueError) as exc:
+            summary = import_source(kind, job, self.proof.ledger)
+        except SourceUnreadable as exc:  # its message names what failed, never a record's content
             raise ImportRefusedError(f"{label}: cannot import: {exc}") from None
         except ImportInterrupted as exc:
             cause = exc.__cause__
             why = _failure(cause) if isinstance(cause, Exception) else "interrupted"
             raise ImportStoppedError(f"{label} stopped at {exc.position} ({why})") from None
+        except Exception as exc:  # noqa: BLE001 - procrastinate would log the text, which may quote a row
+            raise ImportStoppedError(f"{label} stopped: {_failure(exc)}") from None
         for position, reason in summary.bad[:IMPORT_BAD_LOGGED]:
             log.warning("%s: %s: %s", label, position, reason)
         log.info("%s: done: %s", label, json.dumps(summary.as_json()))
