@@ -31,6 +31,7 @@ from datetime import date, datetime
 
 import procrastinate
 from procrastinate import exceptions as queue_errors
+from procrastinate.jobs import JobDeferrer
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -143,9 +144,9 @@ class Enqueued:
     job_id: int | None  # None: a job for this night was queued already and has not started
 
 
-def enqueue_nights(settings: Settings, *, solution_id: str | None, now: datetime) -> list[Enqueued]:
-    """One job per solution (or for ``solution_id``) for its current night; LookupError if there is none."""
-    app = make_app(settings)
+def _solutions(settings: Settings, solution_id: str | None) -> list[tuple[str, str, str]]:
+    """(id, nightly_at, timezone) of every solution, oldest first, or of ``solution_id``;
+    LookupError if there is none."""
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_session_factory(engine)() as session:
@@ -154,34 +155,47 @@ def enqueue_nights(settings: Settings, *, solution_id: str | None, now: datetime
             )
             if solution_id is not None:
                 query = query.where(Solution.id == solution_id)
-            targets = list(session.execute(query))
-        if not targets:
-            raise LookupError("no such solution")
-        done = []
-        with app.open():
-            for sid, nightly_at, timezone in targets:
-                night = night_due(nightly_at, timezone, now)
-                deferrer = app.configure_task(
-                    NIGHT_TASK,
-                    queue=QUEUE,
-                    # One job of a solution runs at a time (the lease would refuse a second anyway),
-                    # and a night waiting in the queue is not queued twice.
-                    lock=f"night:{sid}",
-                    queueing_lock=f"night:{sid}:{night.isoformat()}",
-                )
-                try:
-                    job_id: int | None = deferrer.defer(solution_id=sid, night=night.isoformat())
-                except queue_errors.AlreadyEnqueued:
-                    job_id = None
-                done.append(Enqueued(sid, night, job_id))
-        return done
+            targets = [(sid, nightly_at, timezone) for sid, nightly_at, timezone in session.execute(query)]
     finally:
         engine.dispose()
+    if not targets:
+        raise LookupError("no such solution")
+    return targets
+
+
+def _defer(deferrer: JobDeferrer, **args: str | None) -> int | None:
+    """The new job's id, or None when its queueing lock says the same job waits already."""
+    try:
+        job_id: int = deferrer.defer(**args)
+    except queue_errors.AlreadyEnqueued:
+        return None
+    return job_id
+
+
+def enqueue_nights(settings: Settings, *, solution_id: str | None, now: datetime) -> list[Enqueued]:
+    """One job per solution (or for ``solution_id``) for its current night; LookupError if there is none."""
+    app = make_app(settings)  # first: on SQLite it refuses before anything is read
+    targets = _solutions(settings, solution_id)
+    done = []
+    with app.open():
+        for sid, nightly_at, timezone in targets:
+            night = night_due(nightly_at, timezone, now)
+            deferrer = app.configure_task(
+                NIGHT_TASK,
+                queue=QUEUE,
+                # One job of a solution runs at a time (the lease would refuse a second anyway),
+                # and a night waiting in the queue is not queued twice.
+                lock=f"night:{sid}",
+                queueing_lock=f"night:{sid}:{night.isoformat()}",
+            )
+            done.append(Enqueued(sid, night, _defer(deferrer, solution_id=sid, night=night.isoformat())))
+    return done
 
 
 @dataclass
-class NightRunner:
-    """What a worker process needs to run nights: built once per process, used by every job."""
+class JobRunner:
+    """What a worker process needs to run its jobs (nights, re-indexing, imports): built once per
+    process, used by every job."""
 
     factory: sessionmaker[Session]
     blobs: BlobStore
@@ -193,7 +207,7 @@ class NightRunner:
     stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def from_settings(cls, settings: Settings, engine: Engine) -> NightRunner:
+    def from_settings(cls, settings: Settings, engine: Engine) -> JobRunner:
         from archivist.blobs import make_blob_store
 
         return cls(
@@ -327,7 +341,7 @@ class WorkerOptions:
         return self.stalled_after / 3
 
 
-def register_night_task(app: procrastinate.App, runner: NightRunner) -> None:
+def register_night_task(app: procrastinate.App, runner: JobRunner) -> None:
     # Half a lease between tries: a dead runner's lease has expired after two.
     wait = max(1, math.ceil(runner.policy.ttl.total_seconds() / 2))
     retry = procrastinate.RetryStrategy(max_attempts=NIGHT_ATTEMPTS, wait=wait, retry_exceptions={NightBusyError})
@@ -337,7 +351,7 @@ def register_night_task(app: procrastinate.App, runner: NightRunner) -> None:
         runner(solution_id, date.fromisoformat(night))
 
 
-def register_reindex_task(app: procrastinate.App, runner: NightRunner) -> None:
+def register_reindex_task(app: procrastinate.App, runner: JobRunner) -> None:
     # A failed walk is tried again from the start (its committed batches are simply redone).
     retry = procrastinate.RetryStrategy(max_attempts=REINDEX_ATTEMPTS, wait=60, retry_exceptions={ReindexFailedError})
 
@@ -346,7 +360,7 @@ def register_reindex_task(app: procrastinate.App, runner: NightRunner) -> None:
         runner.reindex(solution_id)
 
 
-def register_import_task(app: procrastinate.App, runner: NightRunner) -> None:
+def register_import_task(app: procrastinate.App, runner: JobRunner) -> None:
     retry = procrastinate.RetryStrategy(max_attempts=IMPORT_ATTEMPTS, wait=60, retry_exceptions={ImportStoppedError})
 
     @app.task(name=IMPORT_TASK, queue=MAINTENANCE, retry=retry)
@@ -363,11 +377,7 @@ def enqueue_import(settings: Settings, fmt: str, source: str, *, mapping: str | 
         deferrer = app.configure_task(
             IMPORT_TASK, queue=MAINTENANCE, lock=f"import:{solution_id}", queueing_lock=f"import:{solution_id}:{digest}"
         )
-        try:
-            job_id: int = deferrer.defer(format=fmt, source=source, mapping=mapping, solution_id=solution_id)
-        except queue_errors.AlreadyEnqueued:
-            return None
-        return job_id
+        return _defer(deferrer, format=fmt, source=source, mapping=mapping, solution_id=solution_id)
 
 
 def enqueue_import_cli(settings: Settings, fmt: str, source: str, *, mapping: str | None, solution_id: str) -> int:
@@ -384,29 +394,21 @@ def enqueue_import_cli(settings: Settings, fmt: str, source: str, *, mapping: st
 def enqueue_reindex(settings: Settings, *, solution_id: str | None) -> list[tuple[str, int | None]]:
     """One re-indexing job per solution (or for ``solution_id``): (solution id, job id, or None
     when one is queued already and has not started). LookupError if there is no such solution."""
-    app = make_app(settings)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            query = select(Solution.id).order_by(Solution.created_at, Solution.id)
-            if solution_id is not None:
-                query = query.where(Solution.id == solution_id)
-            targets = list(session.scalars(query))
-        if not targets:
-            raise LookupError("no such solution")
-        done: list[tuple[str, int | None]] = []
-        with app.open():
-            for sid in targets:
-                deferrer = app.configure_task(
-                    REINDEX_TASK, queue=MAINTENANCE, lock=f"reindex:{sid}", queueing_lock=f"reindex:{sid}"
-                )
-                try:
-                    done.append((sid, deferrer.defer(solution_id=sid)))
-                except queue_errors.AlreadyEnqueued:
-                    done.append((sid, None))
-        return done
-    finally:
-        engine.dispose()
+    app = make_app(settings)  # first: on SQLite it refuses before anything is read
+    targets = _solutions(settings, solution_id)
+    with app.open():
+        return [
+            (
+                sid,
+                _defer(
+                    app.configure_task(
+                        REINDEX_TASK, queue=MAINTENANCE, lock=f"reindex:{sid}", queueing_lock=f"reindex:{sid}"
+                    ),
+                    solution_id=sid,
+                ),
+            )
+            for sid, _, _ in targets
+        ]
 
 
 def enqueue_reindex_cli(settings: Settings, *, solution_id: str | None) -> int:
@@ -432,7 +434,7 @@ async def requeue_stalled(app: procrastinate.App, options: WorkerOptions) -> int
     return requeued
 
 
-async def _work(app: procrastinate.App, runner: NightRunner, options: WorkerOptions) -> None:
+async def _work(app: procrastinate.App, runner: JobRunner, options: WorkerOptions) -> None:
     async with app.open_async():
         worker = asyncio.create_task(
             app.run_worker_async(
@@ -473,7 +475,7 @@ def run_worker_cli(settings: Settings, options: WorkerOptions) -> int:
         return 2
     engine = make_engine(settings.resolved_database_url)
     try:
-        runner = NightRunner.from_settings(settings, engine)
+        runner = JobRunner.from_settings(settings, engine)
         register_night_task(app, runner)
         register_reindex_task(app, runner)
         register_import_task(app, runner)
