@@ -172,10 +172,14 @@ ERASED_TABLES = (
     "interactions",
     "chat_messages",
     "email_bodies",
+    # What was said in a call (CONTRACT §17): a transcript's text is content like a chat's.
+    "transcript_segments",
     "raw_events",
     "mentions",
     "recordings",
     "anonymization_requests",
+    # A released hold clears the person it named (its masked forms stay).
+    "legal_holds",
     # Attachment names can write an identifier (CONTRACT §15).
     "email_attachments",
     # A purged export's sealed criteria and masked identifiers (CONTRACT §18).

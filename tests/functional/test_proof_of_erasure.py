@@ -1,9 +1,9 @@
 """Proof of erasure (CONTRACT §11): nothing left in the database files, signed receipts, the ledger.
 
 A canary person — a phone number and an email address no other test uses, written in several
-forms in customer fields, chat messages, an email body, a subject and variables, and mentioned in
-someone else's interactions — is erased, and then looked for where a reader of the files, an
-auditor or a restored backup would find it.
+forms in customer fields, chat messages, an email body, a subject, variables and a call's
+transcript, and mentioned in someone else's interactions — is erased, and then looked for where
+a reader of the files, an auditor or a restored backup would find it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from archivist.blobs.memory import MemoryBlobStore
 from archivist.nightly import steps
 from archivist.nightly.run import run_nightly
 from archivist.nightly.summary import ErasureProof, RunSummary, RunTrigger
+from archivist.retention.holds import HoldCriteria, place_hold
 from tests.conftest import KEYRING, Clock, TokenMaker, auth
 from tests.functional.anonymization_support import archive, archive_state, call, enter, oslo, record
 from tests.functional.test_mentions import chat_with, messages
@@ -47,7 +48,14 @@ ARCHIVED = oslo(2026, 3, 9, 9)
 ENTERED = oslo(2026, 3, 10, 12)
 NIGHT = oslo(2026, 3, 11, 2)
 # The tables an erasure rewrites, where the canary lives before the night.
-CANARY_TABLES = ("interactions", "chat_messages", "email_bodies", "raw_events", "anonymization_requests")
+CANARY_TABLES = (
+    "interactions",
+    "chat_messages",
+    "email_bodies",
+    "transcript_segments",
+    "raw_events",
+    "anonymization_requests",
+)
 
 
 def leaks(haystack: str | bytes) -> list[str]:
@@ -83,6 +91,14 @@ def archive_canary(factory: sessionmaker[Session], solution: Solution) -> list[s
         # Other people's interactions that name the canary.
         chat_with("41234567", "Ola", ARCHIVED, "Min kollega har 934 56 781 og canary.person@example.org"),
         call("41234568", ARCHIVED, name="Per", variables={"alt": PHONE}),
+        # Said in another caller's call: the transcript is content like a chat (CONTRACT §17).
+        {
+            **call("41234569", ARCHIVED, name="Liv"),
+            "transcript": [
+                {"begin_ms": 0, "end_ms": 2_000, "speaker": "agent", "text": "Hva gjelder det?"},
+                {"begin_ms": 2_000, "end_ms": 6_000, "speaker": "customer", "text": "Naboen min har 93 45 67 81"},
+            ],
+        },
     ]
     return archive(factory, solution, *({**b, "external_id": f"canary-{n}"} for n, b in enumerate(bodies)))
 
@@ -213,7 +229,8 @@ def test_postgresql_heap_holds_no_tuple_with_the_erased_canary(
     enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True, delete_content=delete_content)
     before = {t: leaks(heap_tuples(engine, t)) for t in CANARY_TABLES}
     # Control: the canary is in the heap of every table it was written to.
-    assert all(before[t] for t in ("interactions", "chat_messages", "email_bodies", "raw_events")), before
+    written = ("interactions", "chat_messages", "email_bodies", "transcript_segments", "raw_events")
+    assert all(before[t] for t in written), before
 
     summary = night_with(session_factory, blobs, solution, proof_for(tmp_path))
 
@@ -221,6 +238,37 @@ def test_postgresql_heap_holds_no_tuple_with_the_erased_canary(
     assert summary.storage["database"] == "postgresql"
     assert leaks(tables_text(session_factory)) == []
     assert {t: leaks(heap_tuples(engine, t)) for t in CANARY_TABLES} == {t: [] for t in CANARY_TABLES}
+
+
+@pytest.mark.usefixtures("pageinspect")
+def test_postgresql_heap_keeps_no_identifier_of_a_hold_released_for_the_night(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+) -> None:
+    # A hold on the canary kept its request waiting; it ends by its date at the start of the night
+    # (its identifiers cleared, the masked forms kept) and the request goes ahead: the hold's old
+    # row version, which still names the canary, must not outlive the storage step either.
+    archive_canary(session_factory, solution)
+    with session_factory() as session, session.begin():
+        place_hold(
+            session,
+            solution,
+            HoldCriteria(phone_e164="+4793456781", email_norm=EMAIL),
+            reason="Case 2026-9",
+            until=ENTERED.date(),
+            created_by="officer",
+            now=ENTERED,
+        )
+    enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL)
+    assert leaks(heap_tuples(engine, "legal_holds"))  # control
+
+    summary = night_with(session_factory, blobs, solution, proof_for(tmp_path))
+
+    assert (summary.holds_released, summary.requests_processed) == (1, 1)
+    assert leaks(heap_tuples(engine, "legal_holds")) == []
 
 
 def raw_pages(engine: Engine, table: str) -> bytes:
@@ -249,6 +297,7 @@ def test_postgresql_vacuum_full_leaves_no_byte_of_the_erased_canary_in_the_data_
     archive_canary(session_factory, solution)
     enter(session_factory, solution, ENTERED, phone=PHONE, email=EMAIL, raw_data=True)
     assert leaks(raw_pages(engine, "interactions"))  # control
+    assert leaks(raw_pages(engine, "transcript_segments"))  # control
 
     proof = proof_for(tmp_path)
     summary = night_with(session_factory, blobs, solution, replace(proof, vacuum_full=True))
@@ -499,7 +548,9 @@ def test_cli_verifies_a_saved_receipt_and_refuses_one_changed_byte(
 
 
 def canary_rows(factory: sessionmaker[Session]) -> list[str]:
-    return leaks(tables_text(factory, ("interactions", "chat_messages", "email_bodies", "raw_events")))
+    return leaks(
+        tables_text(factory, ("interactions", "chat_messages", "email_bodies", "transcript_segments", "raw_events"))
+    )
 
 
 def back_up(engine: Engine, folder: Path) -> Path:
