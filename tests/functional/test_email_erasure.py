@@ -10,15 +10,17 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.anonymize.preview import preview_with_linked
+from archivist.anonymize.replay import replay_solution
 from archivist.archive.mime import parse_message
 from archivist.archive.models import EmailAttachment, EmailBody, Interaction
 from archivist.blobs.memory import MemoryBlobStore
@@ -27,6 +29,7 @@ from archivist.importers.mail import archive_emails
 from tests import mail_samples as samples
 from tests.conftest import KEYRING
 from tests.functional.anonymization_support import enter, night, oslo
+from tests.functional.test_proof_of_erasure import back_up, night_with, proof_for, require_sqlite, restore
 
 ENTERED = oslo(2026, 3, 10, 12, 0)
 NIGHT = oslo(2026, 3, 11, 2, 0)
@@ -403,3 +406,83 @@ def test_emails_archived_before_their_keys_were_kept_are_read_as_before_and_rein
     night(session_factory, blobs, NIGHT)
     assert all("912 34 567" not in t for t in texts(email_state(session_factory, archived["per"])))
     assert all("912 34 567" not in t for t in texts(email_state(session_factory, archived["forward"])))
+
+
+def cc_only(address: str) -> bytes:
+    """Ole's mail on which someone else was copied: that address is in no body and no customer field."""
+    message = EmailMessage()
+    message["From"] = "Ole Olsen <ole@example.com>"
+    message["To"] = "post@centre.example"
+    message["Cc"] = f"Liv Berg <{address}>"
+    message["Subject"] = "Avtalen"
+    message["Date"] = "Mon, 02 Mar 2026 12:00:00 +0100"
+    message["Message-ID"] = "<cc-only-1@example.com>"
+    message.set_content("Se vedlagt avtale.\n")
+    message.add_alternative(f'<p>Kopi til <a href="mailto:{address}">Liv</a>.</p>', subtype="html")
+    return message.as_bytes(policy=SMTP)
+
+
+def test_a_restore_drill_forgets_an_address_the_archive_holds_only_in_headers_and_html(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+) -> None:
+    # The replay of a restored backup learns each erased identifier back from the archive, by its
+    # key; an address written only in a header and the HTML part must be learnt there too.
+    require_sqlite(engine)
+    address = "liv.berg@example.net"
+    parsed = parse_message(cc_only(address), received_at=ENTERED, own_domains=["centre.example"])
+    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
+    backup = back_up(engine, tmp_path / "backup")
+    proof = proof_for(tmp_path)
+    enter(session_factory, solution, ENTERED, email=address)
+    assert night_with(session_factory, blobs, solution, proof, NIGHT).requests_processed == 1
+    assert not any(address in t for t in texts(email_state(session_factory, result.id)))
+
+    restore(engine, backup)
+    assert any(address in t for t in texts(email_state(session_factory, result.id)))  # control
+
+    summary = replay_solution(session_factory, blobs, proof.ledger, solution.id, NIGHT, keyring=KEYRING)
+
+    assert summary.entries_applied == 1
+    state = email_state(session_factory, result.id)
+    assert not any(address in t for t in texts(state)), state
+
+
+def test_a_restore_drill_deletes_again_an_attachment_that_alone_wrote_the_address(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    tmp_path: Path,
+) -> None:
+    # Attachments are not read again: their rows keep the keys of what they write, and the drill
+    # finds them by the ledger's keys even where the archive holds the address nowhere else.
+    require_sqlite(engine)
+    address = "liv.berg@example.net"
+    message = EmailMessage()
+    message["From"] = "Ole Olsen <ole@example.com>"
+    message["To"] = "post@centre.example"
+    message["Subject"] = "Liste"
+    message["Date"] = "Mon, 02 Mar 2026 12:00:00 +0100"
+    message["Message-ID"] = "<list-1@example.com>"
+    message.set_content("Se vedlagt liste.\n")
+    message.add_attachment(f"Liv: {address}\n".encode(), maintype="text", subtype="plain", filename="liste.txt")
+    parsed = parse_message(message.as_bytes(policy=SMTP), received_at=ENTERED, own_domains=["centre.example"])
+    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
+    backup = back_up(engine, tmp_path / "backup")
+    proof = proof_for(tmp_path)
+    enter(session_factory, solution, ENTERED, email=address)
+    assert night_with(session_factory, blobs, solution, proof, NIGHT).attachments_deleted == 1
+
+    restore(engine, backup)
+    assert len(email_state(session_factory, result.id)["attachments"]) == 1  # control
+
+    summary = replay_solution(session_factory, blobs, proof.ledger, solution.id, NIGHT, keyring=KEYRING)
+
+    assert summary.counts.attachments_deleted == 1
+    assert email_state(session_factory, result.id)["attachments"] == []
+    again = replay_solution(session_factory, blobs, proof.ledger, solution.id, NIGHT, keyring=KEYRING)
+    assert again.entries_applied == 0

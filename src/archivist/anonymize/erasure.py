@@ -199,7 +199,12 @@ def erase_person(
         session,
         keyring,
         scope.solution_id,
-        Sweep(scope.country, scope.replacement, person.identifiers, attachments=_attachment_sweep(keyring, scope, now)),
+        Sweep(
+            scope.country,
+            scope.replacement,
+            person.identifiers,
+            attachments=_attachment_sweep(keyring, scope, now, erased_keys),
+        ),
         before=scope.cutoff,
         skip=frozenset() if apply else frozenset(own_ids),
         leave=held,
@@ -236,9 +241,14 @@ def _held_mentioning(
     )
 
 
-def _attachment_sweep(keyring: MentionKeyring, scope: Scope, now: datetime) -> AttachmentSweep:
-    """Attachments that write a swept identifier go (CONTRACT §15): found by their index keys."""
-    return AttachmentSweep(key=lambda identifier: keyring.key(scope.solution_id, identifier), now=now)
+def _attachment_sweep(
+    keyring: MentionKeyring, scope: Scope, now: datetime, erased_keys: Sequence[str] = ()
+) -> AttachmentSweep:
+    """Attachments that write a swept identifier go (CONTRACT §15): found by their index keys, and
+    by ``erased_keys`` alone where the archive holds their clear value nowhere else (a replay)."""
+    return AttachmentSweep(
+        key=lambda identifier: keyring.key(scope.solution_id, identifier), now=now, known_keys=frozenset(erased_keys)
+    )
 
 
 class UnknownInteractionError(NotFoundError):

@@ -24,8 +24,8 @@ from archivist.anonymize.erasure import Counts, Person, Scope, erase_person
 from archivist.anonymize.ledger import Ledger, LedgerEntry
 from archivist.anonymize.models import LedgerKey
 from archivist.archive.ingest import IngestResult, PreparedBatch, WritePlan, apply_write, plan_write, prepare
-from archivist.archive.mentions import MentionKeyring, identifiers_in, texts_of
-from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent, TranscriptSegment
+from archivist.archive.mentions import MentionKeyring, identifiers_in, stored_texts
+from archivist.archive.models import Interaction, Mention, RawEvent
 from archivist.archive.recordings import drain_pending_blobs
 from archivist.archive.schemas import InteractionIn
 from archivist.blobs import BlobStore
@@ -81,12 +81,16 @@ def replay_solution(
         country, replacement = solution.country, solution.replacement
         wanted = {key for entry in entries for key in entry.keys}
         found = _identifiers_for(session, keyring, solution_id, country, wanted) if wanted else {}
+        indexed = _indexed(session, solution_id, wanted - found.keys())
     for entry in entries:
         person = _person(entry, found)
         # Also without a clear identifier, if the entry deleted content or raw data: what a later
         # request erased by the keys an earlier one left (erased_identifiers) is found by them
-        # alone. Without either, such an entry has nothing left to change.
-        if person.identifiers or (entry.keys and (entry.delete_content or entry.raw_data)):
+        # alone; and if the index still names one of its keys: an attachment that wrote it (its
+        # file is not read again) is found by the key. Without any of these, nothing is left to change.
+        if person.identifiers or (
+            entry.keys and (entry.delete_content or entry.raw_data or not indexed.isdisjoint(entry.keys))
+        ):
             scope = Scope(
                 solution_id=solution_id,
                 country=country,
@@ -114,6 +118,17 @@ def _person(entry: LedgerEntry, found: dict[str, str]) -> Person:
     return Person(
         phones=tuple(i for i in identifiers if "@" not in i), emails=tuple(i for i in identifiers if "@" in i)
     )
+
+
+def _indexed(session: Session, solution_id: str, keys: set[str]) -> set[str]:
+    """Those of ``keys`` the mention index still holds."""
+    return {
+        key
+        for chunk in chunks(sorted(keys))
+        for key in session.scalars(
+            select(Mention.key).where(Mention.solution_id == solution_id, Mention.key.in_(chunk)).distinct()
+        )
+    }
 
 
 def _identifiers_for(
@@ -152,14 +167,9 @@ def _identifiers_for(
         ):
             match((phone, email))
     for chunk in chunks(mentioned(wanted - found.keys())):
-        texts: list[str | None] = []
-        for subject, variables in session.execute(
-            select(Interaction.subject, Interaction.variables).where(Interaction.id.in_(chunk))
-        ):
-            texts += [subject, *texts_of(variables)]
-        texts += session.scalars(select(ChatMessage.text).where(ChatMessage.interaction_id.in_(chunk)))
-        texts += session.scalars(select(EmailBody.body).where(EmailBody.interaction_id.in_(chunk)))
-        texts += session.scalars(select(TranscriptSegment.text).where(TranscriptSegment.interaction_id.in_(chunk)))
+        # Every text the index read, an email's HTML and headers too: an address someone was only
+        # copied on is learnt back there, or the drill would leave it in the restored archive.
+        texts = [text for held in stored_texts(session, chunk).values() for text in held.all()]
         match(value for _, value in identifiers_in(texts, country))
     # Only the interaction index may serve this: with the solution or the customer in the
     # condition, SQLite walks the customer index instead, every raw row there is (ten per call).

@@ -171,9 +171,12 @@ class AttachmentSweep:
 
     key: Callable[[str], str]
     now: datetime
+    # Keys of the person's identifiers whose clear value the archive no longer holds (a ledger
+    # replay after a restore): an attachment that writes one goes too, found by the key alone.
+    known_keys: frozenset[str] = frozenset()
 
     def key_set(self, identifiers: Iterable[str]) -> frozenset[str]:
-        return frozenset(self.key(identifier) for identifier in identifiers)
+        return frozenset(self.key(identifier) for identifier in identifiers) | self.known_keys
 
 
 @dataclass(frozen=True, order=True)
@@ -460,6 +463,8 @@ def sweep_mentions(
     Returns the occurrences replaced and attachments deleted.
     """
     keys = [keyring.key(solution_id, identifier) for identifier in sweep.identifiers]
+    if sweep.attachments is not None:
+        keys += sorted(sweep.attachments.known_keys - set(keys))
     replaced = Swept()
     if not keys:
         return replaced
@@ -492,6 +497,58 @@ def sweep_mentions(
         last = ids[-1]
 
 
+@dataclass
+class StoredTexts:
+    """What one interaction holds that the mention index reads, as it is stored now."""
+
+    customer: tuple[str | None, str | None] = (None, None)  # E.164 and address
+    # The subject, the variables' values, chat messages and transcript segments.
+    texts: list[str] = field(default_factory=list)
+    # An email's body, HTML and header values: read apart, as its row keeps the keys of what they write.
+    email: list[str | None] | None = None
+
+    def all(self) -> list[str | None]:
+        return [*self.texts, *(self.email or ())]
+
+
+def stored_texts(session: Session, ids: Sequence[str]) -> dict[str, StoredTexts]:
+    """``StoredTexts`` of each of ``ids`` (at most a chunk of them): what ingest indexed, read back.
+
+    The one reading of "what an interaction writes" after ingest: re-indexing builds the index
+    from it, and a restore drill learns erased identifiers back from it. Attachments are not in it:
+    their files are not read again; their rows keep the keys of what they write.
+    """
+    stored = {iid: StoredTexts() for iid in ids}
+    for iid, subject, variables, phone, email in session.execute(
+        select(
+            Interaction.id,
+            Interaction.subject,
+            Interaction.variables,
+            Interaction.customer_phone_e164,
+            Interaction.customer_email_norm,
+        ).where(Interaction.id.in_(ids))
+    ):
+        stored[iid].customer = (phone, email)
+        stored[iid].texts.extend([subject or "", *texts_of(variables)])
+    for iid, text in session.execute(
+        select(ChatMessage.interaction_id, ChatMessage.text).where(ChatMessage.interaction_id.in_(ids))
+    ):
+        stored[iid].texts.append(text)
+    for iid, text in session.execute(
+        select(TranscriptSegment.interaction_id, TranscriptSegment.text).where(
+            TranscriptSegment.interaction_id.in_(ids)
+        )
+    ):
+        stored[iid].texts.append(text)
+    for iid, body, html_text, headers in session.execute(
+        select(EmailBody.interaction_id, EmailBody.body, EmailBody.html, EmailBody.headers).where(
+            EmailBody.interaction_id.in_(ids)
+        )
+    ):
+        stored[iid].email = [body, html_text, *texts_of(headers)]
+    return stored
+
+
 def reindex_interactions(
     session: Session, keyring: MentionKeyring, solution_id: str, country: str, interaction_ids: Sequence[str]
 ) -> None:
@@ -505,51 +562,26 @@ def reindex_interactions(
         session.execute(
             delete(Mention).where(Mention.interaction_id.in_(ids)).execution_options(synchronize_session=False)
         )
-        texts: dict[str, list[str]] = {iid: [] for iid in ids}
-        customers: dict[str, tuple[str | None, str | None]] = {}
-        for iid, subject, variables, phone, email in session.execute(
-            select(
-                Interaction.id,
-                Interaction.subject,
-                Interaction.variables,
-                Interaction.customer_phone_e164,
-                Interaction.customer_email_norm,
-            ).where(Interaction.id.in_(ids))
-        ):
-            texts[iid].extend([subject or "", *texts_of(variables)])
-            customers[iid] = (phone, email)
-        for iid, text in session.execute(
-            select(ChatMessage.interaction_id, ChatMessage.text).where(ChatMessage.interaction_id.in_(ids))
-        ):
-            texts[iid].append(text)
-        for iid, text in session.execute(
-            select(TranscriptSegment.interaction_id, TranscriptSegment.text).where(
-                TranscriptSegment.interaction_id.in_(ids)
-            )
-        ):
-            texts[iid].append(text)
+        stored = stored_texts(session, ids)
         email_rows: list[dict[str, Any]] = []
         in_emails: dict[str, set[tuple[MentionKind, str]]] = {}
-        for iid, body, html_text, headers in session.execute(
-            select(EmailBody.interaction_id, EmailBody.body, EmailBody.html, EmailBody.headers).where(
-                EmailBody.interaction_id.in_(ids)
-            )
-        ):
-            written = identifiers_in([body, html_text, *texts_of(headers)], country)
-            in_emails[iid] = written
-            email_rows.append({"b_id": iid, "b_keys": email_keys(keyring, solution_id, written)})
+        for iid, held in stored.items():
+            if held.email is not None:
+                written = identifiers_in(held.email, country)
+                in_emails[iid] = written
+                email_rows.append({"b_id": iid, "b_keys": email_keys(keyring, solution_id, written)})
         if email_rows:
             table = cast(Table, EmailBody.__table__)
             by_id = table.c.interaction_id == bindparam("b_id")
             session.execute(update(table).where(by_id).values(mention_keys=bindparam("b_keys")), email_rows)
         rows = [
             row
-            for iid, found in texts.items()
+            for iid, held in stored.items()
             for row in mention_rows(
                 keyring,
                 solution_id,
                 iid,
-                indexed_identifiers(found, country, *customers.get(iid, (None, None))) | in_emails.get(iid, set()),
+                indexed_identifiers(held.texts, country, *held.customer) | in_emails.get(iid, set()),
             )
         ]
         # Attachments keep the keys of what they write (their files are not read again here).
