@@ -77,7 +77,8 @@ __all__ = [
 
 # Bumped whenever what the scanner reads changes: the mention index of an archive scanned by
 # an older version misses forms this one finds, and must be rebuilt (``reindex-mentions``).
-SCANNER_VERSION = 5
+# 6: an attachment's file name is read as well as its text.
+SCANNER_VERSION = 6
 
 # Countries whose national forms are tried for a candidate that is not a valid home number:
 # the Nordic and nearby countries whose numbers turn up in a Nordic contact centre, plus the

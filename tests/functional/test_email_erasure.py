@@ -486,3 +486,74 @@ def test_a_restore_drill_deletes_again_an_attachment_that_alone_wrote_the_addres
     assert email_state(session_factory, result.id)["attachments"] == []
     again = replay_solution(session_factory, blobs, proof.ledger, solution.id, NIGHT, keyring=KEYRING)
     assert again.entries_applied == 0
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)  # a scan: no text to read, only its name
+
+
+def named_scans() -> bytes:
+    """Ole's mail with two scans whose files write nothing readable: one named by Kari's number,
+    one by her address; and one named by neither."""
+    message = EmailMessage()
+    message["From"] = "Ole Olsen <ole@example.com>"
+    message["To"] = "post@centre.example"
+    message["Subject"] = "Skannet"
+    message["Date"] = "Mon, 02 Mar 2026 12:00:00 +0100"
+    message["Message-ID"] = "<scans-1@example.com>"
+    message.set_content("Se vedlagt.\n")
+    for name in (f"pass {samples.PHONE_WRITTEN}.png", f"{samples.ADDRESS}.png", "kvittering.png"):
+        message.add_attachment(PNG, maintype="image", subtype="png", filename=name)
+    return message.as_bytes(policy=SMTP)
+
+
+def test_an_attachment_whose_name_writes_the_person_goes_with_them(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> None:
+    parsed = parse_message(named_scans(), received_at=ENTERED, own_domains=["centre.example"])
+    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
+    with session_factory() as session:
+        preview, _ = preview_with_linked(
+            session,
+            solution,
+            phone=samples.PHONE,
+            email=samples.ADDRESS,
+            raw_data=False,
+            delete_content=False,
+            now=ENTERED,
+            keyring=KEYRING,
+        )
+    enter(session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS)
+
+    night(session_factory, blobs, NIGHT)
+
+    assert [a[0] for a in email_state(session_factory, result.id)["attachments"]] == ["kvittering.png"]
+    assert preview.attachments == 2
+
+
+def test_reindexing_reads_the_names_of_attachments_archived_before_names_were_read(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> None:
+    from sqlalchemy import delete, update
+
+    from archivist.archive.mentions import index_is_current, reindex_solution
+    from archivist.archive.models import Mention
+
+    parsed = parse_message(named_scans(), received_at=ENTERED, own_domains=["centre.example"])
+    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
+    # As an archive indexed by scanner 5 has them: no keys on the scans, nothing in the index.
+    with session_factory() as session, session.begin():
+        session.execute(update(EmailAttachment).values(mention_keys=None))
+        session.execute(delete(Mention))
+        session.execute(update(Solution).values(mention_scanner_version=5))
+    with session_factory() as session:
+        assert not index_is_current(session, solution.id)
+
+    reindex_solution(session_factory, KEYRING, solution.id, solution.country)
+
+    with session_factory() as session:
+        assert index_is_current(session, solution.id)
+        named = session.scalars(select(EmailAttachment.filename).where(EmailAttachment.mention_keys.is_not(None))).all()
+    assert sorted(named) == sorted([f"pass {samples.PHONE_WRITTEN}.png", f"{samples.ADDRESS}.png"])
+    enter(session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS)
+    night(session_factory, blobs, NIGHT)
+    assert [a[0] for a in email_state(session_factory, result.id)["attachments"]] == ["kvittering.png"]

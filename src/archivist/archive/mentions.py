@@ -144,6 +144,13 @@ def value_text(value: Any) -> str | None:
     return None
 
 
+def attachment_name_text(filename: str) -> str:
+    """What an attachment's name writes, for the index: the name without its extension, which
+    would otherwise end an address ("kari@example.no.png" names kari@example.no)."""
+    stem, dot, extension = filename.rpartition(".")
+    return stem if dot and stem and extension.isalnum() and len(extension) <= 5 else filename
+
+
 def texts_of(variables: Mapping[str, Any] | None) -> list[str]:
     return [text for text in map(value_text, (variables or {}).values()) if text is not None]
 
@@ -584,19 +591,35 @@ def reindex_interactions(
                 indexed_identifiers(held.texts, country, *held.customer) | in_emails.get(iid, set()),
             )
         ]
-        # Attachments keep the keys of what they write (their files are not read again here).
+        # Attachments keep the keys of what they write (their files are not read again here); their
+        # names are read, as ingest reads them (rows made before it did gain those keys).
         indexed = {(row["interaction_id"], row["key"]) for row in rows}
-        for iid, keys in session.execute(
-            select(EmailAttachment.interaction_id, EmailAttachment.mention_keys).where(
-                EmailAttachment.interaction_id.in_(ids), EmailAttachment.mention_keys.is_not(None)
-            )
+        renamed: list[dict[str, Any]] = []
+        for iid, seq, filename, kept in session.execute(
+            select(
+                EmailAttachment.interaction_id,
+                EmailAttachment.seq,
+                EmailAttachment.filename,
+                EmailAttachment.mention_keys,
+            ).where(EmailAttachment.interaction_id.in_(ids))
         ):
-            for key, kind in (keys or {}).items():
+            named = {
+                keyring.key(solution_id, value): kind.value
+                for kind, value in identifiers_in([attachment_name_text(filename)], country)
+            }
+            keys = dict(sorted({**(kept or {}), **named}.items()))
+            if keys != (kept or {}):
+                renamed.append({"a_id": iid, "a_seq": seq, "a_keys": keys})
+            for key, kind in keys.items():
                 if (iid, key) not in indexed:
                     indexed.add((iid, key))
                     rows.append(
                         {"solution_id": solution_id, "interaction_id": iid, "key": key, "kind": MentionKind(kind)}
                     )
+        if renamed:
+            table = cast(Table, EmailAttachment.__table__)
+            one = (table.c.interaction_id == bindparam("a_id")) & (table.c.seq == bindparam("a_seq"))
+            session.execute(update(table).where(one).values(mention_keys=bindparam("a_keys")), renamed)
         if rows:
             session.execute(insert(Mention), rows)
 
