@@ -58,7 +58,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import Leniency, NumberParseException, PhoneNumber, PhoneNumberFormat
 
-from archivist.identifiers import normalize_email_lenient
+from archivist.identifiers import mask_email, mask_phone, normalize_email_lenient
 from archivist.reading import EncodedSpan, Encoding, ReadingView, read
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "find_emails",
     "find_phones",
     "identifier_spans",
+    "mask_written",
     "mentions_any",
     "name_forms",
     "replace_identifier",
@@ -1186,6 +1187,24 @@ def find_emails(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, address)`` for every email address in ``text``, normalised as requests are."""
     view = read(text)
     return [(*view.original_span(start, end), address) for start, end, address in _emails_view(view.text, view.breaks)]
+
+
+def mask_written(text: str, country: str) -> str:
+    """``text`` with every phone number and address it writes masked (``91****67``, ``k***@***.no``):
+    for a log line that must name something only a person's identifier names, a file's path."""
+    spans = sorted(  # the longest of spans that start together: an address over its numeric local part
+        [(start, end, mask_phone(text[start:end])) for start, end, _ in find_phones(text, country)]
+        + [(start, end, mask_email(address)) for start, end, address in find_emails(text)],
+        key=lambda span: (span[0], -span[1]),
+    )
+    out: list[str] = []
+    cursor = 0
+    for start, end, mask in spans:
+        if start < cursor:  # inside a span already masked
+            continue
+        out += [text[cursor:start], mask]
+        cursor = end
+    return "".join([*out, text[cursor:]])
 
 
 def identifiers_of(text: str, country: str) -> tuple[set[str], set[str]]:

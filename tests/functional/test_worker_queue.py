@@ -467,3 +467,48 @@ def test_a_queued_import_whose_source_cannot_be_read_fails_once_and_says_why(
     assert (status, attempts) == ("failed", 1)  # not retried: reading it again would fail again
     log = (tmp_path / "worker-0.log").read_text()
     assert f"import of ndjson into solution {solution.id}: cannot import:" in log
+
+
+@postgres_only
+def test_a_queued_import_logs_a_bad_files_name_with_the_person_in_it_masked(
+    queue: Engine, env: dict[str, str], workers: Workers, solution: Solution, tmp_path: Path
+) -> None:
+    # Mail saved under its subject names whoever the subject names; the worker's log outlives the import.
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "Ring 912 34 567 eller kari.nordmann@example.no.eml").write_bytes(b"")
+    queued = subprocess.run(
+        [ARCHIVIST, "import", "--enqueue", "--format", "eml", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert queued.returncode == 0, queued.stderr
+    worker = workers()
+    settle(queue, jobs_final)
+    assert stop(worker) == 0
+    log = (tmp_path / "worker-0.log").read_text()
+    assert f"import of eml into solution {solution.id}: Ring 91****67 eller k***@***.eml:" in log
+    assert "912 34 567" not in log
+    assert "kari.nordmann" not in log
+
+
+@postgres_only
+def test_a_source_whose_path_names_a_person_is_not_queued(
+    queue: Engine, env: dict[str, str], solution: Solution, tmp_path: Path
+) -> None:
+    source = tmp_path / "kari.nordmann@example.no.mbox"
+    source.write_bytes(b"")
+    result = subprocess.run(
+        [ARCHIVIST, "import", "--enqueue", "--format", "mbox", str(source)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "k***@***.mbox: the path writes a phone number or an email address" in " ".join(result.stderr.split())
+    assert "kari.nordmann" not in result.stderr
+    with queue.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar() == 0

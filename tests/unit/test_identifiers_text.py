@@ -9,6 +9,7 @@ from archivist.identifiers_text import (
     find_emails,
     find_phones,
     identifiers_of,
+    mask_written,
     name_forms,
     replace_identifier,
     replace_identifiers,
@@ -275,3 +276,18 @@ def test_loose_separators_read_no_number_where_there_is_none(text: str) -> None:
 )
 def test_loose_separators_are_replaced_for_the_requested_person(text: str, expected: str) -> None:
     assert replace_identifiers(text, ("+4791234567",), "NO", "[X]") == (expected, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("mail/Ring 912 34 567 fra kari.nordmann@example.no.eml:3", "mail/Ring 91****67 fra k***@***.eml:3"),
+        ("CallRecordings/voicemail_from_+4791234567_2026.wav", "CallRecordings/voicemail_from_+47******67_2026.wav"),
+        # The address over the number that is its local part.
+        ("4791234567@sms.example.no.eml", "4***@***.eml"),
+        ("export.ndjson:2", "export.ndjson:2"),
+        ("2026/03/empty.eml", "2026/03/empty.eml"),
+    ],
+)
+def test_mask_written_masks_every_identifier_and_nothing_else(text: str, masked: str) -> None:
+    assert mask_written(text, "NO") == masked

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 import procrastinate
 from procrastinate import exceptions as queue_errors
@@ -42,6 +43,7 @@ from archivist.blobs import BlobStore
 from archivist.config import Settings
 from archivist.db import make_engine, make_session_factory, utcnow
 from archivist.errors import where
+from archivist.identifiers_text import mask_written
 from archivist.nightly.lease import LeasePolicy, lease_of, run_leased
 from archivist.nightly.scheduler import NightlyTrigger
 from archivist.nightly.summary import ErasureProof, RunTrigger
@@ -144,18 +146,24 @@ class Enqueued:
     job_id: int | None  # None: a job for this night was queued already and has not started
 
 
-def _solutions(settings: Settings, solution_id: str | None) -> list[tuple[str, str, str]]:
-    """(id, nightly_at, timezone) of every solution, oldest first, or of ``solution_id``;
-    LookupError if there is none."""
+class _Target(NamedTuple):
+    id: str
+    nightly_at: str
+    timezone: str
+    country: str
+
+
+def _solutions(settings: Settings, solution_id: str | None) -> list[_Target]:
+    """Every solution, oldest first, or ``solution_id``; LookupError if there is none."""
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_session_factory(engine)() as session:
-            query = select(Solution.id, Solution.nightly_at, Solution.timezone).order_by(
+            query = select(Solution.id, Solution.nightly_at, Solution.timezone, Solution.country).order_by(
                 Solution.created_at, Solution.id
             )
             if solution_id is not None:
                 query = query.where(Solution.id == solution_id)
-            targets = [(sid, nightly_at, timezone) for sid, nightly_at, timezone in session.execute(query)]
+            targets = [_Target(*row) for row in session.execute(query)]
     finally:
         engine.dispose()
     if not targets:
@@ -178,7 +186,7 @@ def enqueue_nights(settings: Settings, *, solution_id: str | None, now: datetime
     targets = _solutions(settings, solution_id)
     done = []
     with app.open():
-        for sid, nightly_at, timezone in targets:
+        for sid, nightly_at, timezone, _ in targets:
             night = night_due(nightly_at, timezone, now)
             deferrer = app.configure_task(
                 NIGHT_TASK,
@@ -287,6 +295,8 @@ class JobRunner:
         from archivist.importers import ImportFormat, ImportInterrupted, ImportJob, SourceUnreadable, import_source
 
         label = f"import of {fmt} into solution {solution_id}"
+        with self.factory() as session:
+            country = session.scalar(select(Solution.country).where(Solution.id == solution_id)) or ""
         if self.proof is None:
             raise ImportRefusedError(f"{label}: the worker has no erasure ledger to hold the import against")
         try:
@@ -322,11 +332,14 @@ class JobRunner:
         except ImportInterrupted as exc:
             cause = exc.__cause__
             why = _failure(cause) if isinstance(cause, Exception) else "interrupted"
-            raise ImportStoppedError(f"{label} stopped at {exc.position} ({why})") from None
+            position = mask_written(exc.position, country)
+            raise ImportStoppedError(f"{label} stopped at {position} ({why})") from None
         except Exception as exc:  # noqa: BLE001 - procrastinate would log the text, which may quote a row
             raise ImportStoppedError(f"{label} stopped: {_failure(exc)}") from None
+        # A file's name can write a person's number or address (a mail saved under its subject):
+        # masked, as the log outlives the import.
         for position, reason in summary.bad[:IMPORT_BAD_LOGGED]:
-            log.warning("%s: %s: %s", label, position, reason)
+            log.warning("%s: %s: %s", label, mask_written(position, country), reason)
         log.info("%s: done: %s", label, json.dumps(summary.as_json()))
 
 
@@ -368,11 +381,26 @@ def register_import_task(app: procrastinate.App, runner: JobRunner) -> None:
         runner.import_(format, source, mapping, solution_id)
 
 
+class NamesPersonError(ValueError):
+    """A path to be kept in a job's arguments writes a phone number or an email address."""
+
+
 def enqueue_import(settings: Settings, fmt: str, source: str, *, mapping: str | None, solution_id: str) -> int | None:
     """Queue an import for the workers: its job id, or None when the same import (source, format,
-    mapping, solution) waits in the queue already. Imports into one solution run one at a time."""
+    mapping, solution) waits in the queue already. Imports into one solution run one at a time.
+
+    The queue keeps a job's arguments after it ran, so a source or mapping path that writes a
+    person's number or address (``Kari 91234567.mbox``) is refused (NamesPersonError): the
+    message says so with the path masked. Without ``--enqueue`` the path is not kept."""
     digest = hashlib.sha256(json.dumps([fmt, source, mapping]).encode()).hexdigest()[:16]
-    app = make_app(settings)
+    app = make_app(settings)  # first: on SQLite it refuses before anything is read
+    (target,) = _solutions(settings, solution_id)
+    for path in (source, mapping):
+        if path is not None and (masked := mask_written(path, target.country)) != path:
+            raise NamesPersonError(
+                f"{masked}: the path writes a phone number or an email address, and a queued job's "
+                "arguments are kept; rename it, or import it without --enqueue"
+            )
     with app.open():
         deferrer = app.configure_task(
             IMPORT_TASK, queue=MAINTENANCE, lock=f"import:{solution_id}", queueing_lock=f"import:{solution_id}:{digest}"
@@ -407,7 +435,7 @@ def enqueue_reindex(settings: Settings, *, solution_id: str | None) -> list[tupl
                     solution_id=sid,
                 ),
             )
-            for sid, _, _ in targets
+            for sid, *_ in targets
         ]
 
 
@@ -509,6 +537,9 @@ def _print_queued(queue_them: Callable[[], list[str]]) -> int:
         return 2
     except LookupError:
         print("error: no such solution (run `archivist init` first, or check --solution)", file=sys.stderr)
+        return 2
+    except NamesPersonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     for line in lines:
         print(line)
