@@ -25,6 +25,13 @@ several solutions, on several workers, each end with this step over the same sha
 two VACUUMs and REINDEXes of one table at once can deadlock each other (seen: a worker's night
 failed with PostgreSQL's deadlock error while another worker's night ran its step).
 
+Nights that end together share a step. A night notes the server's time when it reaches its step
+(all its erasures committed before it); once it holds the lock, a step recorded in
+``storage_steps`` that *started* after that time, over the same tables and in the same or a
+stronger mode, waited for every transaction older than itself and rewrote everything this night
+could have left, so its result is this night's too (``shared``). N nights finishing while a step
+runs wait for it and then share the one step the first of them runs: two steps, not N.
+
 What stays out of reach is named in the result: WAL segments and archives, backups, and with
 ``gave_up`` what the old transaction could still see.
 """
@@ -32,9 +39,11 @@ What stays out of reach is named in the result: WAL segments and archives, backu
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from psycopg.errors import DeadlockDetected, LockNotAvailable
 from sqlalchemy import Connection, Engine, text
@@ -146,18 +155,68 @@ def postgres_storage_step(
 ) -> dict[str, Any]:
     """Run the step over ``tables`` (names of existing tables); what was done, for the receipt."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        arrived = _now(conn)
         # Polled, not waited for in one statement: a waiting statement holds a snapshot, which the
         # running step would count as an older transaction and wait out.
         while not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": STEP_LOCK}).scalar():
             time.sleep(_POLL_S)
         try:
-            return _storage_step(conn, tables, vacuum_full=vacuum_full, wait_s=wait_s)
+            shared = _step_since(conn, arrived, tables, vacuum_full=vacuum_full)
+            if shared is not None:
+                return {**shared, "shared": True}
+            started = _now(conn)
+            result = {**_storage_step(conn, tables, vacuum_full=vacuum_full, wait_s=wait_s), "shared": False}
+            _remember(conn, started, tables, vacuum_full=vacuum_full, result=result)
+            return result
         finally:
             # A session lock outlives the step on a pooled connection: released here, unless the
             # connection broke (then the pool discards it, and the server frees the lock).
             if not conn.invalidated:
                 with contextlib.suppress(SQLAlchemyError):
                     conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STEP_LOCK})
+
+
+# How long a step's record is kept for later nights to share (only one that started after a
+# night reached its step can serve it, so a day is plenty).
+_KEEP_STEPS = text("DELETE FROM storage_steps WHERE started_at < clock_timestamp() - interval '1 day'")
+
+
+def _now(conn: Connection) -> datetime:
+    # The server's clock, not this machine's: nights on several machines compare their times.
+    return cast(datetime, conn.execute(text("SELECT clock_timestamp()")).scalar_one())
+
+
+def _step_since(
+    conn: Connection, arrived: datetime, tables: Sequence[str], *, vacuum_full: bool
+) -> dict[str, Any] | None:
+    """The result of the latest step that started after ``arrived`` over at least ``tables``, in
+    full mode if ``vacuum_full``; None if there is none (then this night runs its own)."""
+    rows = conn.execute(
+        text(
+            "SELECT tables, result FROM storage_steps WHERE started_at > :arrived "
+            "AND (vacuum_full OR NOT :full) ORDER BY started_at DESC"
+        ),
+        {"arrived": arrived, "full": vacuum_full},
+    ).all()
+    for done, result in rows:
+        # A step that skipped a locked table, or gave up waiting for an older transaction, did
+        # less than a step of this night's own might: it is not shared.
+        if set(tables) <= set(done) and not result.get("locked") and not result.get("gave_up"):
+            return cast(dict[str, Any], result)
+    return None
+
+
+def _remember(
+    conn: Connection, started: datetime, tables: Sequence[str], *, vacuum_full: bool, result: dict[str, Any]
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO storage_steps (started_at, finished_at, vacuum_full, tables, result) "
+            "VALUES (:started, clock_timestamp(), :full, CAST(:tables AS json), CAST(:result AS json))"
+        ),
+        {"started": started, "full": vacuum_full, "tables": json.dumps(list(tables)), "result": json.dumps(result)},
+    )
+    conn.execute(_KEEP_STEPS)
 
 
 def _run(conn: Connection, command: str) -> None:

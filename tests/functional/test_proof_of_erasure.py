@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -940,6 +941,46 @@ def test_postgresql_storage_steps_of_two_nights_run_one_after_the_other(engine: 
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         assert conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": STEP_LOCK}).scalar() is True
         conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STEP_LOCK})
+
+
+@pytest.mark.usefixtures("quiet_database")
+def test_postgresql_nights_that_reach_their_step_while_one_runs_share_the_next_step(engine: Engine) -> None:
+    # Issue 26: N nights of N tenants, ending while a step runs, ran N more steps over the same
+    # shared tables. Those waiting for the lock all share the one step that starts after them.
+    import threading
+
+    from archivist.db import forget_freed_space
+    from archivist.freed_space import STEP_LOCK
+
+    def steps() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM storage_steps")).scalar_one())
+
+    alone = forget_freed_space(engine, wait_s=5)  # an earlier night's, finished before the others came
+    assert alone["shared"] is False
+    before = steps()
+    other = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STEP_LOCK})  # a step running now
+    done: list[dict[str, Any]] = []
+    nights = [threading.Thread(target=lambda: done.append(forget_freed_space(engine, wait_s=5))) for _ in range(3)]
+    for night in nights:
+        night.start()
+    try:
+        time.sleep(1.5)
+        assert all(night.is_alive() for night in nights)  # all three have reached their step
+    finally:
+        other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STEP_LOCK})
+        other.close()
+    for night in nights:
+        night.join(120)
+    assert sorted(result["shared"] for result in done) == [False, True, True]
+    assert steps() == before + 1
+    # The shared result is the step's own: what it vacuumed and rewrote, for each night's receipts.
+    ran = next(result for result in done if not result["shared"])
+    assert all({**result, "shared": False} == ran for result in done)
+    assert ran["gave_up"] is False
+    # A night that reaches its step after that one finished runs its own again.
+    assert forget_freed_space(engine, wait_s=5)["shared"] is False
 
 
 def test_a_maintenance_command_postgresql_cancelled_to_break_a_deadlock_is_run_again() -> None:

@@ -28,6 +28,7 @@ HOLDS_NO_ERASED_TEXT = {
     "pending_blob_fills": "byte offsets",
     "retention_rules": "rule settings",
     "solutions": "settings",
+    "storage_steps": "table names and counts",
     "users": "staff accounts",
     "web_sessions": "session ids",
 }

@@ -1,14 +1,14 @@
-"""The nightly job's own tables: the record of each run, and each solution's lease."""
+"""The nightly job's own tables: the record of each run, each solution's lease, and the storage steps."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from archivist.db import Base, UTCDateTime, new_id, utcnow
+from archivist.db import Base, BigIntId, UTCDateTime, new_id, utcnow
 
 
 class NightlyRun(Base):
@@ -39,3 +39,20 @@ class NightlyLease(Base):
     # The local date (ISO) of the last scheduled night a runner started, and when one finished it.
     night: Mapped[str | None] = mapped_column(String(10))
     night_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StorageStep(Base):
+    """One PostgreSQL storage step (``freed_space.py``) and what it did: a night that reaches its own
+    step while another runs, and finds one that started after its erasures committed, shares that
+    one's result instead of vacuuming the same shared tables again. No tenant's data: table names
+    and counts. Unused on SQLite."""
+
+    __tablename__ = "storage_steps"
+    __table_args__ = (Index("ix_storage_steps_started", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    vacuum_full: Mapped[bool] = mapped_column(Boolean)
+    tables: Mapped[list[str]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
