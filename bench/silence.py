@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from archivist.accounts import services as accounts
 from archivist.anonymize.requests import create_request
-from archivist.archive.audio import merged_spans, probe
+from archivist.archive.audio import HEAD_BYTES, head_layout, merged_spans, probe
 from archivist.archive.ingest import ingest
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction
@@ -119,7 +119,9 @@ def night(backend: str, calls: int, with_audio: bool) -> tuple[float, float]:
                         interaction = session.get_one(Interaction, iid)
                         key = new_blob_key(solution.id, iid, "audio/wav")
                         blobs.put(key, wav, "audio/wav")
-                        attach_recording(session, interaction, key, "audio/wav", len(wav), NOW)
+                        # As the API stores an upload: with its header's layout, read on the way in.
+                        layout = head_layout(wav[:HEAD_BYTES], len(wav))
+                        attach_recording(session, interaction, key, "audio/wav", len(wav), NOW, wav_layout=layout)
             with factory() as session, session.begin():
                 create_request(
                     session,

@@ -7,6 +7,7 @@ recording is silenced over every segment in which the erasure replaced the perso
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -26,7 +27,7 @@ from archivist.accounts.models import Role, Solution
 from archivist.anonymize import processing
 from archivist.anonymize.models import AnonymizationRequest
 from archivist.anonymize.preview import preview_with_linked
-from archivist.archive.audio import probe
+from archivist.archive.audio import HEAD_BYTES, head_layout, probe
 from archivist.archive.models import Interaction, Mention, PendingBlobFill, Recording, TranscriptSegment
 from archivist.archive.recordings import attach_recording, drain_pending_blobs, new_blob_key
 from archivist.blobs import BlobStore, make_blob_store
@@ -53,13 +54,18 @@ def transcribed(phone: str, started: datetime, transcript: list[dict[str, Any]],
     return {**call(phone, started, **extra), "transcript": transcript}
 
 
-def give_recording(factory: sessionmaker[Session], blobs: BlobStore, iid: str, data: bytes) -> str:
+def give_recording(
+    factory: sessionmaker[Session], blobs: BlobStore, iid: str, data: bytes, *, keep_layout: bool = False
+) -> str:
+    """Attach ``data`` as the call's recording: with its header's layout, as the API and imports
+    store one (``keep_layout``), or without, as rows stored before layouts were kept."""
     with factory() as session, session.begin():
         interaction = session.get(Interaction, iid)
         assert interaction is not None
         key = new_blob_key(interaction.solution_id, iid, "audio/wav")
         blobs.put(key, data, "audio/wav")
-        attach_recording(session, interaction, key, "audio/wav", len(data), ENTERED)
+        layout = head_layout(data[:HEAD_BYTES], len(data)) if keep_layout else None
+        attach_recording(session, interaction, key, "audio/wav", len(data), ENTERED, wav_layout=layout)
     return key
 
 
@@ -195,10 +201,14 @@ MULAW_LAYOUT = Layout(MULAW, 8)
 SECONDS = 6
 
 
-@pytest.fixture
-def calls(session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore) -> dict[str, Any]:
+@pytest.fixture(params=["layout-kept", "read-at-night"])
+def calls(
+    request: pytest.FixtureRequest, session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> dict[str, Any]:
     """Kari's call (she says her number), Per's call (the agent reads Kari's number back, in μ-law),
-    Ole's call in MP3 that names her, and Lise's call that names only Lise's own number."""
+    Ole's call in MP3 that names her, and Lise's call that names only Lise's own number; their
+    recordings stored with their layouts or, as before layouts were kept, without."""
+    keep_layout = request.param == "layout-kept"
     started = oslo(2026, 3, 1, 9)
     kari, per, ole, lise = archive(
         session_factory,
@@ -223,10 +233,10 @@ def calls(session_factory: sessionmaker[Session], solution: Solution, blobs: Mem
         "lise": make_wav(PCM_LAYOUT, 8000 * 3),
     }
     keys = {
-        "kari": give_recording(session_factory, blobs, kari, wavs["kari"]),
-        "per": give_recording(session_factory, blobs, per, wavs["per"]),
-        "ole": give_recording(session_factory, blobs, ole, b"ID3\x04" + bytes(2000)),
-        "lise": give_recording(session_factory, blobs, lise, wavs["lise"]),
+        "kari": give_recording(session_factory, blobs, kari, wavs["kari"], keep_layout=keep_layout),
+        "per": give_recording(session_factory, blobs, per, wavs["per"], keep_layout=keep_layout),
+        "ole": give_recording(session_factory, blobs, ole, b"ID3\x04" + bytes(2000), keep_layout=keep_layout),
+        "lise": give_recording(session_factory, blobs, lise, wavs["lise"], keep_layout=keep_layout),
     }
     return {"ids": {"kari": kari, "per": per, "ole": ole, "lise": lise}, "wavs": wavs, "keys": keys}
 
@@ -574,3 +584,42 @@ def test_her_name_said_aloud_is_replaced_in_the_text_but_only_identifiers_silenc
     key = recording_key(session_factory, iid)
     assert key is not None
     assert_silenced_only(PCM_LAYOUT, wav, b"".join(blobs.open_range(key)), [(1000, 2000)])
+
+
+def test_an_uploaded_wav_keeps_its_layout_and_the_night_silences_it_without_reading_its_header(
+    client: TestClient,
+    ingest_token: str,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    created = client.post(
+        "/api/v1/interactions",
+        json=transcribed("41234567", oslo(2026, 3, 1, 9), [segment(1200, 3100, "agent", f"Her number is {KARI}")]),
+        headers=auth(ingest_token),
+    )
+    assert created.status_code == 201, created.text
+    iid = created.json()["id"]
+    wav = make_wav(PCM_LAYOUT, 8000 * SECONDS)
+    put = client.put(
+        f"/api/v1/interactions/{iid}/recording",
+        content=wav,
+        headers={**auth(ingest_token), "Content-Type": "audio/wav"},
+    )
+    assert put.status_code == 204, put.text
+    key = recording_key(session_factory, iid)
+    assert key is not None
+    with session_factory() as session:
+        stored = session.get_one(Recording, iid).wav_layout
+    layout = probe(blobs, key)
+    assert layout is not None
+    assert stored == dataclasses.asdict(layout)
+    read: list[str] = []
+    monkeypatch.setattr("archivist.archive.audio.probe", lambda _, k: read.append(k))
+    enter(session_factory, solution, ENTERED, phone=KARI)
+
+    night(session_factory, blobs, NIGHT)
+
+    assert read == []  # the header was not read again
+    assert_silenced_only(PCM_LAYOUT, wav, b"".join(blobs.open_range(key)), [(1200, 3100)])

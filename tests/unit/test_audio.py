@@ -14,7 +14,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archivist.archive.audio import merged_spans, parse_wav, probe, silence_bytes, silenced
+from archivist.archive.audio import (
+    HEAD_BYTES,
+    WavLayout,
+    head_layout,
+    merged_spans,
+    parse_wav,
+    probe,
+    silence_bytes,
+    silenced,
+    stored_layout,
+)
 from archivist.blobs import make_blob_store
 from archivist.blobs.interfaces import Fill
 from tests.wav_samples import ALAW, MULAW, PCM, Layout, alaw, data_offset, make_wav, mulaw, silenced_frames
@@ -167,3 +177,27 @@ def test_silencing_a_large_recording_in_place_writes_only_the_span_in_bounded_me
         assert set(after.read(span[1] - span[0])) == {0}
         before.seek(span[1])
         assert after.read() == before.read()
+
+
+def silence_layout(wav: bytes) -> WavLayout | None:
+    return parse_wav(lambda offset, length: wav[offset : offset + length], len(wav))
+
+
+def test_the_layout_kept_from_the_header_is_the_layout_read_from_the_whole_file() -> None:
+    for layout in (Layout(PCM, 16, channels=2), Layout(MULAW, 8, extensible=True), Layout(ALAW, 8)):
+        wav = make_wav(layout, 4000)
+        whole = silence_layout(wav)
+        kept = head_layout(wav[:HEAD_BYTES], len(wav))
+        assert whole is not None
+        assert kept is not None
+        assert stored_layout(kept) == whole
+
+
+def test_no_layout_is_kept_for_what_cannot_be_silenced_or_a_header_past_the_head() -> None:
+    assert head_layout(b"ID3\x04" + bytes(2000), 2004) is None
+    long_header = make_wav(Layout(PCM, 16, before_data=((b"LIST", bytes(HEAD_BYTES)),)), 100)
+    assert head_layout(long_header[:HEAD_BYTES], len(long_header)) is None  # the night reads the blob
+    assert silence_layout(long_header) is not None
+    # A kept value that is no layout (another version's fields) is read as none: the blob is read.
+    assert stored_layout({"format": 1}) is None
+    assert stored_layout(None) is None

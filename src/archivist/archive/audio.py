@@ -15,6 +15,7 @@ not a WAV we can rewrite faithfully is deleted instead.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -136,6 +137,21 @@ def _layout(fmt: bytes, data_offset: int, data_size: int) -> WavLayout | None:
     return WavLayout(tag, channels, rate, block_align, data_offset, whole, silence)
 
 
+def head_layout(head: bytes, size: int) -> dict[str, int] | None:
+    """The layout of a WAV of ``size`` bytes that begins with ``head``, to store with its recording
+    (``Recording.wav_layout``); None when it is no WAV we can silence or its header runs past ``head``."""
+    layout = parse_wav(lambda offset, length: head[offset : offset + length], size)
+    return None if layout is None else dataclasses.asdict(layout)
+
+
+def stored_layout(stored: dict[str, int] | None) -> WavLayout | None:
+    """A layout kept by ``head_layout``; None if there is none or it is not one (then the blob is read)."""
+    try:
+        return WavLayout(**stored) if stored else None
+    except TypeError:  # written by another version, with other fields
+        return None
+
+
 def merged_spans(layout: WavLayout, segments: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The byte spans to silence for ``segments`` ((begin_ms, end_ms)), sorted, overlaps merged, empty ones dropped."""
     spans = sorted(span for span in (layout.byte_span(b, e) for b, e in segments) if span[0] < span[1])
@@ -162,11 +178,11 @@ def silence_bytes(data: bytes, segments: Iterable[tuple[int, int]]) -> bytes | N
 
 
 # A WAV's header is almost always within its first kilobytes: read them once, not once a chunk.
-_HEAD = 4096
+HEAD_BYTES = 4096
 
 
 def _blob_reader(blobs: BlobStore, key: str, size: int) -> ReadAt:
-    head = b"".join(blobs.open_range(key, 0, min(size, _HEAD) - 1)) if size else b""
+    head = b"".join(blobs.open_range(key, 0, min(size, HEAD_BYTES) - 1)) if size else b""
 
     def read_at(offset: int, length: int) -> bytes:
         if length <= 0:
@@ -217,7 +233,8 @@ def silence_recordings(
             select(Recording).where(Recording.interaction_id.in_(chunk)).order_by(Recording.interaction_id)
         ):
             segments = sorted(wanted[recording.interaction_id])
-            layout = probe(blobs, recording.blob_key) if blobs is not None else None
+            # Read from the header when the recording was stored; older rows have the blob read.
+            layout = None if blobs is None else stored_layout(recording.wav_layout) or probe(blobs, recording.blob_key)
             if layout is None:
                 unsilenceable.append(recording.interaction_id)
                 continue

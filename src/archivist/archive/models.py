@@ -186,6 +186,9 @@ class Recording(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigIntId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Where a WAV's samples are (``audio.WavLayout``), read from its header as it was stored, so
+    # that silencing needs no read of the blob; None: not a WAV we can silence, or not read then.
+    wav_layout: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
 
 class RawEvent(Base):

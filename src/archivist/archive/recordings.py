@@ -74,13 +74,23 @@ class Upload:
     blob_key: str
     content_type: str
     size: int
+    # ``audio.head_layout`` of the bytes as they were written, if they were read on the way.
+    wav_layout: dict[str, int] | None = None
 
 
 def attach_recording(
-    session: Session, interaction: Interaction, blob_key: str, content_type: str, size: int, now: datetime
+    session: Session,
+    interaction: Interaction,
+    blob_key: str,
+    content_type: str,
+    size: int,
+    now: datetime,
+    *,
+    wav_layout: dict[str, int] | None = None,
 ) -> None:
     """Point ``interaction`` at the uploaded blob, replacing (and queueing) any earlier one."""
-    attach_recordings(session, interaction.solution_id, [Upload(interaction.id, blob_key, content_type, size)], now)
+    upload = Upload(interaction.id, blob_key, content_type, size, wav_layout)
+    attach_recordings(session, interaction.solution_id, [upload], now)
 
 
 def attach_recordings(session: Session, solution_id: str, uploads: Sequence[Upload], now: datetime) -> None:
@@ -105,6 +115,7 @@ def attach_recordings(session: Session, solution_id: str, uploads: Sequence[Uplo
             content_type=u.content_type,
             size_bytes=u.size,
             created_at=now,
+            wav_layout=u.wav_layout,
         )
         for u in uploads
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.archive import recordings
+from archivist.archive.audio import HEAD_BYTES, head_layout
 from archivist.archive.ingest import ingest
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import Interaction, PendingBlobDeletion, Recording
@@ -115,6 +116,7 @@ def _load_batch(
                 "content_type": "audio/wav",
                 "size_bytes": len(audio),
                 "created_at": now,
+                "wav_layout": head_layout(audio[:HEAD_BYTES], len(audio)),
             }
         )
     with factory() as session, session.begin():

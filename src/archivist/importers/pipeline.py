@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.replay import write_checked
+from archivist.archive.audio import HEAD_BYTES, head_layout
 from archivist.archive.importer import Writer, describe
 from archivist.archive.ingest import IngestResult, PreparedBatch, WritePlan, plan_write, prepare
 from archivist.archive.recordings import (
@@ -173,7 +174,8 @@ def solution_of(job: ImportJob) -> Solution:
 class _Uploads:
     """The recordings of a chunk, copied into the blob store before its transaction."""
 
-    keys: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # prepared id -> (key, type, size)
+    # prepared id -> (key, type, size, WAV layout)
+    keys: dict[str, tuple[str, str, int, dict[str, int] | None]] = field(default_factory=dict)
 
 
 def write_records(job: ImportJob, source: Source, items: Iterable[Item], summary: ImportSummary) -> None:
@@ -282,10 +284,13 @@ def _upload(
     for iid, path, key, content_type in planned:
         try:
             with source.open(path) as stream:
+                # The header on the way: silencing this recording later needs no read of the blob.
+                head = stream.read(HEAD_BYTES)
+                stream.seek(0)
                 size = job.blobs.put(key, stream, content_type)  # type: ignore[arg-type]
         except OSError:
             continue  # the record is kept without it; the registered key expires
-        uploads.keys[iid] = (key, content_type, size)
+        uploads.keys[iid] = (key, content_type, size, head_layout(head, size))
     return uploads
 
 

@@ -16,6 +16,7 @@ from archivist.anonymize.replay import ingest_checked
 from archivist.archive import attachments as attachment_service
 from archivist.archive import content as content_service
 from archivist.archive import recordings
+from archivist.archive.audio import HEAD_BYTES, head_layout
 from archivist.archive.mime import MAX_MESSAGE_BYTES, ParsedEmail, UnreadableMessageError, read_message
 from archivist.archive.models import Direction, Interaction, Recording
 from archivist.archive.presenters import interaction_out
@@ -266,7 +267,8 @@ async def put_recording(
             size += len(chunk)
             spool.write(chunk)
         spool.seek(0)
-        if not recordings.looks_like_audio(spool.read(16)):
+        head = spool.read(HEAD_BYTES)
+        if not recordings.looks_like_audio(head[:16]):
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, "The body is not a recognised audio file (WAV, MP3, Ogg, …)"
             )
@@ -275,7 +277,9 @@ async def put_recording(
         recordings.register_upload(session, solution.id, key, services.clock())
         session.commit()
         services.blobs.put(key, spool, content_type)  # type: ignore[arg-type]
-    recordings.attach_recording(session, interaction, key, content_type, size, services.clock())
+    recordings.attach_recording(
+        session, interaction, key, content_type, size, services.clock(), wav_layout=head_layout(head, size)
+    )
     services.commit_and_delete_blobs(session)
 
 
