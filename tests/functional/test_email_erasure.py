@@ -26,6 +26,7 @@ from archivist.archive.models import EmailAttachment, EmailBody, Interaction
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.demo.mail import pdf_with_text
 from archivist.importers.mail import archive_emails
+from archivist.nightly.summary import ErasureProof, RunSummary
 from tests import mail_samples as samples
 from tests.conftest import KEYRING
 from tests.functional.anonymization_support import enter, night, oslo
@@ -408,18 +409,49 @@ def test_emails_archived_before_their_keys_were_kept_are_read_as_before_and_rein
     assert all("912 34 567" not in t for t in texts(email_state(session_factory, archived["forward"])))
 
 
-def cc_only(address: str) -> bytes:
-    """Ole's mail on which someone else was copied: that address is in no body and no customer field."""
+def oles_mail(subject: str, text: str, *, cc: str | None = None, html: str | None = None) -> EmailMessage:
+    """A mail from Ole, no person of the tests: each test adds what it writes about someone."""
     message = EmailMessage()
     message["From"] = "Ole Olsen <ole@example.com>"
     message["To"] = "post@centre.example"
-    message["Cc"] = f"Liv Berg <{address}>"
-    message["Subject"] = "Avtalen"
+    if cc is not None:
+        message["Cc"] = cc
+    message["Subject"] = subject
     message["Date"] = "Mon, 02 Mar 2026 12:00:00 +0100"
-    message["Message-ID"] = "<cc-only-1@example.com>"
-    message.set_content("Se vedlagt avtale.\n")
-    message.add_alternative(f'<p>Kopi til <a href="mailto:{address}">Liv</a>.</p>', subtype="html")
-    return message.as_bytes(policy=SMTP)
+    message["Message-ID"] = f"<{subject.lower()}-1@example.com>"
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def archive_one(
+    factory: sessionmaker[Session], blobs: MemoryBlobStore, solution: Solution, message: EmailMessage
+) -> str:
+    parsed = parse_message(message.as_bytes(policy=SMTP), received_at=ENTERED, own_domains=["centre.example"])
+    (result,) = archive_emails(factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
+    return result.id
+
+
+def erased_then_restored(
+    engine: Engine,
+    factory: sessionmaker[Session],
+    blobs: MemoryBlobStore,
+    solution: Solution,
+    tmp_path: Path,
+    address: str,
+) -> tuple[ErasureProof, RunSummary]:
+    """A backup, the night that erases ``address``, then the backup restored: the restore drill's start."""
+    backup = back_up(engine, tmp_path / "backup")
+    proof = proof_for(tmp_path)
+    enter(factory, solution, ENTERED, email=address)
+    summary = night_with(factory, blobs, solution, proof, NIGHT)
+    assert summary.requests_processed == 1
+    restore(engine, backup)
+    return proof, summary
+
+
+LIV = "liv.berg@example.net"
 
 
 def test_a_restore_drill_forgets_an_address_the_archive_holds_only_in_headers_and_html(
@@ -430,25 +462,20 @@ def test_a_restore_drill_forgets_an_address_the_archive_holds_only_in_headers_an
     tmp_path: Path,
 ) -> None:
     # The replay of a restored backup learns each erased identifier back from the archive, by its
-    # key; an address written only in a header and the HTML part must be learnt there too.
+    # key; an address someone was only copied on, in a header and the HTML part, is learnt there too.
     require_sqlite(engine)
-    address = "liv.berg@example.net"
-    parsed = parse_message(cc_only(address), received_at=ENTERED, own_domains=["centre.example"])
-    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
-    backup = back_up(engine, tmp_path / "backup")
-    proof = proof_for(tmp_path)
-    enter(session_factory, solution, ENTERED, email=address)
-    assert night_with(session_factory, blobs, solution, proof, NIGHT).requests_processed == 1
-    assert not any(address in t for t in texts(email_state(session_factory, result.id)))
-
-    restore(engine, backup)
-    assert any(address in t for t in texts(email_state(session_factory, result.id)))  # control
+    html = f'<p>Kopi til <a href="mailto:{LIV}">Liv</a>.</p>'
+    iid = archive_one(
+        session_factory, blobs, solution, oles_mail("Avtalen", "Se avtalen.\n", cc=f"Liv <{LIV}>", html=html)
+    )
+    proof, _ = erased_then_restored(engine, session_factory, blobs, solution, tmp_path, LIV)
+    assert any(LIV in t for t in texts(email_state(session_factory, iid)))  # control: back with the restore
 
     summary = replay_solution(session_factory, blobs, proof.ledger, solution.id, NIGHT, keyring=KEYRING)
 
     assert summary.entries_applied == 1
-    state = email_state(session_factory, result.id)
-    assert not any(address in t for t in texts(state)), state
+    state = email_state(session_factory, iid)
+    assert not any(LIV in t for t in texts(state)), state
 
 
 def test_a_restore_drill_deletes_again_an_attachment_that_alone_wrote_the_address(
@@ -461,29 +488,17 @@ def test_a_restore_drill_deletes_again_an_attachment_that_alone_wrote_the_addres
     # Attachments are not read again: their rows keep the keys of what they write, and the drill
     # finds them by the ledger's keys even where the archive holds the address nowhere else.
     require_sqlite(engine)
-    address = "liv.berg@example.net"
-    message = EmailMessage()
-    message["From"] = "Ole Olsen <ole@example.com>"
-    message["To"] = "post@centre.example"
-    message["Subject"] = "Liste"
-    message["Date"] = "Mon, 02 Mar 2026 12:00:00 +0100"
-    message["Message-ID"] = "<list-1@example.com>"
-    message.set_content("Se vedlagt liste.\n")
-    message.add_attachment(f"Liv: {address}\n".encode(), maintype="text", subtype="plain", filename="liste.txt")
-    parsed = parse_message(message.as_bytes(policy=SMTP), received_at=ENTERED, own_domains=["centre.example"])
-    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
-    backup = back_up(engine, tmp_path / "backup")
-    proof = proof_for(tmp_path)
-    enter(session_factory, solution, ENTERED, email=address)
-    assert night_with(session_factory, blobs, solution, proof, NIGHT).attachments_deleted == 1
-
-    restore(engine, backup)
-    assert len(email_state(session_factory, result.id)["attachments"]) == 1  # control
+    message = oles_mail("Liste", "Se vedlagt liste.\n")
+    message.add_attachment(f"Liv: {LIV}\n".encode(), maintype="text", subtype="plain", filename="liste.txt")
+    iid = archive_one(session_factory, blobs, solution, message)
+    proof, night_summary = erased_then_restored(engine, session_factory, blobs, solution, tmp_path, LIV)
+    assert night_summary.attachments_deleted == 1
+    assert len(email_state(session_factory, iid)["attachments"]) == 1  # control: back with the restore
 
     summary = replay_solution(session_factory, blobs, proof.ledger, solution.id, NIGHT, keyring=KEYRING)
 
     assert summary.counts.attachments_deleted == 1
-    assert email_state(session_factory, result.id)["attachments"] == []
+    assert email_state(session_factory, iid)["attachments"] == []
     again = replay_solution(session_factory, blobs, proof.ledger, solution.id, NIGHT, keyring=KEYRING)
     assert again.entries_applied == 0
 
@@ -491,26 +506,19 @@ def test_a_restore_drill_deletes_again_an_attachment_that_alone_wrote_the_addres
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)  # a scan: no text to read, only its name
 
 
-def named_scans() -> bytes:
+def named_scans() -> EmailMessage:
     """Ole's mail with two scans whose files write nothing readable: one named by Kari's number,
     one by her address; and one named by neither."""
-    message = EmailMessage()
-    message["From"] = "Ole Olsen <ole@example.com>"
-    message["To"] = "post@centre.example"
-    message["Subject"] = "Skannet"
-    message["Date"] = "Mon, 02 Mar 2026 12:00:00 +0100"
-    message["Message-ID"] = "<scans-1@example.com>"
-    message.set_content("Se vedlagt.\n")
+    message = oles_mail("Skannet", "Se vedlagt.\n")
     for name in (f"pass {samples.PHONE_WRITTEN}.png", f"{samples.ADDRESS}.png", "kvittering.png"):
         message.add_attachment(PNG, maintype="image", subtype="png", filename=name)
-    return message.as_bytes(policy=SMTP)
+    return message
 
 
 def test_an_attachment_whose_name_writes_the_person_goes_with_them(
     session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
 ) -> None:
-    parsed = parse_message(named_scans(), received_at=ENTERED, own_domains=["centre.example"])
-    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
+    iid = archive_one(session_factory, blobs, solution, named_scans())
     with session_factory() as session:
         preview, _ = preview_with_linked(
             session,
@@ -526,7 +534,7 @@ def test_an_attachment_whose_name_writes_the_person_goes_with_them(
 
     night(session_factory, blobs, NIGHT)
 
-    assert [a[0] for a in email_state(session_factory, result.id)["attachments"]] == ["kvittering.png"]
+    assert [a[0] for a in email_state(session_factory, iid)["attachments"]] == ["kvittering.png"]
     assert preview.attachments == 2
 
 
@@ -538,8 +546,7 @@ def test_reindexing_reads_the_names_of_attachments_archived_before_names_were_re
     from archivist.archive.mentions import index_is_current, reindex_solution
     from archivist.archive.models import Mention
 
-    parsed = parse_message(named_scans(), received_at=ENTERED, own_domains=["centre.example"])
-    (result,) = archive_emails(session_factory, blobs, solution.id, [parsed], keyring=KEYRING, now=ENTERED)
+    iid = archive_one(session_factory, blobs, solution, named_scans())
     # As an archive indexed by scanner 5 has them: no keys on the scans, nothing in the index.
     with session_factory() as session, session.begin():
         session.execute(update(EmailAttachment).values(mention_keys=None))
@@ -556,4 +563,4 @@ def test_reindexing_reads_the_names_of_attachments_archived_before_names_were_re
     assert sorted(named) == sorted([f"pass {samples.PHONE_WRITTEN}.png", f"{samples.ADDRESS}.png"])
     enter(session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS)
     night(session_factory, blobs, NIGHT)
-    assert [a[0] for a in email_state(session_factory, result.id)["attachments"]] == ["kvittering.png"]
+    assert [a[0] for a in email_state(session_factory, iid)["attachments"]] == ["kvittering.png"]
