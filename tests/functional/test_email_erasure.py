@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
 from archivist.anonymize.models import AnonymizationRequest
-from archivist.anonymize.preview import preview_with_linked
+from archivist.anonymize.preview import Preview, preview_with_linked
 from archivist.anonymize.replay import replay_solution
 from archivist.archive.mime import parse_message
 from archivist.archive.models import EmailAttachment, EmailBody, Interaction
@@ -92,6 +92,22 @@ def email_state(factory: sessionmaker[Session], interaction_id: str) -> dict[str
         }
 
 
+def karis_preview(factory: sessionmaker[Session], solution: Solution) -> Preview:
+    """What the preview says a request for Kari's number and address would do, before Add."""
+    with factory() as session:
+        preview, _ = preview_with_linked(
+            session,
+            solution,
+            phone=samples.PHONE,
+            email=samples.ADDRESS,
+            raw_data=False,
+            delete_content=False,
+            now=ENTERED,
+            keyring=KEYRING,
+        )
+    return preview
+
+
 def texts(state: dict[str, Any]) -> list[str]:
     return [t for t in (state["subject"], state["body"], state["html"], *(state["headers"] or {}).values()) if t]
 
@@ -126,17 +142,7 @@ def test_the_night_erases_the_person_from_every_part_of_every_email_and_deletes_
 ) -> None:
     before = {name: email_state(session_factory, iid) for name, iid in archived.items()}
     assert any("912 34 567" in t for t in texts(before["per"]))
-    with session_factory() as session:
-        preview, _ = preview_with_linked(
-            session,
-            solution,
-            phone=samples.PHONE,
-            email=samples.ADDRESS,
-            raw_data=False,
-            delete_content=False,
-            now=ENTERED,
-            keyring=KEYRING,
-        )
+    preview = karis_preview(session_factory, solution)
     request_id = enter(session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS)
 
     night(session_factory, blobs, NIGHT)
@@ -519,17 +525,7 @@ def test_an_attachment_whose_name_writes_the_person_goes_with_them(
     session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
 ) -> None:
     iid = archive_one(session_factory, blobs, solution, named_scans())
-    with session_factory() as session:
-        preview, _ = preview_with_linked(
-            session,
-            solution,
-            phone=samples.PHONE,
-            email=samples.ADDRESS,
-            raw_data=False,
-            delete_content=False,
-            now=ENTERED,
-            keyring=KEYRING,
-        )
+    preview = karis_preview(session_factory, solution)
     enter(session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS)
 
     night(session_factory, blobs, NIGHT)

@@ -469,6 +469,11 @@ def test_a_queued_import_whose_source_cannot_be_read_fails_once_and_says_why(
     assert f"import of ndjson into solution {solution.id}: cannot import:" in log
 
 
+def enqueue_import(env: dict[str, str], fmt: str, source: Path) -> subprocess.CompletedProcess[str]:
+    command = [ARCHIVIST, "import", "--enqueue", "--format", fmt, str(source)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
 @postgres_only
 def test_a_queued_import_logs_a_bad_files_name_with_the_person_in_it_masked(
     queue: Engine, env: dict[str, str], workers: Workers, solution: Solution, tmp_path: Path
@@ -477,13 +482,7 @@ def test_a_queued_import_logs_a_bad_files_name_with_the_person_in_it_masked(
     folder = tmp_path / "mail"
     folder.mkdir()
     (folder / "Ring 912 34 567 eller kari.nordmann@example.no.eml").write_bytes(b"")
-    queued = subprocess.run(
-        [ARCHIVIST, "import", "--enqueue", "--format", "eml", str(folder)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    queued = enqueue_import(env, "eml", folder)
     assert queued.returncode == 0, queued.stderr
     worker = workers()
     settle(queue, jobs_final)
@@ -500,13 +499,7 @@ def test_a_source_whose_path_names_a_person_is_not_queued(
 ) -> None:
     source = tmp_path / "kari.nordmann@example.no.mbox"
     source.write_bytes(b"")
-    result = subprocess.run(
-        [ARCHIVIST, "import", "--enqueue", "--format", "mbox", str(source)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = enqueue_import(env, "mbox", source)
     assert result.returncode == 2
     assert "k***@***.mbox: the path writes a phone number or an email address" in " ".join(result.stderr.split())
     assert "kari.nordmann" not in result.stderr
