@@ -92,7 +92,7 @@ def email_state(factory: sessionmaker[Session], interaction_id: str) -> dict[str
         }
 
 
-def karis_preview(factory: sessionmaker[Session], solution: Solution) -> Preview:
+def karis_preview(factory: sessionmaker[Session], solution: Solution, *, delete_content: bool = False) -> Preview:
     """What the preview says a request for Kari's number and address would do, before Add."""
     with factory() as session:
         preview, _ = preview_with_linked(
@@ -101,7 +101,7 @@ def karis_preview(factory: sessionmaker[Session], solution: Solution) -> Preview
             phone=samples.PHONE,
             email=samples.ADDRESS,
             raw_data=False,
-            delete_content=False,
+            delete_content=delete_content,
             now=ENTERED,
             keyring=KEYRING,
         )
@@ -183,17 +183,7 @@ def test_the_night_erases_the_person_from_every_part_of_every_email_and_deletes_
 def test_delete_content_takes_every_attachment_of_her_own_emails_and_the_writing_ones_elsewhere(
     session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore, archived: dict[str, str]
 ) -> None:
-    with session_factory() as session:
-        preview, _ = preview_with_linked(
-            session,
-            solution,
-            phone=samples.PHONE,
-            email=samples.ADDRESS,
-            raw_data=False,
-            delete_content=True,
-            now=ENTERED,
-            keyring=KEYRING,
-        )
+    preview = karis_preview(session_factory, solution, delete_content=True)
     request_id = enter(
         session_factory, solution, ENTERED, phone=samples.PHONE, email=samples.ADDRESS, delete_content=True
     )
