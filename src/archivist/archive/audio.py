@@ -21,8 +21,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from archivist.archive.mentions import SpokenSegment
@@ -229,8 +230,11 @@ def silence_recordings(
     unsilenceable: list[str] = []
     fills: list[dict[str, object]] = []
     for chunk in chunks(sorted(wanted)):
-        for recording in session.scalars(
-            select(Recording).where(Recording.interaction_id.in_(chunk)).order_by(Recording.interaction_id)
+        # Columns, not entities: a night may silence thousands of recordings, and none is changed here.
+        for recording in session.execute(
+            select(Recording.interaction_id, Recording.solution_id, Recording.blob_key, Recording.wav_layout)
+            .where(Recording.interaction_id.in_(chunk))
+            .order_by(Recording.interaction_id)
         ):
             segments = sorted(wanted[recording.interaction_id])
             # Read from the header when the recording was stored; older rows have the blob read.
@@ -253,7 +257,8 @@ def silence_recordings(
                     }
                 )
     if fills:
-        session.execute(insert(PendingBlobFill), fills)
+        # Core, not the ORM's bulk insert: nothing here needs the entities back.
+        session.execute(insert(cast(Table, PendingBlobFill.__table__)), fills)
     if apply:
         result.recordings_deleted += delete_recordings(session, unsilenceable, now)
     else:

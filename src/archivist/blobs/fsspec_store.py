@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import os
 import shutil
 import stat
@@ -426,8 +427,14 @@ class FsspecBlobStore:
 
 def _write_spans(fd: int, fill: Fill, size: int) -> None:
     """Write ``fill.byte`` over ``fill.spans`` of the open file ``fd`` of ``size`` bytes, never past its end."""
-    block = bytes([fill.byte]) * CHUNK_SIZE
+    block = _filler(fill.byte)
     for start, stop in fill.spans:
         offset, stop = start, min(stop, size)
         while offset < stop:
             offset += os.pwrite(fd, block[: min(CHUNK_SIZE, stop - offset)], offset)
+
+
+@functools.cache
+def _filler(byte: int) -> memoryview:
+    """A chunk of ``byte``, made once: slicing a view of it copies nothing."""
+    return memoryview(bytes([byte]) * CHUNK_SIZE)
