@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Role, Solution
@@ -363,3 +363,43 @@ def test_a_rule_matches_its_queue_whatever_the_case_as_search_does(
 
     night(session_factory, blobs, NIGHT)
     assert _ids(session_factory, Recording, Recording.interaction_id) == {ids[1]}
+
+
+def test_a_pass_reads_only_interactions_that_still_have_what_it_deletes(
+    engine: Engine, session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> None:
+    """Issue 26: a recording or content rule pages through an index of what is still there, so
+    the interactions it emptied on earlier nights are not read again every night."""
+    calls = archive(session_factory, solution, *(call(f"9123456{n}", _day(40)) for n in range(3)))
+    archive(session_factory, solution, chat("kari@example.no", _day(40), events=1))
+    for iid in calls:
+        record(session_factory, blobs, iid, NIGHT)
+    with session_factory() as session, session.begin():
+        add_rule(session, solution.id, rule(None, None, 30, REC), created_by="admin", now=NIGHT)
+        add_rule(session, solution.id, rule(None, None, 30, CONTENT), created_by="admin", now=NIGHT)
+    pages: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().startswith("SELECT") and "ORDER BY interactions.started_at" in statement:
+            pages.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        summary = night(session_factory, blobs, NIGHT)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    assert sorted((r["what"], r["deleted"]) for r in summary.retention) == [("content", 1), ("recording", 3)]
+    flags = {"has_recording IS": "ix_interactions_recording_kept", "has_content IS": "ix_interactions_content_kept"}
+    checked = set()
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a few rows: the planner would read the heap
+        for statement, parameters in pages:
+            (index,) = (name for flag, name in flags.items() if flag in statement)
+            prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(prefix + statement, parameters))
+            assert index in plan, plan
+            checked.add(index)
+        conn.rollback()
+    assert checked == set(flags.values())
