@@ -365,18 +365,34 @@ def test_a_rule_matches_its_queue_whatever_the_case_as_search_does(
     assert _ids(session_factory, Recording, Recording.interaction_id) == {ids[1]}
 
 
+@pytest.mark.parametrize(
+    ("channel", "queue", "index"),
+    [
+        (None, None, "kept"),
+        (CALL, None, "kept_by_channel"),
+        (None, "Sales", "kept_by_queue"),
+    ],
+)
 def test_a_pass_reads_only_interactions_that_still_have_what_it_deletes(
-    engine: Engine, session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    solution: Solution,
+    blobs: MemoryBlobStore,
+    channel: Channel | None,
+    queue: str | None,
+    index: str,
 ) -> None:
-    """Issue 26: a recording or content rule pages through an index of what is still there, so
-    the interactions it emptied on earlier nights are not read again every night."""
-    calls = archive(session_factory, solution, *(call(f"9123456{n}", _day(40)) for n in range(3)))
-    archive(session_factory, solution, chat("kari@example.no", _day(40), events=1))
+    """Issue 26: a recording or content rule pages through an index of what is still there, of its
+    own shape, so neither what it emptied on earlier nights nor what no rule deletes (another
+    queue's recordings) is read again every night."""
+    calls = archive(session_factory, solution, *({**call(f"9123456{n}", _day(40)), "queue": "Sales"} for n in range(3)))
+    archive(session_factory, solution, {**chat("kari@example.no", _day(40), events=1), "queue": "Sales"})
     for iid in calls:
         record(session_factory, blobs, iid, NIGHT)
     with session_factory() as session, session.begin():
-        add_rule(session, solution.id, rule(None, None, 30, REC), created_by="admin", now=NIGHT)
-        add_rule(session, solution.id, rule(None, None, 30, CONTENT), created_by="admin", now=NIGHT)
+        add_rule(session, solution.id, rule(channel, queue, 30, REC), created_by="admin", now=NIGHT)
+        content_channel = CHAT if channel else None  # the chat's content; the calls have none
+        add_rule(session, solution.id, rule(content_channel, queue, 30, CONTENT), created_by="admin", now=NIGHT)
     pages: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
@@ -390,16 +406,16 @@ def test_a_pass_reads_only_interactions_that_still_have_what_it_deletes(
         event.remove(engine, "before_cursor_execute", seen)
 
     assert sorted((r["what"], r["deleted"]) for r in summary.retention) == [("content", 1), ("recording", 3)]
-    flags = {"has_recording IS": "ix_interactions_recording_kept", "has_content IS": "ix_interactions_content_kept"}
+    flags = {"has_recording IS": "recording", "has_content IS": "content"}
     checked = set()
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("SET enable_seqscan = off")  # a few rows: the planner would read the heap
         for statement, parameters in pages:
-            (index,) = (name for flag, name in flags.items() if flag in statement)
+            (what,) = (what for flag, what in flags.items() if flag in statement)
             prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
             plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(prefix + statement, parameters))
-            assert index in plan, plan
-            checked.add(index)
+            assert f"ix_interactions_{what}_{index} " in plan + " ", plan
+            checked.add(what)
         conn.rollback()
     assert checked == set(flags.values())

@@ -57,6 +57,26 @@ def _folded(column: str) -> Any:
     return default
 
 
+def kept_indexes() -> list[Index]:
+    """The partial indexes of the interactions that still have a recording or content (migration 0023)."""
+    return [
+        Index(
+            f"ix_interactions_{what}_kept{suffix}",
+            "solution_id",
+            *by,
+            "started_at",
+            "id",
+            postgresql_where=text(f"{flag} IS true"),
+            sqlite_where=text(f"{flag} IS 1"),
+        )
+        for what, flag in KEPT_FLAGS
+        for suffix, by in (("", ()), ("_by_channel", ("channel",)), ("_by_queue", ("queue_key",)))
+    ]
+
+
+KEPT_FLAGS = (("recording", "has_recording"), ("content", "has_content"))
+
+
 class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (
@@ -69,24 +89,11 @@ class Interaction(Base):
         # What a recording or content retention rule can still delete, in the order it pages
         # (retention.rules): an interaction leaves these indexes when it loses its recording or
         # content, so a night's pass reads what is there to delete, not every interaction the
-        # rules have ever emptied. The predicate is written as the pass writes its condition,
-        # which is what lets each database's planner use the index.
-        Index(
-            "ix_interactions_recording_kept",
-            "solution_id",
-            "started_at",
-            "id",
-            postgresql_where=text("has_recording IS true"),
-            sqlite_where=text("has_recording IS 1"),
-        ),
-        Index(
-            "ix_interactions_content_kept",
-            "solution_id",
-            "started_at",
-            "id",
-            postgresql_where=text("has_content IS true"),
-            sqlite_where=text("has_content IS 1"),
-        ),
+        # rules have emptied on earlier nights. One per shape of rule (every channel, a channel,
+        # a queue), so that a rule for one queue does not read the other queues' recordings,
+        # kept by no rule. The predicate is written as the pass writes its condition, which is
+        # what lets each database's planner use the index.
+        *kept_indexes(),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -8,7 +8,9 @@ A recording or content retention rule pages through the solution's interactions 
 cutoff that still have a recording (content). With only the time index, every night re-read every
 interaction the rule had emptied on earlier nights, to delete nothing (issue 26: 320 MB at a
 million interactions). These indexes hold only the interactions that still have what the rule
-deletes, in the pass's order; an interaction leaves them when it loses its recording or content.
+deletes, in the pass's order, one for each shape of rule (so a rule for one queue does not read
+the other queues' recordings, which no rule deletes); an interaction leaves them when it loses its
+recording or content.
 """
 
 from collections.abc import Sequence
@@ -21,21 +23,26 @@ down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# (index, the flag it is on); the predicate is written as retention.rules writes its condition.
-_KEPT = (("ix_interactions_recording_kept", "has_recording"), ("ix_interactions_content_kept", "has_content"))
+# (index, the columns after solution_id, the flag it is on), for each shape of rule: every
+# channel, one channel, one queue. The predicate is written as retention.rules writes its condition.
+_KEPT = [
+    (f"ix_interactions_{what}_kept{suffix}", [*by, "started_at", "id"], flag)
+    for what, flag in (("recording", "has_recording"), ("content", "has_content"))
+    for suffix, by in (("", []), ("_by_channel", ["channel"]), ("_by_queue", ["queue_key"]))
+]
 
 
 def upgrade() -> None:
-    for name, flag in _KEPT:
+    for name, columns, flag in _KEPT:
         op.create_index(
             name,
             "interactions",
-            ["solution_id", "started_at", "id"],
+            ["solution_id", *columns],
             postgresql_where=sa.text(f"{flag} IS true"),
             sqlite_where=sa.text(f"{flag} IS 1"),
         )
 
 
 def downgrade() -> None:
-    for name, _ in _KEPT:
+    for name, _, _ in _KEPT:
         op.drop_index(name, table_name="interactions")
