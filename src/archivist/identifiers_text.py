@@ -497,10 +497,40 @@ def _starts_free(text: str, start: int) -> bool:
 _BATV_TAG = re.compile(r"(?<![\w.+\-])(?i:prvs|btv1)=[^=@\s]{1,64}=")
 
 
+# Every match of the two no-number searches holds a digit, begins at most _REACH characters
+# before its first digit (not counting the spaces, tabs and commas just before it: "Meeting ID:"
+# and ",,," may be followed by any number of them) and ends at most _REACH after its last. So
+# the searches need only read the windows around the text's digits: a long letter in prose
+# holds few, and the searches' many word branches were tried at every letter of it.
+_REACH = 64
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+def _digit_windows(text: str) -> list[tuple[int, int]]:
+    """The (pos, endpos) windows, disjoint and in order, outside which neither search can match."""
+    windows: list[tuple[int, int]] = []
+    for run in _DIGIT_RUN.finditer(text):
+        start = run.start()
+        while start > 0 and text[start - 1] in " \t,":
+            start -= 1
+        start, end = max(0, start - _REACH), min(len(text), run.end() + _REACH)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
 def _excluded(text: str) -> list[tuple[int, int]]:
     """The spans of things that are no number, sorted and merged (the two searches may overlap)."""
-    zones = [match.span() for match in _NOT_A_NUMBER.finditer(text)]
-    more = [match.span() for match in _NOT_A_NUMBER_AT_DIGIT.finditer(text) if _is_not_a_number(match)]
+    windows = _digit_windows(text)
+    zones = [match.span() for pos, end in windows for match in _NOT_A_NUMBER.finditer(text, pos, end)]
+    more = [
+        match.span()
+        for pos, end in windows
+        for match in _NOT_A_NUMBER_AT_DIGIT.finditer(text, pos, end)
+        if _is_not_a_number(match)
+    ]
     if "=" in text and ("prvs=" in (lowered := text.lower()) or "btv1=" in lowered):
         # A BATV tag ("prvs=0067612345=kari@…") is a signature, whatever digits it holds.
         more += [match.span() for match in _BATV_TAG.finditer(text)]

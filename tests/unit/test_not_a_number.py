@@ -69,3 +69,44 @@ _PIECES = st.sampled_from(
 def test_random_text_of_the_branches_words_gives_the_same_spans(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert _spans(identifiers_text._NOT_A_NUMBER, text) == _spans(_BEFORE, text), text
+
+
+def _excluded_by_whole_text(text: str) -> list[tuple[int, int]]:
+    """``identifiers_text._excluded`` as it was before it read only the windows around digits."""
+    zones = _spans(identifiers_text._NOT_A_NUMBER, text)
+    more = [
+        match.span()
+        for match in identifiers_text._NOT_A_NUMBER_AT_DIGIT.finditer(text)
+        if identifiers_text._is_not_a_number(match)
+    ]
+    if "=" in text and ("prvs=" in (lowered := text.lower()) or "btv1=" in lowered):
+        more += _spans(identifiers_text._BATV_TAG, text)
+    if not more:
+        return zones
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(zones + more):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def test_reading_only_around_digits_excludes_what_the_whole_text_did() -> None:
+    for text in literals():
+        assert identifiers_text._excluded(text) == _excluded_by_whole_text(text), text
+
+
+# Long stretches without digits, of the characters a match may run through before its digits
+# (spaces, tabs, commas after "Meeting ID:" or a dial string's pauses) or after them (an IBAN's
+# letters), and of plain prose: where the windows begin and end.
+_STRETCHES = st.sampled_from(
+    [" " * 70, "\t" * 90, "," * 80, " \t" * 40, "x" * 70, "ABCD " * 14, "Hei Kari, takk for praten. " * 3]
+)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(pieces=st.lists(st.one_of(_PIECES, _STRETCHES, _PIECES), max_size=40))
+def test_reading_only_around_digits_excludes_the_same_in_random_text(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert identifiers_text._excluded(text) == _excluded_by_whole_text(text), text
