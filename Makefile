@@ -76,7 +76,7 @@ lint: dev
 ## make bench: the benchmarks of docs/performance.md (long: tens of minutes)
 bench: dev
 	$(BIN)/python -m bench.ingest
-	@for b in search nightly mentions forms replay retention bulk load email platform_import silence; do \
+	@for b in search nightly mentions forms replay retention retention_scale bulk load email platform_import silence not_a_number; do \
 		if [ -f bench/$$b.py ]; then $(BIN)/python -m bench.$$b || exit 1; fi; \
 	done
 
