@@ -104,9 +104,11 @@ _MARKDOWN_ESCAPE = rf"\\[{_MARKDOWN_ESCAPED}]"
 # A line break with the spaces and quote markers around it.
 # Every line and paragraph separator counts: CR LF, a lone CR, VT, FF, NEL, U+2028, U+2029.
 _BREAK = r"[ \t]*(?:\r\n?|[\n\x0b\x0c\x85\u2028\u2029])(?:[ \t]*>)*[ \t]*"
+# Between a word and a letter only: what stands for "@" or "." joins two parts of an address, and
+# "(a) 912 34 567" opening a list, or "X(a)91234567", is a number.
 _OBFUSCATED = (
-    rf"[ \t]*[(\[{{<][ \t]*(?P<word>{_OBFUSCATION_WORDS})"
-    r"[ \t]*[)\]}>][ \t]*"
+    rf"(?<=\w)[ \t]*[(\[{{<][ \t]*(?P<word>{_OBFUSCATION_WORDS})"
+    r"[ \t]*[)\]}>][ \t]*(?=[^\W\d_])"
     r"|(?<=\w)[ \t]+(?P<spaced>@)[ \t]+(?=\w)"
 )
 # The bracketed words that stand for a dot; the others stand for "@" ("(a)", Swedish "(snabel-a)",

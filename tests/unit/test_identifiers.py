@@ -666,3 +666,22 @@ def test_parse_typed_reads_each_entry_in_order_with_its_mask_and_names_the_field
         parse_typed([*typed, Typed("also.emails[3]", "email", "41987654 no-at-sign")], "NO")
     assert raised.value.field == "also.emails[3]"
     assert "41987654" not in str(raised.value)  # the message never repeats the input
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        # Found by the property above: "(a)" opening a list item was read as "@", and the number after
+        # it as an address's domain, so a request for the number left it in the text.
+        ("(a)40000000", "+4740000000"),
+        ("(a) 912 34 567", "+4791234567"),
+        ("Svar: (a) 912 34 567, (b) kari[at]x.no", "+4791234567"),
+        ("X(a)91234567", "+4791234567"),
+        # Between a word and a letter it still stands for "@".
+        ("Svar: (a) 912 34 567, (b) kari[at]x.no", "kari@x.no"),
+        ("kari(a)example.no", "kari@example.no"),
+        ("kari (at) example (dot) no", "kari@example.no"),
+    ],
+)
+def test_a_bracketed_at_stands_for_at_only_between_a_word_and_a_letter(text: str, wanted: str) -> None:
+    assert mentions_any(text, [wanted], "NO"), text
