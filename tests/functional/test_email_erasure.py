@@ -30,7 +30,7 @@ from archivist.nightly.summary import ErasureProof, RunSummary
 from tests import mail_samples as samples
 from tests.conftest import KEYRING
 from tests.functional.anonymization_support import enter, night, oslo
-from tests.functional.test_proof_of_erasure import back_up, night_with, proof_for, require_sqlite, restore
+from tests.functional.test_proof_of_erasure import back_up, night_with, proof_for, restore
 
 ENTERED = oslo(2026, 3, 10, 12, 0)
 NIGHT = oslo(2026, 3, 11, 2, 0)
@@ -459,7 +459,6 @@ def test_a_restore_drill_forgets_an_address_the_archive_holds_only_in_headers_an
 ) -> None:
     # The replay of a restored backup learns each erased identifier back from the archive, by its
     # key; an address someone was only copied on, in a header and the HTML part, is learnt there too.
-    require_sqlite(engine)
     html = f'<p>Kopi til <a href="mailto:{LIV}">Liv</a>.</p>'
     iid = archive_one(
         session_factory, blobs, solution, oles_mail("Avtalen", "Se avtalen.\n", cc=f"Liv <{LIV}>", html=html)
@@ -483,7 +482,6 @@ def test_a_restore_drill_deletes_again_an_attachment_that_alone_wrote_the_addres
 ) -> None:
     # Attachments are not read again: their rows keep the keys of what they write, and the drill
     # finds them by the ledger's keys even where the archive holds the address nowhere else.
-    require_sqlite(engine)
     message = oles_mail("Liste", "Se vedlagt liste.\n")
     message.add_attachment(f"Liv: {LIV}\n".encode(), maintype="text", subtype="plain", filename="liste.txt")
     iid = archive_one(session_factory, blobs, solution, message)
