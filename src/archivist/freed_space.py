@@ -96,6 +96,8 @@ IDENTIFIER_COLUMNS = (
     "customer_norm",
     "phone_e164",
     "email_norm",
+    # An external id that wrote an erased identifier is replaced by its pseudonym (CONTRACT §16).
+    "external_id",
 )
 _IDENTIFIER_INDEXES = text(
     "SELECT DISTINCT i.indexrelid::regclass::text, i.indrelid::regclass::text FROM pg_index i "

@@ -80,7 +80,8 @@ __all__ = [
 # an older version misses forms this one finds, and must be rebuilt (``reindex-mentions``).
 # 6: an attachment's file name is read as well as its text.
 # 7: "(a)" or "(at)" stands for "@" only between a word and a letter: "(a) 912 34 567" is a number.
-SCANNER_VERSION = 7
+# 8: an interaction's external id is read as well (a CSV's or a gateway's key can write the customer).
+SCANNER_VERSION = 8
 
 # Countries whose national forms are tried for a candidate that is not a valid home number:
 # the Nordic and nearby countries whose numbers turn up in a Nordic contact centre, plus the

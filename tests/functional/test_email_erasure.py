@@ -378,8 +378,8 @@ def test_an_email_named_only_by_its_attachment_is_not_read_and_loses_the_attachm
     state = email_state(session_factory, result.id)
     assert state["attachments"] == []  # the invoice writes her number: deleted
     assert samples.OTHER_PHONE in (state["body"] or "")  # Lise's own number stays
-    # Its subject is a field of the interaction (read); its body, HTML and headers were not read.
-    assert read.count(result.id) == 1
+    # Its subject and Message-ID are fields of the interaction (read); its body, HTML and headers were not read.
+    assert read.count(result.id) == 2
     # Per's mail writes her in its body: read, and erased there.
     assert read.count(archived["per"]) > 1
     assert all("912 34 567" not in t for t in texts(email_state(session_factory, archived["per"])))

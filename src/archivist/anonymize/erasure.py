@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, insert, or_, select, union, update
@@ -204,6 +205,7 @@ def erase_person(
             scope.replacement,
             person.identifiers,
             attachments=_attachment_sweep(keyring, scope, now, erased_keys),
+            external_ids=partial(keyring.erased_external_id, scope.solution_id),
         ),
         before=scope.cutoff,
         skip=frozenset() if apply else frozenset(own_ids),
@@ -543,6 +545,7 @@ def _erase_own(
         variables=variables,
         named_values=frozenset(person.variables),
         attachments=_attachment_sweep(keyring, scope, now),
+        external_ids=partial(keyring.erased_external_id, scope.solution_id),
     )
     # An interaction an earlier erasure anonymized is found again (to delete what this request
     # adds, its raw data), but it is not anonymized twice.

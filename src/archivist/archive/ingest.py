@@ -27,6 +27,7 @@ from archivist.archive.mentions import (
     MentionKeyring,
     attachment_name_text,
     email_keys,
+    external_id_text,
     identifiers_in,
     indexed_identifiers,
     texts_of,
@@ -141,12 +142,15 @@ class PreparedBatch:
     ``updated`` the platform's update time of each (None: not a re-deliverable record).
     ``identifiers`` maps each mention key of the batch to its clear identifier: the erasure
     check (``anonymize.replay.write_checked``) needs the person a matching key names.
+    ``external_ids`` maps each form an external id of the batch may be archived under (itself,
+    or the pseudonym an erasure gave it) to the id: re-delivery looks up both.
     """
 
     dialect: str
     bodies: list[tuple[str | None, str]] = field(default_factory=list)
     updated: list[datetime | None] = field(default_factory=list)
     identifiers: dict[str, str] = field(default_factory=dict)
+    external_ids: dict[str, str] = field(default_factory=dict)
     rows: dict[str, list[Row]] = field(default_factory=lambda: {table_of(m).name: [] for m, _, _ in _TABLES})
 
 
@@ -206,6 +210,8 @@ def prepare(
     for index, (body, iid) in enumerate(zip(bodies, new_ids(len(bodies)), strict=True)):
         updated = updated_at[index] if updated_at is not None else None
         batch.bodies.append((body.external_id, iid))
+        if body.external_id:
+            batch.external_ids.update(keyring.external_id_forms(sid, [body.external_id]))
         batch.updated.append(updated)
         customer = body.customer
         phone_e164 = _caller(customer.phone, country) if customer.phone else None
@@ -244,7 +250,7 @@ def prepare(
                 time(updated),
             )
         )
-        texts: list[str | None] = [body.subject]
+        texts: list[str | None] = [body.subject, external_id_text(body.external_id)]
         texts += texts_of(body.variables)
         for seq, message in enumerate(body.messages or ()):
             messages.append((sid, iid, seq, time(message.at), message.sender.value, message.text))
@@ -324,16 +330,20 @@ class _Archived:
     anonymized: bool
 
 
-def _existing_ids(session: Session, solution_id: str, external_ids: list[str]) -> dict[str, _Archived]:
+def _existing_ids(session: Session, solution_id: str, forms: dict[str, str]) -> dict[str, _Archived]:
+    """The archived interaction of each external id, found by any of its ``forms`` (form -> id)."""
     found: dict[str, _Archived] = {}
-    for start in range(0, len(external_ids), _LOOKUP_CHUNK):
-        chunk = external_ids[start : start + _LOOKUP_CHUNK]
+    stored = sorted(forms)
+    for start in range(0, len(stored), _LOOKUP_CHUNK):
+        chunk = stored[start : start + _LOOKUP_CHUNK]
         rows = session.execute(
             select(
                 Interaction.external_id, Interaction.id, Interaction.source_updated_at, Interaction.anonymized_at
             ).where(Interaction.solution_id == solution_id, Interaction.external_id.in_(chunk))
         )
-        found.update({ext: _Archived(id_, upd, anon is not None) for ext, id_, upd, anon in rows if ext is not None})
+        found.update(
+            {forms[ext]: _Archived(id_, upd, anon is not None) for ext, id_, upd, anon in rows if ext is not None}
+        )
     return found
 
 
@@ -369,8 +379,7 @@ def plan_write(session: Session, solution_id: str, batch: PreparedBatch) -> Writ
     dialect = session.connection().dialect.name
     if dialect != batch.dialect:
         raise ValueError(f"batch prepared for {batch.dialect}, written to {dialect}")
-    external_ids = sorted({ext for ext, _ in batch.bodies if ext})
-    known = _existing_ids(session, solution_id, external_ids) if external_ids else {}
+    known = _existing_ids(session, solution_id, batch.external_ids) if batch.external_ids else {}
     chosen: dict[str, int] = {}
     for index, (ext, _) in enumerate(batch.bodies):
         if ext and (ext not in chosen or _newer(batch.updated[index], batch.updated[chosen[ext]])):

@@ -14,6 +14,7 @@ import enum
 import hashlib
 import hmac
 import html
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,9 @@ from archivist.identifiers_text import (
     replace_identifiers,
 )
 
+# How a keyed pseudonym of an external id begins (``MentionKeyring.erased_external_id``).
+ERASED_EXTERNAL_ID = "erased-"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # Interactions re-read per step, and ids per IN (...): the one batch size, db.CHUNK.
 BATCH = CHUNK
 # Distinct identifiers whose keys a keyring remembers; a bound, because ingestion of a large
@@ -76,6 +80,25 @@ class MentionKeyring:
             key = hmac.new(self._secret, b"mentions:" + solution_id.encode(), hashlib.sha256).digest()
             self._solution_keys[solution_id] = key
         return key
+
+    def erased_external_id(self, solution_id: str, external_id: str) -> str:
+        """What an external id that writes an erased identifier becomes: a keyed pseudonym of it.
+
+        A platform's contact id, a Message-ID or a CSV key can write the person ("call-4791234567-…").
+        The pseudonym is unique as the id was and the same for the same id, so a re-delivery of
+        the record is still recognised (CONTRACT §16) while the id itself is no longer kept.
+        """
+        digest = hmac.new(self.solution_key(solution_id), b"external-id\x00" + external_id.encode(), hashlib.sha256)
+        return ERASED_EXTERNAL_ID + digest.hexdigest()[:40]
+
+    def external_id_forms(self, solution_id: str, external_ids: Iterable[str]) -> dict[str, str]:
+        """Each external id as it may be stored — itself, or the pseudonym an erasure gave it — to
+        the id: what a look-up of archived interactions by their external ids reads."""
+        forms: dict[str, str] = {}
+        for external_id in external_ids:
+            forms[self.erased_external_id(solution_id, external_id)] = external_id
+            forms[external_id] = external_id
+        return forms
 
     def key(self, solution_id: str, identifier: str) -> str:
         """The index key (64 hex digits) of a normalised identifier: E.164 or a lower-case address."""
@@ -149,6 +172,18 @@ def attachment_name_text(filename: str) -> str:
     would otherwise end an address ("kari@example.no.png" names kari@example.no)."""
     stem, dot, extension = filename.rpartition(".")
     return stem if dot and stem and extension.isalnum() and len(extension) <= 5 else filename
+
+
+def external_id_text(external_id: str | None) -> str | None:
+    """What an external id writes, for the index and the sweep: the id, unless it is a UUID.
+
+    A CSV's or a gateway's key can write the customer ("+4791234567_20260309T0800"); a UUID is
+    a platform's generated key (Amazon Connect's ``ContactId``, Genesys' ``conversationId``),
+    writes nobody, and would cost the scanner as much as a sentence on every record imported.
+    """
+    if not external_id or _UUID.fullmatch(external_id):
+        return None
+    return external_id
 
 
 def texts_of(variables: Mapping[str, Any] | None) -> list[str]:
@@ -227,6 +262,9 @@ class Sweep:
     named_values: frozenset[tuple[str, str]] = frozenset()
     # None: attachments are left as they are (nothing erases identifiers without this).
     attachments: AttachmentSweep | None = None
+    # What an external id that writes a swept identifier becomes (its keyed pseudonym); None:
+    # external ids are left as they are.
+    external_ids: Callable[[str], str] | None = None
 
     def keys_of(self, interaction_id: str) -> frozenset[str]:
         """The index keys of what this interaction's sweep replaces (none known without ``attachments``)."""
@@ -407,16 +445,26 @@ def _sweep_bodies(session: Session, ids: list[str], sweep: Sweep, apply: bool) -
 
 def _sweep_fields(session: Session, ids: list[str], sweep: Sweep, apply: bool) -> int:
     rows = session.execute(
-        select(Interaction.id, Interaction.subject, Interaction.variables).where(Interaction.id.in_(ids))
+        select(Interaction.id, Interaction.subject, Interaction.variables, Interaction.external_id).where(
+            Interaction.id.in_(ids)
+        )
     )
     updates: list[dict[str, Any]] = []
     replaced = 0
-    for iid, subject, variables in rows:
+    for iid, subject, variables, external_id in rows:
         count = 0
         new_subject = subject
         if subject:
             new_subject, n = sweep.replace(iid, subject)
             count += n
+        new_external_id = external_id
+        written = external_id_text(external_id)
+        if sweep.external_ids is not None and written and not written.startswith(ERASED_EXTERNAL_ID):
+            # An id cannot be rewritten in place (two ids could become one): it becomes its pseudonym.
+            _, n = sweep.replace(iid, written)
+            if n:
+                count += n
+                new_external_id = sweep.external_ids(written)
         new_variables = variables
         if variables:
             new_variables = {}
@@ -427,13 +475,19 @@ def _sweep_fields(session: Session, ids: list[str], sweep: Sweep, apply: bool) -
                 new_variables[name] = value
         if count:
             replaced += count
-            updates.append({"b_id": iid, "b_subject": new_subject, "b_variables": new_variables})
+            updates.append(
+                {"b_id": iid, "b_subject": new_subject, "b_variables": new_variables, "b_external_id": new_external_id}
+            )
     if apply and updates:
         table = cast(Table, Interaction.__table__)
         session.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))
-            .values(subject=bindparam("b_subject"), variables=bindparam("b_variables")),
+            .values(
+                subject=bindparam("b_subject"),
+                variables=bindparam("b_variables"),
+                external_id=bindparam("b_external_id"),
+            ),
             updates,
         )
     return replaced
@@ -526,17 +580,18 @@ def stored_texts(session: Session, ids: Sequence[str]) -> dict[str, StoredTexts]
     their files are not read again; their rows keep the keys of what they write.
     """
     stored = {iid: StoredTexts() for iid in ids}
-    for iid, subject, variables, phone, email in session.execute(
+    for iid, subject, variables, phone, email, external_id in session.execute(
         select(
             Interaction.id,
             Interaction.subject,
             Interaction.variables,
             Interaction.customer_phone_e164,
             Interaction.customer_email_norm,
+            Interaction.external_id,
         ).where(Interaction.id.in_(ids))
     ):
         stored[iid].customer = (phone, email)
-        stored[iid].texts.extend([subject or "", *texts_of(variables)])
+        stored[iid].texts.extend([subject or "", *texts_of(variables), external_id_text(external_id) or ""])
     for iid, text in session.execute(
         select(ChatMessage.interaction_id, ChatMessage.text).where(ChatMessage.interaction_id.in_(ids))
     ):

@@ -74,16 +74,20 @@ def email_body(parsed: ParsedEmail, attachments: Sequence[AttachmentIn], queue: 
     )
 
 
-def _archived(session: Session, solution_id: str, external_ids: Sequence[str]) -> dict[str, str]:
+def _archived(
+    session: Session, keyring: MentionKeyring, solution_id: str, external_ids: Sequence[str]
+) -> dict[str, str]:
+    """Message-ID -> the interaction archived under it, or under the pseudonym an erasure gave it."""
+    forms = keyring.external_id_forms(solution_id, set(external_ids))
     found: dict[str, str] = {}
-    for chunk in chunks(sorted(set(external_ids))):
+    for chunk in chunks(sorted(forms)):
         for ext, iid in session.execute(
             select(Interaction.external_id, Interaction.id).where(
                 Interaction.solution_id == solution_id, Interaction.external_id.in_(chunk)
             )
         ):
             if ext is not None:
-                found[ext] = iid
+                found[forms[ext]] = iid
     return found
 
 
@@ -103,7 +107,7 @@ def archive_emails(
     an interaction, e.g. a ``queue`` too long; messages are validated before any blob is written.
     """
     with factory() as session, session.begin():
-        known = _archived(session, solution_id, [m.external_id for m in messages])
+        known = _archived(session, keyring, solution_id, [m.external_id for m in messages])
         # Validate what can be validated before any blob exists: the same body, without attachments.
         for message in messages:
             if message.external_id not in known:
@@ -323,7 +327,7 @@ def _parse(
 def _flush(job: ImportJob, chunk: list[ParsedEmail], summary: ImportSummary) -> None:
     if job.dry_run:
         with job.factory() as session:
-            known = _archived(session, job.solution_id, [m.external_id for m in chunk])
+            known = _archived(session, job.keyring, job.solution_id, [m.external_id for m in chunk])
         seen: set[str] = set()
         for message in chunk:
             if message.external_id in known or message.external_id in seen:
