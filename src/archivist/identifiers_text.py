@@ -81,7 +81,8 @@ __all__ = [
 # 6: an attachment's file name is read as well as its text.
 # 7: "(a)" or "(at)" stands for "@" only between a word and a letter: "(a) 912 34 567" is a number.
 # 8: an interaction's external id is read as well (a CSV's or a gateway's key can write the customer).
-SCANNER_VERSION = 8
+# 9: a call recorder's file name is read field by field ("in-100-4791234567-20260309-080000-….wav").
+SCANNER_VERSION = 9
 
 # Countries whose national forms are tried for a candidate that is not a valid home number:
 # the Nordic and nearby countries whose numbers turn up in a Nordic contact centre, plus the
@@ -547,12 +548,55 @@ def _excluded(text: str) -> list[tuple[int, int]]:
     return merged
 
 
+# A call recorder's file name: the parties, then the call's date and time, all one field each,
+# joined by '-' or '_'. Asterisk-based PBXs (FreePBX, Issabel) write
+# "{type}-{to}-{from}-{YYYYMMDD}-{HHMMSS}-{uniqueid}" ("force-4791234567-3201-20250327-092517-
+# 1743042317.12206.wav", https://diditho.com/2025/04/23/understanding-issabel-asterisk-call-
+# recording-file-format), other recorders "{number}_{YYYYMMDD}_{HHMMSS}". As one run the fields
+# are one long string of digits, and after "in-" a reference's: a number there was never read.
+# Each party that is all digits is read on its own.
+_RECORDING_NAME = re.compile(
+    r"(?<![\w+.\-])(?:(?i:in|out|exten|ext|q|rg|force|ondemand|auto|conf|external|internal|g)(?P<a>[-_]))?"
+    r"(?P<parties>(?:[+0-9A-Za-z]{1,40}(?(a)(?P=a)|[-_])){1,3})"
+    r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[-_](?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9])?(?![0-9])"
+)
+# What every such name holds, found first (a plain class leads it, so the search skips to it).
+_RECORDING_STAMP = re.compile(r"[-_](?:19|20)[0-9]{6}[-_][0-2][0-9]{3}")
+_PARTY = re.compile(r"\+?[0-9]{5,17}")
+
+
+def _recording_parties(text: str) -> list[tuple[list[_Run], tuple[int, int]]]:
+    """Each recorder file name's parties written in digits, as one-run chains, with the name's span."""
+    found: list[tuple[list[_Run], tuple[int, int]]] = []
+    if _RECORDING_STAMP.search(text) is None:
+        return found
+    for name in _RECORDING_NAME.finditer(text):
+        if _is_reference(text, name.start()):
+            continue  # "Sak 91234567-20260309-0800": a case's number and date
+        separator = name.group("a") or text[name.end("parties") - 1]
+        start = name.start("parties")
+        fields = name.group("parties")[:-1].split(separator)
+        for i, field in enumerate(fields):
+            # After a word that names no recorder ("ORD-91234567-…") the digits are a reference's,
+            # as they are anywhere else; a '+' starts a number wherever it stands.
+            free = name.group("a") is not None or i == 0 or field.startswith("+") or fields[i - 1].isdigit()
+            if free and _PARTY.fullmatch(field):
+                digits = field.lstrip("+")
+                run = _Run(start, start + len(field), digits, field.startswith("+"), False, False)
+                found.append(([run], name.span()))
+            start += len(field) + 1
+    return found
+
+
 def _chains(text: str) -> list[list[_Run]]:
     chains: list[list[_Run]] = []
     current: list[_Run] = []
     last_end = -1
     zones = _excluded(text)
     zone_starts = [s for s, _ in zones]
+    names = _recording_parties(text)
+    named = [span for _, span in names]
+    chains.extend(chain for chain, _ in names)
 
     def in_zone(start: int) -> bool:
         i = bisect.bisect_right(zone_starts, start) - 1
@@ -568,6 +612,9 @@ def _chains(text: str) -> list[list[_Run]]:
     for match in _RUN.finditer(text):
         raw = match.group()
         start = match.start()
+        if named and any(a <= start < b for a, b in named):
+            close()  # a recorder's file name: its parties are read above, field by field
+            continue
         if _DATE.fullmatch(raw) or (zones and in_zone(start)) or not _starts_free(text, start):
             close()
             continue

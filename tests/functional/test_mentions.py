@@ -132,6 +132,29 @@ def test_mentions_in_emails_subjects_and_variables_are_replaced(
     assert summary.mentions_replaced == 3
 
 
+def test_a_call_recorders_file_name_loses_the_persons_number_and_keeps_its_other_fields(
+    session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
+) -> None:
+    # A transferred call's recording, named by an Asterisk-based PBX after both parties
+    # ({type}-{to}-{from}-{date}-{time}-{uniqueid}), kept in a variable of Ola's call.
+    name = "in-4791234567-3201-20260303-090000-1772524800.17.wav"
+    (iid,) = archive(
+        session_factory,
+        solution,
+        {**chat_with("41234567", "Ola", oslo(2026, 3, 3, 9), "Hei"), "variables": {"recording": name}},
+    )
+    enter(session_factory, solution, ENTERED, phone="91234567")
+
+    summary = night(session_factory, blobs, NIGHT)
+
+    with session_factory() as session:
+        interaction = session.get(Interaction, iid)
+        assert interaction is not None
+        assert interaction.variables == {"recording": "in-Anonymized-3201-20260303-090000-1772524800.17.wav"}
+        assert interaction.customer_phone == "41234567"
+    assert summary.mentions_replaced == 1
+
+
 def test_a_mention_after_the_cutoff_is_left_and_stays_indexed(
     session_factory: sessionmaker[Session], solution: Solution, blobs: MemoryBlobStore
 ) -> None:

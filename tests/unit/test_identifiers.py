@@ -26,7 +26,7 @@ from archivist.identifiers import (
     parse_phone,
     render_phone,
 )
-from archivist.identifiers_text import mentions_any
+from archivist.identifiers_text import identifiers_of, mentions_any, replace_identifiers
 
 NO_NUMBER = "+4791234567"
 SE_NUMBER = "+46701234567"
@@ -685,3 +685,41 @@ def test_parse_typed_reads_each_entry_in_order_with_its_mask_and_names_the_field
 )
 def test_a_bracketed_at_stands_for_at_only_between_a_word_and_a_letter(text: str, wanted: str) -> None:
     assert mentions_any(text, [wanted], "NO"), text
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        # Asterisk-based PBXs (FreePBX, Issabel): {type}-{to}-{from}-{YYYYMMDD}-{HHMMSS}-{uniqueid}.
+        ("in-100-4791234567-20260309-080000-1741507200.123.wav", "in-100-[X]-20260309-080000-1741507200.123.wav"),
+        ("out-91234567-3201-20260309-080000-1741507200.7.wav", "out-[X]-3201-20260309-080000-1741507200.7.wav"),
+        ("force-+4791234567-3201-20250327-092517-1743042317.12206", "force-[X]-3201-20250327-092517-1743042317.12206"),
+        ("q-600-91234567-20260309-080000-1741507200.5.wav", "q-600-[X]-20260309-080000-1741507200.5.wav"),
+        ("Opptaket: in-100-91234567-20260309-080000-1.2.wav.", "Opptaket: in-100-[X]-20260309-080000-1.2.wav."),
+        # Other recorders: {number}_{YYYYMMDD}_{HHMM[SS]}, with or without a word before.
+        ("4791234567_20260309_080000.wav", "[X]_20260309_080000.wav"),
+        ("91234567_20260309_0800", "[X]_20260309_0800"),
+        ("rec_+4791234567_20260309_080000.wav", "rec_[X]_20260309_080000.wav"),
+        ("91234567-20260309-080000", "[X]-20260309-080000"),
+    ],
+)
+def test_a_recorders_file_name_is_read_field_by_field(text: str, written: str) -> None:
+    # As one run its fields were one string of digits (and after "in-" a reference's): the
+    # caller's number in a recording's name survived an erasure.
+    assert replace_identifiers(text, ["+4791234567"], "NO", "[X]")[0] == written
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "in-100-200-20260309-080000-1741507200.123.wav",  # extensions only
+        "in-anonymous-100-20260309-080000-1741507200.1.wav",  # a withheld number
+        "Sak 91234567-20260309-080000",  # a case's number and its date
+        "Ordre 91234567_20260309_0800",
+        "order-20260309-080000",
+        "ORD-91234567-20260309-0800",  # after a word that names no recorder: a reference's
+        "exten-91234567-20260309.wav",  # no time: not a recorder's name, and "exten-" a reference's
+    ],
+)
+def test_what_is_no_recorders_party_is_not_read_as_a_number(text: str) -> None:
+    assert identifiers_of(text, "NO") == (set(), set()), text
