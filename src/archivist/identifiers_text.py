@@ -573,16 +573,16 @@ def _recording_parties(text: str) -> list[tuple[list[_Run], tuple[int, int]]]:
     for name in _RECORDING_NAME.finditer(text):
         if _is_reference(text, name.start()):
             continue  # "Sak 91234567-20260309-0800": a case's number and date
-        separator = name.group("a") or text[name.end("parties") - 1]
+        typed = name.group("a") is not None
+        separator = name.group("a") if typed else text[name.end("parties") - 1]
         start = name.start("parties")
         fields = name.group("parties")[:-1].split(separator)
         for i, field in enumerate(fields):
+            plus = field.startswith("+")
             # After a word that names no recorder ("ORD-91234567-…") the digits are a reference's,
             # as they are anywhere else; a '+' starts a number wherever it stands.
-            free = name.group("a") is not None or i == 0 or field.startswith("+") or fields[i - 1].isdigit()
-            if free and _PARTY.fullmatch(field):
-                digits = field.lstrip("+")
-                run = _Run(start, start + len(field), digits, field.startswith("+"), False, False)
+            if (typed or plus or i == 0 or fields[i - 1].isdigit()) and _PARTY.fullmatch(field):
+                run = _Run(start, start + len(field), field.lstrip("+"), plus, False, False)
                 found.append(([run], name.span()))
             start += len(field) + 1
     return found
