@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts import services as accounts
 from archivist.accounts.models import Solution
+from archivist.allocation import BULK_THRESHOLD
 from archivist.archive.importer import CHUNKS_PER_TRANSACTION, IMPORT_BATCH, ImportReport, ImportStopped, import_lines
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.models import ChatMessage, EmailBody, Interaction, Mention, RawEvent
@@ -176,7 +177,7 @@ def test_an_import_leaves_the_garbage_collector_as_it_found_it(
     with pytest.raises(ImportStopped) if fails else nullcontext():
         _import(session_factory, solution, _lines(), keyring, workers=0)
     assert seen
-    assert seen[0][0] == importer._GC_THRESHOLD  # collections were rarer while importing
+    assert seen[0][0] == BULK_THRESHOLD  # collections were rarer while importing
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 

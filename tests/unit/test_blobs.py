@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 
+from archivist.archive import attachments, recordings
 from archivist.blobs import BlobNotFound, BlobStore, make_blob_store
 from archivist.blobs.fsspec_store import FsspecBlobStore
 from archivist.blobs.interfaces import CHUNK_SIZE, STAGING_MAX_AGE, Fill
 from archivist.blobs.memory import MemoryBlobStore
+from archivist.db import new_ids
 
 BUCKET = "archivist-test"
 KEY = "recordings/sol-1/int-1/a1b2c3.wav"
@@ -637,3 +639,18 @@ def test_s3_delete_pages_through_many_versions(versioned_bucket: str, monkeypatc
 
     assert _versions_of(store, KEY) == []
     assert _versions(store, neighbour) == kept
+
+
+def test_recordings_and_attachments_made_together_share_one_folder(tmp_path: Path) -> None:
+    store = make_blob_store(tmp_path.as_uri())
+    ids = new_ids(40)
+    keys = [recordings.new_blob_key("sol-1", iid, "audio/wav") for iid in ids]
+    keys += [attachments.new_blob_key("sol-1", index) for index in range(40)]
+    for key in keys:
+        store.put(key, b"RIFF", "application/octet-stream")
+    assert len(set(keys)) == 80
+    # One folder for each kind (a folder per interaction or message cost a directory a blob,
+    # left behind empty when the blob went); each recording's key still names its interaction.
+    assert len(list((tmp_path / "recordings" / "sol-1").iterdir())) == 1
+    assert len(list((tmp_path / "attachments" / "sol-1").iterdir())) == 1
+    assert all(iid in key for iid, key in zip(ids, keys, strict=False))

@@ -200,6 +200,14 @@ def test_a_keyring_refuses_an_empty_secret() -> None:
         MentionKeyring("")
 
 
+def test_an_external_id_is_looked_up_as_its_pseudonym_only_where_an_erasure_could_give_it_one() -> None:
+    keyring = MentionKeyring("secret")
+    written, uuid = "+4791234567_20260309T0800", "0b7e3c1a-5f2d-4e8b-9a6c-1d2e3f4a5b6c"
+    forms = keyring.external_id_forms("solution-a", [written, uuid])
+    # The sweep pseudonymises only what the index reads; a platform's UUID is never read.
+    assert forms == {written: written, keyring.erased_external_id("solution-a", written): written, uuid: uuid}
+
+
 # ---------------------------------------------------------------------------------------------
 # The corpus: recall and precision at the request level
 # ---------------------------------------------------------------------------------------------

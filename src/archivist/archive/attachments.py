@@ -7,7 +7,6 @@ version, as the store deletes). Helpers take a session and never commit.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -15,12 +14,18 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from archivist.archive.models import EmailAttachment, PendingBlobDeletion
-from archivist.db import chunks
+from archivist.db import chunks, new_id
 
 
 def new_blob_key(solution_id: str, index: int) -> str:
-    """Where one attachment's bytes go: random, so a key says nothing about whose mail it is."""
-    return f"attachments/{solution_id}/{secrets.token_hex(12)}/{index}.bin"
+    """Where one attachment's bytes go: random, so a key says nothing about whose mail it is.
+
+    In a folder per 4.7 hours (the first six hex digits of a time-ordered id, as a recording's
+    key): a folder per message cost a directory's creation per attachment and stayed, empty,
+    after the attachment went.
+    """
+    key_id = new_id()
+    return f"attachments/{solution_id}/{key_id[:6]}/{key_id}-{index}.bin"
 
 
 def list_attachments(session: Session, interaction_id: str) -> list[EmailAttachment]:

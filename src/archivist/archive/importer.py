@@ -8,7 +8,6 @@ chunks in file order, ``CHUNKS_PER_TRANSACTION`` to a transaction.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -29,18 +28,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archivist.accounts.models import Solution
+from archivist.allocation import bulk_allocation, collect_less
 from archivist.archive.ingest import IngestResult, PreparedBatch, plan_write, prepare, write
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.schemas import IMPORT_SKIPPED, InteractionIn
 
 IMPORT_BATCH = 1_000
 CHUNKS_PER_TRANSACTION = 10
-# Allocations between two young-generation garbage collections while importing (CPython's
-# default is 700). A chunk allocates hundreds of thousands of short-lived, acyclic objects
-# (models, row tuples), and each collection also walked the long-lived objects (the
-# phonenumbers metadata, the identifier caches): a third of the time spent preparing a chunk
-# went to collections that found nothing to free. See docs/performance.md.
-_GC_THRESHOLD = 50_000
 
 
 # Writes a prepared batch in a transaction; ``ingest.write`` unless the caller holds writes
@@ -130,7 +124,7 @@ _worker_job: _Job | None = None
 def _start_worker(job: _Job) -> None:
     global _worker_job  # one job per worker process, set at its start
     _worker_job = job
-    _collect_less()
+    collect_less()
     # Ctrl-C reaches every process of the terminal's group: the main process stops the import
     # and these workers with it, without a traceback from each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -189,27 +183,6 @@ def _interruptible_between_transactions() -> Iterator[Callable[[], bool]]:
 def _exit_with(parent_sentinel: int) -> None:
     multiprocessing.connection.wait([parent_sentinel])
     os._exit(1)
-
-
-def _collect_less() -> tuple[int, int, int]:
-    """Collect garbage less often, and never walk what exists now again; returns the old thresholds."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(_GC_THRESHOLD, old[1], old[2])
-    return old
-
-
-@contextmanager
-def _bulk_allocation() -> Iterator[None]:
-    """``_collect_less`` for the duration of an import in this process, then the settings as before."""
-    frozen_before = gc.get_freeze_count()
-    old = _collect_less()
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        if not frozen_before:  # a caller that froze its heap itself keeps it frozen
-            gc.unfreeze()
 
 
 def _prepare_in_worker(first: int, lines: list[bytes]) -> _Chunk:
@@ -288,7 +261,7 @@ def import_lines(
     try:
         with (
             _interruptible_between_transactions() as interrupted,
-            _bulk_allocation(),
+            bulk_allocation(),
             closing(_prepared(job, lines, workers)) as chunks,
         ):
             while group := list(islice(chunks, CHUNKS_PER_TRANSACTION)):

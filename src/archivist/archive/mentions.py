@@ -93,10 +93,12 @@ class MentionKeyring:
 
     def external_id_forms(self, solution_id: str, external_ids: Iterable[str]) -> dict[str, str]:
         """Each external id as it may be stored — itself, or the pseudonym an erasure gave it — to
-        the id: what a look-up of archived interactions by their external ids reads."""
+        the id: what a look-up of archived interactions by their external ids reads. An id the
+        index does not read (a UUID: ``external_id_text``) is never given a pseudonym."""
         forms: dict[str, str] = {}
         for external_id in external_ids:
-            forms[self.erased_external_id(solution_id, external_id)] = external_id
+            if external_id_text(external_id) is not None:
+                forms[self.erased_external_id(solution_id, external_id)] = external_id
             forms[external_id] = external_id
         return forms
 

@@ -56,9 +56,17 @@ def looks_like_audio(head: bytes) -> bool:
 
 
 def new_blob_key(solution_id: str, interaction_id: str, content_type: str) -> str:
+    """Where a recording's bytes go: beside the recordings of interactions made in the same hours.
+
+    Interaction ids begin with the millisecond they were made (``db.new_id``), so their first six
+    hex digits change every 4.7 hours: a folder holds one such window's recordings, made once
+    for the thousands an import writes in it. (A folder per interaction cost a directory's
+    creation per recording — on a local disk as much as writing the file — and was left behind,
+    empty, when the recording went.) Keys of either layout are read alike: a key is opaque.
+    """
     ext = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg"}
     suffix = ext.get(content_type, "bin")
-    return f"recordings/{solution_id}/{interaction_id}/{secrets.token_hex(8)}.{suffix}"
+    return f"recordings/{solution_id}/{interaction_id[:6]}/{interaction_id}-{secrets.token_hex(8)}.{suffix}"
 
 
 def register_upload(session: Session, solution_id: str, blob_key: str, now: datetime) -> None:
