@@ -3,9 +3,10 @@
     python -m bench.email [--n 2000] [--backends sqlite,postgresql] [--big-mib 25]
 
 1. Import throughput of typical ~20 KB messages (text + HTML alternative, a signature, one in
-   five with a small PDF attachment) from an mbox through ``archivist.importers.mail.run_mbox``
-   into a fresh database: messages per second of CPU time of this process (the goal is 500 per
-   core), and of wall time; parsing alone is reported beside it.
+   five with a small PDF attachment) from an mbox through ``archivist.importers.run_import``, as
+   ``archivist import --format mbox`` runs it, into a fresh database: messages per second of CPU
+   time of this process (the goal is 500 per core), and of wall time; parsing alone is reported
+   beside it.
 2. Peak memory (``tracemalloc``) of parsing a message of ``--big-mib`` MiB with two large
    attachments and writing them to a blob store.
 3. Erasure of a person whose number is written in PDF attachments of 100 emails among the
@@ -34,8 +35,7 @@ from archivist.archive.mime import parse_message, read_message
 from archivist.blobs.memory import MemoryBlobStore
 from archivist.db import make_session_factory
 from archivist.demo.mail import pdf_with_text
-from archivist.importers import ImportJob
-from archivist.importers.mail import run_mbox
+from archivist.importers import ImportFormat, ImportJob, run_import
 from archivist.nightly.run import run_nightly
 from archivist.nightly.summary import RunTrigger
 from bench.common import disposing, engine_for, fresh_database, table, write_result
@@ -102,7 +102,7 @@ def import_and_erase(backend: str, path: Path, n: int) -> list[str]:
         blobs = MemoryBlobStore()
         job = ImportJob(str(path), solution.id, factory, blobs, KEYRING, NOW)
         cpu, wall = time.process_time(), time.perf_counter()
-        summary = run_mbox(job)
+        summary = run_import(ImportFormat.MBOX, job)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         assert summary.created == n, summary.as_json()
         with factory() as session, session.begin():
