@@ -10,7 +10,6 @@ words and digits the branches look for.
 from __future__ import annotations
 
 import re
-from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,15 +71,33 @@ def test_random_text_of_the_branches_words_gives_the_same_spans(pieces: list[str
     assert _spans(identifiers_text._NOT_A_NUMBER, text) == _spans(_BEFORE, text), text
 
 
-def _excluded_by_whole_text(text: str) -> list[tuple[int, int]]:
-    """``identifiers_text._excluded`` as it read before: one window, the whole text."""
-    with mock.patch.object(identifiers_text, "_digit_windows", lambda whole: [(0, len(whole))]):
-        return identifiers_text._excluded(text)
+def searched_everywhere(text: str, windows: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+    """``identifiers_text._excluded`` as it read before it searched only where a match can begin:
+    both searches at every position of ``windows`` (by default one window, the whole text)."""
+    windows = [(0, len(text))] if windows is None else windows
+    zones = [m.span() for pos, end in windows for m in identifiers_text._NOT_A_NUMBER.finditer(text, pos, end)]
+    more = [
+        m.span()
+        for pos, end in windows
+        for m in identifiers_text._NOT_A_NUMBER_AT_DIGIT.finditer(text, pos, end)
+        if identifiers_text._is_not_a_number(m)
+    ]
+    if "=" in text and ("prvs=" in (lowered := text.lower()) or "btv1=" in lowered):
+        more += [m.span() for m in identifiers_text._BATV_TAG.finditer(text)]
+    if not more:
+        return zones
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(zones + more):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
-def test_reading_only_around_digits_excludes_what_the_whole_text_did() -> None:
+def test_reading_only_where_a_match_can_begin_excludes_what_the_whole_text_did() -> None:
     for text in literals():
-        assert identifiers_text._excluded(text) == _excluded_by_whole_text(text), text
+        assert identifiers_text._excluded(text) == searched_everywhere(text), text
 
 
 # Long stretches without digits, of the characters a match may run through before its digits
@@ -89,10 +106,20 @@ def test_reading_only_around_digits_excludes_what_the_whole_text_did() -> None:
 _STRETCHES = st.sampled_from(
     [" " * 70, "\t" * 90, "," * 80, " \t" * 40, "x" * 70, "ABCD " * 14, "Hei Kari, takk for praten. " * 3]
 )
+# What the second search's branches begin with, and letters a case-insensitive search folds
+# otherwise than str.lower ("ı", "ſ", "İ", the Kelvin sign): where a match can begin.
+_AT_DIGIT = st.sampled_from(
+    [
+        *("v", "V", "ver", "Versjon ", "version", "IP ", "ip", "IPv4 address: ", "build ", "Release", "FIRMWARE "),
+        *("€", "$ ", "£", "1.2.3.4", "10.0.0.1", "9.12.34.567", ".5.6.7", "14:05:33.912", "23:59:59,1"),
+        *("\u0131p ", "\u017fek", "\u0130P ", "\u212aR ", "pb.", "p.o. box ", "PO Box ", "po. box", "p.o box"),
+        *("prvs=", "btv1=", "=", "@", "a", "Z", "GB", "NO93 ", "kr.", "nok", ",,", ",,,"),
+    ]
+)
 
 
-@settings(max_examples=4000, deadline=None)
-@given(pieces=st.lists(st.one_of(_PIECES, _STRETCHES, _PIECES), max_size=40))
-def test_reading_only_around_digits_excludes_the_same_in_random_text(pieces: list[str]) -> None:
+@settings(max_examples=6000, deadline=None)
+@given(pieces=st.lists(st.one_of(_PIECES, _STRETCHES, _AT_DIGIT, _PIECES), max_size=40))
+def test_reading_only_where_a_match_can_begin_excludes_the_same_in_random_text(pieces: list[str]) -> None:
     text = "".join(pieces)
-    assert identifiers_text._excluded(text) == _excluded_by_whole_text(text), text
+    assert identifiers_text._excluded(text) == searched_everywhere(text), text
