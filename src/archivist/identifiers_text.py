@@ -99,7 +99,14 @@ _MAX_DIGITS = 17
 # '@' too: "4791234567@sms.example.no" (an SMS gateway's address) writes the number. '_' only
 # after a number with '+' ("voicemail_from_+4791234567_0412.mp3", Proofpoint's
 # "urldefense.com/v3/__tel:+4791234567__;"); else it is part of an id.
-_RUN = re.compile(r"(?<![0-9])\+?[0-9]+(?:[.\-][0-9]+)*(?![0-9])(?!_)|(?<![0-9])\+[0-9]{6,15}(?=_)")
+# Each branch starts with a plain class and checks what stands before it after that character:
+# the search then skips to digits and '+' in C, where a pattern that starts with a lookbehind is
+# tried at every position (a tenth of an email import's CPU). tests/unit/test_run_pattern.py
+# holds it to the pattern as it was written before.
+_RUN = re.compile(
+    r"[+0-9](?<![0-9][+0-9])(?:(?<=\+)[0-9]+|(?<=[0-9])[0-9]*)(?:[.\-][0-9]+)*(?![0-9])(?!_)"
+    r"|\+(?<![0-9]\+)[0-9]{6,15}(?=_)"
+)
 # Digit groups joined by a separator no chain takes ("912_34_567", "912|34|567", "912*34*567",
 # "912·34·567", "912. 34. 567"): file names, table exports and people write a number so, and a
 # reader reads one number. Not a comma: "912,34" is an amount. The same separator throughout,
