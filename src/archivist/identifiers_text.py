@@ -231,6 +231,8 @@ _NOT_A_NUMBER_AT_DIGIT = re.compile(
 )
 # Its words' beginnings (a "v" right before digits is found with them: ``_no_number_starts``).
 _WORD_HEADS.update(("ip", "ver", "build", "release", "firmware"))
+# The heads to look for: one that begins with another ("kroner", "kr") is found with it.
+_HEADS = tuple(sorted(h for h in _WORD_HEADS if not any(h != o and h.startswith(o) for o in _WORD_HEADS)))
 
 
 def _is_not_a_number(match: re.Match[str]) -> bool:
@@ -578,7 +580,7 @@ def _no_number_starts(text: str, runs: list[tuple[int, int]]) -> list[int] | Non
         return None
     starts = {start for start, _ in runs}
     starts.update(start - 1 for start, _ in runs if start and text[start - 1] in "vV")
-    for head in _WORD_HEADS:
+    for head in _HEADS:
         at = lowered.find(head)
         while at >= 0:
             if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):  # re's \w
