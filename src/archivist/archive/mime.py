@@ -196,15 +196,17 @@ def _read(
 ) -> ParsedEmail:
     if not _has_header_block(message):
         raise NotAMessageError
-    headers = {name: _address_header(message, name.replace("_", "-")) for name in ADDRESS_HEADERS}
-    senders = _parties(message, "from")
+    # Each address header parsed once (the standard library parses it again on every get).
+    parties = {name: _parties(message, name.replace("_", "-")) for name in ADDRESS_HEADERS}
+    headers = {name: _address_header(message, name.replace("_", "-"), parties[name]) for name in ADDRESS_HEADERS}
+    senders = parties["from"]
     own = frozenset(filter(None, map(domain_key, own_domains)))
     if direction is None:
         direction = Direction.OUTBOUND if senders and _domain(senders[0].address) in own and own else Direction.INBOUND
     if direction is Direction.INBOUND:
         customer = next((p for p in senders if p.address), None)
     else:
-        recipients = [*_parties(message, "to"), *_parties(message, "cc")]
+        recipients = [*parties["to"], *parties["cc"]]
         customer = next((p for p in recipients if p.address and _domain(p.address) not in own), None)
     reader = _BodyReader()
     reader.read(message, depth=0)
@@ -287,8 +289,8 @@ def _parties(message: Message, name: str) -> list[Party]:
         ]
 
 
-def _address_header(message: Message, name: str) -> str | None:
-    parties = _parties(message, name)
+def _address_header(message: Message, name: str, parties: list[Party]) -> str | None:
+    """The header as shown: its ``parties`` (as ``_parties`` read them), or its text if it has none."""
     if not parties:
         return _header_text(message, name)
     return clean_text(", ".join(p.shown() for p in parties)) or None
@@ -438,7 +440,10 @@ class _BodyReader:
             return
         lines = ["---------- Forwarded message ----------"]
         for label, name in (("From", "from"), ("Date", "date"), ("Subject", "subject"), ("To", "to"), ("Cc", "cc")):
-            value = _address_header(inner, name) if name in ("from", "to", "cc") else _header_text(inner, name)
+            if name in ("from", "to", "cc"):
+                value = _address_header(inner, name, _parties(inner, name))
+            else:
+                value = _header_text(inner, name)
             if value:
                 lines.append(f"{label}: {value}")
         nested = _BodyReader()
