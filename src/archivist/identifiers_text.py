@@ -619,7 +619,11 @@ def _excluded(text: str) -> list[tuple[int, int]]:
     """The spans of things that are no number, sorted and merged (the two searches may overlap)."""
     runs = [run.span() for run in _DIGIT_RUN.finditer(text)]
     windows = _digit_windows(text, runs)
-    starts = _no_number_starts(text, runs) if windows else None
+    return _excluded_in(text, windows, _no_number_starts(text, runs) if windows else None)
+
+
+def _excluded_in(text: str, windows: list[tuple[int, int]], starts: list[int] | None) -> list[tuple[int, int]]:
+    """``_excluded``, searching ``windows`` at ``starts`` (at every position if None)."""
     zones = [match.span() for match in _matches(_NOT_A_NUMBER, text, windows, starts)]
     more = [
         match.span() for match in _matches(_NOT_A_NUMBER_AT_DIGIT, text, windows, starts) if _is_not_a_number(match)

@@ -74,25 +74,7 @@ def test_random_text_of_the_branches_words_gives_the_same_spans(pieces: list[str
 def searched_everywhere(text: str, windows: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
     """``identifiers_text._excluded`` as it read before it searched only where a match can begin:
     both searches at every position of ``windows`` (by default one window, the whole text)."""
-    windows = [(0, len(text))] if windows is None else windows
-    zones = [m.span() for pos, end in windows for m in identifiers_text._NOT_A_NUMBER.finditer(text, pos, end)]
-    more = [
-        m.span()
-        for pos, end in windows
-        for m in identifiers_text._NOT_A_NUMBER_AT_DIGIT.finditer(text, pos, end)
-        if identifiers_text._is_not_a_number(m)
-    ]
-    if "=" in text and ("prvs=" in (lowered := text.lower()) or "btv1=" in lowered):
-        more += [m.span() for m in identifiers_text._BATV_TAG.finditer(text)]
-    if not more:
-        return zones
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(zones + more):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
+    return identifiers_text._excluded_in(text, [(0, len(text))] if windows is None else windows, None)
 
 
 def test_reading_only_where_a_match_can_begin_excludes_what_the_whole_text_did() -> None:
