@@ -324,15 +324,18 @@ def _email_attachment_rows(
 
 
 @dataclass(frozen=True)
-class _Archived:
+class Archived:
+    """An archived interaction as re-delivery needs it: its id, the platform's update time, whether erased."""
+
     id: str
     updated: datetime | None
     anonymized: bool
 
 
-def _existing_ids(session: Session, solution_id: str, forms: dict[str, str]) -> dict[str, _Archived]:
-    """The archived interaction of each external id, found by any of its ``forms`` (form -> id)."""
-    found: dict[str, _Archived] = {}
+def archived_by_external_id(session: Session, solution_id: str, forms: dict[str, str]) -> dict[str, Archived]:
+    """The archived interaction of each external id, found by any of its ``forms`` (form -> id, as
+    ``MentionKeyring.external_id_forms`` gives them): what re-delivery and the mail importer look up."""
+    found: dict[str, Archived] = {}
     stored = sorted(forms)
     for start in range(0, len(stored), _LOOKUP_CHUNK):
         chunk = stored[start : start + _LOOKUP_CHUNK]
@@ -342,7 +345,7 @@ def _existing_ids(session: Session, solution_id: str, forms: dict[str, str]) -> 
             ).where(Interaction.solution_id == solution_id, Interaction.external_id.in_(chunk))
         )
         found.update(
-            {forms[ext]: _Archived(id_, upd, anon is not None) for ext, id_, upd, anon in rows if ext is not None}
+            {forms[ext]: Archived(id_, upd, anon is not None) for ext, id_, upd, anon in rows if ext is not None}
         )
     return found
 
@@ -379,7 +382,7 @@ def plan_write(session: Session, solution_id: str, batch: PreparedBatch) -> Writ
     dialect = session.connection().dialect.name
     if dialect != batch.dialect:
         raise ValueError(f"batch prepared for {batch.dialect}, written to {dialect}")
-    known = _existing_ids(session, solution_id, batch.external_ids) if batch.external_ids else {}
+    known = archived_by_external_id(session, solution_id, batch.external_ids) if batch.external_ids else {}
     chosen: dict[str, int] = {}
     for index, (ext, _) in enumerate(batch.bodies):
         if ext and (ext not in chosen or _newer(batch.updated[index], batch.updated[chosen[ext]])):

@@ -30,10 +30,10 @@ from archivist.accounts.models import Solution
 from archivist.anonymize.replay import ingest_checked
 from archivist.archive.attachments import new_blob_key
 from archivist.archive.importer import describe
-from archivist.archive.ingest import IngestResult
+from archivist.archive.ingest import IngestResult, archived_by_external_id
 from archivist.archive.mentions import MentionKeyring
 from archivist.archive.mime import MAX_MESSAGE_BYTES, ParsedEmail, UnreadableMessageError, parse_message, readable_text
-from archivist.archive.models import Channel, EmailAttachment, Interaction, PendingBlobDeletion
+from archivist.archive.models import Channel, EmailAttachment, PendingBlobDeletion
 from archivist.archive.recordings import drain_pending_blobs, register_upload
 from archivist.archive.schemas import AttachmentIn, CustomerIn, EmailIn
 from archivist.blobs import BlobStore
@@ -79,16 +79,7 @@ def _archived(
 ) -> dict[str, str]:
     """Message-ID -> the interaction archived under it, or under the pseudonym an erasure gave it."""
     forms = keyring.external_id_forms(solution_id, set(external_ids))
-    found: dict[str, str] = {}
-    for chunk in chunks(sorted(forms)):
-        for ext, iid in session.execute(
-            select(Interaction.external_id, Interaction.id).where(
-                Interaction.solution_id == solution_id, Interaction.external_id.in_(chunk)
-            )
-        ):
-            if ext is not None:
-                found[forms[ext]] = iid
-    return found
+    return {ext: archived.id for ext, archived in archived_by_external_id(session, solution_id, forms).items()}
 
 
 def archive_emails(
